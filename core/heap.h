@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * heap.h - the range allocator behind every segment (internal to libvidmm).
+ *
+ * Owns: the free space ("holes") of one address range. Allocated ranges are
+ * struct heap_node objects embedded in the caller's own descriptors (the heap
+ * never allocates per-allocation memory: the caller owns the node, the heap
+ * owns the holes), in the manner of the Linux drm_mm.
+ *
+ * Must not: know about segments, allocations, the GART or locking. The caller
+ * serialises all calls on one heap.
+ *
+ * Holes are indexed twice: by (size, address) for best fit, and by address,
+ * augmented with the largest hole in each subtree, so that the lowest (or
+ * highest) fitting hole is found in O(log n) for bottom-up (top-down)
+ * placement and range-restricted requests. Freed ranges coalesce with their
+ * address neighbours at once, so no two holes are ever adjacent.
+ */
+#ifndef VIDMM_HEAP_H
+#define VIDMM_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum heap_mode {
+	HEAP_BEST_FIT = 0, /* smallest hole that fits (ties: lowest address) */
+	HEAP_BOTTOM_UP,    /* lowest address that fits */
+	HEAP_TOP_DOWN,     /* highest address that fits (the range ends as high as it can) */
+};
+
+/* An allocated range; embedded in the caller's descriptor. */
+struct heap_node {
+	uint64_t start;
+	uint64_t size;
+};
+
+struct heap_stats {
+	uint64_t total;        /* size of the managed range */
+	uint64_t free;         /* bytes in holes */
+	uint64_t largest_free; /* largest hole */
+	uint64_t holes;        /* number of holes */
+	uint64_t allocated;    /* number of live nodes */
+};
+
+struct heap; /* opaque; see heap.c */
+
+/* Create a heap managing [start, start+size) as one hole. size > 0, no wrap. */
+int heap_create(uint64_t start, uint64_t size, struct heap **out);
+/* Destroy; live nodes are forgotten (the caller owns them). */
+void heap_destroy(struct heap *h);
+
+/*
+ * Allocate size bytes aligned to align (0 or 1: no alignment; otherwise a power
+ * of two, at most the heap size) inside [range_start, range_end) (pass 0 and
+ * UINT64_MAX for no restriction). Fills node. Returns 0, -EINVAL for bad
+ * arguments, -ENOSPC when no hole fits. On failure the heap is unchanged.
+ */
+int heap_alloc(struct heap *h, struct heap_node *node, uint64_t size,
+	       uint64_t align, uint64_t range_start, uint64_t range_end,
+	       enum heap_mode mode);
+
+/*
+ * Reserve exactly [node->start, node->start+node->size). -EINVAL for zero size,
+ * wrap-around or a range outside the heap; -EEXIST (overlap) when any byte of
+ * it is not free. On failure the heap is unchanged.
+ */
+int heap_reserve(struct heap *h, struct heap_node *node);
+
+/* Return node's range to the heap, coalescing with neighbouring holes. The
+ * node must have come from heap_alloc or heap_reserve on this heap. Returns
+ * -ENOMEM only if a hole descriptor could not be allocated (the heap is then
+ * unchanged and the caller still owns the range). */
+int heap_free(struct heap *h, struct heap_node *node);
+
+void heap_query(const struct heap *h, struct heap_stats *out);
+
+/* Largest hole, O(1). */
+uint64_t heap_largest_free(const struct heap *h);
+
+/* Call fn for each hole in address order; stop early if fn returns non-zero
+ * (that value is returned). */
+int heap_for_each_hole(const struct heap *h,
+		       int (*fn)(void *arg, uint64_t start, uint64_t size),
+		       void *arg);
+
+/*
+ * Verify every internal invariant: both trees ordered and balanced, subtree
+ * maxima correct, holes inside the range, non-empty, non-adjacent and
+ * non-overlapping, counters equal to the trees' contents. Returns 0 or
+ * -EUCLEAN; writes a one-line reason into why (if non-NULL).
+ */
+int heap_check(const struct heap *h, char *why, size_t why_len);
+
+/* Bytes of heap metadata per hole (for the benchmark and README). */
+size_t heap_hole_bytes(void);
+
+#endif /* VIDMM_HEAP_H */

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vidmm.h - the public API of libvidmm, a GPU video memory manager.
+ *
+ * This is the only header a client (workload, test, benchmark) includes from
+ * core/. The vocabulary follows the design note (../shared/seed): segments with
+ * heaps, a paging segment carved from a PCIe segment, a dummy page, a
+ * three-level GART, allocations on pagable (per priority) or unpagable lists.
+ *
+ * Conventions: every function returning int returns 0 or a negative errno;
+ * vidmm_strerror() names it. A failed call leaves the manager as it was.
+ * All functions are thread-safe unless documented otherwise; see manager.c for
+ * the locking rules.
+ */
+#ifndef VIDMM_H
+#define VIDMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../drivers/chip.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VIDMM_MAX_SEGMENTS (VIDMM_CHIP_MAX_SEGMENTS + 1) /* + the paging segment */
+#define VIDMM_MAX_PREFERRED 4
+
+typedef struct vidmm vidmm_t;
+
+/* An allocation handle: generation-checked, never a pointer. 0 is never valid. */
+typedef uint64_t vidmm_handle_t;
+
+enum vidmm_priority {
+	VIDMM_PRIO_DISCARD = 0,
+	VIDMM_PRIO_LOW,
+	VIDMM_PRIO_NORMAL,
+	VIDMM_PRIO_HIGH,
+	VIDMM_PRIO_MAX,
+	VIDMM_PRIO_COUNT
+};
+
+/* Allocation flags. */
+enum {
+	VIDMM_ALLOC_UNPAGABLE = 1u << 0,   /* never paged out: on the unpagable list */
+	VIDMM_ALLOC_CPU_VISIBLE = 1u << 1, /* only segments the CPU can map */
+	VIDMM_ALLOC_LOCAL_ONLY = 1u << 2,  /* only local video memory (primary surfaces) */
+	VIDMM_ALLOC_TOP_DOWN = 1u << 3,    /* place at the top of the segment */
+};
+
+/* Segment-memory flags (vidmm_allocate_segment_memory). */
+enum {
+	VIDMM_SEGMEM_TOP_DOWN = 1u << 0,
+	VIDMM_SEGMEM_BOTTOM_UP = 1u << 1,
+};
+
+struct vidmm_config {
+	const struct vidmm_chip_ops *chip;
+	void *chip_ctx;
+	uint64_t sysmem_budget;  /* bytes of system pages vidmm may take (step 1 of vidmm_init) */
+	uint64_t sysmem_reserve; /* emergency reserve inside the budget, for the GART and paging */
+	uint64_t paging_size;    /* bytes of the paging segment */
+	bool paging_snooped;     /* carve the paging segment from the snooped PCIe segment */
+};
+
+/* Driver-owned segment memory (GART tables, fence buffers): never paged. */
+struct vidmm_segment_memory {
+	uint32_t segment;
+	uint64_t gpu_addr;
+	uint64_t size;
+	void *cpu;      /* CPU mapping, or NULL if the segment is not CPU-visible */
+	void *internal; /* owned by vidmm */
+};
+
+struct vidmm_alloc_desc {
+	uint64_t size;
+	uint64_t alignment;         /* 0 = page; else a power of two */
+	enum vidmm_priority priority;
+	uint32_t flags;             /* VIDMM_ALLOC_* */
+	uint32_t n_preferred;       /* 0 = any suitable segment, local first */
+	uint32_t preferred[VIDMM_MAX_PREFERRED]; /* segment ids in order of preference */
+};
+
+enum vidmm_residency {
+	VIDMM_RESIDENT = 0, /* in a segment */
+	VIDMM_EVICTED,      /* paged out: data in system pages only */
+	VIDMM_SWAPPED,      /* swapped out: data on disk only */
+};
+
+struct vidmm_alloc_info {
+	uint64_t size;
+	enum vidmm_priority priority;
+	uint32_t flags;
+	enum vidmm_residency residency;
+	uint32_t segment;  /* valid when resident */
+	uint64_t gpu_addr; /* valid when resident */
+};
+
+struct vidmm_segment_info {
+	uint32_t id;
+	char name[VIDMM_CHIP_NAME_LEN];
+	uint32_t flags;    /* VIDMM_SEG_* */
+	uint64_t base;
+	uint64_t size;
+	int32_t parent;    /* the paging segment: id of the PCIe segment it was carved from; else -1 */
+};
+
+struct vidmm_segment_stats {
+	uint64_t total;
+	uint64_t free;
+	uint64_t largest_free;
+	uint64_t pagable_bytes[VIDMM_PRIO_COUNT];
+	uint64_t pagable_count[VIDMM_PRIO_COUNT];
+	uint64_t unpagable_bytes;
+	uint64_t unpagable_count;
+	uint64_t driver_bytes;   /* vidmm_allocate_segment_memory ranges */
+	uint64_t driver_count;
+};
+
+struct vidmm_stats {
+	uint32_t nsegments;
+	struct vidmm_segment_stats seg[VIDMM_MAX_SEGMENTS];
+	uint64_t gart_pages;          /* GART entries */
+	uint64_t gart_mapped_pages;   /* entries not pointing at the dummy page */
+	uint64_t gart_invalidations;  /* TLB invalidate commands written */
+	uint64_t sysmem_pages_used;
+	uint64_t sysmem_pages_budget;
+	uint64_t sysmem_pages_reserve;
+	uint64_t allocations;         /* live client allocations */
+	uint64_t alloc_failures;
+	uint64_t dummy_page_faults;   /* from the chip's fault report */
+	uint64_t stale_tlb_hits;      /* from the chip's fault report */
+};
+
+/* ---- manager ------------------------------------------------------------ */
+
+/*
+ * Build the manager for one adapter (the note's vidmm_init): take segment
+ * descriptors from the chip, one heap per segment, carve the paging segment
+ * top-down from a PCIe segment, allocate the dummy page, build the GART (L1 in
+ * MMIO, L2/L3 from CPU-visible local memory, every entry -> dummy page) and
+ * enable the MMU. Errors: -EINVAL for an inconsistent configuration (paging
+ * window larger than its segment, overlapping segments, a GART too small for
+ * the PCIe segments), -ENOMEM.
+ */
+int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out);
+
+/* Tear down in reverse order. Live allocations are destroyed. */
+void vidmm_destroy(vidmm_t *vm);
+
+/* The reason for the last vidmm_init failure in this thread (one line). */
+const char *vidmm_init_error(void);
+
+/* ---- segment memory (driver-owned, never paged) --------------------------- */
+
+/*
+ * Take size bytes (page-rounded) aligned to align from segment seg. For a PCIe
+ * segment, back the range with system pages and enter them into the GART.
+ * -EINVAL bad argument, -ENOSPC no range, -ENOMEM no system pages.
+ */
+int vidmm_allocate_segment_memory(vidmm_t *vm, uint32_t seg, uint64_t size,
+				  uint64_t align, uint32_t flags,
+				  struct vidmm_segment_memory *out);
+/* Give it back; GART entries go back to the dummy page. */
+int vidmm_release_segment_memory(vidmm_t *vm, struct vidmm_segment_memory *mem);
+
+/* ---- allocations ----------------------------------------------------------- */
+
+/*
+ * Create a client allocation: placement over the preferred segments in order
+ * (then any other suitable one), PCIe placements backed by system pages and
+ * mapped, a fence slot bound, and the allocation put on its segment's
+ * unpagable list or the pagable list of its priority.
+ * -EINVAL bad descriptor (zero or huge size, bad alignment, bad priority,
+ * unknown segment), -ENOSPC no room, -ENOMEM.
+ */
+int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *desc,
+			    vidmm_handle_t *out);
+/* Destroy. A stale, forged or already destroyed handle: -EBADF, nothing changes. */
+int vidmm_destroy_allocation(vidmm_t *vm, vidmm_handle_t h);
+int vidmm_query_allocation(vidmm_t *vm, vidmm_handle_t h,
+			   struct vidmm_alloc_info *out);
+
+/* ---- queries --------------------------------------------------------------- */
+
+/* Fill out[0..max) and *count with the segments (the paging segment included). */
+int vidmm_query_segments(vidmm_t *vm, struct vidmm_segment_info *out,
+			 uint32_t max, uint32_t *count);
+int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out);
+
+/*
+ * Verify every invariant (ARCHITECTURE.md section 7): heaps and lists agree
+ * (allocated ranges and holes tile each segment exactly), list bytes add up,
+ * every GART entry not backing a live range is the dummy page and every live
+ * page maps its own system frame, system-page accounting adds up, the
+ * paging segment lies inside its parent. Returns 0 or -EUCLEAN; the first
+ * violation is described by vidmm_check_error().
+ */
+int vidmm_check(vidmm_t *vm);
+const char *vidmm_check_error(vidmm_t *vm);
+
+/* Text for a negative errno returned by any vidmm function. */
+const char *vidmm_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIDMM_H */

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * chip.h - the chip layer: the one table of operations the vidmm core calls to
+ * reach (emulated or real) hardware.
+ *
+ * Owns: the contract between core/ and drivers/. Everything the core knows of a
+ * GPU comes through struct vidmm_chip_ops; the core includes no driver header
+ * and a driver never reaches into the core's internals.
+ *
+ * Must not: depend on anything in core/ other than plain C types. A backend is
+ * one ops table (the shape of fio's ioengine ops); optional ops may be NULL
+ * where the comment says so.
+ *
+ * Address spaces:
+ *  - GPU virtual addresses (uint64_t "gpu_addr"): local video memory segments
+ *    and the PCIe aperture that the GART translates.
+ *  - System page frames (uint64_t "pfn"): pages of the host memory the chip can
+ *    DMA to. The chip exposes that memory as one pool (query_sysmem); the core's
+ *    system-page allocator hands out frames from it under a budget and writes
+ *    their numbers into GART entries.
+ *  - MMIO registers: 32-bit, byte offsets.
+ */
+#ifndef VIDMM_CHIP_H
+#define VIDMM_CHIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VIDMM_CHIP_MAX_SEGMENTS 16
+#define VIDMM_CHIP_NAME_LEN 32
+
+/* Segment flags, as the chip reports them. */
+enum {
+	VIDMM_SEG_LOCAL = 1u << 0,       /* video memory on the card */
+	VIDMM_SEG_PCIE = 1u << 1,        /* system memory seen through the GART */
+	VIDMM_SEG_SNOOPED = 1u << 2,     /* PCIe, cache-coherent (snooped) */
+	VIDMM_SEG_CPU_VISIBLE = 1u << 3, /* the CPU can map it (BAR-visible local, or PCIe) */
+	VIDMM_SEG_PAGING = 1u << 4,      /* set by the core on the paging segment it carves */
+};
+
+struct vidmm_chip_segment_desc {
+	char name[VIDMM_CHIP_NAME_LEN];
+	uint64_t base; /* GPU virtual address of the first byte */
+	uint64_t size; /* bytes, a multiple of the GART page size */
+	uint32_t flags;
+};
+
+/*
+ * GART geometry and the exact entry format. Levels: L1 lives in MMIO registers
+ * starting at mmio_l1_base (one 32-bit register per L1 entry); L2 and L3 tables
+ * live in local memory, each table one page of entries_per_table entries.
+ * Entries at every level are (frame << addr_shift) | flags, entry_bytes wide:
+ * for L1/L2 the frame is a local-memory page number (gpu_addr >> page_shift) of
+ * the next-level table, for L3 a system page frame.
+ */
+struct vidmm_chip_gart_geometry {
+	uint64_t base;              /* first GPU address the GART translates */
+	uint64_t size;              /* bytes the GART covers */
+	uint32_t page_shift;        /* 12 for 4 KiB GPU pages */
+	uint32_t entry_bytes;       /* 4 or 8 */
+	uint32_t levels;            /* 3 */
+	uint32_t entries_per_table; /* entries in one L2 or L3 table */
+	uint32_t l1_entries;        /* number of L1 registers */
+	uint32_t addr_shift;        /* frame number position inside an entry */
+	uint32_t valid_bit;         /* mask */
+	uint32_t snoop_bit;         /* mask, meaningful in L3 entries */
+	/* MMIO register offsets (bytes). */
+	uint32_t mmio_l1_base;      /* MMIO_MMU_START_ADDRESS */
+	uint32_t mmio_dummy_pfn;    /* frame of the dummy page */
+	uint32_t mmio_inval_first;  /* first GPU page (relative to base) to invalidate */
+	uint32_t mmio_inval_count;  /* number of pages; 0 means all */
+	uint32_t mmio_inval_trigger;/* write 1: the TLB drops the range */
+	uint32_t mmio_enable;       /* write 1: the MMU starts translating */
+};
+
+/* The host memory the chip can DMA to, exposed as one pool of page frames. */
+struct vidmm_chip_sysmem {
+	void *cpu;           /* CPU address of frame 0 */
+	uint64_t first_pfn;  /* first usable frame number (frames below are not RAM) */
+	uint64_t npages;     /* frames in the pool */
+	uint32_t page_shift; /* 12 */
+};
+
+/* What the chip observed going wrong; monotonic counters. */
+struct vidmm_chip_faults {
+	uint64_t dummy_page_accesses; /* GPU accesses that resolved to the dummy page */
+	uint64_t unmapped_accesses;   /* accesses through an invalid L1/L2/L3 entry */
+	uint64_t stale_tlb_hits;      /* TLB served an entry the page table no longer holds */
+	uint64_t out_of_range;        /* accesses outside every segment */
+	uint64_t copy_errors;         /* engine commands that failed */
+};
+
+enum vidmm_chip_engine {
+	VIDMM_ENGINE_PAGING = 0, /* copies for page-out / page-in */
+	VIDMM_ENGINE_JOB = 1,    /* client GPU jobs */
+	VIDMM_ENGINE_COUNT
+};
+
+struct vidmm_chip_ops {
+	const char *name;
+
+	/* Fill out[0..max) with segment descriptors; *count = number filled. */
+	int (*query_segments)(void *ctx, struct vidmm_chip_segment_desc *out,
+			      uint32_t max, uint32_t *count);
+	int (*query_gart)(void *ctx, struct vidmm_chip_gart_geometry *out);
+	int (*query_sysmem)(void *ctx, struct vidmm_chip_sysmem *out);
+
+	uint32_t (*mmio_read32)(void *ctx, uint32_t reg);
+	void (*mmio_write32)(void *ctx, uint32_t reg, uint32_t value);
+
+	/* CPU pointer to local memory [gpu_addr, gpu_addr+size), or NULL if that
+	 * range is not CPU-visible local memory. Stays valid until unmap_local. */
+	void *(*map_local)(void *ctx, uint64_t gpu_addr, uint64_t size);
+	void (*unmap_local)(void *ctx, void *cpu, uint64_t size);
+
+	/*
+	 * Engine commands. Both take GPU addresses (local or PCIe) and go through
+	 * the MMU. On success *fence is the engine fence value that signals when
+	 * the command has completed; completion may be asynchronous. A command
+	 * that fails on the engine still signals its fence and is counted in
+	 * faults.copy_errors; the failure is reported by fence_error.
+	 */
+	int (*copy)(void *ctx, uint32_t engine, uint64_t dst, uint64_t src,
+		    uint64_t size, uint64_t *fence);
+	int (*fill)(void *ctx, uint32_t engine, uint64_t dst, uint64_t size,
+		    uint32_t pattern, uint64_t *fence);
+
+	/* Last fence value the engine has completed (monotonic). */
+	uint64_t (*fence_completed)(void *ctx, uint32_t engine);
+	/* Wait until fence_completed >= fence or timeout_ns passes (-ETIMEDOUT). */
+	int (*fence_wait)(void *ctx, uint32_t engine, uint64_t fence,
+			  uint64_t timeout_ns);
+	/* 0, or the negative errno of a failed command at or before fence. May be NULL. */
+	int (*fence_error)(void *ctx, uint32_t engine, uint64_t fence);
+
+	int (*fault_report)(void *ctx, struct vidmm_chip_faults *out);
+};
+
+#endif /* VIDMM_CHIP_H */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vt.h - small helpers shared by the cmocka test programs.
+ *
+ * Owns: naming test cases exactly as the issues name them (so meson can run
+ * one case per registered test), seeds that are printed and replayable, and
+ * the standard emulated-GPU + manager fixture.
+ * Must not: contain assertions of its own about vidmm behaviour.
+ *
+ * Each test program takes an optional case name as argv[1] and runs only that
+ * case; meson registers one test per case (tests/meson.build).
+ */
+#ifndef VIDMM_VT_H
+#define VIDMM_VT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define VT_CASE(name, fn) { name, fn, NULL, NULL, NULL }
+#define VT_CASE_F(name, fn, setup, teardown) { name, fn, setup, teardown, NULL }
+
+/* Run the cases of one program, honouring an optional case filter in argv[1]. */
+static inline int vt_main(const char *group, const struct CMUnitTest *cases,
+			  size_t n, int argc, char **argv)
+{
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return _cmocka_run_group_tests(group, cases, n, NULL, NULL);
+}
+#define VT_MAIN(group, cases) vt_main(group, cases, sizeof(cases) / sizeof(cases[0]), argc, argv)
+
+/*
+ * The seed of a random test: VIDMM_SEED from the environment if set (replay),
+ * else derived from the clock. Always printed, so any failure can be replayed
+ * with VIDMM_SEED=<seed>.
+ */
+uint64_t vt_seed(const char *test_name);
+
+/* xoshiro256** seeded from splitmix64: fast, good, and reproducible everywhere. */
+struct vt_rng { uint64_t s[4]; };
+void vt_rng_seed(struct vt_rng *r, uint64_t seed);
+uint64_t vt_rng_next(struct vt_rng *r);
+/* Uniform in [0, n), n > 0. */
+uint64_t vt_rng_below(struct vt_rng *r, uint64_t n);
+
+#endif
