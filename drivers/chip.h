@@ -90,11 +90,63 @@ struct vidmm_chip_faults {
 	uint64_t copy_errors;         /* engine commands that failed */
 };
 
-enum vidmm_chip_engine {
-	VIDMM_ENGINE_PAGING = 0, /* copies for page-out / page-in */
-	VIDMM_ENGINE_JOB = 1,    /* client GPU jobs */
-	VIDMM_ENGINE_COUNT
+/*
+ * Engines. Ids [0, n_copy) are copy engines (the core uses them for paging);
+ * ids [n_copy, n_copy + n_job) are job engines that run client GPU jobs. Each
+ * engine has its own monotonic 64-bit fence timeline starting at 0.
+ */
+struct vidmm_chip_engines {
+	uint32_t n_copy;
+	uint32_t n_job;
 };
+
+/*
+ * A GPU job: one operation over ranges of GPU addresses, executed by a job
+ * engine through the MMU exactly like any GPU access (a range that is not
+ * resident reads or writes the dummy page, and the chip counts it).
+ *
+ * Seeded patterns are position-independent within a range: the 64-bit word at
+ * byte offset o of a range holds vidmm_pattern_word(seed, o), so data verified
+ * after it has been paged out and back, or moved, must still match.
+ */
+enum vidmm_job_op {
+	VIDMM_JOB_FILL = 0,  /* write the pattern of seed into every ref (write intent) */
+	VIDMM_JOB_VERIFY,    /* count words differing from the pattern of seed (read) */
+	VIDMM_JOB_COPY,      /* refs[0] (read) -> refs[1] (write), min of both sizes */
+	VIDMM_JOB_CHECKSUM,  /* 64-bit checksum of every ref (read) */
+	VIDMM_JOB_TOUCH,     /* read one word per page of every ref */
+};
+
+enum { VIDMM_ACCESS_READ = 1u << 0, VIDMM_ACCESS_WRITE = 1u << 1 };
+
+struct vidmm_chip_job_ref {
+	uint64_t gpu_addr;
+	uint64_t size;
+	uint32_t access; /* VIDMM_ACCESS_* */
+};
+
+#define VIDMM_JOB_MAX_REFS 64
+
+struct vidmm_chip_job {
+	enum vidmm_job_op op;
+	uint64_t seed;
+	uint32_t nrefs;
+	struct vidmm_chip_job_ref refs[VIDMM_JOB_MAX_REFS];
+	/*
+	 * Written by the engine before the job's fence signals; the caller keeps
+	 * the memory alive until then. VERIFY: mismatched words; CHECKSUM: the
+	 * checksum; others: 0. May be NULL.
+	 */
+	uint64_t *result;
+};
+
+static inline uint64_t vidmm_pattern_word(uint64_t seed, uint64_t offset)
+{
+	uint64_t z = seed ^ ((offset >> 3) * 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
 
 struct vidmm_chip_ops {
 	const char *name;
@@ -104,6 +156,7 @@ struct vidmm_chip_ops {
 			      uint32_t max, uint32_t *count);
 	int (*query_gart)(void *ctx, struct vidmm_chip_gart_geometry *out);
 	int (*query_sysmem)(void *ctx, struct vidmm_chip_sysmem *out);
+	int (*query_engines)(void *ctx, struct vidmm_chip_engines *out);
 
 	uint32_t (*mmio_read32)(void *ctx, uint32_t reg);
 	void (*mmio_write32)(void *ctx, uint32_t reg, uint32_t value);
@@ -124,6 +177,11 @@ struct vidmm_chip_ops {
 		    uint64_t size, uint64_t *fence);
 	int (*fill)(void *ctx, uint32_t engine, uint64_t dst, uint64_t size,
 		    uint32_t pattern, uint64_t *fence);
+
+	/* Queue a GPU job on a job engine. The job struct is copied; the result
+	 * pointer inside it is written on completion. */
+	int (*submit_job)(void *ctx, uint32_t engine, const struct vidmm_chip_job *job,
+			  uint64_t *fence);
 
 	/* Last fence value the engine has completed (monotonic). */
 	uint64_t (*fence_completed)(void *ctx, uint32_t engine);
