@@ -1,1 +1,262 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * allocation.c - client allocations: the descriptor, the handle table, and
+ * create/destroy/query with placement over the preferred segments (the note's
+ * vidmm_create_allocation).
+ *
+ * Owns: struct vidmm_allocation lifetimes and the handle table. Handles are
+ * (generation << 32 | slot + 1): a slot's generation changes every time it is
+ * freed, so a stale, forged or double-destroyed handle never reaches a
+ * descriptor - it gets -EBADF and changes nothing.
+ *
+ * Must not: move data between segments (residency does) or write GART
+ * entries directly (segment.c / gart.c do). Called with vm->lock held where
+ * the name says _locked; the public calls take it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define KNOWN_FLAGS (VIDMM_ALLOC_UNPAGABLE | VIDMM_ALLOC_CPU_VISIBLE | \
+		     VIDMM_ALLOC_LOCAL_ONLY | VIDMM_ALLOC_TOP_DOWN)
+
+struct vidmm_allocation *handle_lookup_locked(struct vidmm *vm, vidmm_handle_t h)
+{
+	uint64_t idx = (h & 0xffffffffull);
+	uint32_t gen = (uint32_t)(h >> 32);
+
+	if (idx == 0 || idx > vm->nslots || gen == 0)
+		return NULL;
+	struct handle_slot *s = &vm->slots[idx - 1];
+	if (!s->a || s->gen != gen)
+		return NULL;
+	return s->a;
+}
+
+static int slot_get_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	uint32_t i;
+
+	if (vm->free_head) {
+		i = vm->free_head - 1;
+		vm->free_head = vm->slots[i].next_free;
+	} else {
+		if (vm->nslots == vm->cap_slots) {
+			uint32_t ncap = vm->cap_slots ? vm->cap_slots * 2 : 256;
+			struct handle_slot *n;
+			if (ncap <= vm->cap_slots || ncap > 0x7fffffffu)
+				return -ENOMEM;
+			n = realloc(vm->slots, ncap * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			vm->slots = n;
+			vm->cap_slots = ncap;
+		}
+		i = vm->nslots++;
+		vm->slots[i].gen = 1;
+	}
+	vm->slots[i].a = a;
+	vm->slots[i].next_free = 0;
+	a->slot = i;
+	a->gen = vm->slots[i].gen;
+	return 0;
+}
+
+static void slot_put_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	struct handle_slot *s = &vm->slots[a->slot];
+
+	s->a = NULL;
+	if (++s->gen == 0)
+		s->gen = 1;
+	s->next_free = vm->free_head;
+	vm->free_head = a->slot + 1;
+}
+
+static bool seg_allowed(const struct segment *s, uint32_t flags)
+{
+	if (seg_is_paging(s))
+		return false;
+	if ((flags & VIDMM_ALLOC_CPU_VISIBLE) && !(s->flags & VIDMM_SEG_CPU_VISIBLE))
+		return false;
+	if ((flags & VIDMM_ALLOC_LOCAL_ONLY) && !seg_is_local(s))
+		return false;
+	return true;
+}
+
+/*
+ * The placement order. Preferred segments, in the caller's order, are the
+ * only ones used when given (each must suit the flags, else -EINVAL). With
+ * none: CPU-invisible local first (keep the BAR-visible window for what the
+ * CPU needs), then visible local, then PCIe.
+ */
+static int placement_order(const struct vidmm *vm, const struct vidmm_alloc_desc *d,
+			   uint32_t *order, uint32_t *n)
+{
+	*n = 0;
+	if (d->n_preferred) {
+		if (d->n_preferred > VIDMM_MAX_PREFERRED)
+			return -EINVAL;
+		for (uint32_t i = 0; i < d->n_preferred; i++) {
+			uint32_t id = d->preferred[i];
+			if (id >= vm->nsegs || !seg_allowed(&vm->seg[id], d->flags))
+				return -EINVAL;
+			for (uint32_t j = 0; j < i; j++)
+				if (d->preferred[j] == id)
+					return -EINVAL;
+			order[(*n)++] = id;
+		}
+		return 0;
+	}
+	for (int pass = 0; pass < 3; pass++)
+		for (uint32_t i = 0; i < vm->nsegs; i++) {
+			const struct segment *s = &vm->seg[i];
+			bool vis = s->flags & VIDMM_SEG_CPU_VISIBLE;
+			int want = seg_is_local(s) ? (vis ? 1 : 0) : 2;
+			if (want == pass && seg_allowed(s, d->flags))
+				order[(*n)++] = i;
+		}
+	return *n ? 0 : -EINVAL;
+}
+
+static int place_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	enum heap_mode mode = (a->flags & VIDMM_ALLOC_TOP_DOWN) ? HEAP_TOP_DOWN : HEAP_BEST_FIT;
+	int ret = -ENOSPC;
+
+	for (uint32_t i = 0; i < a->n_allowed; i++) {
+		struct segment *s = &vm->seg[a->allowed[i]];
+		if (a->size > s->size)
+			continue;
+		ret = segrange_alloc_locked(vm, s, &a->node, &a->pages, a->size,
+					    a->align, mode, false, false);
+		if (ret == 0) {
+			a->seg = s;
+			a->residency = VIDMM_RESIDENT;
+			segment_list_add(s, a);
+			return 0;
+		}
+	}
+	return ret;
+}
+
+int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
+			    vidmm_handle_t *out)
+{
+	struct vidmm_allocation *a;
+	uint64_t page, max_seg = 0;
+	int ret;
+
+	if (!vm || !d || !out)
+		return -EINVAL;
+	page = vm_page_size(vm);
+	if (!d->size || d->size > UINT64_MAX - page || (unsigned)d->priority >= VIDMM_PRIO_COUNT ||
+	    (d->flags & ~KNOWN_FLAGS) || (d->alignment && !is_pow2(d->alignment)))
+		return -EINVAL;
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->size = align_up(d->size, page);
+	a->align = d->alignment < page ? page : d->alignment;
+	a->priority = d->priority;
+	a->flags = d->flags;
+	list_init(&a->lru);
+
+	pthread_mutex_lock(&vm->lock);
+	ret = placement_order(vm, d, a->allowed, &a->n_allowed);
+	if (ret)
+		goto err_unlock;
+	for (uint32_t i = 0; i < a->n_allowed; i++)
+		if (vm->seg[a->allowed[i]].size > max_seg)
+			max_seg = vm->seg[a->allowed[i]].size;
+	if (a->align > max_seg) {
+		ret = -EINVAL;
+		goto err_unlock;
+	}
+	if (a->size > max_seg) {
+		/* Could never fit in any allowed segment. */
+		ret = -ENOSPC;
+		goto err_count;
+	}
+	ret = slot_get_locked(vm, a);
+	if (ret)
+		goto err_unlock;
+	ret = place_locked(vm, a);
+	if (ret) {
+		slot_put_locked(vm, a);
+		goto err_count;
+	}
+	vm->live_allocs++;
+	*out = ((uint64_t)a->gen << 32) | (a->slot + 1);
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+
+err_count:
+	vm->alloc_failures++;
+err_unlock:
+	pthread_mutex_unlock(&vm->lock);
+	free(a);
+	return ret;
+}
+
+static void free_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	if (a->residency == VIDMM_RESIDENT) {
+		segment_list_del(a->seg, a);
+		segrange_free_locked(vm, a->seg, &a->node, &a->pages);
+	} else if (a->pages.npages) {
+		sysmem_free(&vm->sysmem, &a->pages);
+	}
+	slot_put_locked(vm, a);
+	vm->live_allocs--;
+	free(a);
+}
+
+int vidmm_destroy_allocation(vidmm_t *vm, vidmm_handle_t h)
+{
+	struct vidmm_allocation *a;
+
+	if (!vm)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->lock);
+	a = handle_lookup_locked(vm, h);
+	if (!a) {
+		pthread_mutex_unlock(&vm->lock);
+		return -EBADF;
+	}
+	free_locked(vm, a);
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+int vidmm_query_allocation(vidmm_t *vm, vidmm_handle_t h, struct vidmm_alloc_info *out)
+{
+	struct vidmm_allocation *a;
+
+	if (!vm || !out)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->lock);
+	a = handle_lookup_locked(vm, h);
+	if (!a) {
+		pthread_mutex_unlock(&vm->lock);
+		return -EBADF;
+	}
+	out->size = a->size;
+	out->priority = a->priority;
+	out->flags = a->flags;
+	out->residency = a->residency;
+	out->segment = a->seg ? a->seg->id : UINT32_MAX;
+	out->gpu_addr = a->residency == VIDMM_RESIDENT ? a->node.start : 0;
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+void allocation_destroy_all_locked(struct vidmm *vm)
+{
+	for (uint32_t i = 0; i < vm->nslots; i++)
+		if (vm->slots[i].a)
+			free_locked(vm, vm->slots[i].a);
+}

@@ -1,1 +1,296 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * check.c - vidmm_check: verifies every invariant of the manager
+ * (ARCHITECTURE.md section 7), for tests and fuzzers to call after each step.
+ *
+ * Owns: nothing; it only reads. Must not: repair anything (a checker that
+ * fixes hides the bug it should report). Takes vm->lock for the whole check.
+ *
+ * Invariants:
+ *  I1 every heap is internally consistent (heap_check), sysmem too;
+ *  I2 in every segment, live ranges (allocations on its lists, driver
+ *     memory, the paging carve) and the heap's holes tile the segment exactly:
+ *     no gap, no overlap - so the heap and the lists agree;
+ *  I3 list byte and count totals equal the sums over the lists, and every
+ *     allocation on a list says it is resident there;
+ *  I4 every live handle's allocation is resident on exactly one list, or
+ *     evicted/swapped with no segment range (never both resident and cached);
+ *  I5 every GART entry of a live PCIe range names that range's own system
+ *     frame with the segment's snoop bit; every other entry is the dummy
+ *     page; the mapped counter equals the live pages;
+ *  I6 system frames held (dummy page, PCIe ranges, paged-out copies) add up
+ *     to the allocator's used count, within the budget;
+ *  I7 the paging segment lies inside its parent's carve.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct range {
+	uint64_t start, size;
+	const struct sys_pages *pages; /* mapped PCIe range, else NULL */
+	bool snooped;
+	bool hole;
+};
+
+struct ranges {
+	struct range *r;
+	size_t n, cap;
+};
+
+static int push(struct ranges *v, uint64_t start, uint64_t size,
+		const struct sys_pages *pages, bool snooped, bool hole)
+{
+	if (v->n == v->cap) {
+		size_t ncap = v->cap ? v->cap * 2 : 64;
+		struct range *r = realloc(v->r, ncap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		v->r = r;
+		v->cap = ncap;
+	}
+	v->r[v->n++] = (struct range){ start, size, pages, snooped, hole };
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int fail(struct vidmm *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(vm->check_error, sizeof(vm->check_error), fmt, ap);
+	va_end(ap);
+	return -EUCLEAN;
+}
+
+static int hole_cb(void *arg, uint64_t start, uint64_t size)
+{
+	return push(arg, start, size, NULL, false, true);
+}
+
+/* I2, I3 for one segment; appends its mapped PCIe ranges to *mapped. */
+static int check_segment(struct vidmm *vm, struct segment *s, struct ranges *mapped,
+			 uint64_t *resident_seen, uint64_t *frames)
+{
+	struct ranges v = { 0 };
+	bool snooped = s->flags & VIDMM_SEG_SNOOPED;
+	bool map = seg_is_pcie(s) && !seg_is_paging(s);
+	int ret = 0;
+
+	for (int p = -1; p < VIDMM_PRIO_COUNT && !ret; p++) {
+		struct list_head *head = p < 0 ? &s->unpagable : &s->pagable[p];
+		uint64_t bytes = 0, count = 0;
+
+		list_for_each(pos, head) {
+			struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
+			if (a->residency != VIDMM_RESIDENT || a->seg != s) {
+				ret = fail(vm, "%s: allocation in slot %u is on the list but not resident there",
+					   s->name, a->slot);
+				break;
+			}
+			if ((p < 0) != !!(a->flags & VIDMM_ALLOC_UNPAGABLE) ||
+			    (p >= 0 && a->priority != (enum vidmm_priority)p)) {
+				ret = fail(vm, "%s: allocation in slot %u is on the wrong list", s->name, a->slot);
+				break;
+			}
+			if (a->node.size != a->size) {
+				ret = fail(vm, "%s: allocation in slot %u has a %llu-byte range for %llu bytes",
+					   s->name, a->slot, (unsigned long long)a->node.size,
+					   (unsigned long long)a->size);
+				break;
+			}
+			if (map && a->pages.npages != a->size >> vm->gart.geo.page_shift) {
+				ret = fail(vm, "%s: allocation in slot %u is backed by %llu pages, needs %llu",
+					   s->name, a->slot, (unsigned long long)a->pages.npages,
+					   (unsigned long long)(a->size >> vm->gart.geo.page_shift));
+				break;
+			}
+			bytes += a->size;
+			count++;
+			(*resident_seen)++;
+			*frames += a->pages.npages;
+			ret = push(&v, a->node.start, a->node.size, NULL, false, false);
+			if (!ret && map)
+				ret = push(mapped, a->node.start, a->node.size, &a->pages, snooped, false);
+			if (ret)
+				break;
+		}
+		if (ret)
+			break;
+		uint64_t want_b = p < 0 ? s->unpagable_bytes : s->pagable_bytes[p];
+		uint64_t want_c = p < 0 ? s->unpagable_count : s->pagable_count[p];
+		if (bytes != want_b || count != want_c)
+			ret = fail(vm, "%s: %s list holds %llu bytes in %llu allocations, counters say %llu in %llu",
+				   s->name, p < 0 ? "unpagable" : "a pagable",
+				   (unsigned long long)bytes, (unsigned long long)count,
+				   (unsigned long long)want_b, (unsigned long long)want_c);
+	}
+	if (!ret) {
+		uint64_t bytes = 0, count = 0;
+		list_for_each(pos, &s->driver) {
+			struct segmem *m = list_entry(pos, struct segmem, link);
+			bytes += m->node.size;
+			count++;
+			*frames += m->pages.npages;
+			ret = push(&v, m->node.start, m->node.size, NULL, false, false);
+			if (!ret && map)
+				ret = push(mapped, m->node.start, m->node.size, &m->pages, snooped, false);
+			if (ret)
+				break;
+		}
+		if (!ret && (bytes != s->driver_bytes || count != s->driver_count))
+			ret = fail(vm, "%s: driver memory list and counters disagree", s->name);
+	}
+	if (!ret && s->has_carve)
+		ret = push(&v, s->carve.start, s->carve.size, NULL, false, false);
+	if (!ret)
+		ret = heap_for_each_hole(s->heap, hole_cb, &v);
+	if (ret == -ENOMEM)
+		ret = fail(vm, "out of memory while checking");
+	if (ret)
+		goto out;
+
+	qsort(v.r, v.n, sizeof(*v.r), cmp_range);
+	uint64_t at = s->base;
+	for (size_t i = 0; i < v.n; i++) {
+		if (v.r[i].start != at) {
+			ret = fail(vm, "%s: %s at 0x%llx where 0x%llx was expected (heap and lists disagree)",
+				   s->name, v.r[i].hole ? "hole" : "range",
+				   (unsigned long long)v.r[i].start, (unsigned long long)at);
+			goto out;
+		}
+		at += v.r[i].size;
+	}
+	if (at != s->base + s->size)
+		ret = fail(vm, "%s: ranges and holes end at 0x%llx, the segment at 0x%llx",
+			   s->name, (unsigned long long)at, (unsigned long long)(s->base + s->size));
+out:
+	free(v.r);
+	return ret;
+}
+
+static int check_gart(struct vidmm *vm, struct ranges *mapped)
+{
+	const struct gart *g = &vm->gart;
+	uint64_t shift = g->geo.page_shift, live = 0;
+	size_t k = 0;
+
+	qsort(mapped->r, mapped->n, sizeof(*mapped->r), cmp_range);
+	for (uint64_t i = 0; i < g->npages;) {
+		uint64_t addr = g->geo.base + (i << shift);
+		if (k < mapped->n && mapped->r[k].start == addr) {
+			const struct range *r = &mapped->r[k];
+			for (uint32_t e = 0; e < r->pages->n_ext; e++) {
+				const struct heap_node *x = &r->pages->ext[e].node;
+				for (uint64_t f = 0; f < x->size; f++, i++) {
+					uint64_t want = gart_make_entry(g, x->start + f, r->snooped);
+					uint64_t got = gart_read_entry(g, i);
+					if (got != want)
+						return fail(vm, "GART entry %llu (0x%llx) is 0x%llx, the live range needs 0x%llx",
+							    (unsigned long long)i,
+							    (unsigned long long)(g->geo.base + (i << shift)),
+							    (unsigned long long)got, (unsigned long long)want);
+				}
+			}
+			live += r->pages->npages;
+			k++;
+			continue;
+		}
+		uint64_t got = gart_read_entry(g, i);
+		if (got != g->dummy_entry)
+			return fail(vm, "GART entry %llu (0x%llx) is 0x%llx but backs no live range (dummy page is 0x%llx)",
+				    (unsigned long long)i, (unsigned long long)addr,
+				    (unsigned long long)got, (unsigned long long)g->dummy_entry);
+		i++;
+	}
+	if (k != mapped->n)
+		return fail(vm, "GART: live range at 0x%llx is outside the GART",
+			    (unsigned long long)mapped->r[k].start);
+	if (live != g->mapped)
+		return fail(vm, "GART: %llu entries map live ranges, the counter says %llu",
+			    (unsigned long long)live, (unsigned long long)g->mapped);
+	return 0;
+}
+
+int vidmm_check(vidmm_t *vm)
+{
+	struct ranges mapped = { 0 };
+	uint64_t resident_seen = 0, resident = 0, live = 0, frames = 0;
+	char why[200];
+	int ret = 0;
+
+	if (!vm)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->lock);
+	vm->check_error[0] = '\0';
+
+	/* I1 */
+	for (uint32_t i = 0; i < vm->nsegs && !ret; i++)
+		if (heap_check(vm->seg[i].heap, why, sizeof(why)))
+			ret = fail(vm, "%s heap: %s", vm->seg[i].name, why);
+	if (!ret && sysmem_check(&vm->sysmem, why, sizeof(why)))
+		ret = fail(vm, "%s", why);
+	/* I2, I3 */
+	for (uint32_t i = 0; i < vm->nsegs && !ret; i++)
+		ret = check_segment(vm, &vm->seg[i], &mapped, &resident_seen, &frames);
+	/* I4 */
+	for (uint32_t i = 0; i < vm->nslots && !ret; i++) {
+		struct vidmm_allocation *a = vm->slots[i].a;
+		if (!a)
+			continue;
+		live++;
+		if (a->slot != i || a->gen != vm->slots[i].gen) {
+			ret = fail(vm, "handle slot %u names an allocation of slot %u", i, a->slot);
+		} else if (a->residency == VIDMM_RESIDENT) {
+			resident++;
+			if (seg_is_local(a->seg) && a->pages.npages)
+				ret = fail(vm, "slot %u is resident in %s and also holds a system copy",
+					   i, a->seg->name);
+		} else {
+			if (a->residency == VIDMM_EVICTED && a->pages.npages != a->size >> vm->gart.geo.page_shift)
+				ret = fail(vm, "slot %u is paged out without a full system copy", i);
+			frames += a->pages.npages;
+		}
+	}
+	if (!ret && resident != resident_seen)
+		ret = fail(vm, "%llu allocations say they are resident, %llu are on segment lists",
+			   (unsigned long long)resident, (unsigned long long)resident_seen);
+	if (!ret && live != vm->live_allocs)
+		ret = fail(vm, "%llu live handles, the counter says %llu",
+			   (unsigned long long)live, (unsigned long long)vm->live_allocs);
+	/* I5 */
+	if (!ret)
+		ret = check_gart(vm, &mapped);
+	/* I6 */
+	if (!ret) {
+		frames += vm->gart.dummy.npages;
+		if (frames != vm->sysmem.used)
+			ret = fail(vm, "system frames: %llu held by ranges and copies, %llu counted used",
+				   (unsigned long long)frames, (unsigned long long)vm->sysmem.used);
+	}
+	/* I7 */
+	if (!ret && vm->paging_seg >= 0) {
+		const struct segment *p = &vm->seg[vm->paging_seg];
+		const struct segment *par = &vm->seg[p->parent];
+		if (!par->has_carve || p->base != par->carve.start || p->size != par->carve.size)
+			ret = fail(vm, "paging segment is not its parent's carve");
+	}
+	pthread_mutex_unlock(&vm->lock);
+	free(mapped.r);
+	return ret;
+}
+
+const char *vidmm_check_error(vidmm_t *vm)
+{
+	return vm ? vm->check_error : "no manager";
+}

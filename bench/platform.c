@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* platform.c - profile -> chip -> manager (see platform.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "platform.h"
+#include "drivers/emu/emu.h"
+
+int platform_open(const struct vidmm_profile *p, const char *driver,
+		  struct platform *out, char *err, size_t err_len)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	out->profile = *p;
+	if (driver && strcmp(driver, "emu") != 0) {
+		snprintf(err, err_len, "--driver: unknown driver '%s' (available: emu)", driver);
+		return -ENODEV;
+	}
+	ret = vidmm_profile_validate(p, err, err_len);
+	if (ret)
+		return ret;
+	ret = emu_create(p, &out->emu);
+	if (ret) {
+		snprintf(err, err_len, "emulated GPU: %s", strerror(-ret));
+		return ret;
+	}
+	out->ops = &emu_chip_ops;
+	out->chip_ctx = out->emu;
+	out->cfg = (struct vidmm_config){
+		.chip = out->ops,
+		.chip_ctx = out->chip_ctx,
+		.sysmem_budget = p->sysmem,
+		.sysmem_reserve = p->sysmem_reserve,
+		.paging_size = p->paging,
+		.paging_snooped = p->paging_snooped,
+	};
+	ret = vidmm_init(&out->cfg, &out->vm);
+	if (ret) {
+		snprintf(err, err_len, "vidmm_init: %s", vidmm_init_error());
+		emu_destroy(out->emu);
+		out->emu = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+void platform_close(struct platform *pl)
+{
+	vidmm_destroy(pl->vm);
+	pl->vm = NULL;
+	if (pl->emu)
+		emu_destroy(pl->emu);
+	pl->emu = NULL;
+}
+
+int platform_find_segment(vidmm_t *vm, unsigned mask, unsigned want)
+{
+	struct vidmm_segment_info s[VIDMM_MAX_SEGMENTS];
+	uint32_t n = 0;
+
+	if (vidmm_query_segments(vm, s, VIDMM_MAX_SEGMENTS, &n))
+		return -1;
+	for (uint32_t i = 0; i < n && i < VIDMM_MAX_SEGMENTS; i++)
+		if ((s[i].flags & mask) == want)
+			return (int)s[i].id;
+	return -1;
+}

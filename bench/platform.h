@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * platform.h - opens a chip backend and a vidmm manager on it from a profile.
+ *
+ * Owns: the glue between drivers/ and core/ (the one place that knows both),
+ * used by the runner, the benchmarks and the tests. Must not: hold policy;
+ * it only translates a profile into a chip and a struct vidmm_config.
+ */
+#ifndef VIDMM_PLATFORM_H
+#define VIDMM_PLATFORM_H
+
+#include <stddef.h>
+
+#include "core/vidmm.h"
+#include "drivers/profile.h"
+
+struct emu;
+
+struct platform {
+	struct vidmm_profile profile;
+	struct emu *emu;                 /* the emulated chip (driver "emu") */
+	const struct vidmm_chip_ops *ops;
+	void *chip_ctx;
+	struct vidmm_config cfg;
+	vidmm_t *vm;
+};
+
+/*
+ * Validate the profile, create the chip for driver ("emu"), and vidmm_init on
+ * it. On failure a one-line reason is in err and nothing is left open.
+ * Returns 0, -EINVAL (bad profile or configuration), -ENODEV (unknown or
+ * absent driver) or another negative errno.
+ */
+int platform_open(const struct vidmm_profile *p, const char *driver,
+		  struct platform *out, char *err, size_t err_len);
+void platform_close(struct platform *pl);
+
+/* Id of the first segment whose flags & mask == want, or -1. */
+int platform_find_segment(vidmm_t *vm, unsigned mask, unsigned want);
+
+#endif

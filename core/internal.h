@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - the manager's internal data structures, shared by the files of
+ * core/ and by nothing outside it.
+ *
+ * Owns: the layout of struct vidmm, segments, allocations, the GART and the
+ * system-page allocator, and the prototypes each core file exports to the
+ * others. Must not: be included by workloads, drivers, tests or benchmarks
+ * (they use vidmm.h).
+ *
+ * Locking: one mutex, vm->lock, protects every field below unless the field's
+ * comment says otherwise (manager.c states the rules). Functions named
+ * *_locked expect the caller to hold it.
+ */
+#ifndef VIDMM_INTERNAL_H
+#define VIDMM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "heap.h"
+#include "list.h"
+#include "vidmm.h"
+
+/* ---- system pages (sysmem.c) ------------------------------------------------ */
+
+/* A run of physically contiguous system frames. */
+struct sys_extent {
+	struct heap_node node; /* start = first frame, size = frames */
+};
+
+/* The system pages backing one range: a few extents, as contiguous as the pool allows. */
+struct sys_pages {
+	struct sys_extent *ext;
+	uint32_t n_ext;
+	uint64_t npages;
+};
+
+struct sysmem {
+	void *cpu;            /* CPU address of frame 0 */
+	uint64_t first_pfn;
+	uint64_t npages;      /* frames in the chip's pool */
+	uint32_t page_shift;
+	uint64_t budget;      /* frames vidmm may hold */
+	uint64_t reserve;     /* of which only reserve users may take the last ones */
+	uint64_t used;
+	struct heap *frames;  /* free frames, in frame units */
+};
+
+int sysmem_init(struct sysmem *sm, const struct vidmm_chip_sysmem *pool,
+		uint64_t budget_bytes, uint64_t reserve_bytes);
+void sysmem_fini(struct sysmem *sm);
+/* Take npages frames. contiguous: one extent or fail. use_reserve: may dip
+ * into the emergency reserve. -ENOMEM over budget or out of frames. */
+int sysmem_alloc(struct sysmem *sm, uint64_t npages, bool contiguous,
+		 bool use_reserve, struct sys_pages *out);
+void sysmem_free(struct sysmem *sm, struct sys_pages *pages);
+/* CPU address of frame pfn. */
+void *sysmem_frame_cpu(const struct sysmem *sm, uint64_t pfn);
+int sysmem_check(const struct sysmem *sm, char *why, size_t len);
+
+/* ---- GART (gart.c) ----------------------------------------------------------- */
+
+struct gart {
+	struct vidmm_chip_gart_geometry geo;
+	uint64_t npages;        /* entries (GPU pages) the GART covers */
+	uint64_t n_l2, n_l3;    /* tables */
+	uint8_t *l2;            /* CPU view of the first L2 table */
+	uint8_t *l3;            /* CPU view of the first L3 table (all L3 tables are contiguous) */
+	uint64_t tables_gpu;    /* GPU address of the tables' segment memory */
+	struct vidmm_segment_memory tables;
+	struct sys_pages dummy; /* the dummy page */
+	uint64_t dummy_pfn;
+	uint64_t dummy_entry;
+	uint64_t mapped;        /* entries not naming the dummy page */
+	uint64_t invalidations;
+	bool batch_invalidate;  /* one invalidate per map/unmap (else one per page) */
+};
+
+int gart_init(struct vidmm *vm);
+void gart_fini(struct vidmm *vm);
+/* Point the entries of [gpu_addr, +pages->npages pages) at pages' frames and
+ * invalidate the TLB for that range. */
+void gart_map(struct vidmm *vm, uint64_t gpu_addr, const struct sys_pages *pages,
+	      bool snooped);
+/* Point them back at the dummy page and invalidate. */
+void gart_unmap(struct vidmm *vm, uint64_t gpu_addr, uint64_t npages);
+/* Entry of GPU page index i (relative to the GART base). */
+uint64_t gart_read_entry(const struct gart *g, uint64_t i);
+uint64_t gart_make_entry(const struct gart *g, uint64_t pfn, bool snooped);
+bool gart_covers(const struct gart *g, uint64_t gpu_addr, uint64_t size);
+
+/* ---- segments (segment.c) ----------------------------------------------------- */
+
+struct segment {
+	uint32_t id;
+	char name[VIDMM_CHIP_NAME_LEN];
+	uint32_t flags;
+	uint64_t base, size;
+	int32_t parent;                 /* paging segment: the PCIe segment it came from */
+	struct heap *heap;
+	struct list_head pagable[VIDMM_PRIO_COUNT]; /* LRU order: head is least recent */
+	struct list_head unpagable;
+	struct list_head driver;        /* struct segmem: vidmm_allocate_segment_memory */
+	uint64_t pagable_bytes[VIDMM_PRIO_COUNT];
+	uint64_t pagable_count[VIDMM_PRIO_COUNT];
+	uint64_t unpagable_bytes, unpagable_count;
+	uint64_t driver_bytes, driver_count;
+	struct heap_node carve;         /* PCIe parent: the range given to the paging segment */
+	bool has_carve;
+};
+
+static inline bool seg_is_local(const struct segment *s) { return s->flags & VIDMM_SEG_LOCAL; }
+static inline bool seg_is_pcie(const struct segment *s) { return s->flags & VIDMM_SEG_PCIE; }
+static inline bool seg_is_paging(const struct segment *s) { return s->flags & VIDMM_SEG_PAGING; }
+
+int segment_create(struct segment *s, uint32_t id,
+		   const struct vidmm_chip_segment_desc *d);
+void segment_destroy(struct segment *s);
+
+/* Driver-owned segment memory. */
+struct segmem {
+	struct list_head link;
+	struct heap_node node;
+	struct sys_pages pages;   /* PCIe segments only */
+	uint32_t segment;
+};
+
+/* ---- allocations (allocation.c) ------------------------------------------------ */
+
+#define VIDMM_MAX_ENGINES 16
+
+struct vidmm_allocation {
+	uint32_t slot;
+	uint32_t gen;
+	uint64_t size;            /* page-rounded */
+	uint64_t align;
+	enum vidmm_priority priority;
+	uint32_t flags;
+	uint32_t n_allowed;       /* placement order */
+	uint32_t allowed[VIDMM_MAX_SEGMENTS];
+	enum vidmm_residency residency;
+	struct segment *seg;      /* resident: where */
+	struct heap_node node;    /* resident: the range */
+	struct sys_pages pages;   /* PCIe placement or paged-out copy */
+	struct list_head lru;     /* on seg->pagable[priority] or seg->unpagable */
+	/* The fence slot: last read and write fence per engine. */
+	uint64_t read_fence[VIDMM_MAX_ENGINES];
+	uint64_t write_fence[VIDMM_MAX_ENGINES];
+};
+
+struct handle_slot {
+	uint32_t gen;             /* bumped on every free: stale handles stop matching */
+	uint32_t next_free;       /* free-list link (index + 1; 0 ends) */
+	struct vidmm_allocation *a;
+};
+
+/* ---- the manager (manager.c) ---------------------------------------------------- */
+
+struct vidmm {
+	pthread_mutex_t lock;
+	struct vidmm_config cfg;
+	const struct vidmm_chip_ops *chip;
+	void *chip_ctx;
+	struct vidmm_chip_engines engines;
+
+	uint32_t nsegs;           /* chip segments + the paging segment */
+	struct segment seg[VIDMM_MAX_SEGMENTS];
+	int32_t paging_seg;       /* index of the paging segment */
+	int32_t gart_table_seg;   /* CPU-visible local segment holding L2/L3 */
+
+	struct sysmem sysmem;
+	struct gart gart;
+
+	struct handle_slot *slots;
+	uint32_t nslots, cap_slots;
+	uint32_t free_head;       /* index + 1 of the first free slot; 0: none */
+	uint64_t live_allocs;
+
+	/* counters */
+	uint64_t alloc_failures;
+
+	char check_error[256];
+};
+
+/* Handle <-> allocation; NULL for a stale, forged or destroyed handle. */
+struct vidmm_allocation *handle_lookup_locked(struct vidmm *vm, vidmm_handle_t h);
+void allocation_destroy_all_locked(struct vidmm *vm);
+
+/* Put a resident allocation on / off its segment's list. */
+void segment_list_add(struct segment *s, struct vidmm_allocation *a);
+void segment_list_del(struct segment *s, struct vidmm_allocation *a);
+
+/* Segment memory helpers shared by allocations and driver memory. */
+int segrange_alloc_locked(struct vidmm *vm, struct segment *s, struct heap_node *node,
+			  struct sys_pages *pages, uint64_t size, uint64_t align,
+			  enum heap_mode mode, bool contiguous_pages, bool use_reserve);
+void segrange_free_locked(struct vidmm *vm, struct segment *s, struct heap_node *node,
+			  struct sys_pages *pages);
+
+static inline uint64_t vm_page_size(const struct vidmm *vm)
+{
+	return 1ull << vm->gart.geo.page_shift;
+}
+
+static inline uint64_t align_up(uint64_t x, uint64_t a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
+static inline bool is_pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+#endif /* VIDMM_INTERNAL_H */
