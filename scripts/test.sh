@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds vidmm-bench and runs every test: a normal build with warnings as
+# errors, the same tests under ASan+UBSan, and the multi-threaded tests under
+# TSan. The last line is "N passed, N failed" over all of them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+jobs=${VIDMM_JOBS:-$(nproc)}
+total_pass=0
+total_fail=0
+
+# Multi-threaded suites, run again under TSan.
+TSAN_SUITES=(${VIDMM_TSAN_SUITES:-test_emu test_residency test_swap})
+
+configure() { # dir, extra meson args...
+	local dir=$1; shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" -Dwerror=true "$@" >"$dir.setup.log" 2>&1 ||
+			{ cat "$dir.setup.log"; return 1; }
+	fi
+}
+
+count() { # dir -> sets P F from the meson test log
+	local log=$1/meson-logs/testlog.json
+	P=0; F=0
+	[ -f "$log" ] || return
+	P=$(grep -c '"result": "OK"' "$log")
+	F=$(grep -Ec '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log")
+}
+
+run_config() { # label dir suites-args -- meson args
+	local label=$1 dir=$2; shift 2
+	local suites=()
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do suites+=(--suite "$1"); shift; done
+	[ "${1:-}" = "--" ] && shift
+	echo "== $label ($dir)"
+	if ! configure "$dir" "$@" || ! meson compile -C "$dir" -j "$jobs" >"$dir.build.log" 2>&1; then
+		tail -n 40 "$dir.build.log" 2>/dev/null
+		echo "$label: build failed"
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	rm -f "$dir/meson-logs/testlog.json"
+	meson test -C "$dir" --num-processes "$jobs" --print-errorlogs "${suites[@]}" \
+		>"$dir.test.log" 2>&1
+	grep -E "^ *[0-9]+/[0-9]+ " "$dir.test.log" | grep -Ev " OK +[0-9.]+s" || true
+	count "$dir"
+	echo "$label: $P passed, $F failed"
+	total_pass=$((total_pass + P))
+	total_fail=$((total_fail + F))
+	if [ "$F" -gt 0 ]; then
+		grep -A 30 -E "^=+ [0-9]+/[0-9]+ =+" "$dir.test.log" | head -n 200
+	fi
+}
+
+run_config "release (warnings as errors)" build --
+run_config "ASan+UBSan" build-asan -- -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dgbench=disabled
+# TSan: only suites that exist in this tree.
+tsan=()
+for s in "${TSAN_SUITES[@]}"; do
+	grep -q "'$s'" tests/meson.build && tsan+=("$s")
+done
+if [ ${#tsan[@]} -gt 0 ]; then
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	run_config "TSan" build-tsan "${tsan[@]}" -- -Db_sanitize=thread -Db_lundef=false -Dgbench=disabled
+fi
+
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
