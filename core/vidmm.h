@@ -56,6 +56,16 @@ enum {
 	VIDMM_SEGMEM_BOTTOM_UP = 1u << 1,
 };
 
+/* How page-out and page-in move data between local memory and system pages. */
+enum vidmm_paging_mode {
+	/* A window of the paging segment is mapped onto the allocation's own
+	 * system pages: one GPU copy. */
+	VIDMM_PAGING_WINDOW = 0,
+	/* A fixed staging area of the paging segment with its own pages: a GPU
+	 * copy plus a CPU copy (the original driver's way). */
+	VIDMM_PAGING_BOUNCE,
+};
+
 struct vidmm_config {
 	const struct vidmm_chip_ops *chip;
 	void *chip_ctx;
@@ -63,6 +73,22 @@ struct vidmm_config {
 	uint64_t sysmem_reserve; /* emergency reserve inside the budget, for the GART and paging */
 	uint64_t paging_size;    /* bytes of the paging segment */
 	bool paging_snooped;     /* carve the paging segment from the snooped PCIe segment */
+	enum vidmm_paging_mode paging_mode;
+	/* Eviction normally opens one contiguous window of victims for a
+	 * request (scanning in priority/LRU order, stopping at the first set that
+	 * opens a big enough hole, evicting only that set). true: evict in plain
+	 * priority/LRU order until the request fits (the original's way; kept to
+	 * measure the difference). */
+	bool evict_plain_lru;
+	/* Thrash control: bytes a single submit may move (page in plus page
+	 * out) before further moves are throttled; 0 = unlimited. */
+	uint64_t submit_move_budget;
+	/* An allocation paged back in within this many ns of its page-out (or
+	 * out within this of its page-in) counts as a bounce; 0 = 100 ms. */
+	uint64_t bounce_window_ns;
+	/* Upper bound of any single internal fence wait (eviction of a busy
+	 * victim, page-in copy); 0 = 2 s. */
+	uint64_t fence_timeout_ns;
 };
 
 /* Driver-owned segment memory (GART tables, fence buffers): never paged. */
@@ -132,6 +158,21 @@ struct vidmm_stats {
 	uint64_t alloc_failures;
 	uint64_t dummy_page_faults;   /* from the chip's fault report */
 	uint64_t stale_tlb_hits;      /* from the chip's fault report */
+
+	/* residency */
+	uint64_t page_outs, page_ins;
+	uint64_t bytes_paged_out, bytes_paged_in;   /* allocation bytes */
+	uint64_t bytes_copied_window;               /* bytes moved by GPU copies through windows */
+	uint64_t bytes_copied_bounce;               /* GPU + CPU copies in bounce mode */
+	uint64_t pcie_remaps;                       /* PCIe page-ins/outs without a copy */
+	uint64_t evictions_by_priority[VIDMM_PRIO_COUNT];
+	uint64_t busy_waits;                        /* waits for a busy victim's fence */
+	uint64_t throttled_moves;                   /* moves refused by the submit budget */
+	uint64_t bounces;                           /* in and out again within the window */
+	uint64_t deferred_destroys;                 /* destroyed while busy, freed later */
+	uint64_t copy_failures;                     /* page-out/in copies the engine failed */
+	uint64_t submits, locks;
+	uint64_t evicted_allocations, evicted_bytes;/* now: paged out, in system pages */
 };
 
 /* ---- manager ------------------------------------------------------------ */
@@ -200,6 +241,99 @@ int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out);
  */
 int vidmm_check(vidmm_t *vm);
 const char *vidmm_check_error(vidmm_t *vm);
+
+/* ---- fences, jobs, CPU access (residency) ----------------------------------- */
+
+/* A point on one engine's timeline. */
+struct vidmm_fence {
+	uint32_t engine; /* chip engine id */
+	uint64_t value;
+};
+
+struct vidmm_job_ref {
+	vidmm_handle_t handle;
+	uint32_t access;  /* VIDMM_ACCESS_READ / _WRITE (chip.h) */
+};
+
+/*
+ * A GPU job on a job engine: an operation (chip.h enum vidmm_job_op) over up
+ * to VIDMM_JOB_MAX_REFS allocations, each referenced whole.
+ */
+struct vidmm_job {
+	enum vidmm_job_op op;
+	uint64_t seed;
+	uint32_t engine;  /* job engine index, 0 .. n_job-1 */
+	uint32_t nrefs;
+	struct vidmm_job_ref refs[VIDMM_JOB_MAX_REFS];
+	uint64_t *result; /* written when the fence signals (VERIFY: mismatches) */
+};
+
+/*
+ * Submit a job: make every referenced allocation resident (paging in, and
+ * paging others out to make room), record the job's fence on each as a read
+ * or write, and move them to the most recently used end of their list. They
+ * cannot be paged out until the fence signals. *fence (may be NULL) is the
+ * job's completion. Errors: -EBADF a bad handle, -EINVAL a bad job, -ENOSPC /
+ * -EBUSY / -ENOMEM when the allocations cannot all be made resident, -EIO a
+ * failed page-in copy; on error nothing was submitted.
+ */
+int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *fence);
+
+/* Wait until the fence has signalled, at most timeout_ns: 0 or -ETIMEDOUT. */
+int vidmm_wait_fence(vidmm_t *vm, struct vidmm_fence fence, uint64_t timeout_ns);
+/* Non-blocking: true when signalled. */
+bool vidmm_fence_signalled(vidmm_t *vm, struct vidmm_fence fence);
+
+/*
+ * CPU access (the note's lock): make the allocation resident in a CPU-visible
+ * segment, wait for its GPU work, pin it and return a CPU pointer valid until
+ * vidmm_unlock. Locks nest (a count). -EBADF, -ENOSPC/-EBUSY/-ENOMEM as for
+ * submit, -ETIMEDOUT if its GPU work does not finish.
+ */
+int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu);
+int vidmm_unlock(vidmm_t *vm, vidmm_handle_t h);
+
+/* Page an allocation out now (tests, tools): -EBUSY if busy or pinned. */
+int vidmm_evict(vidmm_t *vm, vidmm_handle_t h);
+
+/* ---- latency histograms (stats.c) ------------------------------------------- */
+
+/*
+ * A log-linear histogram of nanosecond values: exact below 32, then 32
+ * linear sub-buckets per power of two, so any percentile read from it is
+ * within 1/32 (3.1%) of the true sample value. Histograms merge by adding
+ * buckets, so per-thread histograms merged give the same percentiles as one
+ * histogram of all samples.
+ */
+#define VIDMM_HIST_SUB_BITS 5
+#define VIDMM_HIST_BUCKETS ((64 - VIDMM_HIST_SUB_BITS + 1) << VIDMM_HIST_SUB_BITS)
+
+struct vidmm_hist {
+	uint64_t count;
+	uint64_t sum;
+	uint64_t min, max;
+	uint64_t buckets[VIDMM_HIST_BUCKETS];
+};
+
+enum vidmm_hist_id {
+	VIDMM_HIST_PAGE_OUT = 0, /* one allocation paged out, start to range freed */
+	VIDMM_HIST_PAGE_IN,      /* one allocation made resident again */
+	VIDMM_HIST_SUBMIT,       /* vidmm_submit, call to return */
+	VIDMM_HIST_LOCK,         /* vidmm_lock, call to return */
+	VIDMM_HIST_COUNT
+};
+
+void vidmm_hist_init(struct vidmm_hist *h);
+void vidmm_hist_record(struct vidmm_hist *h, uint64_t ns);
+void vidmm_hist_merge(struct vidmm_hist *into, const struct vidmm_hist *from);
+/* Value at quantile q (0..1): the upper edge of the bucket holding it,
+ * clamped to [min, max]. 0 for an empty histogram. */
+uint64_t vidmm_hist_quantile(const struct vidmm_hist *h, double q);
+/* Bucket index of a value, and the [lo, hi] values a bucket holds. */
+uint32_t vidmm_hist_bucket(uint64_t ns);
+void vidmm_hist_bucket_range(uint32_t b, uint64_t *lo, uint64_t *hi);
+/* Copy out one of the manager's histograms. */
+int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist *out);
 
 /* Text for a negative errno returned by any vidmm function. */
 const char *vidmm_strerror(int err);
