@@ -1,1 +1,879 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: MIT */
+/*
+ * heap.c - the range allocator behind every segment (API in heap.h).
+ *
+ * Owns: the holes of one heap, their two indexes, and the pool their
+ * descriptors come from.
+ * Must not: track allocated ranges (the caller's struct heap_node holds them;
+ * the heap only counts them), know segments, allocations or the GART, lock,
+ * or allocate memory per operation in steady state.
+ *
+ * Every hole is linked into two red-black trees (rbtree.h):
+ *  - by address, each node augmented with the largest hole in its subtree
+ *    (subtree_max). Descending while skipping subtrees whose maximum is too
+ *    small finds the lowest (highest) hole of at least a given size at or
+ *    after (before) a given address in O(log n): bottom-up, top-down and
+ *    range-restricted placement, and the neighbour lookup on free.
+ *  - by (size, address), for best fit: the first node of at least the
+ *    requested size is the best hole when no alignment or range gets in the
+ *    way.
+ * The largest hole is the address tree root's subtree_max: O(1).
+ *
+ * Cost per operation is O(log n) in the number of holes, plus, only for
+ * aligned or range-restricted requests, O(log n) for each hole that is large
+ * enough by size but loses to alignment padding or lies outside the range
+ * (there is no exact O(log n) index for "fits after padding"; the kernel's
+ * drm_mm has the same property). Best fit with alignment or a range walks the
+ * size order and the address order in lock step and stops as soon as either
+ * walk decides, so it costs at most twice the cheaper of the two walks.
+ *
+ * Hole descriptors come from chunks owned by the heap and are recycled on a
+ * free list: the pool grows to the peak number of holes and stays there. Each
+ * mutating call first makes sure one spare descriptor exists (no operation
+ * needs more than one), so the only -ENOMEM is up front, before any change.
+ */
+#include "heap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "rbtree.h"
+
+struct hole {
+	struct rb_node rb_addr; /* address tree; key: start */
+	struct rb_node rb_size; /* size tree; key: (size, start) */
+	uint64_t start;
+	uint64_t size;
+	union {
+		uint64_t subtree_max; /* largest size in rb_addr's subtree */
+		struct hole *next_free; /* while on the pool's free list */
+	};
+};
+
+struct hole_chunk {
+	struct hole_chunk *next;
+	struct hole holes[];
+};
+
+struct heap {
+	uint64_t start;
+	uint64_t size;
+	uint64_t end; /* start + size; never wraps (heap_create refuses that) */
+	struct rb_root by_addr;
+	struct rb_root by_size;
+	uint64_t free_bytes;
+	uint64_t nholes;
+	uint64_t live; /* nodes handed out and not yet freed */
+	struct hole *free_list;
+	struct hole_chunk *chunks;
+	size_t next_chunk; /* holes in the next chunk: doubles up to a cap */
+};
+
+#define CHUNK_FIRST 16
+#define CHUNK_MAX 4096
+
+static inline uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static inline uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+static inline struct hole *addr_hole(const struct rb_node *rb)
+{
+	return rb_entry(rb, struct hole, rb_addr);
+}
+
+static inline struct hole *size_hole(const struct rb_node *rb)
+{
+	return rb_entry(rb, struct hole, rb_size);
+}
+
+static inline struct hole *addr_hole_safe(const struct rb_node *rb)
+{
+	return rb ? addr_hole(rb) : NULL;
+}
+
+/* End of a hole; holes lie inside the heap, so this never wraps. */
+static inline uint64_t hole_end(const struct hole *hl)
+{
+	return hl->start + hl->size;
+}
+
+static inline uint64_t subtree_max(const struct rb_node *rb)
+{
+	return rb ? addr_hole(rb)->subtree_max : 0;
+}
+
+/* ---- augmentation of the address tree ---- */
+
+static inline uint64_t compute_max(const struct hole *hl)
+{
+	return max_u64(hl->size, max_u64(subtree_max(hl->rb_addr.rb_left),
+					 subtree_max(hl->rb_addr.rb_right)));
+}
+
+static void aug_propagate(struct rb_node *rb, struct rb_node *stop)
+{
+	while (rb != stop) {
+		struct hole *hl = addr_hole(rb);
+		uint64_t m = compute_max(hl);
+
+		/* Unchanged here means unchanged above: the ancestors were right
+		 * before this change (see rb_augment_callbacks). */
+		if (hl->subtree_max == m)
+			break;
+		hl->subtree_max = m;
+		rb = rb_parent(rb);
+	}
+}
+
+static void aug_copy(struct rb_node *old, struct rb_node *new_node)
+{
+	addr_hole(new_node)->subtree_max = addr_hole(old)->subtree_max;
+}
+
+static void aug_rotate(struct rb_node *old, struct rb_node *new_node)
+{
+	struct hole *o = addr_hole(old);
+
+	addr_hole(new_node)->subtree_max = o->subtree_max;
+	o->subtree_max = compute_max(o);
+}
+
+static const struct rb_augment_callbacks aug_cb = {
+	aug_propagate, aug_copy, aug_rotate,
+};
+
+/* ---- descriptor pool ---- */
+
+/* Make sure one descriptor is available; called before any change. */
+static int pool_reserve(struct heap *h)
+{
+	struct hole_chunk *c;
+	size_t n = h->next_chunk;
+
+	if (h->free_list)
+		return 0;
+	c = malloc(sizeof(*c) + n * sizeof(struct hole));
+	if (!c)
+		return -ENOMEM;
+	c->next = h->chunks;
+	h->chunks = c;
+	for (size_t i = n; i-- > 0;) {
+		c->holes[i].next_free = h->free_list;
+		h->free_list = &c->holes[i];
+	}
+	if (h->next_chunk < CHUNK_MAX)
+		h->next_chunk *= 2;
+	return 0;
+}
+
+/* Only after pool_reserve succeeded in this operation. */
+static inline struct hole *pool_get(struct heap *h)
+{
+	struct hole *hl = h->free_list;
+
+	h->free_list = hl->next_free;
+	return hl;
+}
+
+static inline void pool_put(struct heap *h, struct hole *hl)
+{
+	hl->next_free = h->free_list;
+	h->free_list = hl;
+}
+
+/* ---- the size tree ---- */
+
+/* (size, start) order; start breaks ties so keys are unique. */
+static inline bool size_less(uint64_t size_a, uint64_t start_a, const struct hole *b)
+{
+	return size_a < b->size || (size_a == b->size && start_a < b->start);
+}
+
+static void size_insert(struct heap *h, struct hole *hl)
+{
+	struct rb_node **link = &h->by_size.rb_node, *parent = NULL;
+
+	while (*link) {
+		parent = *link;
+		if (size_less(hl->size, hl->start, size_hole(parent)))
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&hl->rb_size, parent, link);
+	rb_insert_color(&hl->rb_size, &h->by_size);
+}
+
+/*
+ * hl's size (and maybe start) changed: move it in the size tree, unless it
+ * is still between its neighbours, which is common for small changes and
+ * saves an erase and an insert.
+ */
+static void size_update(struct heap *h, struct hole *hl)
+{
+	struct rb_node *p = rb_prev(&hl->rb_size), *n = rb_next(&hl->rb_size);
+
+	if ((!p || !size_less(hl->size, hl->start, size_hole(p))) &&
+	    (!n || size_less(hl->size, hl->start, size_hole(n))))
+		return;
+	rb_erase(&hl->rb_size, &h->by_size);
+	size_insert(h, hl);
+}
+
+/* First hole, in (size, start) order, of at least need bytes. */
+static struct hole *size_lower_bound(const struct heap *h, uint64_t need)
+{
+	struct rb_node *rb = h->by_size.rb_node;
+	struct hole *best = NULL;
+
+	while (rb) {
+		struct hole *hl = size_hole(rb);
+
+		if (hl->size >= need) {
+			best = hl;
+			rb = rb->rb_left;
+		} else {
+			rb = rb->rb_right;
+		}
+	}
+	return best;
+}
+
+/* ---- the address tree ---- */
+
+/* Link a new hole whose in-order neighbours are prev and next (either NULL)
+ * without searching: between two neighbours exactly one of prev's right
+ * and next's left child slots is free. */
+static void addr_insert_between(struct heap *h, struct hole *hl,
+				struct hole *prev, struct hole *next)
+{
+	struct rb_node *parent, **link;
+
+	if (prev && !prev->rb_addr.rb_right) {
+		parent = &prev->rb_addr;
+		link = &parent->rb_right;
+	} else if (next) {
+		parent = &next->rb_addr;
+		link = &parent->rb_left;
+	} else if (prev) {
+		/* No next: prev is the last node, so its right slot is free. */
+		parent = &prev->rb_addr;
+		link = &parent->rb_right;
+	} else {
+		parent = NULL;
+		link = &h->by_addr.rb_node;
+	}
+	rb_link_node(&hl->rb_addr, parent, link);
+	hl->subtree_max = hl->size;
+	rb_insert_augmented(&hl->rb_addr, &h->by_addr, &aug_cb);
+}
+
+/* Holes around address a: *prev the last with start < a, *next the first
+ * with start >= a (either may be NULL). One descent. */
+static void addr_neighbours(const struct heap *h, uint64_t a,
+			    struct hole **prev, struct hole **next)
+{
+	struct rb_node *rb = h->by_addr.rb_node;
+
+	*prev = *next = NULL;
+	while (rb) {
+		struct hole *hl = addr_hole(rb);
+
+		if (hl->start < a) {
+			*prev = hl;
+			rb = rb->rb_right;
+		} else {
+			*next = hl;
+			rb = rb->rb_left;
+		}
+	}
+}
+
+/* Leftmost hole of at least need bytes in the subtree rb, whose
+ * subtree_max the caller has checked to be >= need. */
+static struct hole *leftmost_fit(struct rb_node *rb, uint64_t need)
+{
+	for (;;) {
+		struct hole *hl = addr_hole(rb);
+
+		if (subtree_max(rb->rb_left) >= need)
+			rb = rb->rb_left;
+		else if (hl->size >= need)
+			return hl;
+		else
+			rb = rb->rb_right; /* must hold it: subtree_max >= need */
+	}
+}
+
+static struct hole *rightmost_fit(struct rb_node *rb, uint64_t need)
+{
+	for (;;) {
+		struct hole *hl = addr_hole(rb);
+
+		if (subtree_max(rb->rb_right) >= need)
+			rb = rb->rb_right;
+		else if (hl->size >= need)
+			return hl;
+		else
+			rb = rb->rb_left;
+	}
+}
+
+/* The next hole after hl (in address order) of at least need bytes.
+ * O(log n): up to the first ancestor whose right part can hold it, then down. */
+static struct hole *next_fit(const struct hole *hl, uint64_t need)
+{
+	const struct rb_node *rb = &hl->rb_addr, *parent;
+
+	if (subtree_max(rb->rb_right) >= need)
+		return leftmost_fit(rb->rb_right, need);
+	while ((parent = rb_parent(rb))) {
+		if (parent->rb_left == rb) {
+			if (addr_hole(parent)->size >= need)
+				return addr_hole(parent);
+			if (subtree_max(parent->rb_right) >= need)
+				return leftmost_fit(parent->rb_right, need);
+		}
+		rb = parent;
+	}
+	return NULL;
+}
+
+static struct hole *prev_fit(const struct hole *hl, uint64_t need)
+{
+	const struct rb_node *rb = &hl->rb_addr, *parent;
+
+	if (subtree_max(rb->rb_left) >= need)
+		return rightmost_fit(rb->rb_left, need);
+	while ((parent = rb_parent(rb))) {
+		if (parent->rb_right == rb) {
+			if (addr_hole(parent)->size >= need)
+				return addr_hole(parent);
+			if (subtree_max(parent->rb_left) >= need)
+				return rightmost_fit(parent->rb_left, need);
+		}
+		rb = parent;
+	}
+	return NULL;
+}
+
+/* Lowest hole of at least need bytes that ends after lo. */
+static struct hole *first_fit_from(const struct heap *h, uint64_t lo, uint64_t need)
+{
+	struct rb_node *rb = h->by_addr.rb_node;
+	struct hole *cand = NULL;
+
+	if (subtree_max(rb) < need)
+		return NULL;
+	/* Holes are disjoint and sorted, so ends are sorted like starts. */
+	while (rb) {
+		struct hole *hl = addr_hole(rb);
+
+		if (hole_end(hl) > lo) {
+			cand = hl;
+			rb = rb->rb_left;
+		} else {
+			rb = rb->rb_right;
+		}
+	}
+	if (!cand || cand->size >= need)
+		return cand;
+	return next_fit(cand, need);
+}
+
+/* Highest hole of at least need bytes that starts before hi. */
+static struct hole *last_fit_before(const struct heap *h, uint64_t hi, uint64_t need)
+{
+	struct rb_node *rb = h->by_addr.rb_node;
+	struct hole *cand = NULL;
+
+	if (subtree_max(rb) < need)
+		return NULL;
+	while (rb) {
+		struct hole *hl = addr_hole(rb);
+
+		if (hl->start < hi) {
+			cand = hl;
+			rb = rb->rb_right;
+		} else {
+			rb = rb->rb_left;
+		}
+	}
+	if (!cand || cand->size >= need)
+		return cand;
+	return prev_fit(cand, need);
+}
+
+/* ---- placement inside one hole ---- */
+
+/* Lowest aligned start for size bytes in hl clipped to [lo, hi).
+ * align is a power of two (1 = none). No arithmetic here can wrap. */
+static bool fit_low(const struct hole *hl, uint64_t lo, uint64_t hi,
+		    uint64_t size, uint64_t align, uint64_t *out)
+{
+	uint64_t s = max_u64(hl->start, lo), e = min_u64(hole_end(hl), hi), pad;
+
+	if (s >= e || e - s < size)
+		return false;
+	pad = (align - (s & (align - 1))) & (align - 1);
+	if (pad > e - s - size)
+		return false;
+	*out = s + pad;
+	return true;
+}
+
+/* Highest aligned start such that the range ends as high as it can. */
+static bool fit_high(const struct hole *hl, uint64_t lo, uint64_t hi,
+		     uint64_t size, uint64_t align, uint64_t *out)
+{
+	uint64_t s = max_u64(hl->start, lo), e = min_u64(hole_end(hl), hi), x;
+
+	if (s >= e || e - s < size)
+		return false;
+	x = (e - size) & ~(align - 1);
+	if (x < s)
+		return false;
+	*out = x;
+	return true;
+}
+
+static struct hole *find_bottom_up(const struct heap *h, uint64_t size, uint64_t align,
+				   uint64_t lo, uint64_t hi, uint64_t *at)
+{
+	for (struct hole *hl = first_fit_from(h, lo, size);
+	     hl && hl->start < hi && hi - hl->start >= size;
+	     hl = next_fit(hl, size)) {
+		if (fit_low(hl, lo, hi, size, align, at))
+			return hl;
+	}
+	return NULL;
+}
+
+static struct hole *find_top_down(const struct heap *h, uint64_t size, uint64_t align,
+				  uint64_t lo, uint64_t hi, uint64_t *at)
+{
+	for (struct hole *hl = last_fit_before(h, hi, size);
+	     hl && hole_end(hl) > lo && hole_end(hl) - lo >= size;
+	     hl = prev_fit(hl, size)) {
+		if (fit_high(hl, lo, hi, size, align, at))
+			return hl;
+	}
+	return NULL;
+}
+
+/*
+ * Smallest hole that can hold the request, ties to the lowest address, placed
+ * at its lowest aligned address inside the range. "Smallest" is by the
+ * hole's whole size, not the part inside the range.
+ */
+static struct hole *find_best_fit(const struct heap *h, uint64_t size, uint64_t align,
+				  uint64_t lo, uint64_t hi, uint64_t *at)
+{
+	struct hole *s = size_lower_bound(h, size), *a, *best = NULL;
+	struct rb_node *nx;
+	uint64_t best_at = 0, x;
+
+	if (!s)
+		return NULL;
+	if (align == 1 && lo <= h->start && hi >= h->end) {
+		/* Nothing can get in the way: the first big-enough hole is it. */
+		*at = s->start;
+		return s;
+	}
+	/*
+	 * The size walk ends at the first hole that fits (the answer); the
+	 * address walk ends when it has seen every big-enough hole in the
+	 * range (then its best is the answer). Step both, stop at the first
+	 * to finish.
+	 */
+	a = first_fit_from(h, lo, size);
+	for (;;) {
+		if (fit_low(s, lo, hi, size, align, at))
+			return s;
+		nx = rb_next(&s->rb_size);
+		if (!nx)
+			return NULL; /* every big-enough hole tried: none fits */
+		s = size_hole(nx);
+
+		if (!a || a->start >= hi || hi - a->start < size)
+			break;
+		if (fit_low(a, lo, hi, size, align, &x) && (!best || a->size < best->size)) {
+			best = a;
+			best_at = x;
+		}
+		a = next_fit(a, size);
+	}
+	if (best)
+		*at = best_at;
+	return best;
+}
+
+/* ---- changing the holes ---- */
+
+static void hole_remove(struct heap *h, struct hole *hl)
+{
+	rb_erase_augmented(&hl->rb_addr, &h->by_addr, &aug_cb);
+	rb_erase(&hl->rb_size, &h->by_size);
+	h->nholes--;
+	pool_put(h, hl);
+}
+
+/*
+ * Take [at, at+size) out of hl, which contains it. Shrinking a hole in place
+ * keeps its address order (the rest of it stays between the same
+ * neighbours), so only its subtree maxima and its size-tree position change.
+ * Needs the spare descriptor from pool_reserve when it splits hl.
+ */
+static void carve(struct heap *h, struct hole *hl, uint64_t at, uint64_t size)
+{
+	uint64_t hs = hl->start, he = hole_end(hl), e = at + size;
+
+	h->free_bytes -= size;
+	if (at == hs && e == he) {
+		hole_remove(h, hl);
+		return;
+	}
+	if (at == hs) {
+		hl->start = e;
+		hl->size = he - e;
+	} else {
+		hl->size = at - hs;
+	}
+	/* Both trees must be whole again before the tail goes in: insertion
+	 * compares keys and trusts the ancestors' maxima. */
+	aug_propagate(&hl->rb_addr, NULL);
+	size_update(h, hl);
+	if (at != hs && e != he) {
+		struct hole *tail = pool_get(h);
+		struct rb_node *nx = rb_next(&hl->rb_addr);
+
+		tail->start = e;
+		tail->size = he - e;
+		addr_insert_between(h, tail, hl, addr_hole_safe(nx));
+		size_insert(h, tail);
+		h->nholes++;
+	}
+}
+
+/* ---- the API ---- */
+
+int heap_create(uint64_t start, uint64_t size, struct heap **out)
+{
+	struct heap *h;
+	struct hole *hl;
+
+	if (!out || size == 0 || start + size < start)
+		return -EINVAL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->start = start;
+	h->size = size;
+	h->end = start + size;
+	h->next_chunk = CHUNK_FIRST;
+	if (pool_reserve(h)) {
+		free(h);
+		return -ENOMEM;
+	}
+	hl = pool_get(h);
+	hl->start = start;
+	hl->size = size;
+	addr_insert_between(h, hl, NULL, NULL);
+	size_insert(h, hl);
+	h->nholes = 1;
+	h->free_bytes = size;
+	*out = h;
+	return 0;
+}
+
+void heap_destroy(struct heap *h)
+{
+	struct hole_chunk *c, *n;
+
+	if (!h)
+		return;
+	for (c = h->chunks; c; c = n) {
+		n = c->next;
+		free(c);
+	}
+	free(h);
+}
+
+int heap_alloc(struct heap *h, struct heap_node *node, uint64_t size,
+	       uint64_t align, uint64_t range_start, uint64_t range_end,
+	       enum heap_mode mode)
+{
+	struct hole *hl;
+	uint64_t lo, hi, at = 0;
+	int ret;
+
+	if (!h || !node || size == 0 || size > h->size || range_start >= range_end)
+		return -EINVAL;
+	if (align <= 1)
+		align = 1;
+	else if ((align & (align - 1)) || align > h->size)
+		return -EINVAL;
+	if (mode != HEAP_BEST_FIT && mode != HEAP_BOTTOM_UP && mode != HEAP_TOP_DOWN)
+		return -EINVAL;
+
+	/* A valid range that misses the heap or is too small is "no fit". */
+	lo = max_u64(range_start, h->start);
+	hi = min_u64(range_end, h->end);
+	if (lo >= hi || hi - lo < size)
+		return -ENOSPC;
+
+	switch (mode) {
+	case HEAP_BOTTOM_UP:
+		hl = find_bottom_up(h, size, align, lo, hi, &at);
+		break;
+	case HEAP_TOP_DOWN:
+		hl = find_top_down(h, size, align, lo, hi, &at);
+		break;
+	default:
+		hl = find_best_fit(h, size, align, lo, hi, &at);
+		break;
+	}
+	if (!hl)
+		return -ENOSPC;
+	/* Only a split needs a descriptor; the search above changed nothing. */
+	if (at != hl->start && at + size != hole_end(hl)) {
+		ret = pool_reserve(h);
+		if (ret)
+			return ret;
+	}
+	carve(h, hl, at, size);
+	node->start = at;
+	node->size = size;
+	h->live++;
+	return 0;
+}
+
+int heap_reserve(struct heap *h, struct heap_node *node)
+{
+	struct hole *prev, *next, *hl;
+	uint64_t s, e;
+	int ret;
+
+	if (!h || !node)
+		return -EINVAL;
+	s = node->start;
+	e = s + node->size;
+	if (node->size == 0 || e < s || s < h->start || e > h->end)
+		return -EINVAL;
+	/* The only hole that can contain s is the last one starting at or
+	 * before it. */
+	addr_neighbours(h, s + 1, &prev, &next);
+	hl = prev;
+	if (!hl || hole_end(hl) < e)
+		return -EEXIST;
+	if (s != hl->start && e != hole_end(hl)) {
+		ret = pool_reserve(h);
+		if (ret)
+			return ret;
+	}
+	carve(h, hl, s, node->size);
+	h->live++;
+	return 0;
+}
+
+int heap_free(struct heap *h, struct heap_node *node)
+{
+	struct hole *prev, *next, *hl;
+	uint64_t s, e;
+	bool join_prev, join_next;
+	int ret;
+
+	if (!h || !node)
+		return -EINVAL;
+	s = node->start;
+	e = s + node->size;
+	/* Not required by the contract, but cheap: refuse what cannot be a
+	 * live node (outside the heap, or overlapping free space, such as a
+	 * double free) instead of corrupting the trees. */
+	if (node->size == 0 || e < s || s < h->start || e > h->end || h->live == 0)
+		return -EINVAL;
+	addr_neighbours(h, s, &prev, &next);
+	if ((prev && hole_end(prev) > s) || (next && next->start < e))
+		return -EINVAL;
+	join_prev = prev && hole_end(prev) == s;
+	join_next = next && next->start == e;
+
+	if (join_prev && join_next) {
+		uint64_t add = node->size + next->size;
+
+		hole_remove(h, next);
+		prev->size += add;
+		hl = prev;
+	} else if (join_prev) {
+		prev->size += node->size;
+		hl = prev;
+	} else if (join_next) {
+		/* Growing downwards keeps next's place in address order. */
+		next->start = s;
+		next->size += node->size;
+		hl = next;
+	} else {
+		ret = pool_reserve(h);
+		if (ret)
+			return ret;
+		hl = pool_get(h);
+		hl->start = s;
+		hl->size = node->size;
+		addr_insert_between(h, hl, prev, next);
+		size_insert(h, hl);
+		h->nholes++;
+		hl = NULL;
+	}
+	if (hl) {
+		aug_propagate(&hl->rb_addr, NULL);
+		size_update(h, hl);
+	}
+	h->free_bytes += node->size;
+	h->live--;
+	return 0;
+}
+
+void heap_query(const struct heap *h, struct heap_stats *out)
+{
+	out->total = h->size;
+	out->free = h->free_bytes;
+	out->largest_free = subtree_max(h->by_addr.rb_node);
+	out->holes = h->nholes;
+	out->allocated = h->live;
+}
+
+uint64_t heap_largest_free(const struct heap *h)
+{
+	return subtree_max(h->by_addr.rb_node);
+}
+
+int heap_for_each_hole(const struct heap *h,
+		       int (*fn)(void *arg, uint64_t start, uint64_t size),
+		       void *arg)
+{
+	for (struct rb_node *rb = rb_first(&h->by_addr); rb; rb = rb_next(rb)) {
+		const struct hole *hl = addr_hole(rb);
+		int ret = fn(arg, hl->start, hl->size);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+size_t heap_hole_bytes(void)
+{
+	return sizeof(struct hole);
+}
+
+/* ---- checker ---- */
+
+static int cmp_addr(const struct rb_node *a, const struct rb_node *b)
+{
+	uint64_t x = addr_hole(a)->start, y = addr_hole(b)->start;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_size(const struct rb_node *a, const struct rb_node *b)
+{
+	const struct hole *x = size_hole(a), *y = size_hole(b);
+
+	if (size_less(x->size, x->start, y))
+		return -1;
+	return size_less(y->size, y->start, x) ? 1 : 0;
+}
+
+static int aug_ok(const struct rb_node *rb, char *why, size_t why_len)
+{
+	const struct hole *hl = addr_hole(rb);
+
+	if (hl->subtree_max != compute_max(hl)) {
+		if (why && why_len)
+			snprintf(why, why_len,
+				 "heap: hole [%#llx,+%#llx) has subtree max %#llx, expected %#llx",
+				 (unsigned long long)hl->start, (unsigned long long)hl->size,
+				 (unsigned long long)hl->subtree_max,
+				 (unsigned long long)compute_max(hl));
+		return 1;
+	}
+	return 0;
+}
+
+#define CHECK_FAIL(...)                                          \
+	do {                                                     \
+		if (why && why_len)                              \
+			snprintf(why, why_len, "heap: " __VA_ARGS__); \
+		return -EUCLEAN;                                 \
+	} while (0)
+
+int heap_check(const struct heap *h, char *why, size_t why_len)
+{
+	long na, ns;
+	uint64_t sum = 0, count = 0, largest = 0;
+	const struct hole *prev = NULL;
+
+	if (why && why_len)
+		why[0] = '\0';
+	if (h->size == 0 || h->end != h->start + h->size || h->end < h->start)
+		CHECK_FAIL("bad range start %#llx size %#llx", (unsigned long long)h->start,
+			   (unsigned long long)h->size);
+	na = rb_check(&h->by_addr, cmp_addr, aug_ok, why, why_len);
+	if (na < 0)
+		return -EUCLEAN;
+	ns = rb_check(&h->by_size, cmp_size, NULL, why, why_len);
+	if (ns < 0)
+		return -EUCLEAN;
+
+	for (struct rb_node *rb = rb_first(&h->by_addr); rb; rb = rb_next(rb)) {
+		const struct hole *hl = addr_hole(rb);
+		const struct hole *found = NULL;
+
+		if (hl->size == 0)
+			CHECK_FAIL("empty hole at %#llx", (unsigned long long)hl->start);
+		if (hl->start < h->start || hl->start + hl->size < hl->start ||
+		    hl->start + hl->size > h->end)
+			CHECK_FAIL("hole [%#llx,+%#llx) outside the heap",
+				   (unsigned long long)hl->start, (unsigned long long)hl->size);
+		if (prev && hole_end(prev) > hl->start)
+			CHECK_FAIL("holes at %#llx and %#llx overlap",
+				   (unsigned long long)prev->start, (unsigned long long)hl->start);
+		if (prev && hole_end(prev) == hl->start)
+			CHECK_FAIL("holes at %#llx and %#llx are adjacent (not coalesced)",
+				   (unsigned long long)prev->start, (unsigned long long)hl->start);
+		/* The same descriptor must be in the size tree: look it up by key. */
+		for (struct rb_node *s = h->by_size.rb_node; s;) {
+			const struct hole *x = size_hole(s);
+
+			if (x == hl) {
+				found = x;
+				break;
+			}
+			s = size_less(hl->size, hl->start, x) ? s->rb_left : s->rb_right;
+		}
+		if (!found)
+			CHECK_FAIL("hole at %#llx missing from the size tree",
+				   (unsigned long long)hl->start);
+		sum += hl->size;
+		count++;
+		largest = max_u64(largest, hl->size);
+		prev = hl;
+	}
+	if ((uint64_t)na != count || (uint64_t)ns != count || count != h->nholes)
+		CHECK_FAIL("hole counts differ: address tree %ld, size tree %ld, counter %llu",
+			   na, ns, (unsigned long long)h->nholes);
+	if (sum != h->free_bytes)
+		CHECK_FAIL("free bytes %llu but holes add up to %llu",
+			   (unsigned long long)h->free_bytes, (unsigned long long)sum);
+	if (largest != subtree_max(h->by_addr.rb_node))
+		CHECK_FAIL("largest hole %llu but root says %llu", (unsigned long long)largest,
+			   (unsigned long long)subtree_max(h->by_addr.rb_node));
+	/* Every allocated byte belongs to some live node, so: */
+	if (h->live == 0 && sum != h->size)
+		CHECK_FAIL("no live node but only %llu of %llu bytes free",
+			   (unsigned long long)sum, (unsigned long long)h->size);
+	if (h->live > h->size - sum)
+		CHECK_FAIL("%llu live nodes in %llu allocated bytes",
+			   (unsigned long long)h->live, (unsigned long long)(h->size - sum));
+	return 0;
+}
