@@ -240,20 +240,28 @@ const char *gb_library_build_type(void)
 {
 	// The library knows (NDEBUG when it was compiled) and only says so in
 	// its reports, so ask its JSON reporter for the context stanza.
-	static std::string type = [] {
+	static std::string type = []() -> std::string {
+		// The reporter streams executable_name, null before Initialize.
+		using Ctx = benchmark::BenchmarkReporter::Context;
+		if (!Ctx::executable_name)
+			Ctx::executable_name = "";
 		std::ostringstream out;
 		benchmark::JSONReporter rep;
 		rep.SetOutputStream(&out);
 		rep.SetErrorStream(&out);
-		rep.ReportContext(benchmark::BenchmarkReporter::Context());
+		try {
+			rep.ReportContext(Ctx());
+		} catch (...) {
+			return "unknown";	// never let C++ exceptions reach C
+		}
 		const std::string s = out.str();
 		const std::string key = "\"library_build_type\": \"";
 		size_t at = s.find(key);
 		if (at == std::string::npos)
-			return std::string("unknown");
+			return "unknown";
 		at += key.size();
 		size_t end = s.find('"', at);
-		return end == std::string::npos ? std::string("unknown") : s.substr(at, end - at);
+		return end == std::string::npos ? "unknown" : s.substr(at, end - at);
 	}();
 	return type.c_str();
 }

@@ -128,6 +128,7 @@ void gb_add_contextf(const char *key, const char *fmt, ...)
  * "debug" or "release": how libbenchmark itself was compiled, read from the
  * library's own JSON context ("library_build_type"); "unknown" if absent.
  * Debian's 1.7.1 is a debug build: its own loop costs more than upstream's.
+ * Any time, before or after gb_initialize(); the string is static.
  */
 const char *gb_library_build_type(void);
 
@@ -137,8 +138,9 @@ void gb_set_default_time_unit(enum gb_time_unit unit);
 /* ---- registration ----------------------------------------------------- */
 
 /*
- * Register `fn` under `name`; it is called with `user` for every thread of
- * every run. The benchmark lives until gb_shutdown(). Never returns NULL.
+ * Register `fn` under `name` (not NULL; copied); it is called with `user`
+ * for every thread of every run. Google Benchmark owns the benchmark until
+ * the process exits. Never returns NULL.
  */
 gb_bench *gb_register(const char *name, gb_fn fn, void *user);
 
