@@ -512,6 +512,45 @@ static void test_range_restrict(void **state)
 	assert_int_equal(heap_largest_free(h), size);
 	check_heap(h, "range test end");
 	heap_destroy(h);
+
+	/*
+	 * Best fit with a range, where many smaller holes outside the range
+	 * come first in size order: ten holes of 0x900..0x990 outside, then in
+	 * the range two holes (sizes a, b). Ties go to the lower address;
+	 * otherwise the smaller hole wins wherever it is.
+	 */
+	for (int variant = 0; variant < 2; variant++) {
+		const uint64_t a = 0x1000, b = variant ? 0xc00 : 0x1000;
+		struct heap_node outside[10], sep[12], in_a, in_b;
+		uint64_t rs, re;
+
+		assert_int_equal(heap_create(0, 0x100000, &h), 0);
+		for (int i = 0; i < 10; i++) {
+			assert_int_equal(heap_alloc(h, &outside[i], 0x900 + 0x10 * (uint64_t)i, 0, 0,
+						    UINT64_MAX, HEAP_BOTTOM_UP), 0);
+			assert_int_equal(heap_alloc(h, &sep[i], 0x10, 0, 0, UINT64_MAX,
+						    HEAP_BOTTOM_UP), 0);
+		}
+		assert_int_equal(heap_alloc(h, &in_a, a, 0, 0, UINT64_MAX, HEAP_BOTTOM_UP), 0);
+		assert_int_equal(heap_alloc(h, &sep[10], 0x10, 0, 0, UINT64_MAX, HEAP_BOTTOM_UP), 0);
+		assert_int_equal(heap_alloc(h, &in_b, b, 0, 0, UINT64_MAX, HEAP_BOTTOM_UP), 0);
+		assert_int_equal(heap_alloc(h, &sep[11], 0x10, 0, 0, UINT64_MAX, HEAP_BOTTOM_UP), 0);
+		rs = in_a.start;
+		re = in_b.start + in_b.size;
+		for (int i = 0; i < 10; i++)
+			assert_int_equal(heap_free(h, &outside[i]), 0);
+		assert_int_equal(heap_free(h, &in_a), 0);
+		assert_int_equal(heap_free(h, &in_b), 0);
+		check_heap(h, "tie layout");
+		assert_int_equal(heap_alloc(h, &n, 0x800, 0, rs, re, HEAP_BEST_FIT), 0);
+		assert_int_equal(n.start, variant ? in_b.start : in_a.start);
+		assert_int_equal(heap_free(h, &n), 0);
+		/* The same with alignment and no range: smallest hole first. */
+		assert_int_equal(heap_alloc(h, &n, 0x800, 0x10, 0, UINT64_MAX, HEAP_BEST_FIT), 0);
+		assert_int_equal(n.start, outside[0].start);
+		assert_int_equal(heap_free(h, &n), 0);
+		heap_destroy(h);
+	}
 }
 
 /* ---- HEAP-ALIGN ---- */
@@ -910,16 +949,27 @@ static uint64_t rnd_align(struct vt_rng *r, unsigned log2size)
 	return 3 + 2 * vt_rng_below(r, 1000);
 }
 
-static uint64_t rnd_size(struct vt_rng *r, uint64_t heap_size)
+/*
+ * Sizes around scale (the heap size over four times the live target, so
+ * the heap settles part full with about as many holes as live nodes), some
+ * tiny, a few huge, a few invalid. With a granule, most sizes are a few
+ * granules: many holes of equal size, so best fit's tie rule (lowest
+ * address) is exercised.
+ */
+static uint64_t rnd_size(struct vt_rng *r, uint64_t heap_size, uint64_t scale,
+			 uint64_t granule)
 {
 	uint64_t x = vt_rng_below(r, 1000);
 
-	if (x < 300)
+	if (x < 200)
 		return 1 + vt_rng_below(r, 16);
-	if (x < 700)
-		return 1 + vt_rng_below(r, 4096);
-	if (x < 960)
-		return 1 + vt_rng_below(r, 65536);
+	if (x < 750)
+		return granule ? granule * (1 + vt_rng_below(r, 8))
+			       : 1 + vt_rng_below(r, 2 * scale);
+	if (x < 980)
+		return 1 + vt_rng_below(r, 8 * scale);
+	if (x < 990)
+		return 1 + vt_rng_below(r, heap_size / 16);
 	if (x < 995)
 		return 1 + vt_rng_below(r, heap_size);
 	return x & 1 ? 0 : heap_size + 1 + vt_rng_below(r, 100);
@@ -997,6 +1047,7 @@ static void test_random_differential(void **state)
 	struct heap_node *live;
 	size_t nlive = 0, cap = 4096;
 	uint64_t counts[4][2] = { { 0 } }; /* alloc, reserve, free, bad free x ok/fail */
+	uint64_t granule, live_target, scale, max_holes = 0;
 	unsigned log2size;
 	(void)state;
 
@@ -1006,7 +1057,8 @@ static void test_random_differential(void **state)
 
 	/* Heap geometry from the seed: odd sizes, odd bases, and one that ends
 	 * right below 2^64. */
-	log2size = 16 + (unsigned)vt_rng_below(&rng, 5);
+	log2size = 20 + (unsigned)vt_rng_below(&rng, 5);
+	live_target = 50 + vt_rng_below(&rng, 1500);
 	m.size = (1ull << log2size) + vt_rng_below(&rng, 4096);
 	switch (vt_rng_below(&rng, 4)) {
 	case 0: m.start = 0; break;
@@ -1015,10 +1067,16 @@ static void test_random_differential(void **state)
 	default: m.start = UINT64_MAX - m.size - vt_rng_below(&rng, 3); break;
 	}
 	m.end = m.start + m.size;
+	scale = m.size / (4 * live_target);
+	granule = 0;
+	if (vt_rng_below(&rng, 2))
+		for (granule = 1; granule * 4 <= scale; granule *= 2)
+			;
 	m.free_bytes = m.size;
 	m_insert_at(&m, 0, m.start, m.size);
 	assert_int_equal(heap_create(m.start, m.size, &h), 0);
-	print_message("heap [%#" PRIx64 ", +%#" PRIx64 ")\n", m.start, m.size);
+	print_message("heap [%#" PRIx64 ", +%#" PRIx64 "), granule %" PRIu64 ", live target %" PRIu64 "\n",
+		      m.start, m.size, granule, live_target);
 
 	for (uint64_t op = 0; op < nops; op++) {
 		uint64_t kind = vt_rng_below(&rng, 100);
@@ -1026,11 +1084,11 @@ static void test_random_differential(void **state)
 		int ret, want;
 
 		/* Keep the live set around a few hundred: biased to free when big. */
-		if (nlive > 400 && kind < 60)
+		if (nlive > live_target && kind < 60)
 			kind = 60 + kind % 30;
 
 		if (kind < 50) {
-			uint64_t size = rnd_size(&rng, m.size);
+			uint64_t size = rnd_size(&rng, m.size, scale, granule);
 			uint64_t align = rnd_align(&rng, log2size);
 			int mode = vt_rng_below(&rng, 200) ? (int)vt_rng_below(&rng, 3) : 3;
 			uint64_t rs = 0, re = UINT64_MAX, at = 0;
@@ -1081,6 +1139,12 @@ static void test_random_differential(void **state)
 
 				n.start = r->start + vt_rng_below(&rng, r->size);
 				n.size = 1 + vt_rng_below(&rng, r->start + r->size - n.start);
+			} else if (sel < 5 && m.n) {
+				/* from inside a hole to just past its end: should fail */
+				const struct range *r = &m.h[vt_rng_below(&rng, m.n)];
+
+				n.start = r->start + vt_rng_below(&rng, r->size);
+				n.size = r->start + r->size - n.start + 1 + vt_rng_below(&rng, 3);
 			} else if (sel < 6 && nlive) {
 				/* touching a live node: should fail */
 				const struct heap_node *l = &live[vt_rng_below(&rng, nlive)];
@@ -1141,14 +1205,18 @@ static void test_random_differential(void **state)
 			fail_msg("op %" PRIu64 ": stats free %" PRIu64 "/%" PRIu64 " holes %" PRIu64
 				 "/%zu live %" PRIu64 "/%" PRIu64 " (heap/model)", op, st.free,
 				 m.free_bytes, st.holes, m.n, st.allocated, m.live);
-		if (op % 97 == 0)
+		if (m.n > max_holes)
+			max_holes = m.n;
+		/* Every op while the trees are small (all shapes of few nodes),
+		 * then every 97th. */
+		if (op < 2000 || op % 97 == 0)
 			diff_full_compare(h, &m, live, nlive, op, op % 1009 == 0);
 	}
 	diff_full_compare(h, &m, live, nlive, nops, true);
 	print_message("alloc ok/fail %" PRIu64 "/%" PRIu64 ", reserve ok/fail %" PRIu64 "/%" PRIu64
-		      ", free %" PRIu64 ", refused double frees %" PRIu64 "\n",
+		      ", free %" PRIu64 ", refused double frees %" PRIu64 ", max holes %" PRIu64 "\n",
 		      counts[0][0], counts[0][1], counts[1][0], counts[1][1], counts[2][0],
-		      counts[3][1]);
+		      counts[3][1], max_holes);
 	/* Both outcomes must have been exercised, or the test proves little. */
 	assert_true(counts[0][0] > 10000 && counts[0][1] > 1000);
 	assert_true(counts[1][0] > 1000 && counts[1][1] > 1000);
