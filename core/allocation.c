@@ -121,25 +121,39 @@ static int placement_order(const struct vidmm *vm, const struct vidmm_alloc_desc
 	return *n ? 0 : -EINVAL;
 }
 
+/*
+ * Place a new allocation: each allowed segment in order, paging idle victims
+ * out of it if it is full (the note's step 2), before trying the next. A
+ * PCIe placement then takes system pages and is mapped (step 3-4).
+ */
 static int place_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
-	enum heap_mode mode = (a->flags & VIDMM_ALLOC_TOP_DOWN) ? HEAP_TOP_DOWN : HEAP_BEST_FIT;
-	int ret = -ENOSPC;
+	int err = -ENOSPC;
 
 	for (uint32_t i = 0; i < a->n_allowed; i++) {
 		struct segment *s = &vm->seg[a->allowed[i]];
-		if (a->size > s->size)
-			continue;
-		ret = segrange_alloc_locked(vm, s, &a->node, &a->pages, a->size,
-					    a->align, mode, false, false);
+		int ret = residency_place_locked(vm, a, s, true);
+		if (ret == 0 && seg_is_pcie(s)) {
+			ret = sysmem_alloc(&vm->sysmem, a->size >> vm->gart.geo.page_shift,
+					   false, false, &a->pages);
+			if (ret)
+				heap_free(s->heap, &a->node);
+			else
+				gart_map(vm, a->node.start, &a->pages, s->flags & VIDMM_SEG_SNOOPED);
+		}
 		if (ret == 0) {
 			a->seg = s;
 			a->residency = VIDMM_RESIDENT;
+			a->last_in_ns = 0;
 			segment_list_add(s, a);
 			return 0;
 		}
+		/* Keep the most telling reason: out of pages or busy victims say
+		 * more than "no room". */
+		if (err == -ENOSPC || ret == -ENOMEM)
+			err = ret;
 	}
-	return ret;
+	return err;
 }
 
 int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
@@ -164,6 +178,7 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 	a->priority = d->priority;
 	a->flags = d->flags;
 	list_init(&a->lru);
+	list_init(&a->cache);
 
 	pthread_mutex_lock(&vm->lock);
 	ret = placement_order(vm, d, a->allowed, &a->n_allowed);
@@ -202,17 +217,49 @@ err_unlock:
 	return ret;
 }
 
-static void free_locked(struct vidmm *vm, struct vidmm_allocation *a)
+/* Free everything a holds; its handle is already gone (or never was). */
+void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
-	if (a->residency == VIDMM_RESIDENT) {
+	if (a->deferred) {
+		list_del(&a->lru);
+		a->deferred = false;
+	} else if (a->residency == VIDMM_RESIDENT) {
 		segment_list_del(a->seg, a);
-		segrange_free_locked(vm, a->seg, &a->node, &a->pages);
-	} else if (a->pages.npages) {
-		sysmem_free(&vm->sysmem, &a->pages);
 	}
+	if (a->residency == VIDMM_RESIDENT) {
+		segrange_free_locked(vm, a->seg, &a->node, &a->pages);
+	} else {
+		list_del(&a->cache);
+		vm->st.evicted_allocations--;
+		vm->st.evicted_bytes -= a->size;
+		if (a->pages.npages)
+			sysmem_free(&vm->sysmem, &a->pages);
+	}
+	free(a);
+}
+
+/*
+ * Release the handle at once (a stale handle must fail from now on); free the
+ * memory now if nothing can still touch it, else defer: a busy allocation's
+ * range and pages stay until its fences signal (the GPU may still read or
+ * write them), and one being moved is freed by its mover.
+ */
+static void destroy_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
 	slot_put_locked(vm, a);
 	vm->live_allocs--;
-	free(a);
+	a->destroyed = true;
+	if (a->moving)
+		return;
+	if (a->submit_pins || alloc_busy_locked(vm, a)) {
+		if (a->residency == VIDMM_RESIDENT)
+			segment_list_del(a->seg, a);
+		list_add_tail(&a->lru, &vm->deferred);
+		a->deferred = true;
+		vm->st.deferred_destroys++;
+		return;
+	}
+	allocation_free_locked(vm, a);
 }
 
 int vidmm_destroy_allocation(vidmm_t *vm, vidmm_handle_t h)
@@ -227,7 +274,7 @@ int vidmm_destroy_allocation(vidmm_t *vm, vidmm_handle_t h)
 		pthread_mutex_unlock(&vm->lock);
 		return -EBADF;
 	}
-	free_locked(vm, a);
+	destroy_locked(vm, a);
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
 }
@@ -254,9 +301,16 @@ int vidmm_query_allocation(vidmm_t *vm, vidmm_handle_t h, struct vidmm_alloc_inf
 	return 0;
 }
 
+/* Teardown: the GPU is idle by contract, so nothing is deferred. */
 void allocation_destroy_all_locked(struct vidmm *vm)
 {
 	for (uint32_t i = 0; i < vm->nslots; i++)
-		if (vm->slots[i].a)
-			free_locked(vm, vm->slots[i].a);
+		if (vm->slots[i].a) {
+			struct vidmm_allocation *a = vm->slots[i].a;
+			slot_put_locked(vm, a);
+			vm->live_allocs--;
+			allocation_free_locked(vm, a);
+		}
+	list_for_each_safe(pos, tmp, &vm->deferred)
+		allocation_free_locked(vm, list_entry(pos, struct vidmm_allocation, lru));
 }

@@ -151,6 +151,40 @@ static int check_segment(struct vidmm *vm, struct segment *s, struct ranges *map
 		if (!ret && (bytes != s->driver_bytes || count != s->driver_count))
 			ret = fail(vm, "%s: driver memory list and counters disagree", s->name);
 	}
+	/* Ranges held outside the lists: destroyed-but-busy allocations, page-ins
+	 * in flight, and in the paging segment its windows and staging area. */
+	list_for_each(pos, &vm->deferred) {
+		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
+		if (ret || a->residency != VIDMM_RESIDENT || a->seg != s)
+			continue;
+		*frames += a->pages.npages;
+		ret = push(&v, a->node.start, a->node.size, NULL, false, false);
+		if (!ret && map)
+			ret = push(mapped, a->node.start, a->node.size, &a->pages, snooped, false);
+	}
+	list_for_each(pos, &vm->inflight) {
+		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
+		if (!ret && a->seg == s)
+			ret = push(&v, a->node.start, a->node.size, NULL, false, false);
+	}
+	if (!ret && seg_is_paging(s)) {
+		list_for_each(pos, &vm->windows) {
+			struct paging_window *w = list_entry(pos, struct paging_window, link);
+			if (ret)
+				break;
+			ret = push(&v, w->win.start, w->win.size, NULL, false, false);
+			/* Its entries map some allocation's pages: counted, not compared. */
+			if (!ret)
+				ret = push(mapped, w->win.start, w->win.size, NULL, snooped, false);
+		}
+		if (!ret && vm->staging.size) {
+			*frames += vm->staging_pages.npages;
+			ret = push(&v, vm->staging.start, vm->staging.size, NULL, false, false);
+			if (!ret)
+				ret = push(mapped, vm->staging.start, vm->staging.size,
+					   &vm->staging_pages, snooped, false);
+		}
+	}
 	if (!ret && s->has_carve)
 		ret = push(&v, s->carve.start, s->carve.size, NULL, false, false);
 	if (!ret)
@@ -188,6 +222,17 @@ static int check_gart(struct vidmm *vm, struct ranges *mapped)
 	qsort(mapped->r, mapped->n, sizeof(*mapped->r), cmp_range);
 	for (uint64_t i = 0; i < g->npages;) {
 		uint64_t addr = g->geo.base + (i << shift);
+		if (k < mapped->n && mapped->r[k].start == addr && !mapped->r[k].pages) {
+			/* A paging window: any frame but the dummy page. */
+			uint64_t n = mapped->r[k].size >> shift;
+			for (uint64_t j = 0; j < n; j++, i++)
+				if (gart_read_entry(g, i) == g->dummy_entry)
+					return fail(vm, "GART entry %llu of a live paging window is the dummy page",
+						    (unsigned long long)i);
+			live += n;
+			k++;
+			continue;
+		}
 		if (k < mapped->n && mapped->r[k].start == addr) {
 			const struct range *r = &mapped->r[k];
 			for (uint32_t e = 0; e < r->pages->n_ext; e++) {
@@ -253,7 +298,7 @@ int vidmm_check(vidmm_t *vm)
 			ret = fail(vm, "handle slot %u names an allocation of slot %u", i, a->slot);
 		} else if (a->residency == VIDMM_RESIDENT) {
 			resident++;
-			if (seg_is_local(a->seg) && a->pages.npages)
+			if (seg_is_local(a->seg) && a->pages.npages && !a->moving)
 				ret = fail(vm, "slot %u is resident in %s and also holds a system copy",
 					   i, a->seg->name);
 		} else {
@@ -268,6 +313,17 @@ int vidmm_check(vidmm_t *vm)
 	if (!ret && live != vm->live_allocs)
 		ret = fail(vm, "%llu live handles, the counter says %llu",
 			   (unsigned long long)live, (unsigned long long)vm->live_allocs);
+	/* Frames of destroyed allocations that are not resident anywhere. */
+	list_for_each(pos, &vm->deferred) {
+		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
+		if (a->residency != VIDMM_RESIDENT)
+			frames += a->pages.npages;
+	}
+	list_for_each(pos, &vm->inflight) {
+		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
+		if (a->destroyed)
+			frames += a->pages.npages;
+	}
 	/* I5 */
 	if (!ret)
 		ret = check_gart(vm, &mapped);

@@ -877,3 +877,22 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 			   (unsigned long long)h->live, (unsigned long long)(h->size - sum));
 	return 0;
 }
+
+void heap_free_extent(const struct heap *h, uint64_t start, uint64_t size,
+		      uint64_t *lo, uint64_t *hi)
+{
+	struct hole *prev, *next;
+
+	/* Holes are coalesced, so at most one hole ends at start and at most
+	 * one begins at start + size: one descent finds both candidates. */
+	addr_neighbours(h, start, &prev, &next);
+	*lo = prev && hole_end(prev) == start ? prev->start : start;
+	if (next && next->start == start)
+		next = NULL; /* start is not allocated: not a range we can extend */
+	if (!next || next->start != start + size) {
+		struct hole *p2, *n2;
+		addr_neighbours(h, start + size, &p2, &n2);
+		next = n2;
+	}
+	*hi = next && next->start == start + size ? hole_end(next) : start + size;
+}

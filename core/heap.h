@@ -78,6 +78,15 @@ void heap_query(const struct heap *h, struct heap_stats *out);
 /* Largest hole, O(1). */
 uint64_t heap_largest_free(const struct heap *h);
 
+/*
+ * The free space touching [start, start+size): *lo is the start of the hole
+ * that ends exactly at start (or start if none), *hi the end of the hole that
+ * begins exactly at start+size (or start+size). O(log n). Used by eviction to
+ * see how large a hole freeing a range would open.
+ */
+void heap_free_extent(const struct heap *h, uint64_t start, uint64_t size,
+		      uint64_t *lo, uint64_t *hi);
+
 /* Call fn for each hole in address order; stop early if fn returns non-zero
  * (that value is returned). */
 int heap_for_each_hole(const struct heap *h,

@@ -148,12 +148,31 @@ struct vidmm_allocation {
 	/* The fence slot: last read and write fence per engine. */
 	uint64_t read_fence[VIDMM_MAX_ENGINES];
 	uint64_t write_fence[VIDMM_MAX_ENGINES];
+
+	/* residency (residency.c) */
+	uint32_t lock_count;      /* vidmm_lock pins */
+	uint32_t submit_pins;     /* pinned by submits in progress (before their fence exists) */
+	bool moving;              /* a page-in/out is in flight with vm->lock dropped */
+	bool destroyed;           /* handle gone; freed when idle (deferred destroy) */
+	bool deferred;            /* lru is on vm->deferred, not a segment list */
+	void *cpu;                /* vidmm_lock mapping */
+	uint64_t last_out_ns, last_in_ns;
+	struct list_head cache;   /* on vm->evicted (the system-cache list), LRU order */
 };
 
 struct handle_slot {
 	uint32_t gen;             /* bumped on every free: stale handles stop matching */
 	uint32_t next_free;       /* free-list link (index + 1; 0 ends) */
 	struct vidmm_allocation *a;
+};
+
+/* A window of the paging segment mapped onto some allocation's pages while a
+ * copy runs (residency.c); on vm->windows while live. */
+struct paging_window {
+	struct list_head link;
+	struct heap_node win;
+	uint32_t engine;
+	uint64_t fence;
 };
 
 /* ---- the manager (manager.c) ---------------------------------------------------- */
@@ -178,11 +197,43 @@ struct vidmm {
 	uint32_t free_head;       /* index + 1 of the first free slot; 0: none */
 	uint64_t live_allocs;
 
+	/* residency (residency.c) */
+	pthread_cond_t moved;     /* broadcast when a move finishes or a window frees */
+	struct list_head evicted; /* paged-out allocations (system-cache list), LRU order */
+	struct list_head deferred;/* destroyed while busy: ranges held until idle */
+	struct list_head inflight;/* being paged in to a local segment (lru link) */
+	struct list_head windows; /* live paging-segment windows (struct xfer) */
+	uint32_t next_copy_engine;
+	/* Bounce mode: the staging area in the paging segment and its pages. */
+	struct heap_node staging;
+	struct sys_pages staging_pages;
+	bool staging_busy;
+	struct vidmm_hist hist[VIDMM_HIST_COUNT];
+	struct vidmm_stats st;    /* residency counters (the fields residency owns) */
+
 	/* counters */
 	uint64_t alloc_failures;
 
 	char check_error[256];
 };
+
+/* ---- fences and residency (fence.c, residency.c) ------------------------------ */
+
+uint64_t now_ns(void);
+bool alloc_busy_locked(struct vidmm *vm, const struct vidmm_allocation *a);
+/* Wait, with vm->lock dropped, for every fence recorded on a (bounded). */
+int alloc_wait_idle_unlocked(struct vidmm *vm, struct vidmm_allocation *a, uint64_t timeout_ns);
+int fence_wait_unlocked(struct vidmm *vm, uint32_t engine, uint64_t value, uint64_t timeout_ns);
+
+int residency_init(struct vidmm *vm);
+void residency_fini(struct vidmm *vm);
+/* Find room for size/align in segment s, paging idle victims out if needed.
+ * May drop and retake vm->lock. */
+int residency_place_locked(struct vidmm *vm, struct vidmm_allocation *a,
+			   struct segment *s, bool allow_evict);
+/* Free deferred-destroyed allocations whose fences have signalled. */
+void residency_reap_locked(struct vidmm *vm);
+void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a);
 
 /* Handle <-> allocation; NULL for a stale, forged or destroyed handle. */
 struct vidmm_allocation *handle_lookup_locked(struct vidmm *vm, vidmm_handle_t h);

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,12 @@ int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out)
 			  vm->seg[vm->gart_table_seg].name);
 		goto err_segments;
 	}
+	ret = residency_init(vm);
+	if (ret) {
+		init_fail(ret, "paging: no room or pages for the bounce staging area");
+		gart_fini(vm);
+		goto err_segments;
+	}
 	*out = vm;
 	return 0;
 
@@ -278,17 +285,23 @@ void vidmm_destroy(vidmm_t *vm)
 	pthread_mutex_lock(&vm->lock);
 	allocation_destroy_all_locked(vm);
 	pthread_mutex_unlock(&vm->lock);
-	gart_fini(vm);
-	/* Driver memory the caller forgot, except what init itself took. */
+	residency_fini(vm);
+	/* Driver memory the caller forgot, while the GART still exists (PCIe
+	 * ranges unmap through it), except the GART's own tables. */
 	for (uint32_t i = 0; i < vm->nsegs; i++) {
 		struct segment *s = &vm->seg[i];
 		list_for_each_safe(pos, tmp, &s->driver) {
 			struct segmem *m = list_entry(pos, struct segmem, link);
+			if (m == vm->gart.tables.internal)
+				continue;
 			list_del(&m->link);
+			s->driver_bytes -= m->node.size;
+			s->driver_count--;
 			segrange_free_locked(vm, s, &m->node, &m->pages);
 			free(m);
 		}
 	}
+	gart_fini(vm);
 	teardown_segments(vm);
 	sysmem_fini(&vm->sysmem);
 	free(vm->slots);
@@ -445,6 +458,11 @@ int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out)
 	out->sysmem_pages_reserve = vm->sysmem.reserve;
 	out->allocations = vm->live_allocs;
 	out->alloc_failures = vm->alloc_failures;
+	/* The residency counters are kept in vm->st by residency.c: copy the
+	 * block from page_outs to the end of the struct as one. */
+	memcpy((char *)out + offsetof(struct vidmm_stats, page_outs),
+	       (const char *)&vm->st + offsetof(struct vidmm_stats, page_outs),
+	       sizeof(*out) - offsetof(struct vidmm_stats, page_outs));
 	pthread_mutex_unlock(&vm->lock);
 	out->dummy_page_faults = f.dummy_page_accesses + f.unmapped_accesses;
 	out->stale_tlb_hits = f.stale_tlb_hits;

@@ -280,23 +280,29 @@ static void alloc_placement(void **state)
 	vidmm_handle_t h;
 
 	(void)state;
-	/* Default order: CPU-invisible local first. */
-	h = create_in(e, -1, 64 * 1024, VIDMM_PRIO_NORMAL, 0);
+	/* Default order: CPU-invisible local first. (Every allocation here is
+	 * unpagable: a pagable one in the way would be paged out rather than
+	 * fall back, which the residency tests cover.) */
+	h = create_in(e, -1, 64 * 1024, VIDMM_PRIO_NORMAL, VIDMM_ALLOC_UNPAGABLE);
 	assert_int_equal(info_of(e, h).segment, e->local_invis);
 	/* CPU-visible: only segments the CPU can map; local before PCIe. */
-	h = create_in(e, -1, 64 * 1024, VIDMM_PRIO_NORMAL, VIDMM_ALLOC_CPU_VISIBLE);
+	h = create_in(e, -1, 64 * 1024, VIDMM_PRIO_NORMAL,
+		      VIDMM_ALLOC_CPU_VISIBLE | VIDMM_ALLOC_UNPAGABLE);
 	assert_int_equal(info_of(e, h).segment, e->local_vis);
 	/* The first preferred segment that has room wins. */
+	d.flags = VIDMM_ALLOC_UNPAGABLE;
 	d.n_preferred = 2;
 	d.preferred[0] = (uint32_t)e->pcie_unsnoop;
 	d.preferred[1] = (uint32_t)e->local_vis;
 	assert_int_equal(vidmm_create_allocation(e->vm, &d, &h), 0);
 	assert_int_equal(info_of(e, h).segment, e->pcie_unsnoop);
-	/* Fill the first preferred segment: placement falls back to the second. */
+	/* Fill the first preferred segment with what cannot be paged out:
+	 * placement falls back to the second. */
 	assert_int_equal(vidmm_query_stats(e->vm, &st), 0);
 	uint64_t left = st.seg[e->pcie_unsnoop].free;
 	d.size = left;
 	d.n_preferred = 1;
+	d.flags = VIDMM_ALLOC_UNPAGABLE;
 	assert_int_equal(vidmm_create_allocation(e->vm, &d, &h), 0);
 	assert_int_equal(info_of(e, h).segment, e->pcie_unsnoop);
 	d.size = 64 * 1024;
@@ -308,7 +314,8 @@ static void alloc_placement(void **state)
 	assert_int_equal(vidmm_create_allocation(e->vm, &d, &h), -ENOSPC);
 	/* LOCAL_ONLY never lands in PCIe: fill local, then it fails. */
 	assert_int_equal(vidmm_query_stats(e->vm, &st), 0);
-	struct vidmm_alloc_desc big = { .size = st.seg[e->local_invis].free, .priority = VIDMM_PRIO_LOW };
+	struct vidmm_alloc_desc big = { .size = st.seg[e->local_invis].free, .priority = VIDMM_PRIO_LOW,
+					.flags = VIDMM_ALLOC_UNPAGABLE };
 	assert_int_equal(vidmm_create_allocation(e->vm, &big, &h), 0);
 	assert_int_equal(info_of(e, h).segment, e->local_invis);
 	big.size = st.seg[e->local_vis].free;
@@ -318,9 +325,12 @@ static void alloc_placement(void **state)
 				       .flags = VIDMM_ALLOC_LOCAL_ONLY };
 	assert_int_equal(vidmm_create_allocation(e->vm, &lo, &h), -ENOSPC);
 	/* ...while a plain one falls through to PCIe. */
-	lo.flags = 0;
+	lo.flags = VIDMM_ALLOC_UNPAGABLE;
 	assert_int_equal(vidmm_create_allocation(e->vm, &lo, &h), 0);
 	assert_int_equal(info_of(e, h).segment, e->pcie_snoop);
+	/* Nothing was paged out along the way: nothing could be. */
+	assert_int_equal(vidmm_query_stats(e->vm, &st), 0);
+	assert_int_equal(st.page_outs, 0);
 	/* Top-down placement sits at the top of its segment's free space. */
 	h = create_in(e, e->pcie_snoop, 8192, VIDMM_PRIO_LOW, VIDMM_ALLOC_TOP_DOWN);
 	struct vidmm_segment_info si[VIDMM_MAX_SEGMENTS];
