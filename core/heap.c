@@ -480,6 +480,10 @@ static struct hole *find_best_fit(const struct heap *h, uint64_t size, uint64_t 
 		*at = s->start;
 		return s;
 	}
+	/* Most aligned requests fit the first candidate (page-multiple sizes in
+	 * a page-aligned heap): try it before starting the address walk. */
+	if (fit_low(s, lo, hi, size, align, at))
+		return s;
 	/*
 	 * The size walk ends at the first hole that fits (the answer); the
 	 * address walk ends when it has seen every big-enough hole in the
@@ -488,20 +492,20 @@ static struct hole *find_best_fit(const struct heap *h, uint64_t size, uint64_t 
 	 */
 	a = first_fit_from(h, lo, size);
 	for (;;) {
-		if (fit_low(s, lo, hi, size, align, at))
-			return s;
-		nx = rb_next(&s->rb_size);
-		if (!nx)
-			return NULL; /* every big-enough hole tried: none fits */
-		s = size_hole(nx);
-
 		if (!a || a->start >= hi || hi - a->start < size)
-			break;
+			break; /* address walk done: best is the answer */
 		if (fit_low(a, lo, hi, size, align, &x) && (!best || a->size < best->size)) {
 			best = a;
 			best_at = x;
 		}
 		a = next_fit(a, size);
+
+		nx = rb_next(&s->rb_size);
+		if (!nx)
+			return NULL; /* every big-enough hole tried: none fits */
+		s = size_hole(nx);
+		if (fit_low(s, lo, hi, size, align, at))
+			return s;
 	}
 	if (best)
 		*at = best_at;
