@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * emu_internal.h - what emu.c, mmu.c and engine.c share: struct emu, the TLB
+ * and cursor types, and the functions each file exports to the others.
+ *
+ * Owns: the layout of the emulated chip's state and who may touch what
+ * (locking rules below). Must not: be included outside drivers/emu/.
+ *
+ * Locking, one rule per shared structure:
+ *  - Profile copy, geometry, mappings (local, pool, zero page), engine array:
+ *    written once in emu_create before any thread starts, read-only after.
+ *  - MMIO register file (regs[]): _Atomic words; any thread stores, any thread
+ *    loads (relaxed). Writes with side effects (INVAL_TRIGGER, MMU_ENABLE)
+ *    go through mmu_invalidate, which publishes via inval_lock/inval_gen.
+ *  - Local memory and the RAM pool: not locked. Page-table entries in local
+ *    memory are read with relaxed atomic loads because the CPU rewrites
+ *    entries of other pages while engines walk; the data itself is ordered by
+ *    the submit (engine lock) and fence (release/acquire) protocol.
+ *  - Invalidation log (inval_log[], inval_gen): inval_lock protects the log;
+ *    inval_gen is also stored with release while holding it, so a TLB owner
+ *    can check for news with one acquire load and only lock when it changed.
+ *  - Each engine's TLB: owned by that engine's thread, no lock. The CPU-side
+ *    TLB used by emu_gpu_read/write is protected by cpu_lock.
+ *  - Fault counters and statistics: _Atomic, relaxed (monotonic counters with
+ *    no ordering duty).
+ *  - Engine ring, fences and injection state: see struct emu_engine.
+ *  - Interrupt callback: irq_lock protects the (fn, arg) pair.
+ */
+#ifndef VIDMM_EMU_INTERNAL_H
+#define VIDMM_EMU_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "emu.h"
+
+/* First frame number of the RAM pool: frames below it are "not RAM" and
+ * PROT_NONE, so a core that writes pool indices instead of frames faults. */
+#define EMU_FIRST_PFN 0x100u
+#define EMU_RING_SIZE 64u      /* commands per engine ring */
+#define EMU_INVAL_LOG 64u      /* invalidations remembered for lazy TLB sync */
+#define EMU_ERR_HIST 1024u     /* failed fences remembered per engine */
+#define EMU_ENGINE_SPIN_NS 50000u /* an idle engine polls this long before sleeping */
+#define EMU_WAIT_SPIN_NS 100000u  /* fence_wait polls this long before sleeping */
+#define EMU_NREGS (EMU_MMIO_SIZE / 4)
+#define EMU_L1_REGS ((EMU_MMIO_SIZE - EMU_MMIO_MMU_START_ADDRESS) / 4)
+
+/* Outcome of a page-table walk. */
+enum xl_kind {
+	XL_OK = 0,      /* a frame of the RAM pool (possibly the dummy frame) */
+	XL_UNMAPPED,    /* an invalid entry at some level, or the MMU disabled */
+	XL_BADTABLE,    /* an L1/L2 entry names a table outside local memory */
+	XL_BADFRAME,    /* an L3 entry names a frame outside the RAM pool */
+};
+
+struct xl {
+	uint64_t pfn;
+	uint8_t kind;
+	uint8_t snoop;
+};
+
+struct tlb_entry {
+	uint64_t tag; /* page index + 1; 0 = empty */
+	uint64_t pfn;
+	uint8_t kind;
+	uint8_t snoop;
+};
+
+/* A direct-mapped TLB. Single owner (see the locking rules above). */
+struct tlb {
+	struct tlb_entry *ent;
+	uint32_t mask;
+	uint64_t seen_gen;   /* last invalidation applied */
+	uint64_t hits, misses, flushes; /* owner-only; published to stats */
+};
+
+struct emu_cmd {
+	enum { CMD_COPY, CMD_FILL, CMD_JOB } type;
+	uint64_t fence;
+	bool inject_fail;
+	uint64_t delay_ns;
+	uint64_t dst, src, size;
+	uint32_t pattern;
+	struct vidmm_chip_job job;
+};
+
+struct emu_err_rec {
+	uint64_t fence;
+	int err;
+};
+
+/*
+ * One engine: a thread fed by a bounded ring.
+ *
+ * lock protects: ring[], head, count, space_waiters, issued, executing, hung, stop,
+ * reset_gen, the injection counters and the error history. Condvars, all
+ * used with lock: work (the engine thread waits for commands, for a reset
+ * during a delay, or for stop), space (submitters wait for a free slot),
+ * done (fence waiters and emu_reset_engine waiting for the running command).
+ * completed is stored with release while holding lock and loaded with acquire
+ * without it, so a fence_completed poll sees the command's writes. submits
+ * mirrors issued (stored under lock) so the idle engine can poll for work
+ * without the lock; it orders nothing, the lock is retaken before use.
+ * tlb is the engine thread's alone. The stat_* fields are relaxed atomics
+ * written by the engine thread, read by anyone.
+ */
+struct emu_engine {
+	struct emu *e;
+	uint32_t id;
+	bool is_job;
+	pthread_t thread;
+	bool thread_started;
+
+	pthread_mutex_t lock;
+	pthread_cond_t work, space, done;
+	struct emu_cmd *ring;
+	uint32_t head, count;
+	uint32_t space_waiters; /* submitters blocked on a full ring */
+	uint64_t issued;     /* last fence handed out */
+	uint64_t executing;  /* fence of the command running, 0 if none */
+	bool hung, stop;
+	uint64_t reset_gen;
+	uint32_t inject_fail_n;
+	uint32_t inject_delay_n;
+	uint64_t inject_delay_ns;
+	struct emu_err_rec errs[EMU_ERR_HIST];
+	uint32_t err_head, err_count; /* ring of the newest failures */
+	uint64_t err_lost_upto;       /* failures at or below this were dropped */
+
+	_Atomic uint64_t completed;
+	_Atomic uint64_t submits; /* mirror of issued, for the idle poll */
+
+	struct tlb tlb;
+
+	_Atomic uint64_t stat_commands, stat_bytes, stat_busy_ns;
+	_Atomic uint64_t stat_tlb_hits, stat_tlb_misses, stat_tlb_flushes;
+};
+
+struct emu {
+	struct vidmm_profile prof;
+
+	/* Geometry (read-only after create). */
+	uint64_t local_size, local_pages;
+	uint64_t pcie_base, pcie_size, pcie_pages, snooped_pages;
+	uint32_t page_shift;
+	uint64_t page_size;
+	uint32_t entry_bytes, per_table, per_table_shift;
+
+	uint8_t *local;       /* local memory, GPU address 0 */
+	uint8_t *pool_map;    /* RAM pool mapping: frame 0 at pool_map */
+	size_t pool_map_len;
+	uint64_t pool_first, pool_npages;
+	uint8_t *zero_page;   /* read through unmapped entries when no valid dummy frame */
+
+	_Atomic uint32_t regs[EMU_NREGS];
+
+	pthread_mutex_t inval_lock;
+	struct { uint32_t first, count; } inval_log[EMU_INVAL_LOG];
+	_Atomic uint64_t inval_gen;
+
+	_Atomic bool tlb_check;
+
+	pthread_mutex_t cpu_lock;
+	struct tlb cpu_tlb;
+
+	_Atomic uint64_t f_dummy, f_unmapped, f_stale, f_oor, f_copy_err;
+	_Atomic uint64_t snoop_mismatch, invalidations;
+
+	pthread_mutex_t irq_lock;
+	emu_interrupt_fn irq_fn;
+	void *irq_arg;
+
+	uint32_t n_engines, n_copy;
+	struct emu_engine *engines;
+};
+
+/* ---- mmu.c ---- */
+
+int tlb_init(struct tlb *t, uint32_t entries);
+void tlb_fini(struct tlb *t);
+
+/* Walk the page table for aperture page idx, without any TLB (a disabled
+ * MMU translates nothing: XL_UNMAPPED). */
+struct xl mmu_walk(struct emu *e, uint64_t idx);
+/* The same walk, whether the MMU is enabled or not (emu_walk). */
+struct xl mmu_walk_tables(struct emu *e, uint64_t idx);
+/* Translate aperture page idx through t (refill on miss, stale check on hit). */
+struct xl mmu_translate(struct emu *e, struct tlb *t, uint64_t idx);
+/* Record an invalidation of [first, first+count) pages (count 0 = all). */
+void mmu_invalidate(struct emu *e, uint32_t first, uint32_t count);
+
+/*
+ * A cursor walks a GPU range in host-contiguous chunks: a local range is one
+ * chunk; an aperture range is translated page by page through the TLB and
+ * physically contiguous frames are merged into one chunk, so a copy costs one
+ * memcpy per physically contiguous run. Each page is translated (and its
+ * faults counted) exactly once per cursor.
+ */
+struct cursor {
+	struct emu *e;
+	struct tlb *t;
+	uint64_t addr, end;   /* not yet chunked: [addr, end) */
+	uint8_t *host;        /* current chunk */
+	uint64_t len;         /* bytes left in the current chunk */
+	bool dummy;           /* chunk is the dummy page: reads see it, writes drop */
+	bool have_next;       /* a translation already made for page next_idx */
+	uint64_t next_idx;
+	struct xl next_xl;
+};
+
+/* 0, or -EFAULT (counted in out_of_range) if [addr, addr+len) is not wholly
+ * inside local memory or wholly inside the aperture. */
+int emu_range_check(struct emu *e, uint64_t addr, uint64_t len);
+void cursor_init(struct cursor *c, struct emu *e, struct tlb *t, uint64_t addr, uint64_t len);
+/* Make the next chunk current (when c->len is 0). 0 or -EFAULT (bad frame). */
+int cursor_next(struct cursor *c);
+static inline void cursor_advance(struct cursor *c, uint64_t n)
+{
+	c->host += n;
+	c->len -= n;
+}
+
+/* ---- engine.c ---- */
+
+int engines_start(struct emu *e);
+void engines_stop(struct emu *e);
+
+/* The data movers, shared by engines and emu_gpu_read/write. */
+int emu_do_copy(struct emu *e, struct tlb *t, uint64_t dst, uint64_t src, uint64_t size);
+
+int emu_submit_copy(struct emu *e, uint32_t engine, uint64_t dst, uint64_t src,
+		    uint64_t size, uint64_t *fence);
+int emu_submit_fill(struct emu *e, uint32_t engine, uint64_t dst, uint64_t size,
+		    uint32_t pattern, uint64_t *fence);
+int emu_submit_job(struct emu *e, uint32_t engine, const struct vidmm_chip_job *job,
+		   uint64_t *fence);
+uint64_t emu_fence_completed(struct emu *e, uint32_t engine);
+int emu_fence_wait(struct emu *e, uint32_t engine, uint64_t fence, uint64_t timeout_ns);
+int emu_fence_error(struct emu *e, uint32_t engine, uint64_t fence);
+
+static inline uint64_t emu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#endif /* VIDMM_EMU_INTERNAL_H */

@@ -1,0 +1,804 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.c - the emulated engines: one thread per engine fed by a bounded
+ * command ring, executing copy, fill and GPU-job commands through the MMU and
+ * signalling a monotonic 64-bit fence per command; plus fault injection.
+ *
+ * Owns: struct emu_engine (its locking is documented in emu_internal.h), the
+ * data movers (copy, fill, job ops) and the fence timeline of each engine.
+ * Must not: translate addresses itself (mmu.c's cursors do) or write MMIO.
+ *
+ * Fences complete in submission order on each engine. The error of a failed
+ * command is remembered by its exact fence value (fence_error answers for
+ * that command, not for earlier ones) in a history of the last EMU_ERR_HIST
+ * failures. No lock is held while moving data or while the interrupt
+ * callback runs; the only sleeps are on the engine's own condvars.
+ */
+#include "emu_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
+
+/* ---- polling ---- */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+/* Spin up to ns while *v == seen. */
+static void spin_until_changed(_Atomic uint64_t *v, uint64_t seen, uint64_t ns)
+{
+	uint64_t end = emu_now_ns() + ns;
+
+	for (unsigned i = 1;; i++) {
+		if (atomic_load_explicit(v, memory_order_relaxed) != seen)
+			return;
+		cpu_relax();
+		if (!(i & 63) && emu_now_ns() >= end)
+			return;
+	}
+}
+
+/* Spin up to ns while *v < target. */
+static void spin_until_reached(_Atomic uint64_t *v, uint64_t target, uint64_t ns)
+{
+	uint64_t end = emu_now_ns() + ns;
+
+	for (unsigned i = 1;; i++) {
+		if (atomic_load_explicit(v, memory_order_acquire) >= target)
+			return;
+		cpu_relax();
+		if (!(i & 63) && emu_now_ns() >= end)
+			return;
+	}
+}
+
+/* ---- data movers ---- */
+
+int emu_do_copy(struct emu *e, struct tlb *t, uint64_t dst, uint64_t src, uint64_t size)
+{
+	struct cursor s, d;
+	int ret;
+
+	if (size == 0)
+		return 0;
+	ret = emu_range_check(e, src, size);
+	if (ret)
+		return ret;
+	ret = emu_range_check(e, dst, size);
+	if (ret)
+		return ret;
+	cursor_init(&s, e, t, src, size);
+	cursor_init(&d, e, t, dst, size);
+	while (size) {
+		if (!s.len && (ret = cursor_next(&s)))
+			return ret;
+		if (!d.len && (ret = cursor_next(&d)))
+			return ret;
+		uint64_t n = s.len < d.len ? s.len : d.len;
+		if (!d.dummy) /* memmove: overlapping GPU copies stay defined */
+			memmove(d.host, s.host, n);
+		cursor_advance(&s, n);
+		cursor_advance(&d, n);
+		size -= n;
+	}
+	return 0;
+}
+
+/* Store len bytes of the 4-byte pattern, starting at pattern byte phase. */
+static void fill_bytes(uint8_t *p, uint64_t len, uint32_t pattern, unsigned phase)
+{
+	uint8_t b[4];
+
+	memcpy(b, &pattern, 4);
+	if (b[0] == b[1] && b[1] == b[2] && b[2] == b[3]) {
+		memset(p, b[0], len);
+		return;
+	}
+	while (len && ((uintptr_t)p & 7)) {
+		*p++ = b[phase];
+		phase = (phase + 1) & 3;
+		len--;
+	}
+	uint8_t w8[8];
+	for (unsigned i = 0; i < 8; i++)
+		w8[i] = b[(phase + i) & 3];
+	uint64_t w;
+	memcpy(&w, w8, 8);
+	uint64_t *q = (uint64_t *)(void *)p;
+	for (; len >= 8; len -= 8)
+		*q++ = w;
+	p = (uint8_t *)q;
+	for (unsigned i = 0; i < len; i++)
+		p[i] = w8[i];
+}
+
+static int do_fill(struct emu *e, struct tlb *t, uint64_t dst, uint64_t size, uint32_t pattern)
+{
+	struct cursor d;
+	uint64_t off = 0;
+	int ret;
+
+	if (size == 0)
+		return 0;
+	ret = emu_range_check(e, dst, size);
+	if (ret)
+		return ret;
+	cursor_init(&d, e, t, dst, size);
+	while (off < size) {
+		ret = cursor_next(&d);
+		if (ret)
+			return ret;
+		if (!d.dummy)
+			fill_bytes(d.host, d.len, pattern, off & 3);
+		off += d.len;
+		cursor_advance(&d, d.len);
+	}
+	return 0;
+}
+
+/*
+ * Job refs start 8-byte aligned (checked at submit), and chunks split only at
+ * page boundaries, so a pattern word never straddles two chunks; only the last
+ * word of a ref may be partial.
+ */
+static int job_fill(struct emu *e, struct tlb *t, const struct vidmm_chip_job_ref *r, uint64_t seed)
+{
+	struct cursor d;
+	uint64_t off = 0;
+	int ret = emu_range_check(e, r->gpu_addr, r->size);
+
+	if (ret)
+		return ret;
+	cursor_init(&d, e, t, r->gpu_addr, r->size);
+	while (off < r->size) {
+		ret = cursor_next(&d);
+		if (ret)
+			return ret;
+		uint64_t n = d.len;
+		if (!d.dummy) {
+			uint64_t i = 0;
+			for (; i + 8 <= n; i += 8) {
+				uint64_t w = vidmm_pattern_word(seed, off + i);
+				memcpy(d.host + i, &w, 8);
+			}
+			if (i < n) {
+				uint64_t w = vidmm_pattern_word(seed, off + i);
+				memcpy(d.host + i, &w, n - i);
+			}
+		}
+		off += n;
+		cursor_advance(&d, n);
+	}
+	return 0;
+}
+
+static int job_verify(struct emu *e, struct tlb *t, const struct vidmm_chip_job_ref *r,
+		      uint64_t seed, uint64_t *bad)
+{
+	struct cursor s;
+	uint64_t off = 0;
+	int ret = emu_range_check(e, r->gpu_addr, r->size);
+
+	if (ret)
+		return ret;
+	cursor_init(&s, e, t, r->gpu_addr, r->size);
+	while (off < r->size) {
+		ret = cursor_next(&s);
+		if (ret)
+			return ret;
+		uint64_t n = s.len, i = 0;
+		for (; i + 8 <= n; i += 8) {
+			uint64_t w;
+			memcpy(&w, s.host + i, 8);
+			*bad += w != vidmm_pattern_word(seed, off + i);
+		}
+		if (i < n) {
+			uint64_t w = vidmm_pattern_word(seed, off + i);
+			*bad += memcmp(s.host + i, &w, n - i) != 0;
+		}
+		off += n;
+		cursor_advance(&s, n);
+	}
+	return 0;
+}
+
+static int job_checksum(struct emu *e, struct tlb *t, const struct vidmm_chip_job_ref *r,
+			XXH3_state_t *st)
+{
+	struct cursor s;
+	uint64_t off = 0;
+	int ret = emu_range_check(e, r->gpu_addr, r->size);
+
+	if (ret)
+		return ret;
+	cursor_init(&s, e, t, r->gpu_addr, r->size);
+	while (off < r->size) {
+		ret = cursor_next(&s);
+		if (ret)
+			return ret;
+		XXH3_64bits_update(st, s.host, s.len);
+		off += s.len;
+		cursor_advance(&s, s.len);
+	}
+	return 0;
+}
+
+static int job_touch(struct emu *e, struct tlb *t, const struct vidmm_chip_job_ref *r)
+{
+	int ret = emu_range_check(e, r->gpu_addr, r->size);
+	uint64_t a = r->gpu_addr, end = r->gpu_addr + r->size;
+
+	if (ret)
+		return ret;
+	while (a < end) {
+		struct cursor s;
+		uint64_t n = end - a < 8 ? end - a : 8;
+		uint64_t next = (a | (e->page_size - 1)) + 1;
+		volatile uint8_t sink;
+
+		cursor_init(&s, e, t, a, n);
+		ret = cursor_next(&s);
+		if (ret)
+			return ret;
+		sink = s.host[0];
+		(void)sink;
+		a = next;
+	}
+	return 0;
+}
+
+static uint64_t job_bytes(const struct vidmm_chip_job *j)
+{
+	uint64_t b = 0;
+
+	if (j->op == VIDMM_JOB_COPY)
+		return j->refs[0].size < j->refs[1].size ? j->refs[0].size : j->refs[1].size;
+	for (uint32_t i = 0; i < j->nrefs; i++)
+		b += j->refs[i].size;
+	return b;
+}
+
+static int do_job(struct emu *e, struct tlb *t, const struct vidmm_chip_job *j)
+{
+	uint64_t result = 0;
+	int ret = 0;
+
+	switch (j->op) {
+	case VIDMM_JOB_FILL:
+		for (uint32_t i = 0; i < j->nrefs && !ret; i++)
+			ret = job_fill(e, t, &j->refs[i], j->seed);
+		break;
+	case VIDMM_JOB_VERIFY:
+		for (uint32_t i = 0; i < j->nrefs && !ret; i++)
+			ret = job_verify(e, t, &j->refs[i], j->seed, &result);
+		break;
+	case VIDMM_JOB_COPY:
+		ret = emu_do_copy(e, t, j->refs[1].gpu_addr, j->refs[0].gpu_addr, job_bytes(j));
+		break;
+	case VIDMM_JOB_CHECKSUM: {
+		XXH3_state_t st;
+		XXH3_INITSTATE(&st);
+		XXH3_64bits_reset_withSeed(&st, j->seed);
+		for (uint32_t i = 0; i < j->nrefs && !ret; i++)
+			ret = job_checksum(e, t, &j->refs[i], &st);
+		result = XXH3_64bits_digest(&st);
+		break;
+	}
+	case VIDMM_JOB_TOUCH:
+		for (uint32_t i = 0; i < j->nrefs && !ret; i++)
+			ret = job_touch(e, t, &j->refs[i]);
+		break;
+	}
+	/* Before the fence: the caller reads it once the fence has signalled. */
+	if (j->result)
+		*j->result = result;
+	return ret;
+}
+
+/* ---- fences ---- */
+
+/* Called with eng->lock held. */
+static void record_error(struct emu_engine *eng, uint64_t fence, int err)
+{
+	uint32_t slot;
+
+	if (eng->err_count == EMU_ERR_HIST) {
+		eng->err_lost_upto = eng->errs[eng->err_head].fence;
+		eng->err_head = (eng->err_head + 1) % EMU_ERR_HIST;
+		eng->err_count--;
+	}
+	slot = (eng->err_head + eng->err_count) % EMU_ERR_HIST;
+	eng->errs[slot].fence = fence;
+	eng->errs[slot].err = err;
+	eng->err_count++;
+	atomic_fetch_add_explicit(&eng->e->f_copy_err, 1, memory_order_relaxed);
+}
+
+/* Called with eng->lock held: make fence (and all before it) complete. */
+static void signal_locked(struct emu_engine *eng, uint64_t fence)
+{
+	/* A reset may already have completed past a command that was running. */
+	if (fence > atomic_load_explicit(&eng->completed, memory_order_relaxed))
+		atomic_store_explicit(&eng->completed, fence, memory_order_release);
+	pthread_cond_broadcast(&eng->done);
+}
+
+static void raise_irq(struct emu *e, uint32_t engine, uint64_t fence)
+{
+	emu_interrupt_fn fn;
+	void *arg;
+
+	pthread_mutex_lock(&e->irq_lock);
+	fn = e->irq_fn;
+	arg = e->irq_arg;
+	pthread_mutex_unlock(&e->irq_lock);
+	if (fn)
+		fn(arg, engine, fence);
+}
+
+static void publish_tlb_stats(struct emu_engine *eng)
+{
+	atomic_store_explicit(&eng->stat_tlb_hits, eng->tlb.hits, memory_order_relaxed);
+	atomic_store_explicit(&eng->stat_tlb_misses, eng->tlb.misses, memory_order_relaxed);
+	atomic_store_explicit(&eng->stat_tlb_flushes, eng->tlb.flushes, memory_order_relaxed);
+}
+
+static int execute(struct emu_engine *eng, const struct emu_cmd *c)
+{
+	struct emu *e = eng->e;
+
+	switch (c->type) {
+	case CMD_COPY:
+		return emu_do_copy(e, &eng->tlb, c->dst, c->src, c->size);
+	case CMD_FILL:
+		return do_fill(e, &eng->tlb, c->dst, c->size, c->pattern);
+	case CMD_JOB:
+		return do_job(e, &eng->tlb, &c->job);
+	}
+	return -EINVAL;
+}
+
+static uint64_t cmd_bytes(const struct emu_cmd *c)
+{
+	return c->type == CMD_JOB ? job_bytes(&c->job) : c->size;
+}
+
+static void abs_deadline(struct timespec *ts, uint64_t deadline_ns)
+{
+	ts->tv_sec = (time_t)(deadline_ns / 1000000000ull);
+	ts->tv_nsec = (long)(deadline_ns % 1000000000ull);
+}
+
+static void *engine_main(void *arg)
+{
+	struct emu_engine *eng = arg;
+	struct emu *e = eng->e;
+	struct emu_cmd *c = malloc(sizeof(*c));
+
+	if (!c)
+		abort(); /* cannot happen in practice; the engine would hang silently */
+
+	pthread_mutex_lock(&eng->lock);
+	for (;;) {
+		bool spun = false;
+		while (!eng->stop && (eng->count == 0 || eng->hung)) {
+			if (!spun && !eng->hung) {
+				/*
+				 * Poll a little before sleeping, like a GPU front end:
+				 * a submit right after a completion (submit, wait,
+				 * submit) then costs no wakeup.
+				 */
+				uint64_t seen = atomic_load_explicit(&eng->submits,
+								     memory_order_relaxed);
+				pthread_mutex_unlock(&eng->lock);
+				spin_until_changed(&eng->submits, seen, EMU_ENGINE_SPIN_NS);
+				pthread_mutex_lock(&eng->lock);
+				spun = true;
+				continue;
+			}
+			pthread_cond_wait(&eng->work, &eng->lock);
+		}
+		if (eng->stop)
+			break;
+		*c = eng->ring[eng->head];
+		eng->head = (eng->head + 1) % EMU_RING_SIZE;
+		eng->count--;
+		eng->executing = c->fence;
+		uint64_t my_reset = eng->reset_gen;
+		/* Hysteresis: wake a blocked submitter once per half ring rather
+		 * than once per command (a wakeup costs more than a small copy). */
+		if (eng->space_waiters && eng->count <= EMU_RING_SIZE / 2)
+			pthread_cond_broadcast(&eng->space);
+		pthread_mutex_unlock(&eng->lock);
+
+		uint64_t t0 = emu_now_ns();
+		/* An injected failure must leave the destination untouched. */
+		int err = c->inject_fail ? -EIO : execute(eng, c);
+		if (!c->inject_fail)
+			atomic_fetch_add_explicit(&eng->stat_bytes, cmd_bytes(c), memory_order_relaxed);
+		publish_tlb_stats(eng);
+
+		pthread_mutex_lock(&eng->lock);
+		if (c->delay_ns) {
+			/* Late fence: sleep on our own condvar so reset/stop cut it short. */
+			uint64_t deadline = emu_now_ns() + c->delay_ns;
+			struct timespec ts;
+			abs_deadline(&ts, deadline);
+			while (!eng->stop && eng->reset_gen == my_reset && emu_now_ns() < deadline)
+				pthread_cond_timedwait(&eng->work, &eng->lock, &ts);
+		}
+		if (err)
+			record_error(eng, c->fence, err);
+		signal_locked(eng, c->fence);
+		eng->executing = 0;
+		atomic_fetch_add_explicit(&eng->stat_commands, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&eng->stat_busy_ns, emu_now_ns() - t0, memory_order_relaxed);
+		uint64_t done_fence = atomic_load_explicit(&eng->completed, memory_order_relaxed);
+		pthread_mutex_unlock(&eng->lock);
+
+		raise_irq(e, eng->id, done_fence);
+		pthread_mutex_lock(&eng->lock);
+	}
+	pthread_mutex_unlock(&eng->lock);
+	free(c);
+	return NULL;
+}
+
+static struct emu_engine *get_engine(struct emu *e, uint32_t engine)
+{
+	if (!e || engine >= e->n_engines)
+		return NULL;
+	return &e->engines[engine];
+}
+
+/*
+ * Reserve a ring slot and a fence; fill() completes the command in place
+ * while the lock is held, so the engine sees it whole.
+ */
+static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
+		  const struct vidmm_chip_job *job, uint64_t *fence)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+
+	if (!eng || !fence)
+		return -EINVAL;
+	pthread_mutex_lock(&eng->lock);
+	while (eng->count == EMU_RING_SIZE && !eng->stop) {
+		if (eng->hung) {
+			/* Blocking would never end: the engine takes nothing until reset. */
+			pthread_mutex_unlock(&eng->lock);
+			return -EBUSY;
+		}
+		eng->space_waiters++;
+		pthread_cond_wait(&eng->space, &eng->lock);
+		eng->space_waiters--;
+	}
+	if (eng->stop) {
+		pthread_mutex_unlock(&eng->lock);
+		return -ESHUTDOWN;
+	}
+	struct emu_cmd *c = &eng->ring[(eng->head + eng->count) % EMU_RING_SIZE];
+	c->type = proto->type;
+	c->dst = proto->dst;
+	c->src = proto->src;
+	c->size = proto->size;
+	c->pattern = proto->pattern;
+	if (job)
+		c->job = *job;
+	c->fence = ++eng->issued;
+	c->inject_fail = false;
+	c->delay_ns = 0;
+	if (eng->inject_fail_n) {
+		eng->inject_fail_n--;
+		c->inject_fail = true;
+	}
+	if (eng->inject_delay_n) {
+		eng->inject_delay_n--;
+		c->delay_ns = eng->inject_delay_ns;
+	}
+	eng->count++;
+	atomic_store_explicit(&eng->submits, eng->issued, memory_order_relaxed);
+	*fence = c->fence;
+	pthread_cond_signal(&eng->work);
+	pthread_mutex_unlock(&eng->lock);
+	return 0;
+}
+
+int emu_submit_copy(struct emu *e, uint32_t engine, uint64_t dst, uint64_t src, uint64_t size,
+		    uint64_t *fence)
+{
+	struct emu_cmd p = { .type = CMD_COPY, .dst = dst, .src = src, .size = size };
+
+	return submit(e, engine, &p, NULL, fence);
+}
+
+int emu_submit_fill(struct emu *e, uint32_t engine, uint64_t dst, uint64_t size, uint32_t pattern,
+		    uint64_t *fence)
+{
+	struct emu_cmd p = { .type = CMD_FILL, .dst = dst, .size = size, .pattern = pattern };
+
+	return submit(e, engine, &p, NULL, fence);
+}
+
+int emu_submit_job(struct emu *e, uint32_t engine, const struct vidmm_chip_job *job,
+		   uint64_t *fence)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+	struct emu_cmd p = { .type = CMD_JOB };
+
+	if (!eng || !eng->is_job || !job || job->nrefs > VIDMM_JOB_MAX_REFS)
+		return -EINVAL;
+	if ((unsigned)job->op > VIDMM_JOB_TOUCH)
+		return -EINVAL;
+	if (job->op == VIDMM_JOB_COPY && job->nrefs < 2)
+		return -EINVAL;
+	for (uint32_t i = 0; i < job->nrefs; i++)
+		if (job->refs[i].gpu_addr & 7)
+			return -EINVAL;
+	return submit(e, engine, &p, job, fence);
+}
+
+uint64_t emu_fence_completed(struct emu *e, uint32_t engine)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+
+	if (!eng)
+		return 0;
+	return atomic_load_explicit(&eng->completed, memory_order_acquire);
+}
+
+int emu_fence_wait(struct emu *e, uint32_t engine, uint64_t fence, uint64_t timeout_ns)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+	int ret = 0;
+
+	if (!eng)
+		return -EINVAL;
+	if (atomic_load_explicit(&eng->completed, memory_order_acquire) >= fence)
+		return 0;
+	/* Most paging waits are for a copy that is about to finish: a short
+	 * spin saves two scheduler round trips (the i915 trick). */
+	spin_until_reached(&eng->completed, fence,
+			   timeout_ns < EMU_WAIT_SPIN_NS ? timeout_ns : EMU_WAIT_SPIN_NS);
+	if (atomic_load_explicit(&eng->completed, memory_order_acquire) >= fence)
+		return 0;
+	uint64_t now = emu_now_ns();
+	bool forever = timeout_ns > UINT64_MAX - now;
+	struct timespec ts;
+	if (!forever)
+		abs_deadline(&ts, now + timeout_ns);
+
+	pthread_mutex_lock(&eng->lock);
+	if (fence > eng->issued) {
+		/* Never issued: waiting could only time out. */
+		ret = -EINVAL;
+		goto out;
+	}
+	while (atomic_load_explicit(&eng->completed, memory_order_acquire) < fence) {
+		if (forever) {
+			pthread_cond_wait(&eng->done, &eng->lock);
+		} else if (pthread_cond_timedwait(&eng->done, &eng->lock, &ts) == ETIMEDOUT) {
+			if (atomic_load_explicit(&eng->completed, memory_order_acquire) < fence)
+				ret = -ETIMEDOUT;
+			break;
+		}
+	}
+out:
+	pthread_mutex_unlock(&eng->lock);
+	return ret;
+}
+
+int emu_fence_error(struct emu *e, uint32_t engine, uint64_t fence)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+	int ret = 0;
+
+	if (!eng)
+		return -EINVAL;
+	pthread_mutex_lock(&eng->lock);
+	if (fence > atomic_load_explicit(&eng->completed, memory_order_relaxed)) {
+		ret = fence > eng->issued ? -EINVAL : -EINPROGRESS;
+		goto out;
+	}
+	for (uint32_t i = 0; i < eng->err_count; i++) {
+		const struct emu_err_rec *r = &eng->errs[(eng->err_head + i) % EMU_ERR_HIST];
+		if (r->fence == fence) {
+			ret = r->err;
+			goto out;
+		}
+		if (r->fence > fence)
+			break;
+	}
+	/* Too many failures since: we cannot tell any more. */
+	if (fence && fence <= eng->err_lost_upto)
+		ret = -ENODATA;
+out:
+	pthread_mutex_unlock(&eng->lock);
+	return ret;
+}
+
+/* ---- fault injection ---- */
+
+int emu_inject_copy_failure(struct emu *e, uint32_t engine, uint32_t n)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+
+	if (!eng)
+		return -EINVAL;
+	pthread_mutex_lock(&eng->lock);
+	eng->inject_fail_n = n;
+	pthread_mutex_unlock(&eng->lock);
+	return 0;
+}
+
+int emu_inject_fence_delay(struct emu *e, uint32_t engine, uint64_t delay_ns, uint32_t n)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+
+	if (!eng)
+		return -EINVAL;
+	pthread_mutex_lock(&eng->lock);
+	eng->inject_delay_n = n;
+	eng->inject_delay_ns = delay_ns;
+	pthread_mutex_unlock(&eng->lock);
+	return 0;
+}
+
+int emu_inject_hang(struct emu *e, uint32_t engine)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+
+	if (!eng)
+		return -EINVAL;
+	pthread_mutex_lock(&eng->lock);
+	eng->hung = true;
+	/* Blocked submitters must see it and give up (-EBUSY). */
+	pthread_cond_broadcast(&eng->space);
+	pthread_mutex_unlock(&eng->lock);
+	return 0;
+}
+
+int emu_reset_engine(struct emu *e, uint32_t engine)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+	uint64_t last;
+
+	if (!eng)
+		return -EINVAL;
+	pthread_mutex_lock(&eng->lock);
+	/*
+	 * A running command is not aborted halfway: end its delay, let it
+	 * finish. Meanwhile the engine must take nothing new, so it is held as
+	 * if hung until the ring has been emptied.
+	 */
+	eng->hung = true;
+	eng->reset_gen++;
+	pthread_cond_broadcast(&eng->work);
+	while (eng->executing)
+		pthread_cond_wait(&eng->done, &eng->lock);
+	uint32_t aborted = eng->count;
+	for (uint32_t i = 0; i < aborted; i++) {
+		const struct emu_cmd *c = &eng->ring[(eng->head + i) % EMU_RING_SIZE];
+		record_error(eng, c->fence, -EIO);
+	}
+	atomic_fetch_add_explicit(&eng->stat_commands, aborted, memory_order_relaxed);
+	eng->head = (eng->head + eng->count) % EMU_RING_SIZE;
+	eng->count = 0;
+	eng->hung = false;
+	last = eng->issued;
+	signal_locked(eng, last);
+	pthread_cond_broadcast(&eng->space);
+	pthread_cond_broadcast(&eng->work);
+	pthread_mutex_unlock(&eng->lock);
+	if (aborted)
+		raise_irq(e, engine, last);
+	return 0;
+}
+
+int emu_engine_stats(struct emu *e, uint32_t engine, struct emu_engine_stats *out)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+
+	if (!eng || !out)
+		return -EINVAL;
+	out->commands = atomic_load_explicit(&eng->stat_commands, memory_order_relaxed);
+	out->bytes = atomic_load_explicit(&eng->stat_bytes, memory_order_relaxed);
+	out->busy_ns = atomic_load_explicit(&eng->stat_busy_ns, memory_order_relaxed);
+	out->tlb_hits = atomic_load_explicit(&eng->stat_tlb_hits, memory_order_relaxed);
+	out->tlb_misses = atomic_load_explicit(&eng->stat_tlb_misses, memory_order_relaxed);
+	out->tlb_flushes = atomic_load_explicit(&eng->stat_tlb_flushes, memory_order_relaxed);
+	pthread_mutex_lock(&eng->lock);
+	out->submitted = eng->issued;
+	pthread_mutex_unlock(&eng->lock);
+	out->completed = atomic_load_explicit(&eng->completed, memory_order_acquire);
+	return 0;
+}
+
+/* ---- lifetime ---- */
+
+static int engine_init(struct emu *e, struct emu_engine *eng, uint32_t id)
+{
+	pthread_condattr_t ca;
+	int ret;
+
+	eng->e = e; /* marks the mutex and condvars as initialised */
+	eng->id = id;
+	eng->is_job = id >= e->n_copy;
+	atomic_init(&eng->completed, 0);
+	pthread_mutex_init(&eng->lock, NULL);
+	pthread_condattr_init(&ca);
+	/* Fence waits and delays use CLOCK_MONOTONIC deadlines. */
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&eng->work, &ca);
+	pthread_cond_init(&eng->space, &ca);
+	pthread_cond_init(&eng->done, &ca);
+	pthread_condattr_destroy(&ca);
+	eng->ring = calloc(EMU_RING_SIZE, sizeof(*eng->ring));
+	if (!eng->ring)
+		return -ENOMEM;
+	ret = tlb_init(&eng->tlb, e->prof.tlb_entries);
+	if (ret)
+		return ret;
+	/* Sees every invalidation made before the engine existed as applied. */
+	eng->tlb.seen_gen = atomic_load(&e->inval_gen);
+	ret = -pthread_create(&eng->thread, NULL, engine_main, eng);
+	if (ret)
+		return ret;
+	eng->thread_started = true;
+	return 0;
+}
+
+int engines_start(struct emu *e)
+{
+	e->n_copy = e->prof.copy_engines;
+	e->n_engines = e->n_copy + 1;
+	e->engines = calloc(e->n_engines, sizeof(*e->engines));
+	if (!e->engines)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < e->n_engines; i++) {
+		int ret = engine_init(e, &e->engines[i], i);
+		if (ret)
+			return ret; /* engines_stop cleans up what was started */
+	}
+	return 0;
+}
+
+void engines_stop(struct emu *e)
+{
+	if (!e->engines)
+		return;
+	for (uint32_t i = 0; i < e->n_engines; i++) {
+		struct emu_engine *eng = &e->engines[i];
+		if (!eng->thread_started)
+			continue;
+		pthread_mutex_lock(&eng->lock);
+		eng->stop = true;
+		pthread_cond_broadcast(&eng->work);
+		pthread_cond_broadcast(&eng->space);
+		pthread_mutex_unlock(&eng->lock);
+		pthread_join(eng->thread, NULL);
+	}
+	for (uint32_t i = 0; i < e->n_engines; i++) {
+		struct emu_engine *eng = &e->engines[i];
+		if (eng->e) {
+			pthread_mutex_destroy(&eng->lock);
+			pthread_cond_destroy(&eng->work);
+			pthread_cond_destroy(&eng->space);
+			pthread_cond_destroy(&eng->done);
+		}
+		tlb_fini(&eng->tlb);
+		free(eng->ring);
+	}
+	free(e->engines);
+	e->engines = NULL;
+}
