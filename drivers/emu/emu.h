@@ -44,6 +44,33 @@
 
 struct emu;
 
+/*
+ * emu_chip_ops, where chip.h leaves room:
+ *  - query_sysmem: first_pfn is non-zero (0x100); the
+ *    frames below it are mapped PROT_NONE, so writing through a raw pool index
+ *    faults. cpu points at frame 0 of that mapping.
+ *  - mmio: unaligned or out-of-file offsets read 0xffffffff and ignore writes;
+ *    ID is read-only; INVAL_TRIGGER (any non-zero write) is self-clearing and
+ *    reads 0; writing MMU_ENABLE also drops every TLB. With the MMU disabled
+ *    every aperture access is an unmapped access.
+ *  - translation faults: an invalid entry at any level counts
+ *    unmapped_accesses and dummy_page_accesses and reads the dummy page; an
+ *    entry naming the MMU_DUMMY_PFN frame counts dummy_page_accesses. Writes
+ *    to the dummy page are dropped (it stays zero). A table pointer outside
+ *    local memory, an L3 frame outside the pool, or a range outside every
+ *    segment counts out_of_range and fails the command with -EFAULT.
+ *    Counts are per page per command.
+ *  - copy/fill: any engine; copies are memmove-safe for overlapping ranges;
+ *    fill repeats the 4 pattern bytes (little-endian) from dst onwards.
+ *    submit_job: job engines only; every ref 8-byte aligned (-EINVAL);
+ *    CHECKSUM is XXH3-64 of the refs' bytes in order, seeded with job->seed.
+ *    All block only while the engine's ring (64 commands) is full.
+ *  - fence_wait: -EINVAL for a fence never issued; polls ~100 us before
+ *    sleeping. fence_error: the error of the command whose fence is exactly
+ *    this value (0 if it succeeded), -EINPROGRESS if not yet completed,
+ *    -EINVAL if never issued, -ENODATA if over 1024 later failures pushed
+ *    it out of the history.
+ */
 extern const struct vidmm_chip_ops emu_chip_ops;
 
 /* Build an emulated GPU from a validated profile. The emu pointer is the ctx
@@ -66,6 +93,9 @@ int emu_gpu_write(struct emu *e, uint64_t gpu_addr, const void *src, size_t len)
  * Translate one GPU address of the PCIe aperture with a fresh page-table walk
  * (no TLB), for tests: *pfn is the system frame the L3 entry names. Returns 0,
  * -EFAULT (outside the aperture) or -ENOENT (an invalid L1/L2/L3 entry).
+ * (Emulator detail: the walk ignores MMU_ENABLE; an L1/L2 entry pointing
+ * outside local memory gives -EFAULT; an L3 frame outside the pool is
+ * returned as is.)
  */
 int emu_walk(struct emu *e, uint64_t gpu_addr, uint64_t *pfn);
 

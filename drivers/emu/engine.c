@@ -424,14 +424,16 @@ static void *engine_main(void *arg)
 		uint64_t t0 = emu_now_ns();
 		/* An injected failure must leave the destination untouched. */
 		int err = c->inject_fail ? -EIO : execute(eng, c);
-		if (!c->inject_fail)
+		if (!err)
 			atomic_fetch_add_explicit(&eng->stat_bytes, cmd_bytes(c), memory_order_relaxed);
 		publish_tlb_stats(eng);
 
 		pthread_mutex_lock(&eng->lock);
 		if (c->delay_ns) {
 			/* Late fence: sleep on our own condvar so reset/stop cut it short. */
-			uint64_t deadline = emu_now_ns() + c->delay_ns;
+			uint64_t now = emu_now_ns();
+			uint64_t deadline = now + (c->delay_ns < UINT64_MAX / 2 - now ? c->delay_ns
+										: UINT64_MAX / 2 - now);
 			struct timespec ts;
 			abs_deadline(&ts, deadline);
 			while (!eng->stop && eng->reset_gen == my_reset && emu_now_ns() < deadline)
@@ -566,6 +568,9 @@ int emu_fence_wait(struct emu *e, uint32_t engine, uint64_t fence, uint64_t time
 		return -EINVAL;
 	if (atomic_load_explicit(&eng->completed, memory_order_acquire) >= fence)
 		return 0;
+	/* Whoever got this fence from submit saw submits >= it. */
+	if (fence > atomic_load_explicit(&eng->submits, memory_order_relaxed))
+		return -EINVAL;
 	/* Most paging waits are for a copy that is about to finish: a short
 	 * spin saves two scheduler round trips (the i915 trick). */
 	spin_until_reached(&eng->completed, fence,
