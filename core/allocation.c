@@ -196,13 +196,16 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 		ret = -ENOSPC;
 		goto err_count;
 	}
-	ret = slot_get_locked(vm, a);
-	if (ret)
-		goto err_unlock;
+	/* Place first, then publish the handle: placement may drop the lock to
+	 * page victims out, and nobody may see a half-made allocation. */
 	ret = place_locked(vm, a);
-	if (ret) {
-		slot_put_locked(vm, a);
+	if (ret)
 		goto err_count;
+	ret = slot_get_locked(vm, a);
+	if (ret) {
+		allocation_free_locked(vm, a);
+		pthread_mutex_unlock(&vm->lock);
+		return ret;
 	}
 	vm->live_allocs++;
 	*out = ((uint64_t)a->gen << 32) | (a->slot + 1);

@@ -76,10 +76,8 @@ int vidmm_wait_fence(vidmm_t *vm, struct vidmm_fence f, uint64_t timeout_ns)
 
 	if (!vm || f.engine >= nengines(vm))
 		return -EINVAL;
-	if (vm->chip->fence_completed(vm->chip_ctx, f.engine) >= f.value)
-		return 0;
 	ret = vm->chip->fence_wait(vm->chip_ctx, f.engine, f.value, timeout_ns);
-	if (ret == 0) {
+	if (ret == 0 && !list_empty(&vm->deferred)) {
 		/* Destroyed-while-busy allocations may be idle now. */
 		pthread_mutex_lock(&vm->lock);
 		residency_reap_locked(vm);

@@ -183,22 +183,50 @@ static inline void pool_put(struct heap *h, struct hole *hl)
 
 /* ---- the size tree ---- */
 
-/* (size, start) order; start breaks ties so keys are unique. */
+/*
+ * (size, start) order; start breaks ties so keys are unique. As one 128-bit
+ * number the comparison compiles to a compare-with-borrow pair and no branch,
+ * which matters: a tree descent is a chain of unpredictable decisions, and a
+ * mispredicted branch per level costs more than the load.
+ */
+typedef unsigned __int128 size_key;
+
+static inline size_key key_of(uint64_t size, uint64_t start)
+{
+	return ((size_key)size << 64) | start;
+}
+
 static inline bool size_less(uint64_t size_a, uint64_t start_a, const struct hole *b)
 {
-	return size_a < b->size || (size_a == b->size && start_a < b->start);
+	return key_of(size_a, start_a) < key_of(b->size, b->start);
+}
+
+/*
+ * Pick a child without a branch: the address of rb_left or rb_right by
+ * arithmetic, since compilers often keep "left ? &l : &r" as a jump.
+ */
+static inline struct rb_node **child_link(const struct rb_node *rb, bool left)
+{
+	const size_t r = offsetof(struct rb_node, rb_right);
+	const size_t l = offsetof(struct rb_node, rb_left);
+
+	return (struct rb_node **)((char *)rb + r + (size_t)left * (l - r));
+}
+
+static inline struct rb_node *child(const struct rb_node *rb, bool left)
+{
+	return *child_link(rb, left);
 }
 
 static void size_insert(struct heap *h, struct hole *hl)
 {
 	struct rb_node **link = &h->by_size.rb_node, *parent = NULL;
+	size_key k = key_of(hl->size, hl->start);
 
 	while (*link) {
 		parent = *link;
-		if (size_less(hl->size, hl->start, size_hole(parent)))
-			link = &parent->rb_left;
-		else
-			link = &parent->rb_right;
+		link = child_link(parent, k < key_of(size_hole(parent)->size,
+						       size_hole(parent)->start));
 	}
 	rb_link_node(&hl->rb_size, parent, link);
 	rb_insert_color(&hl->rb_size, &h->by_size);
@@ -228,13 +256,10 @@ static struct hole *size_lower_bound(const struct heap *h, uint64_t need)
 
 	while (rb) {
 		struct hole *hl = size_hole(rb);
+		bool fits = hl->size >= need;
 
-		if (hl->size >= need) {
-			best = hl;
-			rb = rb->rb_left;
-		} else {
-			rb = rb->rb_right;
-		}
+		best = fits ? hl : best;
+		rb = child(rb, fits);
 	}
 	return best;
 }
@@ -274,19 +299,18 @@ static void addr_neighbours(const struct heap *h, uint64_t a,
 			    struct hole **prev, struct hole **next)
 {
 	struct rb_node *rb = h->by_addr.rb_node;
+	struct hole *p = NULL, *n = NULL;
 
-	*prev = *next = NULL;
 	while (rb) {
 		struct hole *hl = addr_hole(rb);
+		bool below = hl->start < a;
 
-		if (hl->start < a) {
-			*prev = hl;
-			rb = rb->rb_right;
-		} else {
-			*next = hl;
-			rb = rb->rb_left;
-		}
+		p = below ? hl : p;
+		n = below ? n : hl;
+		rb = child(rb, !below);
 	}
+	*prev = p;
+	*next = n;
 }
 
 /* Leftmost hole of at least need bytes in the subtree rb, whose
@@ -368,13 +392,10 @@ static struct hole *first_fit_from(const struct heap *h, uint64_t lo, uint64_t n
 	/* Holes are disjoint and sorted, so ends are sorted like starts. */
 	while (rb) {
 		struct hole *hl = addr_hole(rb);
+		bool after = hole_end(hl) > lo;
 
-		if (hole_end(hl) > lo) {
-			cand = hl;
-			rb = rb->rb_left;
-		} else {
-			rb = rb->rb_right;
-		}
+		cand = after ? hl : cand;
+		rb = child(rb, after);
 	}
 	if (!cand || cand->size >= need)
 		return cand;
@@ -391,13 +412,10 @@ static struct hole *last_fit_before(const struct heap *h, uint64_t hi, uint64_t 
 		return NULL;
 	while (rb) {
 		struct hole *hl = addr_hole(rb);
+		bool before = hl->start < hi;
 
-		if (hl->start < hi) {
-			cand = hl;
-			rb = rb->rb_right;
-		} else {
-			rb = rb->rb_left;
-		}
+		cand = before ? hl : cand;
+		rb = child(rb, !before);
 	}
 	if (!cand || cand->size >= need)
 		return cand;

@@ -563,10 +563,18 @@ int residency_place_locked(struct vidmm *vm, struct vidmm_allocation *a,
 		return -ENOSPC;
 	for (int round = 0; round < MAX_ROUNDS; round++) {
 		ret = heap_alloc(s->heap, &a->node, a->size, a->align, 0, UINT64_MAX, mode);
-		if (ret != -ENOSPC || !allow_evict)
+		if (ret != -ENOSPC)
 			return ret;
-		if (round == 0)
+		/* Destroyed allocations whose fences have signalled give their
+		 * ranges back first: that costs no copy. */
+		if (!list_empty(&vm->deferred)) {
 			residency_reap_locked(vm);
+			ret = heap_alloc(s->heap, &a->node, a->size, a->align, 0, UINT64_MAX, mode);
+			if (ret != -ENOSPC)
+				return ret;
+		}
+		if (!allow_evict)
+			return ret;
 		ret = evict_for_locked(vm, s, a->size, a->align);
 		if (ret && ret != -EAGAIN)
 			return ret;
@@ -863,6 +871,10 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 	} else {
 		*cpu = a->cpu;
 		vm->st.locks++;
+		/* A CPU access is a use: most recently used end of its list. */
+		list_move_tail(&a->lru, (a->flags & VIDMM_ALLOC_UNPAGABLE)
+						? &a->seg->unpagable
+						: &a->seg->pagable[a->priority]);
 	}
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_LOCK], now_ns() - t0);
 	pthread_mutex_unlock(&vm->lock);
