@@ -167,6 +167,11 @@ static int check_segment(struct vidmm *vm, struct segment *s, struct ranges *map
 		if (!ret && a->seg == s)
 			ret = push(&v, a->node.start, a->node.size, NULL, false, false);
 	}
+	list_for_each(pos, &vm->quarantine) {
+		struct quarantine *q = list_entry(pos, struct quarantine, link);
+		if (!ret && q->seg == s)
+			ret = push(&v, q->node.start, q->node.size, NULL, false, false);
+	}
 	if (!ret && seg_is_paging(s)) {
 		list_for_each(pos, &vm->windows) {
 			struct paging_window *w = list_entry(pos, struct paging_window, link);

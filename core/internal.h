@@ -175,6 +175,15 @@ struct paging_window {
 	uint64_t fence;
 };
 
+/* A local range whose incoming copy timed out: the engine may still write it,
+ * so it stays allocated until the fences that copy used have signalled. */
+struct quarantine {
+	struct list_head link;
+	struct segment *seg;
+	struct heap_node node;
+	uint64_t fence[VIDMM_MAX_ENGINES];
+};
+
 /* ---- the manager (manager.c) ---------------------------------------------------- */
 
 struct vidmm {
@@ -203,6 +212,7 @@ struct vidmm {
 	struct list_head deferred;/* destroyed while busy: ranges held until idle */
 	struct list_head inflight;/* being paged in to a local segment (lru link) */
 	struct list_head windows; /* live paging-segment windows (struct xfer) */
+	struct list_head quarantine; /* struct quarantine: ranges a timed-out copy may still write */
 	uint32_t next_copy_engine;
 	/* Bounce mode: the staging area in the paging segment and its pages. */
 	struct heap_node staging;

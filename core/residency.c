@@ -131,7 +131,7 @@ static uint32_t pick_copy_engine(struct vidmm *vm)
 
 /* Wait for every queued transfer (vm->lock dropped), then take the windows
  * down. Returns the first error: a timed-out wait or a failed copy. */
-static int flush(struct vidmm *vm, struct xfer *x, uint32_t *n)
+static int flush(struct vidmm *vm, struct xfer *x, uint32_t *n, uint64_t *pending)
 {
 	uint64_t last[VIDMM_MAX_ENGINES] = { 0 };
 	int err = 0;
@@ -145,6 +145,9 @@ static int flush(struct vidmm *vm, struct xfer *x, uint32_t *n)
 		int r = fence_wait_unlocked(vm, e, last[e], fence_timeout(vm));
 		if (r && !err)
 			err = r;
+		/* A copy that did not finish may still run: remember its fence. */
+		if (r && last[e] > pending[e])
+			pending[e] = last[e];
 	}
 	for (uint32_t i = 0; i < *n; i++) {
 		if (!err && vm->chip->fence_error &&
@@ -163,7 +166,8 @@ static int flush(struct vidmm *vm, struct xfer *x, uint32_t *n)
 
 /* Copy a's data between its local range and its system pages through windows
  * of the paging segment (window mode). a is `moving`. */
-static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, bool out)
+static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, bool out,
+			   uint64_t *pending)
 {
 	struct segment *pg = paging_seg(vm);
 	uint64_t page = vm_page_size(vm);
@@ -183,7 +187,7 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, bool ou
 
 		if (r) {
 			if (n) {
-				err = flush(vm, x, &n);
+				err = flush(vm, x, &n, pending);
 				continue;
 			}
 			/* Other movers hold the windows: they give them back
@@ -213,9 +217,9 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, bool ou
 		off += len;
 		vm->st.bytes_copied_window += len;
 		if (n == MAX_XFERS)
-			err = flush(vm, x, &n);
+			err = flush(vm, x, &n, pending);
 	}
-	int r = flush(vm, x, &n);
+	int r = flush(vm, x, &n, pending);
 	return err ? err : r;
 }
 
@@ -248,7 +252,8 @@ static void cpu_copy_pages(struct vidmm *vm, const struct sys_pages *p, uint64_t
 
 /* Bounce mode: GPU copy to the staging area, CPU copy to the pages (or the
  * reverse for page-in). The staging area has one user at a time. */
-static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, bool out)
+static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, bool out,
+			   uint64_t *pending)
 {
 	uint64_t deadline = now_ns() + fence_timeout(vm);
 	char *staging = sysmem_frame_cpu(&vm->sysmem, vm->staging_pages.ext[0].node.start);
@@ -278,6 +283,8 @@ static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, bool ou
 		if (err)
 			break;
 		err = fence_wait_unlocked(vm, eng, fence, fence_timeout(vm));
+		if (err)
+			pending[eng] = fence;
 		if (!err && vm->chip->fence_error &&
 		    vm->chip->fence_error(vm->chip_ctx, eng, fence))
 			err = -EIO;
@@ -296,10 +303,44 @@ static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, bool ou
 	return err;
 }
 
-static int transfer(struct vidmm *vm, struct vidmm_allocation *a, bool out)
+/* pending[engine]: on a timeout, the fences the copies that may still run will
+ * signal (0 where none). */
+static int transfer(struct vidmm *vm, struct vidmm_allocation *a, bool out, uint64_t *pending)
 {
-	return vm->cfg.paging_mode == VIDMM_PAGING_BOUNCE ? transfer_bounce(vm, a, out)
-							  : transfer_window(vm, a, out);
+	memset(pending, 0, VIDMM_MAX_ENGINES * sizeof(*pending));
+	return vm->cfg.paging_mode == VIDMM_PAGING_BOUNCE ? transfer_bounce(vm, a, out, pending)
+							  : transfer_window(vm, a, out, pending);
+}
+
+static bool any_pending(const uint64_t *pending)
+{
+	for (int e = 0; e < VIDMM_MAX_ENGINES; e++)
+		if (pending[e])
+			return true;
+	return false;
+}
+
+/* Hold a range a late copy may still write until its fences signal; if even
+ * the record cannot be allocated the range is leaked rather than reused. */
+static void quarantine_range(struct vidmm *vm, struct segment *s, const struct heap_node *node,
+			     const uint64_t *pending)
+{
+	struct quarantine *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return;
+	q->seg = s;
+	q->node = *node;
+	memcpy(q->fence, pending, sizeof(q->fence));
+	list_add_tail(&q->link, &vm->quarantine);
+}
+
+static bool quarantine_done(struct vidmm *vm, const struct quarantine *q)
+{
+	for (uint32_t e = 0; e < vm->engines.n_copy; e++)
+		if (q->fence[e] && vm->chip->fence_completed(vm->chip_ctx, e) < q->fence[e])
+			return false;
+	return true;
 }
 
 /* ---- page out / page in ------------------------------------------------------ */
@@ -332,8 +373,9 @@ static int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 				   false, &a->pages);
 		if (ret)
 			return ret;
+		uint64_t pending[VIDMM_MAX_ENGINES];
 		a->moving = true;
-		ret = transfer(vm, a, true);
+		ret = transfer(vm, a, true, pending);
 		a->moving = false;
 		pthread_cond_broadcast(&vm->moved);
 		if (ret) {
@@ -510,6 +552,10 @@ static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, 
 			else
 				freed++;
 		}
+		/* A victim whose copy did not finish in time is, for the request,
+		 * a busy victim. */
+		if (err == -ETIMEDOUT)
+			err = -EBUSY;
 		ret = freed ? 0 : (err ? err : -EAGAIN);
 		goto out;
 	}
@@ -567,7 +613,7 @@ int residency_place_locked(struct vidmm *vm, struct vidmm_allocation *a,
 			return ret;
 		/* Destroyed allocations whose fences have signalled give their
 		 * ranges back first: that costs no copy. */
-		if (!list_empty(&vm->deferred)) {
+		if (!list_empty(&vm->deferred) || !list_empty(&vm->quarantine)) {
 			residency_reap_locked(vm);
 			ret = heap_alloc(s->heap, &a->node, a->size, a->align, 0, UINT64_MAX, mode);
 			if (ret != -ENOSPC)
@@ -602,14 +648,18 @@ static int page_in_to_locked(struct vidmm *vm, struct vidmm_allocation *a, struc
 	} else {
 		a->moving = true;
 		a->seg = s; /* check.c: the range is in flight into s */
+		uint64_t pending[VIDMM_MAX_ENGINES];
 		list_add_tail(&a->lru, &vm->inflight);
-		ret = transfer(vm, a, false);
+		ret = transfer(vm, a, false, pending);
 		list_del(&a->lru);
 		a->seg = NULL;
 		a->moving = false;
 		pthread_cond_broadcast(&vm->moved);
 		if (ret) {
-			heap_free(s->heap, &a->node);
+			if (any_pending(pending))
+				quarantine_range(vm, s, &a->node, pending);
+			else
+				heap_free(s->heap, &a->node);
 			if (ret == -EIO)
 				vm->st.copy_failures++;
 			if (a->destroyed)
@@ -694,6 +744,14 @@ static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bo
 
 void residency_reap_locked(struct vidmm *vm)
 {
+	list_for_each_safe(pos, tmp, &vm->quarantine) {
+		struct quarantine *q = list_entry(pos, struct quarantine, link);
+		if (!quarantine_done(vm, q))
+			continue;
+		heap_free(q->seg->heap, &q->node);
+		list_del(&q->link);
+		free(q);
+	}
 	list_for_each_safe(pos, tmp, &vm->deferred) {
 		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
 		if (a->submit_pins || a->moving || alloc_busy_locked(vm, a))
@@ -942,6 +1000,7 @@ int residency_init(struct vidmm *vm)
 	list_init(&vm->deferred);
 	list_init(&vm->inflight);
 	list_init(&vm->windows);
+	list_init(&vm->quarantine);
 	for (int i = 0; i < VIDMM_HIST_COUNT; i++)
 		vidmm_hist_init(&vm->hist[i]);
 	if (vm->cfg.paging_mode == VIDMM_PAGING_BOUNCE) {
@@ -968,6 +1027,12 @@ int residency_init(struct vidmm *vm)
 
 void residency_fini(struct vidmm *vm)
 {
+	list_for_each_safe(pos, tmp, &vm->quarantine) {
+		struct quarantine *q = list_entry(pos, struct quarantine, link);
+		heap_free(q->seg->heap, &q->node);
+		list_del(&q->link);
+		free(q);
+	}
 	if (vm->staging.size) {
 		gart_unmap(vm, vm->staging.start, vm->staging_pages.npages);
 		sysmem_free(&vm->sysmem, &vm->staging_pages);

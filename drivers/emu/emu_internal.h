@@ -43,8 +43,8 @@
 #define EMU_RING_SIZE 64u      /* commands per engine ring */
 #define EMU_INVAL_LOG 64u      /* invalidations remembered for lazy TLB sync */
 #define EMU_ERR_HIST 1024u     /* failed fences remembered per engine */
-#define EMU_ENGINE_SPIN_NS 50000u /* an idle engine polls this long before sleeping */
-#define EMU_WAIT_SPIN_NS 100000u  /* fence_wait polls this long before sleeping */
+#define EMU_ENGINE_SPIN_NS 0u     /* idle engines sleep at once: polling threads steal the copy's core on small machines */
+#define EMU_WAIT_SPIN_NS 20000u   /* fence_wait polls this long before sleeping */
 #define EMU_NREGS (EMU_MMIO_SIZE / 4)
 #define EMU_L1_REGS ((EMU_MMIO_SIZE - EMU_MMIO_MMU_START_ADDRESS) / 4)
 
