@@ -1263,7 +1263,7 @@ struct s_thread {
 	uint64_t deadline_ns;
 	atomic_bool *stop_flag;
 	/* results */
-	uint64_t ops, fills, verifies, copies, recreates, refused;
+	uint64_t ops, fills, verifies, copies, recreates, busy_destroys, refused;
 	uint64_t integrity_errors;
 	int hard_error;        /* first unexpected error code */
 	char why[160];
@@ -1369,11 +1369,39 @@ static void *stress_thread(void *p)
 		int ret;
 
 		if (dice < 3) {
-			/* Replace it: frees a range somewhere, takes another. */
+			/* Replace it: frees a range somewhere, takes another. Half
+			 * the time it is destroyed while a VERIFY still reads it:
+			 * the destroy is deferred, and the job must still see the
+			 * data (the range may not be reused under it). */
+			struct vidmm_fence f;
+			uint64_t bad = UINT64_MAX;
+			int jr = -1;
+			if (a->seed && vt_rng_below(&r, 2)) {
+				jr = submit1(t->vm, VIDMM_JOB_VERIFY, a->seed, a->h, &bad, &f);
+				if (transient(jr)) {
+					t->refused++;
+				} else if (jr) {
+					s_fail(t, jr, "VERIFY before destroy");
+					break;
+				}
+			}
 			ret = vidmm_destroy_allocation(t->vm, a->h);
 			if (ret) {
 				s_fail(t, ret, "destroy");
 				break;
+			}
+			if (jr == 0) {
+				ret = vidmm_wait_fence(t->vm, f, JOB_WAIT_NS);
+				if (ret) {
+					s_fail(t, ret, "wait for a destroyed allocation's job");
+					break;
+				}
+				t->busy_destroys++;
+				if (bad) {
+					printf("INTEGRITY: thread %d, allocation destroyed while its VERIFY ran: "
+					       "%" PRIu64 " words wrong\n", t->id, bad);
+					t->integrity_errors++;
+				}
 			}
 			int tries = 0;
 			while ((ret = s_create(t, a, &r)) != 0 && transient(ret) && ++tries < 100)
@@ -1523,21 +1551,24 @@ static void stress_phase(uint64_t seed, double factor, uint64_t budget_ns, uint6
 
 	struct vidmm_stats st1 = stats_of(e);
 	uint64_t ops = 0, fills = 0, verifies = 0, copies = 0, recreates = 0, refused = 0, integ = 0;
+	uint64_t busy_destroys = 0;
 	for (int i = 0; i < STRESS_THREADS; i++) {
 		ops += t[i].ops;
 		fills += t[i].fills;
 		verifies += t[i].verifies;
 		copies += t[i].copies;
 		recreates += t[i].recreates;
+		busy_destroys += t[i].busy_destroys;
 		refused += t[i].refused;
 		integ += t[i].integrity_errors;
 	}
 	printf("stress %.1fx local (%" PRIu64 " MiB of %" PRIu64 " MiB): %.1f s, %" PRIu64
 	       " ops (%" PRIu64 " fills, %" PRIu64 " verifies, %" PRIu64 " copies, %" PRIu64
-	       " re-creates, %" PRIu64 " refused), %" PRIu64 " page-outs, %" PRIu64
+	       " re-creates, %" PRIu64 " of them while busy, %" PRIu64 " refused), %" PRIu64
+	       " page-outs, %" PRIu64
 	       " page-ins, %" PRIu64 " busy waits, %d concurrent checks, %" PRIu64 " integrity errors\n",
 	       factor, ws / MIB, local / MIB, (double)took / 1e9, ops, fills, verifies, copies,
-	       recreates, refused, st1.page_outs - st0.page_outs, st1.page_ins - st0.page_ins,
+	       recreates, busy_destroys, refused, st1.page_outs - st0.page_outs, st1.page_ins - st0.page_ins,
 	       st1.busy_waits - st0.busy_waits, checks, integ);
 	fflush(stdout);
 
