@@ -1,0 +1,1386 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * swap.c - the swap store (see swap.h for the contract and the locking).
+ *
+ * Owns: the private file, its slot allocator (a heap in io_unit blocks, as
+ * sysmem.c does for frames), the per-thread io_uring rings, the registered
+ * region and the per-extent checksums. Must not: know about allocations,
+ * segments or the manager's lock; it never calls back into the manager.
+ *
+ * The I/O path: every swap_{write,read}[_many] call runs one pipeline on the
+ * calling thread's ring. The requests' extents are opened in order; each
+ * extent becomes one I/O (READV/WRITEV over the caller's pieces) or, for
+ * pieces inside the registered region, one READ/WRITE_FIXED per piece. Up to
+ * the queue depth are kept in flight; new work is prepared in a batch and
+ * submitted with one io_uring_submit. Completions are checked one by one:
+ * short ones are resubmitted for the remainder, errors fail their request
+ * only. Write checksums are computed before an extent's I/O is prepared (and
+ * what is already prepared is submitted first, so the disk is not idle while
+ * we hash); read checksums are verified after the next batch is submitted, so
+ * hashing overlaps the I/O that follows it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/fs.h>
+#include <liburing.h>
+#include <xxhash.h>
+
+#include "heap.h"
+#include "swap.h"
+
+#ifndef STATX_DIOALIGN
+#define STATX_DIOALIGN 0x00002000U
+#endif
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1U << 8)
+#endif
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
+#endif
+
+/* The kernel's struct statx, declared here because Debian 12's glibc struct
+ * lacks the DIO alignment fields (offsets from linux/stat.h). */
+struct swap_statx {
+	uint32_t mask;
+	uint32_t blksize;
+	uint64_t attributes;
+	uint32_t nlink, uid, gid;
+	uint16_t mode, spare0;
+	uint64_t ino, size, blocks, attributes_mask;
+	uint64_t ts[8];           /* atime, btime, ctime, mtime: 16 bytes each */
+	uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
+	uint64_t mnt_id;
+	uint32_t dio_mem_align;   /* offset 0x98 */
+	uint32_t dio_offset_align;
+	uint64_t spare3[12];
+};
+_Static_assert(sizeof(struct swap_statx) == 0x100, "struct statx layout");
+
+/* Registration pins every page; above this we never register, whatever the
+ * limit says (a sparse multi-GiB pool with an unlimited memlock). Also the
+ * kernel's limit for one registered buffer. */
+#define REG_MAX (1ull << 30)
+#define EXT_IOV_MAX 1024u  /* IOV_MAX */
+
+enum { DIR_READ = 0, DIR_WRITE = 1 };
+
+struct ring_stats {
+	uint64_t bytes[2], ios[2];
+	uint64_t fixed, shorts, errors, injected;
+	uint32_t qd_reached;
+	struct vidmm_hist lat[2];
+};
+
+/* One extent of one request, while its I/O is in flight. */
+struct xt {
+	struct swap_req *req;
+	struct swap_extent *ext;
+	struct iovec *pieces;   /* the caller memory of this extent, in order */
+	unsigned np, cap;
+	unsigned next_piece;    /* first piece not yet given to an op */
+	uint64_t issued;        /* bytes of the extent given to ops */
+	unsigned outstanding;   /* ops not yet completed */
+	bool failed;
+	struct xt *next;        /* free list / verify list */
+};
+
+/* One submission (and its resubmissions after short completions). */
+struct op {
+	struct xt *xt;
+	unsigned p0, p1;        /* pieces [p0, p1) of xt */
+	uint64_t off;           /* file offset of piece p0 */
+	uint64_t len, done;
+	int inject_err;         /* < 0: complete with this instead of doing I/O */
+	bool inject_short;      /* the next submission moves only part */
+	bool fixed;
+	uint16_t buf_index;
+	unsigned retries;
+	uint64_t t0;
+	struct iovec *iov;      /* what the current submission covers */
+	unsigned iov_cap;
+	unsigned next_free;
+};
+
+struct swap_ring {
+	struct swap_store *s;
+	struct swap_ring *next;     /* store->rings */
+	struct io_uring ring;
+	uint32_t flags;
+	bool dead;                  /* the ring failed in a way we could not recover */
+	/* region as this ring knows it */
+	unsigned reg_gen;
+	bool registered;
+	uintptr_t reg_base;
+	size_t reg_len;
+	/* pipeline state, owned by the ring's thread */
+	struct op *ops;
+	unsigned op_free;           /* index + 1; 0: none */
+	struct xt *xts, *xt_free;
+	unsigned *stamp;            /* ops prepared since the last submit */
+	unsigned nstamp;
+	XXH3_state_t *xx;
+	/* counters: written by the ring's thread, read by swap_query_stats */
+	pthread_mutex_t stats_lock;
+	struct ring_stats st;
+};
+
+struct swap_store {
+	int fd;
+	bool direct;
+	bool tmpfile;
+	uint32_t mem_align, offset_align, unit;
+	uint32_t qd;
+	uint64_t size;
+	pthread_key_t key;
+
+	pthread_mutex_t lock;       /* the fields below up to the atomics */
+	struct heap *heap;          /* free file space, in units */
+	uint64_t used, slots;
+	struct swap_ring *rings;
+	uint32_t nrings, rings_registered;
+	struct ring_stats retired;  /* counters of rings whose threads exited */
+	void *reg_base;
+	size_t reg_len;
+	bool reg_ok;                /* region small enough to register */
+	char reg_note[96];
+
+	atomic_uint reg_gen;
+	atomic_uint flag_step;      /* first setup-flags step worth trying */
+	atomic_uint ring_flags;
+	atomic_uint inj_n[2];
+	atomic_int inj_err[2];
+	atomic_uint_fast64_t csum_fail;
+};
+
+static const uint32_t flag_steps[] = {
+	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN,
+	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN,
+	IORING_SETUP_COOP_TASKRUN,
+	0,
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+const char *swap_ring_flags_str(uint32_t flags, char *buf, size_t len)
+{
+	static const struct { uint32_t bit; const char *name; } names[] = {
+		{ IORING_SETUP_SINGLE_ISSUER, "SINGLE_ISSUER" },
+		{ IORING_SETUP_DEFER_TASKRUN, "DEFER_TASKRUN" },
+		{ IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN" },
+	};
+	size_t at = 0;
+
+	if (!len)
+		return buf;
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(flags & names[i].bit))
+			continue;
+		int w = snprintf(buf + at, len - at, "%s%s", at ? "|" : "", names[i].name);
+		if (w < 0 || (size_t)w >= len - at)
+			break;
+		at += (size_t)w;
+	}
+	if (!at)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+/* ---- open / close ------------------------------------------------------------ */
+
+/* The direct-I/O alignment of fd: statx(STATX_DIOALIGN), else the logical
+ * block size of the device under it, else 512. Returns false when statx says
+ * the file system does no direct I/O at all. */
+static bool dio_alignment(int fd, uint32_t *mem, uint32_t *off)
+{
+	struct swap_statx sx;
+	struct stat st;
+
+	memset(&sx, 0, sizeof(sx));
+	if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+	    (sx.mask & STATX_DIOALIGN)) {
+		if (!sx.dio_offset_align)
+			return false;
+		*mem = sx.dio_mem_align ? sx.dio_mem_align : sx.dio_offset_align;
+		*off = sx.dio_offset_align;
+		return true;
+	}
+	*mem = *off = 512;
+	if (fstat(fd, &st) == 0) {
+		char dev[64];
+		int bfd, ssz;
+		snprintf(dev, sizeof(dev), "/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
+		bfd = open(dev, O_RDONLY | O_CLOEXEC);
+		if (bfd >= 0) {
+			if (ioctl(bfd, BLKSSZGET, &ssz) == 0 && ssz >= 512 && !(ssz & (ssz - 1)))
+				*mem = *off = (uint32_t)ssz;
+			close(bfd);
+		}
+	}
+	return true;
+}
+
+/* One aligned write and read at offset 0: some file systems accept O_DIRECT
+ * at open and refuse it (EINVAL) on the first I/O. */
+static int probe_direct(int fd, uint32_t unit)
+{
+	void *buf;
+	int ret = 0;
+
+	if (posix_memalign(&buf, unit, unit))
+		return -ENOMEM;
+	memset(buf, 0, unit);
+	if (pwrite(fd, buf, unit, 0) != (ssize_t)unit)
+		ret = -errno;
+	else if (pread(fd, buf, unit, 0) != (ssize_t)unit)
+		ret = -errno;
+	free(buf);
+	return ret;
+}
+
+static void ring_thread_exit(void *arg);
+
+int swap_open(const struct swap_config *cfg, struct swap_store **out,
+	      char *err, size_t err_len)
+{
+	const char *dir;
+	struct swap_store *s;
+	int fd = -1, ret, oflags;
+	bool want_direct, tmpfile = false;
+	uint32_t mem = 1, off = 1, unit;
+	uint64_t size;
+
+	*out = NULL;
+	if (!cfg || !cfg->size || cfg->queue_depth > SWAP_MAX_QD) {
+		set_err(err, err_len, "swap: bad configuration (size 0 or queue depth > %u)",
+			SWAP_MAX_QD);
+		return -EINVAL;
+	}
+	dir = cfg->dir;
+	if (!dir || !*dir)
+		dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	want_direct = !cfg->force_buffered;
+	oflags = O_RDWR | O_CLOEXEC;
+
+	if (!cfg->no_tmpfile) {
+		fd = open(dir, O_TMPFILE | oflags | (want_direct ? O_DIRECT : 0), 0600);
+		if (fd < 0 && errno == EINVAL && want_direct) {
+			/* EINVAL here means O_DIRECT or O_TMPFILE is refused; try
+			 * without O_DIRECT to tell which. */
+			fd = open(dir, O_TMPFILE | oflags, 0600);
+			if (fd >= 0)
+				want_direct = false;
+		}
+		if (fd >= 0) {
+			tmpfile = true;
+		} else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+			ret = -errno;
+			set_err(err, err_len, "swap: cannot create a file in %s: %s", dir,
+				strerror(errno));
+			return ret;
+		}
+	}
+	if (fd < 0) {
+		/* No O_TMPFILE here: a 0600 file whose name is gone before we
+		 * write a byte, so nobody can open it and a crash leaves nothing. */
+		char path[PATH_MAX];
+		if (snprintf(path, sizeof(path), "%s/vidmm-swap-XXXXXX", dir) >= (int)sizeof(path)) {
+			set_err(err, err_len, "swap: directory name too long");
+			return -ENAMETOOLONG;
+		}
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd < 0) {
+			ret = -errno;
+			set_err(err, err_len, "swap: cannot create a file in %s: %s", dir,
+				strerror(errno));
+			return ret;
+		}
+		unlink(path);
+		fchmod(fd, 0600);
+		if (want_direct && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_DIRECT) < 0)
+			want_direct = false;
+	}
+
+	if (want_direct && !dio_alignment(fd, &mem, &off))
+		want_direct = false;
+	if (!want_direct) {
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_DIRECT);
+		mem = off = 1;
+	}
+	unit = off > 4096 ? off : 4096;
+	size = (cfg->size + unit - 1) / unit * unit;
+
+	if (fallocate(fd, 0, 0, (off_t)size) < 0) {
+		if (errno == ENOSPC || errno == EFBIG) {
+			ret = -errno;
+			set_err(err, err_len,
+				"swap: no space for a %llu-byte swap file in %s (fallocate: %s)",
+				(unsigned long long)size, dir, strerror(errno));
+			close(fd);
+			return ret;
+		}
+		/* No fallocate on this file system: a sparse file still works,
+		 * but running out of space then shows as -ENOSPC on a write. */
+		if (ftruncate(fd, (off_t)size) < 0) {
+			ret = -errno;
+			set_err(err, err_len, "swap: cannot size the swap file in %s: %s", dir,
+				strerror(errno));
+			close(fd);
+			return ret;
+		}
+	}
+
+	if (want_direct) {
+		ret = probe_direct(fd, unit);
+		if (ret == -EINVAL) {
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_DIRECT);
+			want_direct = false;
+			mem = off = 1;
+		} else if (ret) {
+			set_err(err, err_len, "swap: first I/O on the swap file in %s failed: %s",
+				dir, strerror(-ret));
+			close(fd);
+			return ret;
+		}
+	}
+
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		close(fd);
+		set_err(err, err_len, "swap: out of memory");
+		return -ENOMEM;
+	}
+	s->fd = fd;
+	s->direct = want_direct;
+	s->tmpfile = tmpfile;
+	s->mem_align = mem;
+	s->offset_align = off;
+	s->unit = unit;
+	s->qd = cfg->queue_depth ? cfg->queue_depth : SWAP_DEFAULT_QD;
+	s->size = size;
+	snprintf(s->reg_note, sizeof(s->reg_note), "no region registered");
+	vidmm_hist_init(&s->retired.lat[0]);
+	vidmm_hist_init(&s->retired.lat[1]);
+	ret = heap_create(0, size / unit, &s->heap);
+	if (!ret && pthread_mutex_init(&s->lock, NULL))
+		ret = -ENOMEM;
+	if (!ret && pthread_key_create(&s->key, ring_thread_exit)) {
+		pthread_mutex_destroy(&s->lock);
+		ret = -EAGAIN;
+	}
+	if (ret) {
+		if (s->heap)
+			heap_destroy(s->heap);
+		free(s);
+		close(fd);
+		set_err(err, err_len, "swap: cannot set up the store: %s", strerror(-ret));
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+static void ring_free(struct swap_ring *r)
+{
+	io_uring_queue_exit(&r->ring);
+	if (r->ops)
+		for (unsigned i = 0; i < r->s->qd; i++)
+			free(r->ops[i].iov);
+	if (r->xts)
+		for (unsigned i = 0; i < 2 * r->s->qd + 1; i++)
+			free(r->xts[i].pieces);
+	free(r->ops);
+	free(r->xts);
+	free(r->stamp);
+	if (r->xx)
+		XXH3_freeState(r->xx);
+	pthread_mutex_destroy(&r->stats_lock);
+	free(r);
+}
+
+static void stats_add(struct ring_stats *into, const struct ring_stats *from)
+{
+	for (int d = 0; d < 2; d++) {
+		into->bytes[d] += from->bytes[d];
+		into->ios[d] += from->ios[d];
+		vidmm_hist_merge(&into->lat[d], &from->lat[d]);
+	}
+	into->fixed += from->fixed;
+	into->shorts += from->shorts;
+	into->errors += from->errors;
+	into->injected += from->injected;
+	if (from->qd_reached > into->qd_reached)
+		into->qd_reached = from->qd_reached;
+}
+
+/* A thread that did swap I/O exits: fold its counters into the store and free
+ * its ring. */
+static void ring_thread_exit(void *arg)
+{
+	struct swap_ring *r = arg, **pp;
+	struct swap_store *s = r->s;
+
+	pthread_mutex_lock(&s->lock);
+	for (pp = &s->rings; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	}
+	s->nrings--;
+	if (r->registered)
+		s->rings_registered--;
+	pthread_mutex_lock(&r->stats_lock);
+	stats_add(&s->retired, &r->st);
+	pthread_mutex_unlock(&r->stats_lock);
+	pthread_mutex_unlock(&s->lock);
+	ring_free(r);
+}
+
+void swap_close(struct swap_store *s)
+{
+	if (!s)
+		return;
+	/* After this no thread-exit destructor runs for this store: the rings
+	 * of threads still alive are ours to free. */
+	pthread_key_delete(s->key);
+	while (s->rings) {
+		struct swap_ring *r = s->rings;
+		s->rings = r->next;
+		ring_free(r);
+	}
+	heap_destroy(s->heap);
+	pthread_mutex_destroy(&s->lock);
+	close(s->fd);
+	free(s);
+}
+
+uint32_t swap_io_unit(const struct swap_store *s)
+{
+	return s->unit;
+}
+
+int swap_test_fd(const struct swap_store *s)
+{
+	return s->fd;
+}
+
+void swap_inject_error(struct swap_store *s, bool on_write, int err, unsigned n)
+{
+	int d = on_write ? DIR_WRITE : DIR_READ;
+	if (err > 0)
+		err = -err;
+	atomic_store(&s->inj_n[d], 0);
+	atomic_store(&s->inj_err[d], err);
+	atomic_store(&s->inj_n[d], n);
+}
+
+/* Take one injected fault for direction d: 1 and *err set, or 0. */
+static int inject_take(struct swap_store *s, int d, int *err)
+{
+	unsigned n = atomic_load_explicit(&s->inj_n[d], memory_order_relaxed);
+	while (n) {
+		if (atomic_compare_exchange_weak(&s->inj_n[d], &n, n - 1)) {
+			*err = atomic_load(&s->inj_err[d]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- registered region -------------------------------------------------------- */
+
+int swap_register_region(struct swap_store *s, void *base, size_t len)
+{
+	struct rlimit rl;
+
+	if ((base == NULL) != (len == 0))
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	s->reg_base = base;
+	s->reg_len = len;
+	s->reg_ok = false;
+	if (!len) {
+		snprintf(s->reg_note, sizeof(s->reg_note), "no region registered");
+	} else if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0) {
+		snprintf(s->reg_note, sizeof(s->reg_note), "getrlimit(RLIMIT_MEMLOCK): %s",
+			 strerror(errno));
+	} else if (rl.rlim_cur != RLIM_INFINITY && len > rl.rlim_cur) {
+		snprintf(s->reg_note, sizeof(s->reg_note),
+			 "region %zu KiB > RLIMIT_MEMLOCK %llu KiB", len >> 10,
+			 (unsigned long long)rl.rlim_cur >> 10);
+	} else if (len > REG_MAX) {
+		snprintf(s->reg_note, sizeof(s->reg_note),
+			 "region %zu MiB > %llu MiB: never pinned whole", len >> 20, REG_MAX >> 20);
+	} else {
+		s->reg_ok = true;
+		s->reg_note[0] = 0;
+	}
+	atomic_fetch_add(&s->reg_gen, 1);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* Bring the ring's registration in line with the store's region (in the
+ * ring's own thread: a SINGLE_ISSUER ring takes registrations only there). */
+static void ring_sync_region(struct swap_ring *r)
+{
+	struct swap_store *s = r->s;
+	void *base;
+	size_t len;
+	bool ok;
+	unsigned gen;
+	int ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	gen = atomic_load(&s->reg_gen);
+	base = s->reg_base;
+	len = s->reg_len;
+	ok = s->reg_ok;
+	pthread_mutex_unlock(&s->lock);
+
+	if (r->registered) {
+		io_uring_unregister_buffers(&r->ring);
+		r->registered = false;
+		pthread_mutex_lock(&s->lock);
+		s->rings_registered--;
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (ok) {
+		struct iovec iov = { .iov_base = base, .iov_len = len };
+		ret = io_uring_register_buffers(&r->ring, &iov, 1);
+		pthread_mutex_lock(&s->lock);
+		if (ret == 0) {
+			s->rings_registered++;
+		} else {
+			/* ENOMEM: over the lock limit (other rings hold part of
+			 * it), EPERM, EOPNOTSUPP for memory io_uring cannot pin.
+			 * Plain buffers work the same, only a bit slower. */
+			snprintf(s->reg_note, sizeof(s->reg_note),
+				 "io_uring_register_buffers: %s", strerror(-ret));
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (ret == 0) {
+			r->registered = true;
+			r->reg_base = (uintptr_t)base;
+			r->reg_len = len;
+		}
+	}
+	r->reg_gen = gen;
+}
+
+/* ---- rings ---------------------------------------------------------------------- */
+
+static struct swap_ring *ring_create(struct swap_store *s)
+{
+	struct swap_ring *r = calloc(1, sizeof(*r));
+	unsigned nxt = 2 * s->qd + 1;
+	unsigned step;
+	int ret = -EINVAL;
+
+	if (!r)
+		return NULL;
+	r->s = s;
+	if (pthread_mutex_init(&r->stats_lock, NULL)) {
+		free(r);
+		return NULL;
+	}
+	vidmm_hist_init(&r->st.lat[0]);
+	vidmm_hist_init(&r->st.lat[1]);
+	for (step = atomic_load(&s->flag_step); step < 4; step++) {
+		struct io_uring_params p;
+		memset(&p, 0, sizeof(p));
+		p.flags = flag_steps[step];
+		ret = io_uring_queue_init_params(s->qd, &r->ring, &p);
+		if (ret != -EINVAL)
+			break;
+	}
+	if (ret) {
+		pthread_mutex_destroy(&r->stats_lock);
+		free(r);
+		errno = -ret;
+		return NULL;
+	}
+	/* Later rings start at the step that worked: no repeated EINVALs. */
+	atomic_store(&s->flag_step, step);
+	r->flags = flag_steps[step];
+	atomic_store(&s->ring_flags, r->flags);
+
+	r->ops = calloc(s->qd, sizeof(*r->ops));
+	r->xts = calloc(nxt, sizeof(*r->xts));
+	r->stamp = calloc(s->qd, sizeof(*r->stamp));
+	r->xx = XXH3_createState();
+	if (!r->ops || !r->xts || !r->stamp || !r->xx) {
+		ring_free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (unsigned i = 0; i < s->qd; i++)
+		r->ops[i].next_free = i + 2 <= s->qd ? i + 2 : 0;
+	r->op_free = 1;
+	for (unsigned i = 0; i < nxt; i++)
+		r->xts[i].next = i + 1 < nxt ? &r->xts[i + 1] : NULL;
+	r->xt_free = &r->xts[0];
+
+	pthread_mutex_lock(&s->lock);
+	r->next = s->rings;
+	s->rings = r;
+	s->nrings++;
+	pthread_mutex_unlock(&s->lock);
+	pthread_setspecific(s->key, r);
+	return r;
+}
+
+static int ring_get(struct swap_store *s, struct swap_ring **out)
+{
+	struct swap_ring *r = pthread_getspecific(s->key);
+
+	if (r && r->dead) {
+		/* Left with I/O we could not reap: never reuse it (its memory
+		 * stays with the store until close). */
+		pthread_setspecific(s->key, NULL);
+		r = NULL;
+	}
+	if (!r) {
+		r = ring_create(s);
+		if (!r)
+			return errno ? -errno : -ENOMEM;
+	}
+	if (r->reg_gen != atomic_load(&s->reg_gen))
+		ring_sync_region(r);
+	*out = r;
+	return 0;
+}
+
+/* ---- slots ------------------------------------------------------------------------ */
+
+int swap_slot_alloc(struct swap_store *s, uint64_t bytes, struct swap_slot *out)
+{
+	uint64_t units = bytes / s->unit, left;
+	struct heap_node *runs = NULL, n;
+	uint32_t nruns = 0, cap = 0, next = 0;
+	struct swap_extent *ext;
+	struct heap_stats hs;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!bytes || bytes % s->unit)
+		return -EINVAL;
+
+	pthread_mutex_lock(&s->lock);
+	heap_query(s->heap, &hs);
+	if (hs.free < units) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOSPC;
+	}
+	/* One contiguous run if a hole fits (one or a few large I/Os), else the
+	 * largest holes first: each step takes a whole hole, so this loops at
+	 * most once per hole. */
+	left = units;
+	while (left) {
+		uint64_t take = heap_largest_free(s->heap);
+		if (take > left)
+			take = left;
+		if (!take) {
+			ret = -ENOSPC;
+			break;
+		}
+		ret = heap_alloc(s->heap, &n, take, 0, 0, UINT64_MAX, HEAP_BEST_FIT);
+		if (ret)
+			break;
+		if (nruns == cap) {
+			uint32_t ncap = cap ? cap * 2 : 1;
+			struct heap_node *nr = realloc(runs, ncap * sizeof(*nr));
+			if (!nr) {
+				heap_free(s->heap, &n);
+				ret = -ENOMEM;
+				break;
+			}
+			runs = nr;
+			cap = ncap;
+		}
+		runs[nruns++] = n;
+		left -= take;
+	}
+	if (!ret) {
+		s->used += bytes;
+		s->slots++;
+	} else {
+		for (uint32_t i = 0; i < nruns; i++)
+			heap_free(s->heap, &runs[i]);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (ret) {
+		free(runs);
+		return ret;
+	}
+
+	for (uint32_t i = 0; i < nruns; i++)
+		next += (uint32_t)((runs[i].size * s->unit + SWAP_EXTENT_MAX - 1) / SWAP_EXTENT_MAX);
+	ext = malloc(next * sizeof(*ext));
+	if (!ext) {
+		struct swap_slot tmp = { .bytes = bytes, .n_runs = nruns, .runs = runs };
+		swap_slot_free(s, &tmp);
+		return -ENOMEM;
+	}
+	out->bytes = bytes;
+	out->n_runs = nruns;
+	out->runs = runs;
+	out->ext = ext;
+	for (uint32_t i = 0; i < nruns; i++) {
+		uint64_t off = runs[i].start * s->unit, end = off + runs[i].size * s->unit;
+		while (off < end) {
+			uint64_t l = end - off < SWAP_EXTENT_MAX ? end - off : SWAP_EXTENT_MAX;
+			ext[out->n_ext++] = (struct swap_extent){ .off = off, .len = l };
+			off += l;
+		}
+	}
+	return 0;
+}
+
+void swap_slot_free(struct swap_store *s, struct swap_slot *slot)
+{
+	struct heap_node *runs = slot->runs;
+
+	if (!runs) {
+		free(slot->ext);
+		memset(slot, 0, sizeof(*slot));
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (uint32_t i = 0; i < slot->n_runs; i++) {
+		/* heap_free fails only when the heap cannot get a hole
+		 * descriptor (out of memory): that space is then lost, never
+		 * handed out twice. */
+		heap_free(s->heap, &runs[i]);
+	}
+	s->used -= slot->bytes;
+	s->slots--;
+	pthread_mutex_unlock(&s->lock);
+	free(runs);
+	free(slot->ext);
+	memset(slot, 0, sizeof(*slot));
+}
+
+/* ---- the I/O pipeline -------------------------------------------------------------- */
+
+struct pipe {
+	struct swap_ring *r;
+	struct swap_store *s;
+	int dir;
+	struct swap_req *reqs;
+	unsigned n;
+	unsigned ri, ei;          /* next request / extent to open */
+	unsigned ci;              /* position in reqs[ri].iov */
+	size_t coff;
+	struct xt *cur;           /* extent partly given to ops */
+	struct xt *verify;        /* read extents complete, checksum pending */
+	unsigned inflight;        /* ops prepared or submitted, not completed */
+	int ring_err;             /* the ring itself failed */
+};
+
+static bool in_region(const struct swap_ring *r, const struct iovec *v)
+{
+	uintptr_t b = (uintptr_t)v->iov_base;
+	return r->registered && b >= r->reg_base && v->iov_len <= r->reg_len &&
+	       b - r->reg_base <= r->reg_len - v->iov_len;
+}
+
+static void req_fail(struct swap_req *q, int err)
+{
+	if (!q->result)
+		q->result = err;
+}
+
+static int validate(struct swap_store *s, struct swap_req *q, int dir)
+{
+	uint64_t total = 0;
+
+	if (!q->slot || !q->slot->ext || (!q->iov && q->niov))
+		return -EINVAL;
+	if (dir == DIR_READ && !q->slot->valid)
+		return -ENODATA;
+	for (unsigned i = 0; i < q->niov; i++) {
+		if (((uintptr_t)q->iov[i].base & (s->mem_align - 1)) ||
+		    (q->iov[i].len & (s->offset_align - 1)))
+			return -EINVAL;
+		total += q->iov[i].len;
+	}
+	return total == q->slot->bytes ? 0 : -EINVAL;
+}
+
+/* Open the next extent: its caller pieces (adjacent runs merged), and for a
+ * write its checksum. NULL when no request has extents left. */
+static struct xt *open_extent(struct pipe *p)
+{
+	struct swap_ring *r = p->r;
+	struct swap_req *q;
+	struct xt *x;
+	uint64_t need;
+
+	for (;;) {
+		if (p->ri >= p->n)
+			return NULL;
+		q = &p->reqs[p->ri];
+		if (q->result || p->ei >= q->slot->n_ext) {
+			p->ri++;
+			p->ei = 0;
+			p->ci = 0;
+			p->coff = 0;
+			continue;
+		}
+		break;
+	}
+	x = r->xt_free;
+	if (!x)
+		return NULL; /* cannot happen: 2*qd+1 extents cover every state */
+	r->xt_free = x->next;
+	x->next = NULL;
+	x->req = q;
+	x->ext = &q->slot->ext[p->ei++];
+	x->np = 0;
+	x->next_piece = 0;
+	x->issued = 0;
+	x->outstanding = 0;
+	x->failed = false;
+
+	need = x->ext->len;
+	while (need) {
+		const struct swap_iov *v = &q->iov[p->ci];
+		size_t take = v->len - p->coff;
+		char *b = (char *)v->base + p->coff;
+		if (take > need)
+			take = need;
+		if (!take) {
+			/* an empty iov entry: nothing to move */
+		} else if (x->np && (char *)x->pieces[x->np - 1].iov_base +
+			     x->pieces[x->np - 1].iov_len == b) {
+			x->pieces[x->np - 1].iov_len += take;
+		} else {
+			if (x->np == x->cap) {
+				unsigned nc = x->cap ? x->cap * 2 : 4;
+				struct iovec *np = realloc(x->pieces, nc * sizeof(*np));
+				if (!np) {
+					/* Leave the request: it fails as a whole. */
+					req_fail(q, -ENOMEM);
+					x->failed = true;
+					return x;
+				}
+				x->pieces = np;
+				x->cap = nc;
+			}
+			x->pieces[x->np++] = (struct iovec){ .iov_base = b, .iov_len = take };
+		}
+		need -= take;
+		p->coff += take;
+		if (p->coff == v->len) {
+			p->ci++;
+			p->coff = 0;
+		}
+	}
+
+	if (p->dir == DIR_WRITE) {
+		if (x->np == 1) {
+			x->ext->sum = XXH3_64bits(x->pieces[0].iov_base, x->pieces[0].iov_len);
+		} else {
+			XXH3_64bits_reset(r->xx);
+			for (unsigned i = 0; i < x->np; i++)
+				XXH3_64bits_update(r->xx, x->pieces[i].iov_base, x->pieces[i].iov_len);
+			x->ext->sum = XXH3_64bits_digest(r->xx);
+		}
+	}
+	return x;
+}
+
+static void xt_release(struct swap_ring *r, struct xt *x)
+{
+	x->next = r->xt_free;
+	r->xt_free = x;
+}
+
+static uint64_t xt_hash(struct swap_ring *r, const struct xt *x)
+{
+	if (x->np == 1)
+		return XXH3_64bits(x->pieces[0].iov_base, x->pieces[0].iov_len);
+	XXH3_64bits_reset(r->xx);
+	for (unsigned i = 0; i < x->np; i++)
+		XXH3_64bits_update(r->xx, x->pieces[i].iov_base, x->pieces[i].iov_len);
+	return XXH3_64bits_digest(r->xx);
+}
+
+/* An extent has no op left: verify (reads, later) or release it. */
+static void xt_done(struct pipe *p, struct xt *x)
+{
+	if (p->cur == x)
+		p->cur = NULL;
+	if (p->dir == DIR_READ && !x->failed && !x->req->result) {
+		x->next = p->verify;
+		p->verify = x;
+		return;
+	}
+	xt_release(p->r, x);
+}
+
+static void run_verify(struct pipe *p)
+{
+	while (p->verify) {
+		struct xt *x = p->verify;
+		p->verify = x->next;
+		if (!x->req->result && xt_hash(p->r, x) != x->ext->sum) {
+			req_fail(x->req, -EIO);
+			atomic_fetch_add(&p->s->csum_fail, 1);
+		}
+		xt_release(p->r, x);
+	}
+}
+
+/* Fill the op's iovec for its next submission: pieces [p0, p1) minus the
+ * done bytes, at most len bytes. */
+static int op_build_iov(struct op *o, uint64_t len, unsigned *niov)
+{
+	struct xt *x = o->xt;
+	uint64_t skip = o->done;
+	unsigned n = 0;
+
+	if (o->iov_cap < o->p1 - o->p0) {
+		struct iovec *v = realloc(o->iov, (o->p1 - o->p0) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		o->iov = v;
+		o->iov_cap = o->p1 - o->p0;
+	}
+	for (unsigned i = o->p0; i < o->p1 && len; i++) {
+		struct iovec v = x->pieces[i];
+		if (skip >= v.iov_len) {
+			skip -= v.iov_len;
+			continue;
+		}
+		v.iov_base = (char *)v.iov_base + skip;
+		v.iov_len -= skip;
+		skip = 0;
+		if (v.iov_len > len)
+			v.iov_len = len;
+		len -= v.iov_len;
+		o->iov[n++] = v;
+	}
+	*niov = n;
+	return 0;
+}
+
+/* Prepare the op's (next) submission. An SQE is always available: prepared
+ * plus in-flight ops never exceed the queue depth, which is the SQ size. */
+static int op_prep(struct pipe *p, struct op *o)
+{
+	struct swap_ring *r = p->r;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+	uint64_t len = o->len - o->done;
+	uint64_t off = o->off + o->done;
+	unsigned idx = (unsigned)(o - r->ops);
+	unsigned niov;
+	int ret;
+
+	if (!sqe)
+		return -EBUSY;
+	if (o->inject_short) {
+		uint64_t half = (len / 2) & ~(uint64_t)(p->s->offset_align - 1);
+		o->inject_short = false;
+		if (half)
+			len = half;
+	}
+	if (o->inject_err) {
+		io_uring_prep_nop(sqe);
+	} else if (o->fixed) {
+		char *b = (char *)o->xt->pieces[o->p0].iov_base + o->done;
+		if (p->dir == DIR_WRITE)
+			io_uring_prep_write_fixed(sqe, p->s->fd, b, (unsigned)len, off, o->buf_index);
+		else
+			io_uring_prep_read_fixed(sqe, p->s->fd, b, (unsigned)len, off, o->buf_index);
+	} else {
+		ret = op_build_iov(o, len, &niov);
+		if (ret) {
+			/* Give the SQE back as a NOP that completes with the error. */
+			io_uring_prep_nop(sqe);
+			o->inject_err = ret;
+		} else if (niov == 1 && p->dir == DIR_WRITE) {
+			io_uring_prep_write(sqe, p->s->fd, o->iov[0].iov_base,
+					    (unsigned)o->iov[0].iov_len, off);
+		} else if (niov == 1) {
+			io_uring_prep_read(sqe, p->s->fd, o->iov[0].iov_base,
+					   (unsigned)o->iov[0].iov_len, off);
+		} else if (p->dir == DIR_WRITE) {
+			io_uring_prep_writev(sqe, p->s->fd, o->iov, niov, off);
+		} else {
+			io_uring_prep_readv(sqe, p->s->fd, o->iov, niov, off);
+		}
+	}
+	io_uring_sqe_set_data64(sqe, idx);
+	r->stamp[r->nstamp++] = idx;
+	return 0;
+}
+
+/* Give the next part of the current extent to a new op. */
+static void issue_one(struct pipe *p)
+{
+	struct swap_ring *r = p->r;
+	struct xt *x = p->cur;
+	struct op *o;
+	unsigned i = x->next_piece, j;
+	int err;
+
+	o = &r->ops[r->op_free - 1];
+	r->op_free = o->next_free;
+	o->xt = x;
+	o->p0 = i;
+	o->off = x->ext->off + x->issued;
+	o->done = 0;
+	o->retries = 0;
+	o->inject_err = 0;
+	o->inject_short = false;
+	o->buf_index = 0;
+	if (in_region(r, &x->pieces[i])) {
+		o->fixed = true;
+		o->len = x->pieces[i].iov_len;
+		j = i + 1;
+	} else {
+		/* A run of pieces outside the region: one vectored I/O. */
+		o->fixed = false;
+		o->len = 0;
+		for (j = i; j < x->np && j - i < EXT_IOV_MAX && !in_region(r, &x->pieces[j]); j++)
+			o->len += x->pieces[j].iov_len;
+	}
+	o->p1 = j;
+	x->next_piece = j;
+	x->issued += o->len;
+	x->outstanding++;
+	if (x->next_piece == x->np)
+		p->cur = NULL;
+	if (inject_take(p->s, p->dir, &err)) {
+		if (err)
+			o->inject_err = err;
+		else
+			o->inject_short = true;
+	}
+	p->inflight++;
+	if (p->inflight > r->st.qd_reached) {
+		pthread_mutex_lock(&r->stats_lock);
+		r->st.qd_reached = p->inflight;
+		pthread_mutex_unlock(&r->stats_lock);
+	}
+	if (op_prep(p, o)) {
+		/* Unreachable (see op_prep); keep the accounting whole anyway. */
+		o->inject_err = -EBUSY;
+	}
+}
+
+static int submit_stamped(struct pipe *p)
+{
+	struct swap_ring *r = p->r;
+	uint64_t t;
+	int ret;
+
+	if (!r->nstamp)
+		return 0;
+	t = mono_ns();
+	for (unsigned i = 0; i < r->nstamp; i++)
+		r->ops[r->stamp[i]].t0 = t;
+	do {
+		ret = io_uring_submit(&r->ring);
+	} while (ret == -EINTR || ret == -EAGAIN);
+	if (ret < 0)
+		return ret;
+	r->nstamp = 0;
+	return 0;
+}
+
+/* Give the free queue slots new ops. Before hashing a new write extent, what
+ * is already prepared goes to the kernel, so the disk works while we hash. */
+static void fill(struct pipe *p)
+{
+	while (p->inflight < p->s->qd && !p->ring_err) {
+		if (!p->cur) {
+			if (p->dir == DIR_WRITE && p->r->nstamp) {
+				int ret = submit_stamped(p);
+				if (ret) {
+					p->ring_err = ret;
+					return;
+				}
+			}
+			p->cur = open_extent(p);
+			if (!p->cur)
+				return;
+			if (p->cur->failed) {
+				struct xt *x = p->cur;
+				p->cur = NULL;
+				if (!x->outstanding)
+					xt_release(p->r, x);
+				continue;
+			}
+		}
+		if (p->cur->failed || p->cur->req->result) {
+			/* Its request failed meanwhile: issue no more of it. */
+			struct xt *x = p->cur;
+			x->failed = true;
+			p->cur = NULL;
+			if (!x->outstanding)
+				xt_release(p->r, x);
+			continue;
+		}
+		issue_one(p);
+	}
+}
+
+static void op_finish(struct pipe *p, struct op *o, int err)
+{
+	struct swap_ring *r = p->r;
+	struct xt *x = o->xt;
+
+	if (err) {
+		req_fail(x->req, err);
+		x->failed = true;
+	}
+	x->outstanding--;
+	o->next_free = r->op_free;
+	r->op_free = (unsigned)(o - r->ops) + 1;
+	p->inflight--;
+	if (!x->outstanding && (x->failed || (p->cur != x && x->next_piece == x->np)))
+		xt_done(p, x);
+}
+
+static void complete(struct pipe *p, struct op *o, int res, uint64_t now)
+{
+	struct ring_stats *st = &p->r->st;
+
+	vidmm_hist_record(&st->lat[p->dir], now - o->t0);
+	if (o->inject_err) {
+		res = o->inject_err;
+		o->inject_err = 0;
+		st->injected++;
+	}
+	if (res < 0) {
+		st->errors++;
+		if ((res == -EAGAIN || res == -EINTR) && o->retries++ < 16 && !op_prep(p, o))
+			return;
+		op_finish(p, o, res);
+		return;
+	}
+	if (res == 0) {
+		/* No progress on a preallocated file: never spin on it. */
+		st->errors++;
+		op_finish(p, o, -EIO);
+		return;
+	}
+	st->bytes[p->dir] += (uint64_t)res;
+	st->ios[p->dir]++;
+	if (o->fixed)
+		st->fixed++;
+	o->done += (uint64_t)res;
+	if (o->done < o->len) {
+		st->shorts++;
+		if (!op_prep(p, o))
+			return;
+		op_finish(p, o, -EIO);
+		return;
+	}
+	op_finish(p, o, 0);
+}
+
+static int reap(struct pipe *p)
+{
+	struct swap_ring *r = p->r;
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+	uint64_t now = mono_ns();
+
+	pthread_mutex_lock(&r->stats_lock);
+	io_uring_for_each_cqe(&r->ring, head, cqe) {
+		struct op *o = &r->ops[io_uring_cqe_get_data64(cqe)];
+		seen++;
+		complete(p, o, cqe->res, now);
+	}
+	pthread_mutex_unlock(&r->stats_lock);
+	io_uring_cq_advance(&r->ring, seen);
+	return (int)seen;
+}
+
+static int run_pipe(struct swap_store *s, struct swap_req *reqs, unsigned n, int dir)
+{
+	struct pipe p = { .s = s, .dir = dir, .reqs = reqs, .n = n };
+	unsigned stuck = 0;
+	int ret, first = 0;
+
+	if (!n)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		reqs[i].result = validate(s, &reqs[i], dir);
+		/* A write that starts may leave the slot half old, half new. */
+		if (dir == DIR_WRITE && !reqs[i].result)
+			reqs[i].slot->valid = false;
+	}
+	ret = ring_get(s, &p.r);
+	if (ret) {
+		for (unsigned i = 0; i < n; i++)
+			req_fail(&reqs[i], ret);
+		return ret;
+	}
+
+	for (;;) {
+		fill(&p);
+		ret = submit_stamped(&p);
+		if (ret && !p.ring_err)
+			p.ring_err = ret;
+		run_verify(&p);
+		if (!p.inflight)
+			break;
+		if (io_uring_cq_ready(&p.r->ring) == 0) {
+			ret = io_uring_submit_and_wait(&p.r->ring, 1);
+			if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -ETIME &&
+			    ret != -EBUSY) {
+				if (!p.ring_err)
+					p.ring_err = ret;
+				/* A ring that cannot wait any more: its I/O may still
+				 * be in flight into caller memory, so it is never used
+				 * again; give up after a bounded number of tries. */
+				if (++stuck > 1000) {
+					p.r->dead = true;
+					break;
+				}
+				continue;
+			}
+		}
+		stuck = 0;
+		reap(&p);
+	}
+	run_verify(&p);
+	if (p.cur && !p.cur->outstanding)
+		xt_release(p.r, p.cur);
+
+	for (unsigned i = 0; i < n; i++) {
+		if (p.ring_err)
+			req_fail(&reqs[i], p.ring_err);
+		if (dir == DIR_WRITE && reqs[i].result != -EINVAL && reqs[i].slot)
+			reqs[i].slot->valid = reqs[i].result == 0;
+		if (!first && reqs[i].result)
+			first = reqs[i].result;
+	}
+	return first;
+}
+
+int swap_write_many(struct swap_store *s, struct swap_req *reqs, unsigned n)
+{
+	return run_pipe(s, reqs, n, DIR_WRITE);
+}
+
+int swap_read_many(struct swap_store *s, struct swap_req *reqs, unsigned n)
+{
+	return run_pipe(s, reqs, n, DIR_READ);
+}
+
+int swap_write(struct swap_store *s, struct swap_slot *slot,
+	       const struct swap_iov *iov, unsigned n)
+{
+	struct swap_req q = { .slot = slot, .iov = iov, .niov = n };
+	return run_pipe(s, &q, 1, DIR_WRITE);
+}
+
+int swap_read(struct swap_store *s, struct swap_slot *slot,
+	      const struct swap_iov *iov, unsigned n)
+{
+	struct swap_req q = { .slot = slot, .iov = iov, .niov = n };
+	return run_pipe(s, &q, 1, DIR_READ);
+}
+
+/* ---- stats ---------------------------------------------------------------------------- */
+
+void swap_query_stats(struct swap_store *s, struct swap_stats *out)
+{
+	struct ring_stats *sum = malloc(sizeof(*sum));
+	struct heap_stats hs;
+
+	memset(out, 0, sizeof(*out));
+	out->io_mode = s->direct ? "direct" : "buffered";
+	out->file_kind = s->tmpfile ? "tmpfile" : "mkstemp";
+	out->mem_align = s->mem_align;
+	out->offset_align = s->offset_align;
+	out->io_unit = s->unit;
+	out->queue_depth = s->qd;
+	out->ring_flags = atomic_load(&s->ring_flags);
+	out->checksum_failures = atomic_load(&s->csum_fail);
+	out->file_size = s->size;
+	vidmm_hist_init(&out->write_lat);
+	vidmm_hist_init(&out->read_lat);
+
+	pthread_mutex_lock(&s->lock);
+	heap_query(s->heap, &hs);
+	out->used_bytes = s->used;
+	out->slots = s->slots;
+	out->largest_free = hs.largest_free * s->unit;
+	out->rings = s->nrings;
+	out->rings_registered = s->rings_registered;
+	if (!s->reg_ok || (s->nrings && !s->rings_registered))
+		out->buffer_mode = "plain";
+	else if (s->rings_registered < s->nrings)
+		out->buffer_mode = "mixed";
+	else
+		out->buffer_mode = "registered";
+	snprintf(out->buffer_note, sizeof(out->buffer_note), "%s", s->reg_note);
+	if (sum) {
+		*sum = s->retired;
+		for (struct swap_ring *r = s->rings; r; r = r->next) {
+			pthread_mutex_lock(&r->stats_lock);
+			stats_add(sum, &r->st);
+			pthread_mutex_unlock(&r->stats_lock);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!sum)
+		return;
+	out->bytes_written = sum->bytes[DIR_WRITE];
+	out->bytes_read = sum->bytes[DIR_READ];
+	out->writes = sum->ios[DIR_WRITE];
+	out->reads = sum->ios[DIR_READ];
+	out->fixed_ios = sum->fixed;
+	out->short_ios = sum->shorts;
+	out->io_errors = sum->errors;
+	out->injected = sum->injected;
+	out->qd_reached = sum->qd_reached;
+	out->write_lat = sum->lat[DIR_WRITE];
+	out->read_lat = sum->lat[DIR_READ];
+	free(sum);
+}
