@@ -74,7 +74,7 @@ char *probe_fmt_size(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-#if HAVE_HWLOC
+#if HAVE_HWLOC && HAVE_LIBPCI
 /* One topology per scan, with every PCI device kept (the default filter
  * drops I/O objects, and hwloc_get_pcidev_by_busid would find nothing). */
 static hwloc_topology_t topo_open(void)
