@@ -73,7 +73,10 @@ struct perf_group {
 };
 
 /* One counter as read. value is scaled for multiplexing:
- * raw * time_enabled / time_running (raw when running == enabled or 0). */
+ * raw * time_enabled / time_running (raw when running == enabled or 0).
+ * With inherit the kernel sums counts *and* times over every thread counted,
+ * so time_enabled is thread-nanoseconds, not wall time; the ratio still is
+ * the fraction of the time the counter was on the PMU. */
 struct perf_counter {
 	const char *name;           /* JSON-friendly key, e.g. "task_clock_ns" */
 	enum perf_ev ev;
