@@ -9,11 +9,18 @@
  * Must not: reach into heap.c's internals, or time anything but alloc/free
  * pairs (set-up, random numbers and snapshots stay outside the clock).
  *
- * A "pair" is one heap_free of a random live slot followed by one heap_alloc
- * of a random size (4 KiB .. 1 MiB, page multiples, page aligned) into that
- * slot, so the number of live allocations stays at N. Pairs run in batches
- * timed with CLOCK_MONOTONIC; the figure reported is the median over batches
- * of ns per pair, with the 10th and 90th percentiles to show the noise.
+ * Two workloads, both at a fixed number N of live allocations (random sizes
+ * 4 KiB .. 1 MiB, page multiples, page aligned):
+ *  - pair: allocate one more node, then free it. The heap returns to the same
+ *    state after every pair, so the layout measured is exactly the layout
+ *    built: N live in steady state, or the 50% checkerboard.
+ *  - churn: free a random live node, then allocate a new random size into its
+ *    slot. Realistic turnover, and much harder on the caches: every pair
+ *    touches a random, cold part of the trees. The checkerboard decays under
+ *    churn, so it is rebuilt (untimed) every N/4 pairs.
+ * Pairs run in batches timed with CLOCK_MONOTONIC; the figure reported is the
+ * median over batches of ns per pair, with the 10th and 90th percentiles to
+ * show the noise. The baseline runs the same workloads from the same layout.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,7 +38,7 @@
 #define MAX_PAGES 256u        /* sizes 1..256 pages: 4 KiB .. 1 MiB */
 #define AVG_BYTES (PAGE * (MAX_PAGES + 1) / 2)
 #define HEAP_BASE (1ull << 30)
-#define RING_BITS 20
+#define RING_BITS 14 /* 16K pairs, 96 KiB: small beside the trees in the caches */
 #define RING (1u << RING_BITS)
 #define MAX_BATCHES 401
 
@@ -86,7 +93,10 @@ static uint64_t rnd_size(struct rng *r)
 
 /*
  * The pair sequence, precomputed so that no random number is drawn inside a
- * timed batch: a slot draw (reduced modulo N at use) and a size per pair.
+ * timed batch: a slot draw (reduced modulo N at use) and a size per pair. The
+ * ring is kept small so it does not crowd the heap out of the caches; churn
+ * XORs the slot draws with a new salt on every lap, so successive laps free
+ * different slots.
  */
 static uint32_t ring_slot[RING];
 static uint16_t ring_pages[RING];
@@ -125,7 +135,7 @@ static uint64_t heap_size_for(size_t n)
 	return 3 * (uint64_t)n * AVG_BYTES + 64 * (1ull << 20);
 }
 
-/* ---- the workloads, as a generic "run count pairs" with optional rebuild ---- */
+/* ---- workloads: "run count pairs", with an optional untimed rebuild ---- */
 
 struct workload {
 	void (*rebuild)(void *ctx); /* NULL: the state is stationary */
@@ -140,29 +150,54 @@ struct ours {
 	size_t n;
 	enum heap_mode mode;
 	uint32_t pos;
+	uint32_t salt;
+	uint64_t lap;
 	uint64_t fails;
-	/* checkerboard */
 	uint64_t build_seed;
-	uint64_t holes_sum, holes_samples;
 };
 
 struct base {
 	struct bl_heap *b;
-	uint64_t *start, *size;
+	uint64_t *start, *size; /* slots, as ours.nodes */
 	size_t n;
 	uint32_t pos;
+	uint32_t salt;
+	uint64_t lap;
 	uint64_t fails;
 	uint64_t build_seed;
-	uint64_t holes_sum, holes_samples;
 };
 
-static void ours_run(void *ctx, size_t count)
+/* Next ring position; a new salt for the slot draws on every lap. */
+static inline uint32_t ring_step(uint32_t pos, uint32_t *salt, uint64_t *lap)
+{
+	pos = (pos + 1) & (RING - 1);
+	if (pos == 0)
+		*salt = (uint32_t)splitmix(lap);
+	return pos;
+}
+
+static void ours_pair(void *ctx, size_t count)
+{
+	struct ours *o = ctx;
+	uint32_t pos = o->pos;
+	struct heap_node t;
+
+	for (size_t k = 0; k < count; k++, pos = (pos + 1) & (RING - 1)) {
+		if (heap_alloc(o->h, &t, ring_pages[pos] * PAGE, PAGE, 0, UINT64_MAX, o->mode))
+			o->fails++;
+		else
+			heap_free(o->h, &t);
+	}
+	o->pos = pos;
+}
+
+static void ours_churn(void *ctx, size_t count)
 {
 	struct ours *o = ctx;
 	uint32_t pos = o->pos;
 
-	for (size_t k = 0; k < count; k++, pos = (pos + 1) & (RING - 1)) {
-		struct heap_node *nd = &o->nodes[below32(ring_slot[pos], o->n)];
+	for (size_t k = 0; k < count; k++, pos = ring_step(pos, &o->salt, &o->lap)) {
+		struct heap_node *nd = &o->nodes[below32(ring_slot[pos] ^ o->salt, o->n)];
 
 		if (nd->size)
 			heap_free(o->h, nd);
@@ -174,13 +209,30 @@ static void ours_run(void *ctx, size_t count)
 	o->pos = pos;
 }
 
-static void base_run(void *ctx, size_t count)
+static void base_pair(void *ctx, size_t count)
+{
+	struct base *b = ctx;
+	uint32_t pos = b->pos;
+	uint64_t at;
+
+	for (size_t k = 0; k < count; k++, pos = (pos + 1) & (RING - 1)) {
+		uint64_t sz = ring_pages[pos] * PAGE;
+
+		if (bl_alloc(b->b, sz, PAGE, &at))
+			b->fails++;
+		else
+			bl_free(b->b, at, sz);
+	}
+	b->pos = pos;
+}
+
+static void base_churn(void *ctx, size_t count)
 {
 	struct base *b = ctx;
 	uint32_t pos = b->pos;
 
-	for (size_t k = 0; k < count; k++, pos = (pos + 1) & (RING - 1)) {
-		size_t i = below32(ring_slot[pos], b->n);
+	for (size_t k = 0; k < count; k++, pos = ring_step(pos, &b->salt, &b->lap)) {
+		size_t i = below32(ring_slot[pos] ^ b->salt, b->n);
 		uint64_t sz = ring_pages[pos] * PAGE;
 
 		if (b->size[i])
@@ -197,11 +249,10 @@ static void base_run(void *ctx, size_t count)
 
 /* Allocate 2N (in the mode under test), free every other one: N live nodes,
  * each between two holes. */
-static void ours_rebuild_checkerboard(void *ctx)
+static void ours_build_checkerboard(void *ctx)
 {
 	struct ours *o = ctx;
 	struct heap_node *all;
-	struct heap_stats st;
 	struct rng r;
 	int ret;
 
@@ -223,18 +274,16 @@ static void ours_rebuild_checkerboard(void *ctx)
 		heap_free(o->h, &all[2 * i + 1]);
 	}
 	free(all);
-	heap_query(o->h, &st);
-	o->holes_sum += st.holes;
-	o->holes_samples++;
 }
 
 /* The same checkerboard for the baseline, laid out directly (2N sizes
- * packed from the heap's start, as its first fit does on an empty heap),
- * loaded in one go rather than paying its quadratic frees. */
-static void base_rebuild_checkerboard(void *ctx)
+ * packed from the heap's start, as first fit does on an empty heap: the
+ * layout ours has in best-fit and bottom-up mode), loaded in one go rather
+ * than paying the baseline's quadratic frees. */
+static void base_build_checkerboard(void *ctx)
 {
 	struct base *b = ctx;
-	uint64_t *hs = malloc((b->n + 1) * sizeof(*hs)), *hz = malloc((b->n + 1) * sizeof(*hz));
+	uint64_t *hs = malloc(b->n * sizeof(*hs)), *hz = malloc(b->n * sizeof(*hz));
 	uint64_t at = HEAP_BASE, end = HEAP_BASE + heap_size_for(b->n);
 	struct rng r;
 	int ret;
@@ -251,21 +300,20 @@ static void base_rebuild_checkerboard(void *ctx)
 		hz[i] = gap;
 		at += live + gap;
 	}
-	/* The last gap joins the free tail. */
-	hz[b->n - 1] = end - hs[b->n - 1];
+	hz[b->n - 1] = end - hs[b->n - 1]; /* the last gap joins the free tail */
 	ret = bl_load(b->b, hs, hz, b->n);
 	if (ret)
 		die("bl_load", ret);
 	free(hs);
 	free(hz);
-	b->holes_sum += bl_blocks(b->b);
-	b->holes_samples++;
 }
+
+/* ---- timing ---- */
 
 struct result {
 	double median, p10, p90;
 	size_t batches, per_batch;
-	double holes; /* average number of holes while measured */
+	uint64_t holes; /* holes when measuring started */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -275,23 +323,37 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+struct budget {
+	double target_ns;  /* aim for batches this long */
+	size_t min_batches, max_batches;
+	double budget_ns;  /* stop adding batches (past the minimum) after this */
+	double warm_ns;    /* untimed warm-up */
+};
+
 /*
- * Time batches of pairs: per_batch is calibrated so a batch takes about
- * target_ns (clock overhead negligible); at least min_batches, at most
- * max_batches, and no more once budget_ns has been spent.
+ * Time batches of pairs: the batch size is calibrated so a batch takes about
+ * target_ns (clock overhead negligible, yet short enough that the median
+ * shrugs off preemption by other processes on this shared machine).
  */
-static void measure(struct workload *w, double target_ns, size_t min_batches,
-		    size_t max_batches, double budget_ns, struct result *res)
+static void measure(struct workload *w, const struct budget *bu, struct result *res)
 {
 	static double samples[MAX_BATCHES];
-	size_t per = 1, nb = 0, used = 0;
+	size_t per = 1, nb = 0, used = 0, max_b = bu->max_batches;
 	uint64_t t0 = 0, t1 = 0, start;
 
-	if (max_batches > MAX_BATCHES)
-		max_batches = MAX_BATCHES;
-	if (w->rebuild)
-		w->rebuild(w->ctx);
-	/* Calibrate: double the batch until it takes target/4. */
+	if (max_b > MAX_BATCHES)
+		max_b = MAX_BATCHES;
+	/* Warm up untimed (a layout fresh from its build is cold in the caches),
+	 * within the round if there is one. */
+	start = now_ns();
+	while ((double)(now_ns() - start) < bu->warm_ns && used + per <= w->round_pairs) {
+		w->run(w->ctx, per);
+		used += per;
+		if (per < 1024)
+			per *= 2;
+	}
+	per = 1;
+	/* Calibrate: double the batch until it takes a quarter of the target. */
 	for (;;) {
 		if (used + per > w->round_pairs)
 			break;
@@ -299,13 +361,13 @@ static void measure(struct workload *w, double target_ns, size_t min_batches,
 		w->run(w->ctx, per);
 		t1 = now_ns();
 		used += per;
-		if ((double)(t1 - t0) >= target_ns / 4 || per >= 65536)
+		if ((double)(t1 - t0) >= bu->target_ns / 4 || per >= 65536)
 			break;
 		per *= 2;
 	}
 	{
 		double cost = (double)(t1 - t0) / (double)per;
-		size_t want = cost > 0 ? (size_t)(target_ns / cost) : 1;
+		size_t want = cost > 0 ? (size_t)(bu->target_ns / cost) : 1;
 
 		per = want < 1 ? 1 : want;
 		/* A round must hold several batches. */
@@ -313,11 +375,17 @@ static void measure(struct workload *w, double target_ns, size_t min_batches,
 			per = w->round_pairs / 8 ? w->round_pairs / 8 : 1;
 	}
 	if (w->rebuild) {
+		/* Start the timed rounds from a fresh layout, warmed as above. */
 		w->rebuild(w->ctx);
 		used = 0;
+		start = now_ns();
+		while ((double)(now_ns() - start) < bu->warm_ns && used + per <= w->round_pairs / 2) {
+			w->run(w->ctx, per);
+			used += per;
+		}
 	}
 	start = now_ns();
-	while (nb < max_batches && (nb < min_batches || (double)(now_ns() - start) < budget_ns)) {
+	while (nb < max_b && (nb < bu->min_batches || (double)(now_ns() - start) < bu->budget_ns)) {
 		if (w->rebuild && used + per > w->round_pairs) {
 			w->rebuild(w->ctx);
 			used = 0;
@@ -336,16 +404,21 @@ static void measure(struct workload *w, double target_ns, size_t min_batches,
 	res->per_batch = per;
 }
 
-/* ---- the runs ---- */
+/* ---- the scenarios ---- */
+
+enum layout { PLAIN, CHECKER };
+enum who { BEST, BOTTOM, TOP, BASE, NWHO };
+enum wl { PAIR, CHURN, NWL };
+
+static const char *const who_name[NWHO] = { "best-fit", "bottom-up", "top-down", "baseline" };
+static const char *const layout_name[] = { "steady", "checkerboard" };
+static const char *const wl_name[NWL] = { "pair", "churn" };
 
 struct opts {
 	bool quick;
 	uint64_t seed;
-	size_t min_batches, max_batches;
-	double target_ns, budget_ours_ns, budget_base_ns;
+	struct budget ours, base;
 };
-
-static const char *const mode_name[] = { "best-fit", "bottom-up", "top-down" };
 
 struct snapshot {
 	uint64_t *hs, *hz;
@@ -369,22 +442,29 @@ static int snap_hole(void *arg, uint64_t start, uint64_t size)
 	return 0;
 }
 
-static void print_result(const char *who, const char *layout, size_t n, const struct result *r,
-			 uint64_t fails)
+static void print_row(enum who who, size_t n, enum layout lay, const struct result r[NWL],
+		      uint64_t fails)
 {
-	printf("  %-10s %-12s N=%-7zu %9.1f ns/pair  (p10 %9.1f, p90 %9.1f)  holes~%-8.0f %zu x %zu pairs%s\n",
-	       who, layout, n, r->median, r->p10, r->p90, r->holes, r->batches, r->per_batch,
-	       fails ? "  (some allocs failed!)" : "");
+	printf("  %-9s N=%-6zu %-12s holes %-7" PRIu64 " pair %8.1f ns (p10 %8.1f p90 %8.1f, %3zux%-5zu)"
+	       "  churn %9.1f ns (p10 %9.1f p90 %9.1f, %3zux%-5zu)%s\n",
+	       who_name[who], n, layout_name[lay], r[PAIR].holes, r[PAIR].median, r[PAIR].p10,
+	       r[PAIR].p90, r[PAIR].batches, r[PAIR].per_batch, r[CHURN].median, r[CHURN].p10,
+	       r[CHURN].p90, r[CHURN].batches, r[CHURN].per_batch,
+	       fails ? "  (some allocations failed)" : "");
 	fflush(stdout);
 }
 
-/* Steady churn at N live: fill, churn N pairs untimed, then measure. For
- * best fit, hand the exact state to the baseline and measure it there too. */
-static void run_plain(const struct opts *o, size_t n, enum heap_mode mode,
-		      struct result *res, struct result *base_res)
+/*
+ * One layout at one N in one mode: build it, time pairs (stationary), then
+ * churn. For best fit, the baseline gets the same layout: the exact holes
+ * and live nodes in steady state, the same checkerboard otherwise.
+ */
+static void run_scenario(const struct opts *o, size_t n, enum heap_mode mode, enum layout lay,
+			 struct result res[NWL], struct result base_res[NWL])
 {
 	struct ours ou = { 0 };
-	struct workload w = { NULL, ours_run, SIZE_MAX, &ou };
+	struct workload w = { NULL, ours_pair, SIZE_MAX, &ou };
+	struct snapshot snap = { 0 };
 	struct heap_stats st;
 	struct rng r;
 	int ret;
@@ -394,83 +474,39 @@ static void run_plain(const struct opts *o, size_t n, enum heap_mode mode,
 	ou.nodes = calloc(n, sizeof(*ou.nodes));
 	if (!ou.nodes)
 		die("calloc", -ENOMEM);
-	ret = heap_create(HEAP_BASE, heap_size_for(n), &ou.h);
-	if (ret)
-		die("heap_create", ret);
-	rng_seed(&r, o->seed + n);
-	for (size_t i = 0; i < n; i++) {
-		ret = heap_alloc(ou.h, &ou.nodes[i], rnd_size(&r), PAGE, 0, UINT64_MAX, mode);
-		if (ret)
-			die("fill", ret);
-	}
 	ou.pos = (uint32_t)(o->seed % RING);
-	ours_run(&ou, n < 100000 ? 2 * n : n); /* reach a steady state */
-	measure(&w, o->target_ns, o->min_batches, o->max_batches, o->budget_ours_ns, res);
-	heap_query(ou.h, &st);
-	res->holes = (double)st.holes;
-	print_result("ours", mode_name[mode], n, res, ou.fails);
-
-	if (base_res) {
-		struct base b = { 0 };
-		struct workload bw = { NULL, base_run, SIZE_MAX, &b };
-		struct snapshot s = { 0 };
-
-		heap_for_each_hole(ou.h, snap_hole, &s);
-		b.n = n;
-		b.start = malloc(n * sizeof(*b.start));
-		b.size = malloc(n * sizeof(*b.size));
-		if (!b.start || !b.size)
-			die("malloc", -ENOMEM);
-		for (size_t i = 0; i < n; i++) {
-			b.start[i] = ou.nodes[i].start;
-			b.size[i] = ou.nodes[i].size;
-		}
-		ret = bl_create(HEAP_BASE, heap_size_for(n), &b.b);
-		if (!ret)
-			ret = bl_load(b.b, s.hs, s.hz, s.nh);
-		if (ret)
-			die("baseline set-up", ret);
-		b.pos = ou.pos;
-		measure(&bw, o->target_ns * 10, o->min_batches / 4 + 1, o->max_batches,
-			o->budget_base_ns, base_res);
-		base_res->holes = (double)bl_blocks(b.b);
-		print_result("baseline", "size-list", n, base_res, b.fails);
-		bl_destroy(b.b);
-		free(b.start);
-		free(b.size);
-		free(s.hs);
-		free(s.hz);
-	}
-	heap_destroy(ou.h);
-	free(ou.nodes);
-}
-
-/* Churn in a 50% checkerboard: 2N allocated, every other one freed; a round
- * of at most N/4 pairs, then the checkerboard is rebuilt, so the layout
- * measured stays close to the checkerboard. */
-static void run_checkerboard(const struct opts *o, size_t n, enum heap_mode mode,
-			     struct result *res, struct result *base_res)
-{
-	struct ours ou = { 0 };
-	struct workload w = { ours_rebuild_checkerboard, ours_run, n / 4, &ou };
-
-	ou.n = n;
-	ou.mode = mode;
-	ou.nodes = calloc(n, sizeof(*ou.nodes));
-	if (!ou.nodes)
-		die("calloc", -ENOMEM);
 	ou.build_seed = o->seed * 31 + n;
-	ou.pos = (uint32_t)((o->seed * 7) % RING);
-	measure(&w, o->target_ns, o->min_batches, o->max_batches, o->budget_ours_ns, res);
-	res->holes = (double)ou.holes_sum / (double)ou.holes_samples;
-	print_result("ours", mode_name[mode], n, res, ou.fails);
-	heap_destroy(ou.h);
-	free(ou.nodes);
+	if (lay == PLAIN) {
+		ret = heap_create(HEAP_BASE, heap_size_for(n), &ou.h);
+		if (ret)
+			die("heap_create", ret);
+		rng_seed(&r, o->seed + n);
+		for (size_t i = 0; i < n; i++) {
+			ret = heap_alloc(ou.h, &ou.nodes[i], rnd_size(&r), PAGE, 0, UINT64_MAX, mode);
+			if (ret)
+				die("fill", ret);
+		}
+		ours_churn(&ou, 2 * n); /* from one big hole to a steady state */
+		if (base_res)
+			heap_for_each_hole(ou.h, snap_hole, &snap);
+	} else {
+		ours_build_checkerboard(&ou);
+	}
+	heap_query(ou.h, &st);
+	res[PAIR].holes = st.holes;
+	measure(&w, &o->ours, &res[PAIR]);
+	w.run = ours_churn;
+	if (lay == CHECKER) {
+		w.rebuild = ours_build_checkerboard;
+		w.round_pairs = n / 4;
+	}
+	res[CHURN].holes = st.holes;
+	measure(&w, &o->ours, &res[CHURN]);
+	print_row((enum who)mode, n, lay, res, ou.fails);
 
 	if (base_res) {
 		struct base b = { 0 };
-		struct workload bw = { base_rebuild_checkerboard, base_run, n / 4, &b };
-		int ret;
+		struct workload bw = { NULL, base_pair, SIZE_MAX, &b };
 
 		b.n = n;
 		b.start = malloc(n * sizeof(*b.start));
@@ -480,16 +516,50 @@ static void run_checkerboard(const struct opts *o, size_t n, enum heap_mode mode
 		ret = bl_create(HEAP_BASE, heap_size_for(n), &b.b);
 		if (ret)
 			die("bl_create", ret);
+		b.pos = ou.pos;
+		b.salt = ou.salt;
+		b.lap = ou.lap;
 		b.build_seed = o->seed * 31 + n;
-		b.pos = (uint32_t)((o->seed * 7) % RING);
-		measure(&bw, o->target_ns * 10, o->min_batches / 4 + 1, o->max_batches,
-			o->budget_base_ns, base_res);
-		base_res->holes = (double)b.holes_sum / (double)b.holes_samples;
-		print_result("baseline", "size-list", n, base_res, b.fails);
+		if (lay == PLAIN) {
+			/* ours' state before its timed runs: snapshot and nodes
+			 * as they were (pairs leave the nodes unchanged, and
+			 * churn is replayed below from ours' slots) */
+			ret = bl_load(b.b, snap.hs, snap.hz, snap.nh);
+			if (ret)
+				die("bl_load", ret);
+		} else {
+			base_build_checkerboard(&b);
+		}
+		base_res[PAIR].holes = bl_blocks(b.b);
+		measure(&bw, &o->base, &base_res[PAIR]);
+		bw.run = base_churn;
+		if (lay == PLAIN) {
+			/* churn needs the live slots: take ours' current ones and
+			 * the holes that go with them */
+			snap.nh = 0;
+			heap_for_each_hole(ou.h, snap_hole, &snap);
+			for (size_t i = 0; i < n; i++) {
+				b.start[i] = ou.nodes[i].start;
+				b.size[i] = ou.nodes[i].size;
+			}
+			ret = bl_load(b.b, snap.hs, snap.hz, snap.nh);
+			if (ret)
+				die("bl_load", ret);
+		} else {
+			bw.rebuild = base_build_checkerboard;
+			bw.round_pairs = n / 4;
+		}
+		base_res[CHURN].holes = bl_blocks(b.b);
+		measure(&bw, &o->base, &base_res[CHURN]);
+		print_row(BASE, n, lay, base_res, b.fails);
 		bl_destroy(b.b);
 		free(b.start);
 		free(b.size);
 	}
+	free(snap.hs);
+	free(snap.hz);
+	heap_destroy(ou.h);
+	free(ou.nodes);
 }
 
 static void usage(FILE *f, const char *argv0)
@@ -497,11 +567,14 @@ static void usage(FILE *f, const char *argv0)
 	fprintf(f,
 		"usage: %s [--quick] [--seed N] [--help]\n"
 		"\n"
-		"Times alloc+free pairs of the vidmm heap (best fit, bottom-up, top-down)\n"
-		"and of the original driver's size-sorted free list, at 1k, 10k and 100k\n"
-		"live allocations (random 4 KiB..1 MiB page multiples), in steady churn and\n"
-		"in a 50%% checkerboard (2N allocated, every other one freed). Reports the\n"
-		"median ns per pair over timed batches and checks the heap's targets.\n"
+		"Times the vidmm heap (best fit, bottom-up, top-down) and the original\n"
+		"driver's size-sorted free list at 1k, 10k and 100k live allocations\n"
+		"(random 4 KiB..1 MiB page multiples), in steady state and in a 50%%\n"
+		"checkerboard (2N allocated, every other one freed), with two workloads:\n"
+		"  pair   allocate one node and free it again (the layout stays as built)\n"
+		"  churn  free a random live node, allocate a new one in its slot\n"
+		"Reports the median ns per alloc+free over timed batches and checks the\n"
+		"heap's targets.\n"
 		"\n"
 		"  --quick    a few seconds: fewer batches (CI smoke run)\n"
 		"  --seed N   random seed (default: fixed, printed)\n"
@@ -509,6 +582,11 @@ static void usage(FILE *f, const char *argv0)
 		"\n"
 		"Exit status: 0 ok (targets are reported, not enforced), 2 bad usage.\n",
 		argv0);
+}
+
+static const char *verdict(bool ok)
+{
+	return ok ? "met" : "NOT MET";
 }
 
 int main(int argc, char **argv)
@@ -521,11 +599,15 @@ int main(int argc, char **argv)
 	};
 	static const size_t sizes[] = { 1000, 10000, 100000 };
 	enum { NS = 3 };
-	struct opts o = { false, 20240601, 101, 401, 50e3, 0.25e9, 2.0e9 };
-	struct result plain[NS][3], frag[NS][3], bplain[NS], bfrag[NS];
+	struct opts o = {
+		.seed = 20240601,
+		.ours = { 50e3, 101, 301, 0.3e9, 0.05e9 },
+		.base = { 1e6, 15, 201, 1.2e9, 0.05e9 },
+	};
+	/* [size][layout][who][workload] */
+	static struct result r[NS][2][NWHO][NWL];
 	uint64_t t_start = now_ns();
 	int c;
-	bool ok;
 
 	while ((c = getopt_long(argc, argv, "qs:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -557,10 +639,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (o.quick) {
-		o.min_batches = 21;
-		o.max_batches = 41;
-		o.budget_ours_ns = 0.02e9;
-		o.budget_base_ns = 0.15e9;
+		o.ours = (struct budget){ 50e3, 21, 41, 0.02e9, 0.01e9 };
+		o.base = (struct budget){ 1e6, 5, 41, 0.1e9, 0.01e9 };
 	}
 	ring_fill(o.seed);
 
@@ -568,55 +648,51 @@ int main(int argc, char **argv)
 	printf("metadata: %zu B per allocation (struct heap_node, in the caller's descriptor), "
 	       "%zu B per hole (heap_hole_bytes); baseline %zu B per free block\n",
 	       sizeof(struct heap_node), heap_hole_bytes(), bl_block_bytes());
-	printf("pair = free a random live slot + alloc 4 KiB..1 MiB (page multiple, page aligned) "
-	       "into it; median over batches\n\n");
+	printf("median ns per alloc+free over timed batches (p10, p90, batches x pairs per batch)\n\n");
 
-	for (int i = 0; i < NS; i++) {
-		printf("N=%zu live, steady churn\n", sizes[i]);
-		for (int m = 0; m < 3; m++)
-			run_plain(&o, sizes[i], (enum heap_mode)m, &plain[i][m],
-				  m == HEAP_BEST_FIT ? &bplain[i] : NULL);
-		printf("N=%zu live, 50%% checkerboard (2N allocated, every other freed)\n", sizes[i]);
-		for (int m = 0; m < 3; m++)
-			run_checkerboard(&o, sizes[i], (enum heap_mode)m, &frag[i][m],
-					 m == HEAP_BEST_FIT ? &bfrag[i] : NULL);
-		printf("\n");
-	}
-
-	printf("summary (median ns per alloc+free pair; baseline and speedup vs best fit)\n");
-	printf("  %-7s %-10s %9s %12s %6s %12s %12s %9s %9s\n", "N", "mode", "plain", "checkerboard",
-	       "ratio", "base plain", "base checker", "x plain", "x checker");
 	for (int i = 0; i < NS; i++)
-		for (int m = 0; m < 3; m++) {
-			printf("  %-7zu %-10s %9.1f %12.1f %6.2f", sizes[i], mode_name[m],
-			       plain[i][m].median, frag[i][m].median,
-			       frag[i][m].median / plain[i][m].median);
-			if (m == HEAP_BEST_FIT)
-				printf(" %12.0f %12.0f %8.0fx %8.0fx", bplain[i].median, bfrag[i].median,
-				       bplain[i].median / plain[i][m].median,
-				       bfrag[i].median / frag[i][m].median);
+		for (int lay = PLAIN; lay <= CHECKER; lay++) {
+			for (int m = 0; m < 3; m++)
+				run_scenario(&o, sizes[i], (enum heap_mode)m, (enum layout)lay,
+					     r[i][lay][m], m == HEAP_BEST_FIT ? r[i][lay][BASE] : NULL);
 			printf("\n");
 		}
 
-	printf("\ntargets\n");
-	for (int m = 0; m < 3; m++) {
-		ok = plain[NS - 1][m].median <= 150.0;
-		printf("  pair <= 150 ns median at 100k live, %-9s: %7.1f ns    %s\n", mode_name[m],
-		       plain[NS - 1][m].median, ok ? "met" : "NOT MET");
-	}
-	for (int m = 0; m < 3; m++)
-		for (int i = 0; i < NS; i++) {
-			double ratio = frag[i][m].median / plain[i][m].median;
+	printf("summary: median ns per alloc+free\n");
+	printf("  %-7s %-10s %9s %9s %7s %9s %9s %7s\n", "N", "", "pair", "pair-cb", "cb/st",
+	       "churn", "churn-cb", "cb/st");
+	for (int i = 0; i < NS; i++)
+		for (int w = 0; w < NWHO; w++) {
+			const struct result *p = r[i][PLAIN][w], *q = r[i][CHECKER][w];
 
-			printf("  checkerboard(2N, 50%%) / plain(N) <= 2.5, %-9s N=%-6zu: %5.2f  %s\n",
-			       mode_name[m], sizes[i], ratio, ratio <= 2.5 ? "met" : "NOT MET");
+			printf("  %-7zu %-10s %9.1f %9.1f %7.2f %9.1f %9.1f %7.2f\n", sizes[i], who_name[w],
+			       p[PAIR].median, q[PAIR].median, q[PAIR].median / p[PAIR].median,
+			       p[CHURN].median, q[CHURN].median, q[CHURN].median / p[CHURN].median);
 		}
-	ok = bplain[NS - 1].median / plain[NS - 1][HEAP_BEST_FIT].median >= 50.0;
-	printf("  >= 50x faster than baseline at 100k live (steady churn, best fit): %.0fx  %s\n",
-	       bplain[NS - 1].median / plain[NS - 1][HEAP_BEST_FIT].median, ok ? "met" : "NOT MET");
-	ok = bfrag[NS - 1].median / frag[NS - 1][HEAP_BEST_FIT].median >= 50.0;
-	printf("  >= 50x faster than baseline at 100k live (checkerboard, best fit): %.0fx  %s\n",
-	       bfrag[NS - 1].median / frag[NS - 1][HEAP_BEST_FIT].median, ok ? "met" : "NOT MET");
+
+	printf("\ntargets (pair = the layout stays as built; churn = random turnover, informational)\n");
+	for (int w = PAIR; w < NWL; w++)
+		for (int m = 0; m < 3; m++) {
+			double v = r[NS - 1][PLAIN][m][w].median;
+
+			printf("  %-5s %-9s <= 150 ns median at 100k live:            %9.1f ns  %s\n",
+			       wl_name[w], who_name[m], v, verdict(v <= 150.0));
+		}
+	for (int w = PAIR; w < NWL; w++)
+		for (int m = 0; m < 3; m++)
+			for (int i = 0; i < NS; i++) {
+				double v = r[i][CHECKER][m][w].median / r[i][PLAIN][m][w].median;
+
+				printf("  %-5s %-9s checkerboard(2N->N) / steady(N) <= 2.5, N=%-6zu: %5.2f  %s\n",
+				       wl_name[w], who_name[m], sizes[i], v, verdict(v <= 2.5));
+			}
+	for (int w = PAIR; w < NWL; w++)
+		for (int lay = PLAIN; lay <= CHECKER; lay++) {
+			double v = r[NS - 1][lay][BASE][w].median / r[NS - 1][lay][BEST][w].median;
+
+			printf("  %-5s best-fit >= 50x faster than baseline at 100k live, %-12s: %7.0fx  %s\n",
+			       wl_name[w], layout_name[lay], v, verdict(v >= 50.0));
+		}
 	printf("\ntotal %.1f s\n", (double)(now_ns() - t_start) / 1e9);
 	return 0;
 }
