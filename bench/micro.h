@@ -18,6 +18,11 @@
 
 #define MICRO_BENCHES(X) \
 	X(shim) \
+	X(heap) \
+	X(gart) \
+	X(mmu) \
+	X(residency) \
+	X(fence) \
 	/* end of list */
 
 #define MICRO_DECLARE(x) void micro_##x##_register(void);
