@@ -10,6 +10,13 @@
 int platform_open(const struct vidmm_profile *p, const char *driver,
 		  struct platform *out, char *err, size_t err_len)
 {
+	return platform_open_opts(p, driver, NULL, out, err, err_len);
+}
+
+int platform_open_opts(const struct vidmm_profile *p, const char *driver,
+		       const struct platform_opts *opts, struct platform *out,
+		       char *err, size_t err_len)
+{
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -35,6 +42,9 @@ int platform_open(const struct vidmm_profile *p, const char *driver,
 		.sysmem_reserve = p->sysmem_reserve,
 		.paging_size = p->paging,
 		.paging_snooped = p->paging_snooped,
+		.paging_mode = opts ? opts->paging_mode : VIDMM_PAGING_WINDOW,
+		.swap_size = opts && opts->no_swap ? 0 : p->swap,
+		.swap_dir = opts ? opts->swap_dir : NULL,
 	};
 	ret = vidmm_init(&out->cfg, &out->vm);
 	if (ret) {

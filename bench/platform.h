@@ -33,6 +33,17 @@ struct platform {
  */
 int platform_open(const struct vidmm_profile *p, const char *driver,
 		  struct platform *out, char *err, size_t err_len);
+
+/* Manager settings a profile does not describe (vidmm-bench's options). */
+struct platform_opts {
+	enum vidmm_paging_mode paging_mode;
+	const char *swap_dir;   /* NULL: the system temp directory */
+	bool no_swap;           /* no swap file even if the profile has a swap size */
+};
+/* platform_open with opts (NULL: the defaults platform_open uses). */
+int platform_open_opts(const struct vidmm_profile *p, const char *driver,
+		       const struct platform_opts *opts, struct platform *out,
+		       char *err, size_t err_len);
 void platform_close(struct platform *pl);
 
 /* Id of the first segment whose flags & mask == want, or -1. */

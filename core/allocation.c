@@ -134,8 +134,8 @@ static int place_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		struct segment *s = &vm->seg[a->allowed[i]];
 		int ret = residency_place_locked(vm, a, s, true);
 		if (ret == 0 && seg_is_pcie(s)) {
-			ret = sysmem_alloc(&vm->sysmem, a->size >> vm->gart.geo.page_shift,
-					   false, false, &a->pages);
+			ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift,
+						 false, &a->pages);
 			if (ret)
 				heap_free(s->heap, &a->node);
 			else
@@ -231,6 +231,11 @@ void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	}
 	if (a->residency == VIDMM_RESIDENT) {
 		segrange_free_locked(vm, a->seg, &a->node, &a->pages);
+	} else if (a->residency == VIDMM_SWAPPED) {
+		list_del(&a->cache);
+		vm->st.swapped_allocations--;
+		vm->st.swapped_bytes -= a->size;
+		swap_slot_free(vm->swap, &a->swp);
 	} else {
 		list_del(&a->cache);
 		vm->st.evicted_allocations--;

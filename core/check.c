@@ -307,8 +307,12 @@ int vidmm_check(vidmm_t *vm)
 				ret = fail(vm, "slot %u is resident in %s and also holds a system copy",
 					   i, a->seg->name);
 		} else {
-			if (a->residency == VIDMM_EVICTED && a->pages.npages != a->size >> vm->gart.geo.page_shift)
+			if (a->residency == VIDMM_EVICTED && !a->moving &&
+			    a->pages.npages != a->size >> vm->gart.geo.page_shift)
 				ret = fail(vm, "slot %u is paged out without a full system copy", i);
+			if (a->residency == VIDMM_SWAPPED && !a->moving &&
+			    (a->pages.npages || !a->swp.valid || a->swp.bytes < a->size))
+				ret = fail(vm, "slot %u is swapped out without a valid swap slot, or still holds pages", i);
 			frames += a->pages.npages;
 		}
 	}

@@ -21,6 +21,7 @@
 
 #include "heap.h"
 #include "list.h"
+#include "swap.h"
 #include "vidmm.h"
 
 /* ---- system pages (sysmem.c) ------------------------------------------------ */
@@ -156,8 +157,11 @@ struct vidmm_allocation {
 	bool destroyed;           /* handle gone; freed when idle (deferred destroy) */
 	bool deferred;            /* lru is on vm->deferred, not a segment list */
 	void *cpu;                /* vidmm_lock mapping */
-	uint64_t last_out_ns, last_in_ns;
-	struct list_head cache;   /* on vm->evicted (the system-cache list), LRU order */
+	uint64_t last_out_ns, last_in_ns, swapped_ns;
+	/* On vm->evicted[priority] (the system-cache list) while EVICTED, on
+	 * vm->swapped while SWAPPED; LRU order in both. */
+	struct list_head cache;
+	struct swap_slot swp;     /* SWAPPED: where the data is in the swap file */
 };
 
 struct handle_slot {
@@ -208,7 +212,8 @@ struct vidmm {
 
 	/* residency (residency.c) */
 	pthread_cond_t moved;     /* broadcast when a move finishes or a window frees */
-	struct list_head evicted; /* paged-out allocations (system-cache list), LRU order */
+	struct list_head evicted[VIDMM_PRIO_COUNT]; /* paged out, in system pages (system-cache list) */
+	struct list_head swapped; /* swapped out, oldest first */
 	struct list_head deferred;/* destroyed while busy: ranges held until idle */
 	struct list_head inflight;/* being paged in to a local segment (lru link) */
 	struct list_head windows; /* live paging-segment windows (struct xfer) */
@@ -219,6 +224,12 @@ struct vidmm {
 	struct sys_pages staging_pages;
 	bool staging_busy;
 	struct vidmm_hist hist[VIDMM_HIST_COUNT];
+
+	/* swap (reclaim.c) */
+	struct swap_store *swap;
+	pthread_t reclaim_thread;
+	bool reclaim_running, reclaim_stop;
+	pthread_cond_t reclaim_cv;
 	struct vidmm_stats st;    /* residency counters (the fields residency owns) */
 
 	/* counters */
@@ -241,6 +252,20 @@ void residency_fini(struct vidmm *vm);
  * May drop and retake vm->lock. */
 int residency_place_locked(struct vidmm *vm, struct vidmm_allocation *a,
 			   struct segment *s, bool allow_evict);
+/* Take system pages, swapping other allocations out if the budget is spent
+ * (may drop and retake vm->lock). */
+int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
+		       struct sys_pages *out);
+/* Page an idle, unpinned allocation out (residency.c). */
+int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a);
+/* Read a swapped allocation back into system pages: EVICTED afterwards. */
+int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a);
+int reclaim_init(struct vidmm *vm, char *err, size_t err_len);
+void reclaim_stop(struct vidmm *vm);
+void reclaim_fini(struct vidmm *vm);
+/* Swap stats from the store into out (under vm->lock). */
+void reclaim_query_stats(struct vidmm *vm, struct vidmm_stats *out);
+
 /* Free deferred-destroyed allocations whose fences have signalled. */
 void residency_reap_locked(struct vidmm *vm);
 void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a);

@@ -263,8 +263,20 @@ int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out)
 	ret = residency_init(vm);
 	if (ret) {
 		init_fail(ret, "paging: no room or pages for the bounce staging area");
+		residency_fini(vm);
 		gart_fini(vm);
 		goto err_segments;
+	}
+	{
+		char why[192] = "";
+		ret = reclaim_init(vm, why, sizeof(why));
+		if (ret) {
+			init_fail(ret, "swap: %s", why[0] ? why : "cannot open the swap file");
+			reclaim_fini(vm);
+			residency_fini(vm);
+			gart_fini(vm);
+			goto err_segments;
+		}
 	}
 	*out = vm;
 	return 0;
@@ -282,9 +294,12 @@ void vidmm_destroy(vidmm_t *vm)
 {
 	if (!vm)
 		return;
+	/* The reclaim thread first: it must not swap what is being destroyed. */
+	reclaim_stop(vm);
 	pthread_mutex_lock(&vm->lock);
 	allocation_destroy_all_locked(vm);
 	pthread_mutex_unlock(&vm->lock);
+	reclaim_fini(vm);
 	residency_fini(vm);
 	/* Driver memory the caller forgot, while the GART still exists (PCIe
 	 * ranges unmap through it), except the GART's own tables. */
@@ -463,6 +478,7 @@ int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out)
 	memcpy((char *)out + offsetof(struct vidmm_stats, page_outs),
 	       (const char *)&vm->st + offsetof(struct vidmm_stats, page_outs),
 	       sizeof(*out) - offsetof(struct vidmm_stats, page_outs));
+	reclaim_query_stats(vm, out);
 	pthread_mutex_unlock(&vm->lock);
 	out->dummy_page_faults = f.dummy_page_accesses + f.unmapped_accesses;
 	out->stale_tlb_hits = f.stale_tlb_hits;

@@ -357,7 +357,7 @@ static void note_bounce(struct vidmm *vm, uint64_t then, uint64_t now)
  * is freed here and 0 is returned (its space is free, which is what the
  * caller wanted).
  */
-static int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
+int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	struct segment *s = a->seg;
 	uint64_t t0 = now_ns();
@@ -369,12 +369,18 @@ static int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		heap_free(s->heap, &a->node);
 		vm->st.pcie_remaps++;
 	} else {
-		ret = sysmem_alloc(&vm->sysmem, a->size >> vm->gart.geo.page_shift, false,
-				   false, &a->pages);
-		if (ret)
-			return ret;
 		uint64_t pending[VIDMM_MAX_ENGINES];
+		/* Moving from here on: taking pages may swap others out with the
+		 * lock dropped. */
 		a->moving = true;
+		ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift, false, &a->pages);
+		if (ret) {
+			a->moving = false;
+			pthread_cond_broadcast(&vm->moved);
+			if (a->destroyed)
+				allocation_free_locked(vm, a);
+			return ret;
+		}
 		ret = transfer(vm, a, true, pending);
 		a->moving = false;
 		pthread_cond_broadcast(&vm->moved);
@@ -391,7 +397,7 @@ static int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	segment_list_del(s, a);
 	a->residency = VIDMM_EVICTED;
 	a->seg = NULL;
-	list_add_tail(&a->cache, &vm->evicted);
+	list_add_tail(&a->cache, &vm->evicted[a->priority]);
 	vm->st.page_outs++;
 	vm->st.bytes_paged_out += a->size;
 	vm->st.evictions_by_priority[a->priority]++;
@@ -716,6 +722,11 @@ static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bo
 
 	if (a->residency == VIDMM_RESIDENT)
 		return 0;
+	if (a->residency == VIDMM_SWAPPED) {
+		int r = swap_in_locked(vm, a);
+		if (r)
+			return r;
+	}
 	if (throttled) {
 		for (uint32_t i = 0; i < a->n_allowed; i++) {
 			struct segment *s = &vm->seg[a->allowed[i]];
@@ -857,7 +868,7 @@ static int make_contiguous_locked(struct vidmm *vm, struct vidmm_allocation *a)
 
 	if (a->pages.n_ext <= 1)
 		return 0;
-	ret = sysmem_alloc(&vm->sysmem, a->pages.npages, true, false, &np);
+	ret = alloc_pages_locked(vm, a->pages.npages, true, &np);
 	if (ret)
 		return ret;
 	for (uint32_t e = 0; e < a->pages.n_ext; e++) {
@@ -983,10 +994,23 @@ int vidmm_evict(vidmm_t *vm, vidmm_handle_t h)
 
 int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist *out)
 {
-	if (!vm || !out || (unsigned)id >= VIDMM_HIST_COUNT)
+	if (!vm || !out || (unsigned)id > VIDMM_HIST_SWAP_READ_IO)
 		return -EINVAL;
 	pthread_mutex_lock(&vm->lock);
-	*out = vm->hist[id];
+	if ((unsigned)id < VIDMM_HIST_COUNT) {
+		*out = vm->hist[id];
+	} else if (vm->swap) {
+		struct swap_stats *ss = malloc(sizeof(*ss));
+		if (!ss) {
+			pthread_mutex_unlock(&vm->lock);
+			return -ENOMEM;
+		}
+		swap_query_stats(vm->swap, ss);
+		*out = id == VIDMM_HIST_SWAP_WRITE_IO ? ss->write_lat : ss->read_lat;
+		free(ss);
+	} else {
+		vidmm_hist_init(out);
+	}
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
 }
@@ -996,7 +1020,9 @@ int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist 
 int residency_init(struct vidmm *vm)
 {
 	pthread_cond_init(&vm->moved, NULL);
-	list_init(&vm->evicted);
+	for (int p = 0; p < VIDMM_PRIO_COUNT; p++)
+		list_init(&vm->evicted[p]);
+	list_init(&vm->swapped);
 	list_init(&vm->deferred);
 	list_init(&vm->inflight);
 	list_init(&vm->windows);

@@ -89,6 +89,16 @@ struct vidmm_config {
 	/* Upper bound of any single internal fence wait (eviction of a busy
 	 * victim, page-in copy); 0 = 2 s. */
 	uint64_t fence_timeout_ns;
+
+	/* Swap (the note's vidmmi_do_swap_out): 0 = no swap file. */
+	uint64_t swap_size;
+	const char *swap_dir;        /* NULL: $TMPDIR or /tmp */
+	uint32_t swap_queue_depth;   /* 0: 32 */
+	bool swap_force_buffered;    /* never O_DIRECT */
+	/* Background reclaim: once system pages in use pass reclaim_high_pct of
+	 * the budget, a thread swaps out down to reclaim_low_pct (0/0: 90/75). */
+	uint32_t reclaim_high_pct, reclaim_low_pct;
+	bool no_background_reclaim;
 };
 
 /* Driver-owned segment memory (GART tables, fence buffers): never paged. */
@@ -173,6 +183,22 @@ struct vidmm_stats {
 	uint64_t copy_failures;                     /* page-out/in copies the engine failed */
 	uint64_t submits, locks;
 	uint64_t evicted_allocations, evicted_bytes;/* now: paged out, in system pages */
+
+	/* swap */
+	uint64_t swap_outs, swap_ins;               /* allocations */
+	uint64_t bytes_swapped_out, bytes_swapped_in;
+	uint64_t swapped_allocations, swapped_bytes;/* now: on disk only */
+	uint64_t swap_write_errors, swap_read_errors;
+	uint64_t swap_full;                         /* swap-outs refused: no room in the file */
+	uint64_t reclaim_runs;                      /* background reclaim passes that swapped */
+	uint64_t reclaimed_bytes;                   /* bytes swapped out by background reclaim */
+	/* filled from the swap store at query time */
+	uint64_t swap_file_bytes, swap_used_bytes;
+	uint64_t swap_checksum_failures;
+	uint32_t swap_queue_depth_reached;
+	uint32_t swap_ring_flags;                   /* IORING_SETUP_* obtained */
+	char swap_io_mode[16];                      /* "direct", "buffered" or "" (no swap) */
+	char swap_buffer_mode[16];                  /* "registered", "plain", "mixed" */
 };
 
 /* ---- manager ------------------------------------------------------------ */
@@ -296,6 +322,21 @@ int vidmm_unlock(vidmm_t *vm, vidmm_handle_t h);
 /* Page an allocation out now (tests, tools): -EBUSY if busy or pinned. */
 int vidmm_evict(vidmm_t *vm, vidmm_handle_t h);
 
+/* Page it out if resident, then swap it out to disk now: -EBUSY if busy or
+ * pinned, -ENODEV without a swap file, -ENOSPC if the file is full, -EIO. */
+int vidmm_swap_out(vidmm_t *vm, vidmm_handle_t h);
+
+/* One entry of the swapped list (oldest first). */
+struct vidmm_swapped_info {
+	vidmm_handle_t handle;
+	uint64_t size;
+	enum vidmm_priority priority;
+	uint64_t age_ns;   /* time since it was swapped out */
+};
+/* Enumerate the swapped list: fill out[0..max), *count = how many there are. */
+int vidmm_query_swapped(vidmm_t *vm, struct vidmm_swapped_info *out, uint32_t max,
+			uint32_t *count);
+
 /* ---- latency histograms (stats.c) ------------------------------------------- */
 
 /*
@@ -320,7 +361,12 @@ enum vidmm_hist_id {
 	VIDMM_HIST_PAGE_IN,      /* one allocation made resident again */
 	VIDMM_HIST_SUBMIT,       /* vidmm_submit, call to return */
 	VIDMM_HIST_LOCK,         /* vidmm_lock, call to return */
-	VIDMM_HIST_COUNT
+	VIDMM_HIST_SWAP_OUT,     /* one swap-out batch, per allocation in it */
+	VIDMM_HIST_SWAP_IN,      /* one allocation read back from swap */
+	VIDMM_HIST_COUNT,
+	/* I/O level, from the swap store: submission to completion */
+	VIDMM_HIST_SWAP_WRITE_IO = VIDMM_HIST_COUNT,
+	VIDMM_HIST_SWAP_READ_IO,
 };
 
 void vidmm_hist_init(struct vidmm_hist *h);

@@ -188,7 +188,8 @@ struct vidmm_chip_ops {
 	/* Wait until fence_completed >= fence or timeout_ns passes (-ETIMEDOUT). */
 	int (*fence_wait)(void *ctx, uint32_t engine, uint64_t fence,
 			  uint64_t timeout_ns);
-	/* 0, or the negative errno of a failed command at or before fence. May be NULL. */
+	/* 0, or the negative errno of the command that owns exactly this fence
+	 * (earlier failures do not taint later fences). May be NULL. */
 	int (*fence_error)(void *ctx, uint32_t engine, uint64_t fence);
 
 	int (*fault_report)(void *ctx, struct vidmm_chip_faults *out);

@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reclaim.c - swapping out to disk (the note's vidmmi_do_swap_out), swapping
+ * back in, and background reclaim of system pages.
+ *
+ * Owns: the manager's use of the swap store (core/swap.c owns the file, the
+ * rings and the checksums), the system-cache and swapped lists' policy, the
+ * reclaim thread and the swap counters. Must not: do I/O with vm->lock held
+ * (allocations in flight are marked `moving` instead, as residency.c does for
+ * copies), or touch GART entries.
+ *
+ * Who holds system pages: PCIe-resident allocations (their pages are their
+ * data) and paged-out ones (EVICTED: the system-cache list, one LRU list per
+ * priority). When the budget cannot satisfy a request, vidmmi_do_swap_out
+ * writes EVICTED allocations to the swap file - lowest priority first, least
+ * recently used first within one - in batches through one io_uring
+ * submission pipeline, frees their pages and puts them on the swapped list
+ * (enumerable, aged, counted; the original driver left them on no list).
+ * When too few candidates remain it first pages idle PCIe-resident
+ * allocations out (a GART unmap, no copy), which turns them into candidates:
+ * in this design they are what the note's paging-segment allocations were.
+ * On a failed write an allocation keeps its pages and goes back where it was.
+ * Every loop is bounded.
+ *
+ * Swap-in (page-in or lock of a SWAPPED allocation) reads the data back into
+ * fresh pages and verifies each extent's checksum: a mismatch is -EIO,
+ * counted, and the allocation stays swapped (its slot is kept, so the bad
+ * data is never handed out as good).
+ *
+ * Background reclaim: a thread sleeps on reclaim_cv; past the high watermark
+ * of the client budget it swaps out cold EVICTED allocations down to the low
+ * watermark (hysteresis), off the callers' paths.
+ *
+ * Locking: everything here runs under vm->lock except swap_write_many /
+ * swap_read, which run with it dropped on allocations marked moving.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define MAX_BATCH 64
+#define MAX_ROUNDS 8
+
+static uint64_t client_limit(const struct vidmm *vm)
+{
+	return vm->sysmem.budget - vm->sysmem.reserve;
+}
+
+static uint64_t client_free(const struct vidmm *vm)
+{
+	uint64_t lim = client_limit(vm);
+	return vm->sysmem.used < lim ? lim - vm->sysmem.used : 0;
+}
+
+static uint32_t pct(uint32_t v, uint32_t dflt)
+{
+	return v && v <= 100 ? v : dflt;
+}
+
+static uint64_t high_mark(const struct vidmm *vm)
+{
+	return client_limit(vm) * pct(vm->cfg.reclaim_high_pct, 90) / 100;
+}
+
+static uint64_t low_mark(const struct vidmm *vm)
+{
+	uint64_t low = client_limit(vm) * pct(vm->cfg.reclaim_low_pct, 75) / 100;
+	uint64_t high = high_mark(vm);
+	return low < high ? low : high;
+}
+
+/* The CPU view of a's pages as swap iovecs (one per extent). */
+static struct swap_iov *pages_iov(struct vidmm *vm, const struct sys_pages *p)
+{
+	struct swap_iov *iov = calloc(p->n_ext ? p->n_ext : 1, sizeof(*iov));
+
+	if (!iov)
+		return NULL;
+	for (uint32_t e = 0; e < p->n_ext; e++) {
+		iov[e].base = sysmem_frame_cpu(&vm->sysmem, p->ext[e].node.start);
+		iov[e].len = p->ext[e].node.size << vm->gart.geo.page_shift;
+	}
+	return iov;
+}
+
+static bool swappable(const struct vidmm_allocation *a)
+{
+	return a->residency == VIDMM_EVICTED && !a->moving && !a->destroyed &&
+	       !a->lock_count && !a->submit_pins && a->pages.npages;
+}
+
+/*
+ * Write cands[0..n) (EVICTED, swappable) to the swap file in one batch.
+ * Returns the number of pages freed (>= 0) or a negative errno when nothing
+ * could be written (-ENOSPC: the file is full).
+ */
+static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation **cands,
+				     uint32_t n)
+{
+	struct swap_req req[MAX_BATCH];
+	struct swap_iov *iov[MAX_BATCH];
+	uint32_t m = 0;
+	int64_t freed = 0;
+	int first_err = 0;
+
+	for (uint32_t i = 0; i < n && i < MAX_BATCH; i++) {
+		struct vidmm_allocation *a = cands[i];
+		int r = swap_slot_alloc(vm->swap, a->size, &a->swp);
+		if (r) {
+			if (r == -ENOSPC)
+				vm->st.swap_full++;
+			first_err = first_err ? first_err : r;
+			break;
+		}
+		iov[m] = pages_iov(vm, &a->pages);
+		if (!iov[m]) {
+			swap_slot_free(vm->swap, &a->swp);
+			first_err = first_err ? first_err : -ENOMEM;
+			break;
+		}
+		req[m] = (struct swap_req){ .slot = &a->swp, .iov = iov[m], .niov = a->pages.n_ext };
+		a->moving = true;
+		cands[m++] = a;
+	}
+	if (!m)
+		return first_err ? first_err : -ENOMEM;
+
+	uint64_t t0 = now_ns();
+	pthread_mutex_unlock(&vm->lock);
+	swap_write_many(vm->swap, req, m);
+	pthread_mutex_lock(&vm->lock);
+	uint64_t per = (now_ns() - t0) / m;
+
+	for (uint32_t i = 0; i < m; i++) {
+		struct vidmm_allocation *a = cands[i];
+		a->moving = false;
+		free(iov[i]);
+		if (req[i].result) {
+			/* Keeps its pages; back where it was. */
+			swap_slot_free(vm->swap, &a->swp);
+			vm->st.swap_write_errors++;
+			first_err = first_err ? first_err : req[i].result;
+		} else {
+			freed += (int64_t)a->pages.npages;
+			sysmem_free(&vm->sysmem, &a->pages);
+			list_del(&a->cache);
+			vm->st.evicted_allocations--;
+			vm->st.evicted_bytes -= a->size;
+			a->residency = VIDMM_SWAPPED;
+			a->swapped_ns = now_ns();
+			list_add_tail(&a->cache, &vm->swapped);
+			vm->st.swap_outs++;
+			vm->st.bytes_swapped_out += a->size;
+			vm->st.swapped_allocations++;
+			vm->st.swapped_bytes += a->size;
+			vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_OUT], per);
+		}
+		if (a->destroyed)
+			allocation_free_locked(vm, a);
+	}
+	pthread_cond_broadcast(&vm->moved);
+	return freed ? freed : first_err;
+}
+
+/* Pick up to MAX_BATCH swappable allocations covering want pages. */
+static uint32_t pick_candidates(struct vidmm *vm, uint64_t want,
+				struct vidmm_allocation **out)
+{
+	uint32_t n = 0;
+	uint64_t pages = 0;
+
+	for (int p = 0; p < VIDMM_PRIO_COUNT && pages < want && n < MAX_BATCH; p++)
+		list_for_each(pos, &vm->evicted[p]) {
+			struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, cache);
+			if (!swappable(a))
+				continue;
+			out[n++] = a;
+			pages += a->pages.npages;
+			if (pages >= want || n == MAX_BATCH)
+				break;
+		}
+	return n;
+}
+
+/* Page idle, unpinned PCIe-resident allocations out (no copy: a GART unmap),
+ * lowest priority and least recent first, until want pages are candidates. */
+static uint64_t unresident_pcie_locked(struct vidmm *vm, uint64_t want)
+{
+	uint64_t got = 0;
+
+	for (uint32_t s = 0; s < vm->nsegs && got < want; s++) {
+		struct segment *seg = &vm->seg[s];
+		if (!seg_is_pcie(seg) || seg_is_paging(seg))
+			continue;
+		for (int p = 0; p < VIDMM_PRIO_COUNT && got < want; p++)
+			list_for_each_safe(pos, tmp, &seg->pagable[p]) {
+				struct vidmm_allocation *a =
+					list_entry(pos, struct vidmm_allocation, lru);
+				if (a->lock_count || a->submit_pins || a->moving || a->destroyed ||
+				    alloc_busy_locked(vm, a))
+					continue;
+				uint64_t np = a->pages.npages;
+				if (page_out_locked(vm, a) == 0)
+					got += np;
+				if (got >= want)
+					break;
+			}
+	}
+	return got;
+}
+
+/*
+ * vidmmi_do_swap_out: swap out until need pages are free for clients.
+ * background: only cold (EVICTED) allocations, nothing paged out for it.
+ */
+static int do_swap_out_locked(struct vidmm *vm, uint64_t need, bool background)
+{
+	struct vidmm_allocation *cands[MAX_BATCH];
+	int err = -ENOMEM;
+
+	if (!vm->swap)
+		return -ENOMEM;
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		uint64_t free_now = client_free(vm);
+		if (free_now >= need)
+			return 0;
+		uint64_t want = need - free_now;
+		uint32_t n = pick_candidates(vm, want, cands);
+		if (!n) {
+			if (background || !unresident_pcie_locked(vm, want))
+				return err;
+			continue;
+		}
+		int64_t r = swap_out_batch_locked(vm, cands, n);
+		if (r < 0) {
+			err = (int)r == -ENOSPC ? -ENOMEM : (int)r;
+			/* The file is full or failing: more rounds will not help. */
+			return err;
+		}
+		if (background && r > 0)
+			vm->st.reclaimed_bytes += (uint64_t)r << vm->gart.geo.page_shift;
+	}
+	return client_free(vm) >= need ? 0 : err;
+}
+
+int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
+		       struct sys_pages *out)
+{
+	int ret = -ENOMEM;
+
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		ret = sysmem_alloc(&vm->sysmem, npages, contiguous, false, out);
+		if (ret != -ENOMEM || !vm->swap)
+			break;
+		if (do_swap_out_locked(vm, npages, false))
+			break;
+	}
+	if (ret == 0 && vm->reclaim_running && vm->sysmem.used > high_mark(vm))
+		pthread_cond_signal(&vm->reclaim_cv);
+	return ret;
+}
+
+int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	uint64_t t0 = now_ns();
+	struct swap_iov *iov;
+	int ret;
+
+	a->moving = true;
+	ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift, false, &a->pages);
+	if (ret)
+		goto out;
+	iov = pages_iov(vm, &a->pages);
+	if (!iov) {
+		ret = -ENOMEM;
+		sysmem_free(&vm->sysmem, &a->pages);
+		goto out;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	ret = swap_read(vm->swap, &a->swp, iov, a->pages.n_ext);
+	pthread_mutex_lock(&vm->lock);
+	free(iov);
+	if (ret) {
+		/* Stays swapped with its slot: bad data is not handed out. */
+		sysmem_free(&vm->sysmem, &a->pages);
+		vm->st.swap_read_errors++;
+		goto out;
+	}
+	swap_slot_free(vm->swap, &a->swp);
+	list_del(&a->cache);
+	vm->st.swapped_allocations--;
+	vm->st.swapped_bytes -= a->size;
+	a->residency = VIDMM_EVICTED;
+	list_add_tail(&a->cache, &vm->evicted[a->priority]);
+	vm->st.evicted_allocations++;
+	vm->st.evicted_bytes += a->size;
+	vm->st.swap_ins++;
+	vm->st.bytes_swapped_in += a->size;
+	vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_IN], now_ns() - t0);
+out:
+	a->moving = false;
+	pthread_cond_broadcast(&vm->moved);
+	if (a->destroyed) {
+		allocation_free_locked(vm, a);
+		return -EBADF;
+	}
+	return ret;
+}
+
+static void *reclaim_main(void *arg)
+{
+	struct vidmm *vm = arg;
+
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->reclaim_stop) {
+		if (vm->sysmem.used > high_mark(vm)) {
+			uint64_t target_free = client_limit(vm) - low_mark(vm);
+			uint64_t before = vm->st.swap_outs;
+			do_swap_out_locked(vm, target_free, true);
+			if (vm->st.swap_outs != before)
+				vm->st.reclaim_runs++;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		if (!vm->reclaim_stop)
+			pthread_cond_timedwait(&vm->reclaim_cv, &vm->lock, &ts);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return NULL;
+}
+
+int reclaim_init(struct vidmm *vm, char *err, size_t err_len)
+{
+	struct swap_config c = {
+		.dir = vm->cfg.swap_dir,
+		.size = vm->cfg.swap_size,
+		.queue_depth = vm->cfg.swap_queue_depth,
+		.force_buffered = vm->cfg.swap_force_buffered,
+	};
+	int ret;
+
+	pthread_cond_init(&vm->reclaim_cv, NULL);
+	if (!vm->cfg.swap_size)
+		return 0;
+	ret = swap_open(&c, &vm->swap, err, err_len);
+	if (ret)
+		return ret;
+	swap_register_region(vm->swap, sysmem_frame_cpu(&vm->sysmem, vm->sysmem.first_pfn),
+			     vm->sysmem.npages << vm->sysmem.page_shift);
+	if (!vm->cfg.no_background_reclaim) {
+		ret = pthread_create(&vm->reclaim_thread, NULL, reclaim_main, vm);
+		if (ret) {
+			swap_close(vm->swap);
+			vm->swap = NULL;
+			return -ret;
+		}
+		vm->reclaim_running = true;
+	}
+	return 0;
+}
+
+void reclaim_stop(struct vidmm *vm)
+{
+	if (!vm->reclaim_running)
+		return;
+	pthread_mutex_lock(&vm->lock);
+	vm->reclaim_stop = true;
+	pthread_cond_signal(&vm->reclaim_cv);
+	pthread_mutex_unlock(&vm->lock);
+	pthread_join(vm->reclaim_thread, NULL);
+	vm->reclaim_running = false;
+}
+
+void reclaim_fini(struct vidmm *vm)
+{
+	reclaim_stop(vm);
+	if (vm->swap)
+		swap_close(vm->swap);
+	vm->swap = NULL;
+	pthread_cond_destroy(&vm->reclaim_cv);
+}
+
+void reclaim_query_stats(struct vidmm *vm, struct vidmm_stats *out)
+{
+	struct swap_stats ss;
+
+	if (!vm->swap)
+		return;
+	swap_query_stats(vm->swap, &ss);
+	out->swap_file_bytes = ss.file_size;
+	out->swap_used_bytes = ss.used_bytes;
+	out->swap_checksum_failures = ss.checksum_failures;
+	out->swap_queue_depth_reached = ss.qd_reached;
+	out->swap_ring_flags = ss.ring_flags;
+	snprintf(out->swap_io_mode, sizeof(out->swap_io_mode), "%s", ss.io_mode ? ss.io_mode : "");
+	snprintf(out->swap_buffer_mode, sizeof(out->swap_buffer_mode), "%s",
+		 ss.buffer_mode ? ss.buffer_mode : "");
+}
+
+/* ---- public calls ------------------------------------------------------------ */
+
+int vidmm_swap_out(vidmm_t *vm, vidmm_handle_t h)
+{
+	struct vidmm_allocation *a;
+	int ret = 0;
+
+	if (!vm)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->lock);
+	a = handle_lookup_locked(vm, h);
+	if (!a) {
+		ret = -EBADF;
+	} else if (!vm->swap) {
+		ret = -ENODEV;
+	} else if (a->residency == VIDMM_SWAPPED) {
+		ret = 0;
+	} else if (a->moving || a->lock_count || a->submit_pins ||
+		   (a->residency == VIDMM_RESIDENT &&
+		    ((a->flags & VIDMM_ALLOC_UNPAGABLE) || alloc_busy_locked(vm, a)))) {
+		ret = -EBUSY;
+	} else {
+		if (a->residency == VIDMM_RESIDENT)
+			ret = page_out_locked(vm, a);
+		if (!ret && a->destroyed)
+			ret = -EBADF;
+		if (!ret && !swappable(a))
+			ret = -EBUSY;
+		if (!ret) {
+			int64_t r = swap_out_batch_locked(vm, &a, 1);
+			ret = r < 0 ? (int)r : 0;
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+int vidmm_query_swapped(vidmm_t *vm, struct vidmm_swapped_info *out, uint32_t max,
+			uint32_t *count)
+{
+	uint32_t n = 0;
+	uint64_t now = now_ns();
+
+	if (!vm || !count || (!out && max))
+		return -EINVAL;
+	pthread_mutex_lock(&vm->lock);
+	list_for_each(pos, &vm->swapped) {
+		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, cache);
+		if (a->destroyed)
+			continue;
+		if (n < max) {
+			out[n].handle = ((uint64_t)a->gen << 32) | (a->slot + 1);
+			out[n].size = a->size;
+			out[n].priority = a->priority;
+			out[n].age_ns = now - a->swapped_ns;
+		}
+		n++;
+	}
+	*count = n;
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
