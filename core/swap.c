@@ -84,7 +84,7 @@ enum { DIR_READ = 0, DIR_WRITE = 1 };
 
 struct ring_stats {
 	uint64_t bytes[2], ios[2];
-	uint64_t fixed, shorts, errors, injected;
+	uint64_t fixed, shorts, errors;
 	uint32_t qd_reached;
 	struct vidmm_hist lat[2];
 };
@@ -168,6 +168,7 @@ struct swap_store {
 	atomic_uint inj_n[2];
 	atomic_int inj_err[2];
 	atomic_uint_fast64_t csum_fail;
+	atomic_uint_fast64_t injected;
 };
 
 static const uint32_t flag_steps[] = {
@@ -349,7 +350,9 @@ int swap_open(const struct swap_config *cfg, struct swap_store **out,
 
 	if (fallocate(fd, 0, 0, (off_t)size) < 0) {
 		if (errno == ENOSPC || errno == EFBIG) {
-			ret = -errno;
+			/* EFBIG (beyond the largest file) is the same answer:
+			 * this file system cannot hold that much swap. */
+			ret = -ENOSPC;
 			set_err(err, err_len,
 				"swap: no space for a %llu-byte swap file in %s (fallocate: %s)",
 				(unsigned long long)size, dir, strerror(errno));
@@ -445,7 +448,6 @@ static void stats_add(struct ring_stats *into, const struct ring_stats *from)
 	into->fixed += from->fixed;
 	into->shorts += from->shorts;
 	into->errors += from->errors;
-	into->injected += from->injected;
 	if (from->qd_reached > into->qd_reached)
 		into->qd_reached = from->qd_reached;
 }
@@ -1014,10 +1016,19 @@ static int op_prep(struct pipe *p, struct op *o)
 	uint64_t off = o->off + o->done;
 	unsigned idx = (unsigned)(o - r->ops);
 	unsigned niov;
-	int ret;
+	int ret, err;
 
 	if (!sqe)
 		return -EBUSY;
+	/* Faults are drawn per submission, resubmissions included, so one I/O
+	 * can come back short several times. */
+	if (!o->inject_err && inject_take(p->s, p->dir, &err)) {
+		atomic_fetch_add(&p->s->injected, 1);
+		if (err)
+			o->inject_err = err;
+		else
+			o->inject_short = true;
+	}
 	if (o->inject_short) {
 		uint64_t half = (len / 2) & ~(uint64_t)(p->s->offset_align - 1);
 		o->inject_short = false;
@@ -1062,7 +1073,6 @@ static void issue_one(struct pipe *p)
 	struct xt *x = p->cur;
 	struct op *o;
 	unsigned i = x->next_piece, j;
-	int err;
 
 	o = &r->ops[r->op_free - 1];
 	r->op_free = o->next_free;
@@ -1091,12 +1101,6 @@ static void issue_one(struct pipe *p)
 	x->outstanding++;
 	if (x->next_piece == x->np)
 		p->cur = NULL;
-	if (inject_take(p->s, p->dir, &err)) {
-		if (err)
-			o->inject_err = err;
-		else
-			o->inject_short = true;
-	}
 	p->inflight++;
 	if (p->inflight > r->st.qd_reached) {
 		pthread_mutex_lock(&r->stats_lock);
@@ -1191,7 +1195,6 @@ static void complete(struct pipe *p, struct op *o, int res, uint64_t now)
 	if (o->inject_err) {
 		res = o->inject_err;
 		o->inject_err = 0;
-		st->injected++;
 	}
 	if (res < 0) {
 		st->errors++;
@@ -1378,7 +1381,7 @@ void swap_query_stats(struct swap_store *s, struct swap_stats *out)
 	out->fixed_ios = sum->fixed;
 	out->short_ios = sum->shorts;
 	out->io_errors = sum->errors;
-	out->injected = sum->injected;
+	out->injected = atomic_load(&s->injected);
 	out->qd_reached = sum->qd_reached;
 	out->write_lat = sum->lat[DIR_WRITE];
 	out->read_lat = sum->lat[DIR_READ];
