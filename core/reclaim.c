@@ -466,3 +466,16 @@ int vidmm_query_swapped(vidmm_t *vm, struct vidmm_swapped_info *out, uint32_t ma
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
 }
+
+int vidmm_debug_swap_inject(vidmm_t *vm, bool on_write, int err, unsigned n)
+{
+	if (!vm || !vm->swap)
+		return -ENODEV;
+	swap_inject_error(vm->swap, on_write, err, n);
+	return 0;
+}
+
+int vidmm_debug_swap_fd(vidmm_t *vm)
+{
+	return vm && vm->swap ? swap_test_fd(vm->swap) : -ENODEV;
+}

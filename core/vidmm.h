@@ -381,6 +381,14 @@ void vidmm_hist_bucket_range(uint32_t b, uint64_t *lo, uint64_t *hi);
 /* Copy out one of the manager's histograms. */
 int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist *out);
 
+/* ---- test hooks (fault injection; not for production use) --------------------- */
+
+/* The next n swap I/Os in one direction fail with err (a negative errno), or
+ * complete short when err is 0. -ENODEV without a swap file. */
+int vidmm_debug_swap_inject(vidmm_t *vm, bool on_write, int err, unsigned n);
+/* The swap file's descriptor (tests corrupt it through pwrite), or -ENODEV. */
+int vidmm_debug_swap_fd(vidmm_t *vm);
+
 /* Text for a negative errno returned by any vidmm function. */
 const char *vidmm_strerror(int err);
 
