@@ -768,6 +768,18 @@ static void evict_contiguous_window(void **state)
 
 /* ---- PAGE-WINDOW-ONE-COPY ------------------------------------------------------------------ */
 
+/* Bytes the copy engines have written so far (the hardware's own count). */
+static uint64_t copy_engine_bytes(struct env *e)
+{
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < e->eng.n_copy; i++) {
+		struct emu_engine_stats es;
+		assert_int_equal(emu_engine_stats(e->emu, i, &es), 0);
+		sum += es.bytes;
+	}
+	return sum;
+}
+
 static void page_copies(enum vidmm_paging_mode mode)
 {
 	struct env_opts o = { .mode = mode };
@@ -783,10 +795,15 @@ static void page_copies(enum vidmm_paging_mode mode)
 		gpu_fill(e, h, seed);
 
 		struct vidmm_stats st0 = stats_of(e);
+		uint64_t gpu0 = copy_engine_bytes(e);
 		assert_int_equal(vidmm_evict(e->vm, h), 0);
 		check_ok(e->vm);
 		expect_evicted(e, h, "after vidmm_evict");
 		struct vidmm_stats st1 = stats_of(e);
+		/* The engines moved each byte once in either mode; bounce mode's
+		 * second copy is the CPU's. The counters must agree with that. */
+		uint64_t gpu1 = copy_engine_bytes(e);
+		assert_int_equal(gpu1 - gpu0, sz);
 		uint64_t win = st1.bytes_copied_window - st0.bytes_copied_window;
 		uint64_t bnc = st1.bytes_copied_bounce - st0.bytes_copied_bounce;
 		printf("%s mode, %" PRIu64 " bytes: page-out copied %" PRIu64 " (window) + %" PRIu64
@@ -804,6 +821,7 @@ static void page_copies(enum vidmm_paging_mode mode)
 		check_ok(e->vm);
 		assert_true(is_resident(e, h));
 		struct vidmm_stats st2 = stats_of(e);
+		assert_int_equal(copy_engine_bytes(e) - gpu1, sz);
 		win = st2.bytes_copied_window - st1.bytes_copied_window;
 		bnc = st2.bytes_copied_bounce - st1.bytes_copied_bounce;
 		printf("%s mode, %" PRIu64 " bytes: page-in copied %" PRIu64 " (window) + %" PRIu64
