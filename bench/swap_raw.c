@@ -86,8 +86,10 @@ static void usage(FILE *f)
 		"  --size SIZE    bytes per pass (default 1G)\n"
 		"  --runs N       repetitions, median reported (default 3, max %d)\n"
 		"  --store        also measure the swap store\n"
-		"  --pool SIZE    store: source/target buffer, registered if it fits (default 64M)\n"
-		"  --batch SIZE   store: bytes of allocations per swap_*_many call (default = pool)\n"
+		"  --pool SIZE    store: source/target buffer, registered if it fits\n"
+		"                 (default: --size, at most 1G)\n"
+		"  --batch SIZE   store: bytes of allocations per swap_*_many call (default = pool);\n"
+		"                 each call ends by draining the queue, so small batches cost\n"
 		"  --help\n", MAX_RUNS);
 }
 
@@ -299,8 +301,9 @@ static double median(double *v, unsigned n)
 static void print_rate(const char *what, uint64_t bytes, double *secs, unsigned n)
 {
 	double m = median(secs, n);
-	printf("%-22s %8.0f MB/s  %8.0f MiB/s  (runs:", what, (double)bytes / m / 1e6,
-	       (double)bytes / m / 1048576.0);
+	printf("%-22s %8.0f MB/s  %8.0f MiB/s  best %6.0f MB/s  (runs:", what,
+	       (double)bytes / m / 1e6, (double)bytes / m / 1048576.0,
+	       (double)bytes / secs[0] / 1e6);
 	for (unsigned i = 0; i < n; i++)
 		printf(" %.0f", (double)bytes / secs[i] / 1e6);
 	printf(" MB/s)\n");
@@ -314,8 +317,7 @@ int main(int argc, char **argv)
 		{ "runs", required_argument, NULL, 'r' }, { "store", no_argument, NULL, 'S' },
 		{ "pool", required_argument, NULL, 'p' }, { "batch", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' }, { 0 } };
-	struct opts o = { .bs = 2ull << 20, .size = 1ull << 30, .pool = 64ull << 20,
-			  .qd = 32, .runs = 3 };
+	struct opts o = { .bs = 2ull << 20, .size = 1ull << 30, .qd = 32, .runs = 3 };
 	double rw[MAX_RUNS], rr[MAX_RUNS], sw[2][MAX_RUNS], sr[2][MAX_RUNS];
 	static const uint64_t allocs[2] = { 2ull << 20, 64ull << 10 };
 	struct swap_stats st[2];
@@ -347,7 +349,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "swap-raw: --size must be a multiple of 2 MiB with --store\n");
 		return 2;
 	}
-	/* A read batch must not reuse a buffer twice: at most the pool. */
+	/* The pool stands for the system pages of the allocations swapped: as
+	 * large as the data (up to 1 GiB), so one batch can hold everything. */
+	if (!o.pool)
+		o.pool = o.size < (1ull << 30) ? o.size : 1ull << 30;
+	/* A read batch must not use a buffer twice: at most the pool. */
 	if (!o.batch || o.batch > o.pool)
 		o.batch = o.pool;
 
@@ -397,9 +403,10 @@ int main(int argc, char **argv)
 			print_rate(name, o.size, sw[a], o.runs);
 			snprintf(name, sizeof(name), "store %" PRIu64 "K swap-in", allocs[a] >> 10);
 			print_rate(name, o.size, sr[a], o.runs);
-			printf("  ratio store/raw: swap-out %.3f  swap-in %.3f   qd reached %u, "
+			printf("  ratio store/raw (medians): swap-out %.3f  swap-in %.3f  (best: %.3f %.3f)\n"
+			       "  qd reached %u, "
 			       "I/O latency p50/p99 write %.0f/%.0f us read %.0f/%.0f us, fixed I/Os %" PRIu64 "\n",
-			       mw / w, mr / r, st[a].qd_reached,
+			       mw / w, mr / r, rw[0] / sw[a][0], rr[0] / sr[a][0], st[a].qd_reached,
 			       vidmm_hist_quantile(&st[a].write_lat, 0.5) / 1e3,
 			       vidmm_hist_quantile(&st[a].write_lat, 0.99) / 1e3,
 			       vidmm_hist_quantile(&st[a].read_lat, 0.5) / 1e3,
