@@ -65,6 +65,7 @@ struct heap {
 	uint64_t free_bytes;
 	uint64_t nholes;
 	uint64_t live; /* nodes handed out and not yet freed */
+	struct hole *moved; /* resized since placed in the size tree; see size_settle */
 	struct hole *free_list;
 	struct hole_chunk *chunks;
 	size_t next_chunk; /* holes in the next chunk: doubles up to a cap */
@@ -241,18 +242,46 @@ static void size_insert(struct heap *h, struct hole *hl)
 }
 
 /*
- * hl's size changed: move it in the size tree, unless it is still on the
- * right side of its neighbour, which saves an erase and an insert. Size is
- * the major key, so a hole that shrank can only move left (towards smaller
- * keys) and one that grew only right: one neighbour to check.
+ * Resizing a hole does not move it in the size tree at once: the heap
+ * remembers the one hole resized last (h->moved) and puts it right
+ * (size_settle) only before the size tree is next searched or inserted
+ * into. Erasing nodes needs no keys, so it may happen meanwhile. An alloc
+ * then free of the same size shrinks a hole and grows it back, so usually
+ * the hole is still in place when settled, and the two moves (an erase and
+ * an insert each) are saved; bottom-up and top-down heaps, which never
+ * search the size tree, settle only when a new hole is inserted.
  */
-static void size_update(struct heap *h, struct hole *hl, bool grew)
+static void size_settle(struct heap *h)
 {
-	struct rb_node *nb = grew ? rb_next(&hl->rb_size) : rb_prev(&hl->rb_size);
+	struct hole *hl = h->moved;
+	struct rb_node *p, *n;
 
-	if (!nb || grew == size_less(hl->size, hl->start, size_hole(nb)))
+	if (!hl)
+		return;
+	h->moved = NULL;
+	p = rb_prev(&hl->rb_size);
+	n = rb_next(&hl->rb_size);
+	if ((!p || size_less(size_hole(p)->size, size_hole(p)->start, hl)) &&
+	    (!n || size_less(hl->size, hl->start, size_hole(n))))
 		return;
 	rb_erase(&hl->rb_size, &h->by_size);
+	size_insert(h, hl);
+}
+
+/* hl's size (and maybe start) is about to change: the hole resized before
+ * must be settled first, while every other key is still where it belongs. */
+static void size_will_change(struct heap *h, struct hole *hl)
+{
+	if (h->moved != hl) {
+		size_settle(h);
+		h->moved = hl;
+	}
+}
+
+/* A new hole into the size tree: the tree must be in order for the search. */
+static void size_add(struct heap *h, struct hole *hl)
+{
+	size_settle(h);
 	size_insert(h, hl);
 }
 
@@ -501,13 +530,15 @@ static struct hole *find_top_down(const struct heap *h, uint64_t size, uint64_t 
  * at its lowest aligned address inside the range. "Smallest" is by the
  * hole's whole size, not the part inside the range.
  */
-static struct hole *find_best_fit(const struct heap *h, uint64_t size, uint64_t align,
+static struct hole *find_best_fit(struct heap *h, uint64_t size, uint64_t align,
 				  uint64_t lo, uint64_t hi, uint64_t *at)
 {
-	struct hole *s = size_lower_bound(h, size), *a, *best = NULL;
+	struct hole *s, *a, *best = NULL;
 	struct rb_node *nx;
 	uint64_t best_at = 0, x;
 
+	size_settle(h);
+	s = size_lower_bound(h, size);
 	if (!s)
 		return NULL;
 	if (align == 1 && lo <= h->start && hi >= h->end) {
@@ -551,6 +582,8 @@ static struct hole *find_best_fit(const struct heap *h, uint64_t size, uint64_t 
 
 static void hole_remove(struct heap *h, struct hole *hl)
 {
+	if (h->moved == hl)
+		h->moved = NULL;
 	rb_erase_augmented(&hl->rb_addr, &h->by_addr, &aug_cb);
 	rb_erase(&hl->rb_size, &h->by_size);
 	h->nholes--;
@@ -572,6 +605,7 @@ static void carve(struct heap *h, struct hole *hl, uint64_t at, uint64_t size)
 		hole_remove(h, hl);
 		return;
 	}
+	size_will_change(h, hl);
 	if (at == hs) {
 		hl->start = e;
 		hl->size = he - e;
@@ -581,7 +615,6 @@ static void carve(struct heap *h, struct hole *hl, uint64_t at, uint64_t size)
 	/* Both trees must be whole again before the tail goes in: insertion
 	 * compares keys and trusts the ancestors' maxima. */
 	aug_shrank(hl, he - hs);
-	size_update(h, hl, false);
 	if (at != hs && e != he) {
 		struct hole *tail = pool_get(h);
 		struct rb_node *nx = rb_next(&hl->rb_addr);
@@ -589,7 +622,7 @@ static void carve(struct heap *h, struct hole *hl, uint64_t at, uint64_t size)
 		tail->start = e;
 		tail->size = he - e;
 		addr_insert_between(h, tail, hl, addr_hole_safe(nx));
-		size_insert(h, tail);
+		size_add(h, tail);
 		h->nholes++;
 	}
 }
@@ -741,13 +774,16 @@ int heap_free(struct heap *h, struct heap_node *node)
 		uint64_t add = node->size + next->size;
 
 		hole_remove(h, next);
+		size_will_change(h, prev);
 		prev->size += add;
 		hl = prev;
 	} else if (join_prev) {
+		size_will_change(h, prev);
 		prev->size += node->size;
 		hl = prev;
 	} else if (join_next) {
 		/* Growing downwards keeps next's place in address order. */
+		size_will_change(h, next);
 		next->start = s;
 		next->size += node->size;
 		hl = next;
@@ -759,13 +795,12 @@ int heap_free(struct heap *h, struct heap_node *node)
 		hl->start = s;
 		hl->size = node->size;
 		addr_insert_between(h, hl, prev, next);
-		size_insert(h, hl);
+		size_add(h, hl);
 		h->nholes++;
 		hl = NULL;
 	}
 	if (hl) {
 		aug_grew(hl);
-		size_update(h, hl, true);
 	}
 	h->free_bytes += node->size;
 	h->live--;
@@ -851,6 +886,7 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 	long na, ns;
 	uint64_t sum = 0, count = 0, largest = 0;
 	const struct hole *prev = NULL;
+	bool saw_moved = false;
 
 	if (why && why_len)
 		why[0] = '\0';
@@ -860,13 +896,31 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 	na = rb_check(&h->by_addr, cmp_addr, aug_ok, why, why_len);
 	if (na < 0)
 		return -EUCLEAN;
-	ns = rb_check(&h->by_size, cmp_size, NULL, why, why_len);
+	/* The size tree is in key order except for h->moved, which may sit
+	 * where its old key belonged until settled: check the order of the
+	 * others by hand when there is one. */
+	ns = rb_check(&h->by_size, h->moved ? NULL : cmp_size, NULL, why, why_len);
 	if (ns < 0)
 		return -EUCLEAN;
+	if (h->moved) {
+		const struct hole *last = NULL;
+
+		for (struct rb_node *rb = rb_first(&h->by_size); rb; rb = rb_next(rb)) {
+			const struct hole *x = size_hole(rb);
+
+			if (x == h->moved)
+				continue;
+			if (last && !size_less(last->size, last->start, x))
+				CHECK_FAIL("size tree out of order at hole %#llx",
+					   (unsigned long long)x->start);
+			last = x;
+		}
+	}
 
 	for (struct rb_node *rb = rb_first(&h->by_addr); rb; rb = rb_next(rb)) {
 		const struct hole *hl = addr_hole(rb);
-		const struct hole *found = NULL;
+		const struct rb_node *up = &hl->rb_size;
+		unsigned depth = 0;
 
 		if (hl->size == 0)
 			CHECK_FAIL("empty hole at %#llx", (unsigned long long)hl->start);
@@ -880,24 +934,23 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 		if (prev && hole_end(prev) == hl->start)
 			CHECK_FAIL("holes at %#llx and %#llx are adjacent (not coalesced)",
 				   (unsigned long long)prev->start, (unsigned long long)hl->start);
-		/* The same descriptor must be in the size tree: look it up by key. */
-		for (struct rb_node *s = h->by_size.rb_node; s;) {
-			const struct hole *x = size_hole(s);
-
-			if (x == hl) {
-				found = x;
-				break;
-			}
-			s = size_less(hl->size, hl->start, x) ? s->rb_left : s->rb_right;
-		}
-		if (!found)
+		/* The same descriptor must be in the size tree: its parent chain
+		 * must end at that tree's root (by structure, not by key, since
+		 * h->moved need not be where its key says). */
+		while (rb_parent(up) && depth++ < 128)
+			up = rb_parent(up);
+		if (up != h->by_size.rb_node)
 			CHECK_FAIL("hole at %#llx missing from the size tree",
 				   (unsigned long long)hl->start);
+		if (hl == h->moved)
+			saw_moved = true;
 		sum += hl->size;
 		count++;
 		largest = max_u64(largest, hl->size);
 		prev = hl;
 	}
+	if (h->moved && !saw_moved)
+		CHECK_FAIL("the resized hole is not a hole");
 	if ((uint64_t)na != count || (uint64_t)ns != count || count != h->nholes)
 		CHECK_FAIL("hole counts differ: address tree %ld, size tree %ld, counter %llu",
 			   na, ns, (unsigned long long)h->nholes);
