@@ -16,7 +16,9 @@
  *    range-restricted placement, and the neighbour lookup on free.
  *  - by (size, address), for best fit: the first node of at least the
  *    requested size is the best hole when no alignment or range gets in the
- *    way.
+ *    way. The one hole resized last may sit at its old place in this tree
+ *    until the tree is next searched (size_settle): alloc-then-free of a
+ *    size usually restores it, and then it never has to move.
  * The largest hole is the address tree root's subtree_max: O(1).
  *
  * Cost per operation is O(log n) in the number of holes, plus, only for
