@@ -246,28 +246,45 @@ void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	free(a);
 }
 
+void finalize_destroyed_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	if (a->op_pins || alloc_busy_locked(vm, a)) {
+		if (!a->deferred) {
+			if (a->residency == VIDMM_RESIDENT)
+				segment_list_del(a->seg, a);
+			list_add_tail(&a->lru, &vm->deferred);
+			a->deferred = true;
+			vm->st.deferred_destroys++;
+		}
+		return;
+	}
+	allocation_free_locked(vm, a);
+}
+
+bool alloc_release_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	a->moving = false;
+	pthread_cond_broadcast(&vm->moved);
+	if (!a->destroyed)
+		return false;
+	finalize_destroyed_locked(vm, a);
+	return true;
+}
+
 /*
  * Release the handle at once (a stale handle must fail from now on); free the
  * memory now if nothing can still touch it, else defer: a busy allocation's
  * range and pages stay until its fences signal (the GPU may still read or
- * write them), and one being moved is freed by its mover.
+ * write them), one held by an operation in progress stays until that ends,
+ * and one being moved is finished by its mover.
  */
 static void destroy_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	slot_put_locked(vm, a);
 	vm->live_allocs--;
 	a->destroyed = true;
-	if (a->moving)
-		return;
-	if (a->submit_pins || alloc_busy_locked(vm, a)) {
-		if (a->residency == VIDMM_RESIDENT)
-			segment_list_del(a->seg, a);
-		list_add_tail(&a->lru, &vm->deferred);
-		a->deferred = true;
-		vm->st.deferred_destroys++;
-		return;
-	}
-	allocation_free_locked(vm, a);
+	if (!a->moving)
+		finalize_destroyed_locked(vm, a);
 }
 
 int vidmm_destroy_allocation(vidmm_t *vm, vidmm_handle_t h)

@@ -152,8 +152,14 @@ struct vidmm_allocation {
 
 	/* residency (residency.c) */
 	uint32_t lock_count;      /* vidmm_lock pins */
-	uint32_t submit_pins;     /* pinned by submits in progress (before their fence exists) */
-	bool moving;              /* a page-in/out is in flight with vm->lock dropped */
+	/* Lifetime across a dropped vm->lock (see manager.c, LOCKING):
+	 * op_pins: operations in progress that hold a pointer to it (a submit, a
+	 *   lock, a swap_out); it is neither moved by others nor freed.
+	 * moving: owned by one mover (page-out/in, swap-out/in); nobody else
+	 *   touches it, and a destroy meanwhile is finished by the mover's
+	 *   alloc_release_locked. */
+	uint32_t op_pins;
+	bool moving;
 	bool destroyed;           /* handle gone; freed when idle (deferred destroy) */
 	bool deferred;            /* lru is on vm->deferred, not a segment list */
 	void *cpu;                /* vidmm_lock mapping */
@@ -256,7 +262,8 @@ int residency_place_locked(struct vidmm *vm, struct vidmm_allocation *a,
  * (may drop and retake vm->lock). */
 int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
 		       struct sys_pages *out);
-/* Page an idle, unpinned allocation out (residency.c). */
+/* Page an idle, unpinned, resident allocation out; the caller owns it
+ * (alloc_own) and releases it afterwards (residency.c). */
 int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a);
 /* Read a swapped allocation back into system pages: EVICTED afterwards. */
 int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a);
@@ -265,6 +272,15 @@ void reclaim_stop(struct vidmm *vm);
 void reclaim_fini(struct vidmm *vm);
 /* Swap stats from the store into out (under vm->lock). */
 void reclaim_query_stats(struct vidmm *vm, struct vidmm_stats *out);
+
+/* Take / give back mover ownership of a (see struct vidmm_allocation).
+ * Release returns true if a was destroyed meanwhile: it has then been freed
+ * or deferred, and the caller must not use it any more. */
+static inline void alloc_own(struct vidmm_allocation *a) { a->moving = true; }
+bool alloc_release_locked(struct vidmm *vm, struct vidmm_allocation *a);
+/* a's handle is gone: free it now, or defer while the GPU or an operation
+ * in progress may still use it. */
+void finalize_destroyed_locked(struct vidmm *vm, struct vidmm_allocation *a);
 
 /* Free deferred-destroyed allocations whose fences have signalled. */
 void residency_reap_locked(struct vidmm *vm);

@@ -18,6 +18,16 @@
  *    submit_job, fence_completed) may be called with it held; fence_wait never.
  *  - vidmm_init and vidmm_destroy run without it: nobody else can see the
  *    manager yet / any more.
+ *  - Lifetime of an allocation across a dropped lock: whoever drops the lock
+ *    while holding an allocation pointer holds either an op pin (a->op_pins:
+ *    submit, lock, swap_out) or mover ownership (a->moving: page-out/in,
+ *    swap-out/in). A destroy meanwhile releases the handle at once but
+ *    leaves the memory to the mover's release or to the reaper once the pins
+ *    and the GPU are done (allocation.c: finalize_destroyed_locked).
+ *  - The swap store has its own internal lock (swap.c); vm->lock may be held
+ *    when calling into it for slots, never across its I/O.
+ *  - Order: vm->lock, then the swap store's lock; the emulator's locks are
+ *    below both (chip ops never call back into the core).
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -90,7 +90,7 @@ static struct swap_iov *pages_iov(struct vidmm *vm, const struct sys_pages *p)
 static bool swappable(const struct vidmm_allocation *a)
 {
 	return a->residency == VIDMM_EVICTED && !a->moving && !a->destroyed &&
-	       !a->lock_count && !a->submit_pins && a->pages.npages;
+	       !a->lock_count && !a->op_pins && a->pages.npages;
 }
 
 /*
@@ -123,7 +123,7 @@ static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation *
 			break;
 		}
 		req[m] = (struct swap_req){ .slot = &a->swp, .iov = iov[m], .niov = a->pages.n_ext };
-		a->moving = true;
+		alloc_own(a);
 		cands[m++] = a;
 	}
 	if (!m)
@@ -137,7 +137,6 @@ static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation *
 
 	for (uint32_t i = 0; i < m; i++) {
 		struct vidmm_allocation *a = cands[i];
-		a->moving = false;
 		free(iov[i]);
 		if (req[i].result) {
 			/* Keeps its pages; back where it was. */
@@ -159,10 +158,8 @@ static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation *
 			vm->st.swapped_bytes += a->size;
 			vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_OUT], per);
 		}
-		if (a->destroyed)
-			allocation_free_locked(vm, a);
+		alloc_release_locked(vm, a);
 	}
-	pthread_cond_broadcast(&vm->moved);
 	return freed ? freed : first_err;
 }
 
@@ -200,12 +197,14 @@ static uint64_t unresident_pcie_locked(struct vidmm *vm, uint64_t want)
 			list_for_each_safe(pos, tmp, &seg->pagable[p]) {
 				struct vidmm_allocation *a =
 					list_entry(pos, struct vidmm_allocation, lru);
-				if (a->lock_count || a->submit_pins || a->moving || a->destroyed ||
+				if (a->lock_count || a->op_pins || a->moving || a->destroyed ||
 				    alloc_busy_locked(vm, a))
 					continue;
 				uint64_t np = a->pages.npages;
+				alloc_own(a);
 				if (page_out_locked(vm, a) == 0)
 					got += np;
+				alloc_release_locked(vm, a);
 				if (got >= want)
 					break;
 			}
@@ -270,7 +269,8 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	struct swap_iov *iov;
 	int ret;
 
-	a->moving = true;
+	/* The caller holds an op pin: a stays allocated whatever happens. */
+	alloc_own(a);
 	ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift, false, &a->pages);
 	if (ret)
 		goto out;
@@ -302,12 +302,8 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	vm->st.bytes_swapped_in += a->size;
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_IN], now_ns() - t0);
 out:
-	a->moving = false;
-	pthread_cond_broadcast(&vm->moved);
-	if (a->destroyed) {
-		allocation_free_locked(vm, a);
+	if (alloc_release_locked(vm, a))
 		return -EBADF;
-	}
 	return ret;
 }
 
@@ -421,21 +417,28 @@ int vidmm_swap_out(vidmm_t *vm, vidmm_handle_t h)
 		ret = -ENODEV;
 	} else if (a->residency == VIDMM_SWAPPED) {
 		ret = 0;
-	} else if (a->moving || a->lock_count || a->submit_pins ||
+	} else if (a->moving || a->lock_count || a->op_pins ||
 		   (a->residency == VIDMM_RESIDENT &&
 		    ((a->flags & VIDMM_ALLOC_UNPAGABLE) || alloc_busy_locked(vm, a)))) {
 		ret = -EBUSY;
 	} else {
-		if (a->residency == VIDMM_RESIDENT)
+		a->op_pins++;
+		if (a->residency == VIDMM_RESIDENT) {
+			alloc_own(a);
 			ret = page_out_locked(vm, a);
+			alloc_release_locked(vm, a);
+		}
 		if (!ret && a->destroyed)
 			ret = -EBADF;
-		if (!ret && !swappable(a))
+		if (!ret && (a->residency != VIDMM_EVICTED || a->moving || a->lock_count))
 			ret = -EBUSY;
 		if (!ret) {
 			int64_t r = swap_out_batch_locked(vm, &a, 1);
 			ret = r < 0 ? (int)r : 0;
 		}
+		a->op_pins--;
+		if (a->destroyed)
+			residency_reap_locked(vm);
 	}
 	pthread_mutex_unlock(&vm->lock);
 	return ret;

@@ -59,7 +59,7 @@ static struct segment *paging_seg(struct vidmm *vm)
 
 static bool pinned(const struct vidmm_allocation *a)
 {
-	return a->lock_count || a->submit_pins || (a->flags & VIDMM_ALLOC_UNPAGABLE);
+	return a->lock_count || a->op_pins || (a->flags & VIDMM_ALLOC_UNPAGABLE);
 }
 
 /* Wait on the "something moved" condition, at most ms milliseconds. */
@@ -352,10 +352,9 @@ static void note_bounce(struct vidmm *vm, uint64_t then, uint64_t now)
 }
 
 /*
- * Page one idle, unpinned, resident allocation out. On failure it stays
- * resident with its data intact. If it was destroyed while its copy ran, it
- * is freed here and 0 is returned (its space is free, which is what the
- * caller wanted).
+ * Page one idle, unpinned, resident allocation out. The caller owns it
+ * (alloc_own) and releases it afterwards; it is never freed here. On failure
+ * it stays resident with its data intact.
  */
 int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
@@ -370,26 +369,15 @@ int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		vm->st.pcie_remaps++;
 	} else {
 		uint64_t pending[VIDMM_MAX_ENGINES];
-		/* Moving from here on: taking pages may swap others out with the
-		 * lock dropped. */
-		a->moving = true;
+		/* Taking pages may swap others out with the lock dropped. */
 		ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift, false, &a->pages);
-		if (ret) {
-			a->moving = false;
-			pthread_cond_broadcast(&vm->moved);
-			if (a->destroyed)
-				allocation_free_locked(vm, a);
+		if (ret)
 			return ret;
-		}
 		ret = transfer(vm, a, true, pending);
-		a->moving = false;
-		pthread_cond_broadcast(&vm->moved);
 		if (ret) {
 			sysmem_free(&vm->sysmem, &a->pages);
 			if (ret == -EIO)
 				vm->st.copy_failures++;
-			if (a->destroyed)
-				allocation_free_locked(vm, a);
 			return ret;
 		}
 		heap_free(s->heap, &a->node);
@@ -407,8 +395,6 @@ int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	note_bounce(vm, a->last_in_ns, t1);
 	a->last_out_ns = t1;
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_PAGE_OUT], t1 - t0);
-	if (a->destroyed)
-		allocation_free_locked(vm, a);
 	return 0;
 }
 
@@ -539,24 +525,29 @@ static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, 
 	if (ret)
 		goto out;
 	if (fits) {
-		/* Victims are paged out one at a time: each wait drops the lock,
-		 * so the scan's picture may change; the caller's retry copes. */
+		/* Own every chosen victim before the first wait, so none can be
+		 * freed or moved by another thread while the lock is dropped;
+		 * they are then paged out one at a time. */
 		struct vidmm_allocation **v = sc.blk;
-		uint32_t n = sc.nblk, freed = 0;
+		uint32_t n = 0, freed = 0;
 		int err = 0;
+		for (uint32_t i = 0; i < sc.nblk; i++)
+			if (vm->cfg.evict_plain_lru || in_window(&sc, sc.blk[i])) {
+				alloc_own(sc.blk[i]);
+				v[n++] = sc.blk[i];
+			}
 		for (uint32_t i = 0; i < n; i++) {
 			struct vidmm_allocation *a = v[i];
-			if (!vm->cfg.evict_plain_lru && !in_window(&sc, a))
-				continue;
-			/* Revalidate: the lock may have been dropped. */
-			if (a->residency != VIDMM_RESIDENT || a->seg != s || pinned(a) ||
-			    a->moving || a->destroyed || alloc_busy_locked(vm, a))
-				continue;
-			int r = page_out_locked(vm, a);
-			if (r)
-				err = err ? err : r;
-			else
-				freed++;
+			/* Revalidate: an earlier victim's wait dropped the lock. */
+			if (a->residency == VIDMM_RESIDENT && a->seg == s && !pinned(a) &&
+			    !a->destroyed && !alloc_busy_locked(vm, a)) {
+				int r = page_out_locked(vm, a);
+				if (r)
+					err = err ? err : r;
+				else
+					freed++;
+			}
+			alloc_release_locked(vm, a);
 		}
 		/* A victim whose copy did not finish in time is, for the request,
 		 * a busy victim. */
@@ -652,15 +643,13 @@ static int page_in_to_locked(struct vidmm *vm, struct vidmm_allocation *a, struc
 		gart_map(vm, a->node.start, &a->pages, s->flags & VIDMM_SEG_SNOOPED);
 		vm->st.pcie_remaps++;
 	} else {
-		a->moving = true;
-		a->seg = s; /* check.c: the range is in flight into s */
 		uint64_t pending[VIDMM_MAX_ENGINES];
+		alloc_own(a);
+		a->seg = s; /* check.c: the range is in flight into s */
 		list_add_tail(&a->lru, &vm->inflight);
 		ret = transfer(vm, a, false, pending);
 		list_del(&a->lru);
 		a->seg = NULL;
-		a->moving = false;
-		pthread_cond_broadcast(&vm->moved);
 		if (ret) {
 			if (any_pending(pending))
 				quarantine_range(vm, s, &a->node, pending);
@@ -668,11 +657,13 @@ static int page_in_to_locked(struct vidmm *vm, struct vidmm_allocation *a, struc
 				heap_free(s->heap, &a->node);
 			if (ret == -EIO)
 				vm->st.copy_failures++;
-			if (a->destroyed)
-				allocation_free_locked(vm, a);
+			/* The caller's op pin keeps a allocated even if destroyed. */
+			alloc_release_locked(vm, a);
 			return ret;
 		}
 		sysmem_free(&vm->sysmem, &a->pages);
+		a->moving = false;
+		pthread_cond_broadcast(&vm->moved);
 	}
 	list_del(&a->cache);
 	vm->st.evicted_allocations--;
@@ -687,7 +678,8 @@ static int page_in_to_locked(struct vidmm *vm, struct vidmm_allocation *a, struc
 	a->last_in_ns = t1;
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_PAGE_IN], t1 - t0);
 	if (a->destroyed) {
-		allocation_free_locked(vm, a);
+		/* Destroyed during the copy: the caller's op pin defers it. */
+		finalize_destroyed_locked(vm, a);
 		return -EBADF;
 	}
 	return 0;
@@ -765,7 +757,7 @@ void residency_reap_locked(struct vidmm *vm)
 	}
 	list_for_each_safe(pos, tmp, &vm->deferred) {
 		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
-		if (a->submit_pins || a->moving || alloc_busy_locked(vm, a))
+		if (a->op_pins || a->moving || alloc_busy_locked(vm, a))
 			continue;
 		allocation_free_locked(vm, a);
 	}
@@ -801,7 +793,7 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 	}
 	/* Pin every reference first, so paging one in never evicts another. */
 	for (uint32_t i = 0; i < n; i++)
-		a[i]->submit_pins++;
+		a[i]->op_pins++;
 	moved0 = vm->st.bytes_paged_in + vm->st.bytes_paged_out;
 	for (uint32_t i = 0; i < n && !ret; i++) {
 		if (!wait_not_moving(vm, a[i])) {
@@ -844,7 +836,7 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 						       ? &a[i]->seg->unpagable
 						       : &a[i]->seg->pagable[a[i]->priority]);
 		}
-		a[i]->submit_pins--;
+		a[i]->op_pins--;
 	}
 	if (ret == 0)
 		vm->st.submits++;
@@ -898,22 +890,26 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 		pthread_mutex_unlock(&vm->lock);
 		return -EBADF;
 	}
-	if (!wait_not_moving(vm, a)) {
-		pthread_mutex_unlock(&vm->lock);
-		return -EBUSY;
-	}
-	a->lock_count++;
-	if (a->lock_count > 1) {
+	if (a->lock_count) {
+		a->lock_count++;
 		*cpu = a->cpu;
 		pthread_mutex_unlock(&vm->lock);
 		return 0;
 	}
-	/* Resident where the CPU cannot see it: move it out first (it is ours
-	 * now, but it may still be busy on the GPU). */
-	if (a->residency == VIDMM_RESIDENT && !(a->seg->flags & VIDMM_SEG_CPU_VISIBLE)) {
+	/* Held across every dropped lock below; also keeps others from moving it. */
+	a->op_pins++;
+	if (!wait_not_moving(vm, a))
+		ret = -EBUSY;
+	/* Resident where the CPU cannot see it: move it out first (it may
+	 * still be busy on the GPU). */
+	if (!ret && !a->destroyed && a->residency == VIDMM_RESIDENT &&
+	    !(a->seg->flags & VIDMM_SEG_CPU_VISIBLE)) {
 		ret = alloc_wait_idle_unlocked(vm, a, fence_timeout(vm));
-		if (!ret && !a->destroyed)
+		if (!ret && !a->destroyed && a->residency == VIDMM_RESIDENT && !a->moving) {
+			alloc_own(a);
 			ret = page_out_locked(vm, a);
+			alloc_release_locked(vm, a);
+		}
 	}
 	if (!ret && a->destroyed)
 		ret = -EBADF;
@@ -921,11 +917,11 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 		ret = make_resident_locked(vm, a, true, false);
 	if (!ret)
 		ret = alloc_wait_idle_unlocked(vm, a, fence_timeout(vm));
-	if (!ret && a->destroyed)
-		ret = -EBADF;
+	if (!ret && (a->destroyed || a->residency != VIDMM_RESIDENT))
+		ret = a->destroyed ? -EBADF : -EAGAIN;
 	if (!ret && seg_is_pcie(a->seg))
 		ret = make_contiguous_locked(vm, a);
-	if (!ret) {
+	if (!ret && a->lock_count == 0) {
 		if (seg_is_pcie(a->seg))
 			a->cpu = sysmem_frame_cpu(&vm->sysmem, a->pages.ext[0].node.start);
 		else
@@ -933,11 +929,8 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 		if (!a->cpu)
 			ret = -EIO;
 	}
-	if (ret) {
-		a->lock_count--;
-		if (a->destroyed && !a->lock_count)
-			residency_reap_locked(vm);
-	} else {
+	if (!ret) {
+		a->lock_count++;
 		*cpu = a->cpu;
 		vm->st.locks++;
 		/* A CPU access is a use: most recently used end of its list. */
@@ -945,6 +938,9 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 						? &a->seg->unpagable
 						: &a->seg->pagable[a->priority]);
 	}
+	a->op_pins--;
+	if (a->destroyed)
+		residency_reap_locked(vm);
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_LOCK], now_ns() - t0);
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
@@ -986,8 +982,11 @@ int vidmm_evict(vidmm_t *vm, vidmm_handle_t h)
 		ret = 0;
 	else if (pinned(a) || a->moving || alloc_busy_locked(vm, a))
 		ret = -EBUSY;
-	else
+	else {
+		alloc_own(a);
 		ret = page_out_locked(vm, a);
+		alloc_release_locked(vm, a);
+	}
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
 }
