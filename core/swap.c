@@ -11,7 +11,11 @@
  * calling thread's ring. The requests' extents are opened in order; each
  * extent becomes one I/O (READV/WRITEV over the caller's pieces) or, for
  * pieces inside the registered region, one READ/WRITE_FIXED per piece. Up to
- * the queue depth are kept in flight; new work is prepared in a batch and
+ * the queue depth are kept in flight. Extents that follow each other in the
+ * file (the next extent of the slot, or the next request's slot: the
+ * allocator hands out space in address order) join one vectored I/O up to
+ * SWAP_IO_MAX, so a batch of small allocations still makes large I/Os;
+ * checksums stay per extent. New work is prepared in a batch and
  * submitted with one io_uring_submit. Completions are checked one by one:
  * short ones are resubmitted for the remainder, errors fail their request
  * only. Write checksums are computed before an extent's I/O is prepared (and
@@ -99,14 +103,18 @@ struct xt {
 	uint64_t issued;        /* bytes of the extent given to ops */
 	unsigned outstanding;   /* ops not yet completed */
 	bool failed;
+	bool hashed;            /* write: ext->sum computed */
 	struct xt *next;        /* free list / verify list */
+	struct xt *all;         /* every xt of the ring, for freeing */
 };
 
 /* One submission (and its resubmissions after short completions). */
 struct op {
-	struct xt *xt;
-	unsigned p0, p1;        /* pieces [p0, p1) of xt */
-	uint64_t off;           /* file offset of piece p0 */
+	struct xt **xv;         /* the extents it covers (several when merged) */
+	unsigned nxv, xv_cap;
+	struct iovec *full;     /* all its caller memory, in file order */
+	unsigned nfull, full_cap;
+	uint64_t off;           /* file offset of full[0] */
 	uint64_t len, done;
 	int inject_err;         /* < 0: complete with this instead of doing I/O */
 	bool inject_short;      /* the next submission moves only part */
@@ -133,7 +141,7 @@ struct swap_ring {
 	/* pipeline state, owned by the ring's thread */
 	struct op *ops;
 	unsigned op_free;           /* index + 1; 0: none */
-	struct xt *xts, *xt_free;
+	struct xt *xt_all, *xt_free;
 	unsigned *stamp;            /* ops prepared since the last submit */
 	unsigned nstamp;
 	XXH3_state_t *xx;
@@ -423,14 +431,20 @@ int swap_open(const struct swap_config *cfg, struct swap_store **out,
 static void ring_free(struct swap_ring *r)
 {
 	io_uring_queue_exit(&r->ring);
-	if (r->ops)
-		for (unsigned i = 0; i < r->s->qd; i++)
+	if (r->ops) {
+		for (unsigned i = 0; i < r->s->qd; i++) {
 			free(r->ops[i].iov);
-	if (r->xts)
-		for (unsigned i = 0; i < 2 * r->s->qd + 1; i++)
-			free(r->xts[i].pieces);
+			free(r->ops[i].xv);
+			free(r->ops[i].full);
+		}
+	}
+	while (r->xt_all) {
+		struct xt *x = r->xt_all;
+		r->xt_all = x->all;
+		free(x->pieces);
+		free(x);
+	}
 	free(r->ops);
-	free(r->xts);
 	free(r->stamp);
 	if (r->xx)
 		XXH3_freeState(r->xx);
@@ -613,7 +627,6 @@ static void ring_sync_region(struct swap_ring *r)
 static struct swap_ring *ring_create(struct swap_store *s)
 {
 	struct swap_ring *r = calloc(1, sizeof(*r));
-	unsigned nxt = 2 * s->qd + 1;
 	unsigned step;
 	int ret = -EINVAL;
 
@@ -646,10 +659,9 @@ static struct swap_ring *ring_create(struct swap_store *s)
 	atomic_store(&s->ring_flags, r->flags);
 
 	r->ops = calloc(s->qd, sizeof(*r->ops));
-	r->xts = calloc(nxt, sizeof(*r->xts));
 	r->stamp = calloc(s->qd, sizeof(*r->stamp));
 	r->xx = XXH3_createState();
-	if (!r->ops || !r->xts || !r->stamp || !r->xx) {
+	if (!r->ops || !r->stamp || !r->xx) {
 		ring_free(r);
 		errno = ENOMEM;
 		return NULL;
@@ -657,9 +669,6 @@ static struct swap_ring *ring_create(struct swap_store *s)
 	for (unsigned i = 0; i < s->qd; i++)
 		r->ops[i].next_free = i + 2 <= s->qd ? i + 2 : 0;
 	r->op_free = 1;
-	for (unsigned i = 0; i < nxt; i++)
-		r->xts[i].next = i + 1 < nxt ? &r->xts[i + 1] : NULL;
-	r->xt_free = &r->xts[0];
 
 	pthread_mutex_lock(&s->lock);
 	r->next = s->rings;
@@ -848,8 +857,9 @@ static int validate(struct swap_store *s, struct swap_req *q, int dir)
 	return total == q->slot->bytes ? 0 : -EINVAL;
 }
 
-/* Open the next extent: its caller pieces (adjacent runs merged), and for a
- * write its checksum. NULL when no request has extents left. */
+/* Open the next extent: its caller pieces (adjacent runs merged); a write's
+ * checksum is computed when it is issued. NULL when no request has extents
+ * left. */
 static struct xt *open_extent(struct pipe *p)
 {
 	struct swap_ring *r = p->r;
@@ -870,10 +880,24 @@ static struct xt *open_extent(struct pipe *p)
 		}
 		break;
 	}
+	/* Extents in flight: up to SWAP_IO_MAX / unit per op when merged, plus
+	 * those awaiting verification; kept for reuse once made. */
 	x = r->xt_free;
-	if (!x)
-		return NULL; /* cannot happen: 2*qd+1 extents cover every state */
-	r->xt_free = x->next;
+	if (x) {
+		r->xt_free = x->next;
+	} else {
+		x = calloc(1, sizeof(*x));
+		if (!x) {
+			req_fail(q, -ENOMEM);
+			p->ri++;
+			p->ei = 0;
+			p->ci = 0;
+			p->coff = 0;
+			return open_extent(p);
+		}
+		x->all = r->xt_all;
+		r->xt_all = x;
+	}
 	x->next = NULL;
 	x->req = q;
 	x->ext = &q->slot->ext[p->ei++];
@@ -882,6 +906,7 @@ static struct xt *open_extent(struct pipe *p)
 	x->issued = 0;
 	x->outstanding = 0;
 	x->failed = false;
+	x->hashed = false;
 
 	need = x->ext->len;
 	while (need) {
@@ -915,17 +940,6 @@ static struct xt *open_extent(struct pipe *p)
 		if (p->coff == v->len) {
 			p->ci++;
 			p->coff = 0;
-		}
-	}
-
-	if (p->dir == DIR_WRITE) {
-		if (x->np == 1) {
-			x->ext->sum = XXH3_64bits(x->pieces[0].iov_base, x->pieces[0].iov_len);
-		} else {
-			XXH3_64bits_reset(r->xx);
-			for (unsigned i = 0; i < x->np; i++)
-				XXH3_64bits_update(r->xx, x->pieces[i].iov_base, x->pieces[i].iov_len);
-			x->ext->sum = XXH3_64bits_digest(r->xx);
 		}
 	}
 	return x;
@@ -973,23 +987,22 @@ static void run_verify(struct pipe *p)
 	}
 }
 
-/* Fill the op's iovec for its next submission: pieces [p0, p1) minus the
- * done bytes, at most len bytes. */
+/* Fill the op's iovec for its next submission: its pieces minus the done
+ * bytes, at most len bytes. */
 static int op_build_iov(struct op *o, uint64_t len, unsigned *niov)
 {
-	struct xt *x = o->xt;
 	uint64_t skip = o->done;
 	unsigned n = 0;
 
-	if (o->iov_cap < o->p1 - o->p0) {
-		struct iovec *v = realloc(o->iov, (o->p1 - o->p0) * sizeof(*v));
+	if (o->iov_cap < o->nfull) {
+		struct iovec *v = realloc(o->iov, o->nfull * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		o->iov = v;
-		o->iov_cap = o->p1 - o->p0;
+		o->iov_cap = o->nfull;
 	}
-	for (unsigned i = o->p0; i < o->p1 && len; i++) {
-		struct iovec v = x->pieces[i];
+	for (unsigned i = 0; i < o->nfull && len; i++) {
+		struct iovec v = o->full[i];
 		if (skip >= v.iov_len) {
 			skip -= v.iov_len;
 			continue;
@@ -1038,7 +1051,7 @@ static int op_prep(struct pipe *p, struct op *o)
 	if (o->inject_err) {
 		io_uring_prep_nop(sqe);
 	} else if (o->fixed) {
-		char *b = (char *)o->xt->pieces[o->p0].iov_base + o->done;
+		char *b = (char *)o->full[0].iov_base + o->done;
 		if (p->dir == DIR_WRITE)
 			io_uring_prep_write_fixed(sqe, p->s->fd, b, (unsigned)len, off, o->buf_index);
 		else
@@ -1066,18 +1079,77 @@ static int op_prep(struct pipe *p, struct op *o)
 	return 0;
 }
 
-/* Give the next part of the current extent to a new op. */
+static int op_add_xt(struct op *o, struct xt *x)
+{
+	if (o->nxv == o->xv_cap) {
+		unsigned nc = o->xv_cap ? o->xv_cap * 2 : 4;
+		struct xt **v = realloc(o->xv, nc * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		o->xv = v;
+		o->xv_cap = nc;
+	}
+	o->xv[o->nxv++] = x;
+	x->outstanding++;
+	return 0;
+}
+
+static int op_add_pieces(struct op *o, const struct iovec *v, unsigned n)
+{
+	if (o->nfull + n > o->full_cap) {
+		unsigned nc = o->full_cap ? o->full_cap : 8;
+		struct iovec *f;
+		while (nc < o->nfull + n)
+			nc *= 2;
+		f = realloc(o->full, nc * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		o->full = f;
+		o->full_cap = nc;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (o->nfull && (char *)o->full[o->nfull - 1].iov_base +
+		    o->full[o->nfull - 1].iov_len == (char *)v[i].iov_base)
+			o->full[o->nfull - 1].iov_len += v[i].iov_len;
+		else
+			o->full[o->nfull++] = v[i];
+		o->len += v[i].iov_len;
+	}
+	return 0;
+}
+
+/* Can extent y, whole, join op o (one vectored I/O)? It must follow o in the
+ * file, keep it within SWAP_IO_MAX and IOV_MAX, and use plain buffers. */
+static bool can_merge(const struct swap_ring *r, const struct op *o, const struct xt *y)
+{
+	if (!y || y->failed || y->req->result || o->fixed ||
+	    y->ext->off != o->off + o->len || o->len + y->ext->len > SWAP_IO_MAX ||
+	    o->nfull + y->np > EXT_IOV_MAX)
+		return false;
+	for (unsigned i = 0; i < y->np; i++)
+		if (in_region(r, &y->pieces[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Give the next part of the current extent to a new op. Extents that follow
+ * it in the file join the same op (small allocations written or read
+ * together go out as large I/Os); each keeps its own checksum.
+ */
 static void issue_one(struct pipe *p)
 {
 	struct swap_ring *r = p->r;
 	struct xt *x = p->cur;
 	struct op *o;
 	unsigned i = x->next_piece, j;
+	int err;
 
 	o = &r->ops[r->op_free - 1];
 	r->op_free = o->next_free;
-	o->xt = x;
-	o->p0 = i;
+	o->nxv = 0;
+	o->nfull = 0;
+	o->len = 0;
 	o->off = x->ext->off + x->issued;
 	o->done = 0;
 	o->retries = 0;
@@ -1086,31 +1158,63 @@ static void issue_one(struct pipe *p)
 	o->buf_index = 0;
 	if (in_region(r, &x->pieces[i])) {
 		o->fixed = true;
-		o->len = x->pieces[i].iov_len;
 		j = i + 1;
 	} else {
 		/* A run of pieces outside the region: one vectored I/O. */
 		o->fixed = false;
-		o->len = 0;
 		for (j = i; j < x->np && j - i < EXT_IOV_MAX && !in_region(r, &x->pieces[j]); j++)
-			o->len += x->pieces[j].iov_len;
+			;
 	}
-	o->p1 = j;
+	err = op_add_xt(o, x);
+	if (err) {
+		/* Not even the first extent could be recorded: fail it here. */
+		req_fail(x->req, err);
+		x->failed = true;
+		o->next_free = r->op_free;
+		r->op_free = (unsigned)(o - r->ops) + 1;
+		return;
+	}
+	if (p->dir == DIR_WRITE && !x->hashed) {
+		x->ext->sum = xt_hash(r, x);
+		x->hashed = true;
+	}
+	err = op_add_pieces(o, &x->pieces[i], j - i);
 	x->next_piece = j;
 	x->issued += o->len;
-	x->outstanding++;
 	if (x->next_piece == x->np)
 		p->cur = NULL;
+	while (!err && !p->cur && x->next_piece == x->np && o->len < SWAP_IO_MAX) {
+		struct xt *y = open_extent(p);
+		if (!can_merge(r, o, y)) {
+			p->cur = y;
+			break;
+		}
+		err = op_add_xt(o, y);
+		if (err) {
+			p->cur = y;
+			break;
+		}
+		if (p->dir == DIR_WRITE) {
+			y->ext->sum = xt_hash(r, y);
+			y->hashed = true;
+		}
+		err = op_add_pieces(o, y->pieces, y->np);
+		y->next_piece = y->np;
+		y->issued = y->ext->len;
+		x = y;
+	}
 	p->inflight++;
 	if (p->inflight > r->st.qd_reached) {
 		pthread_mutex_lock(&r->stats_lock);
 		r->st.qd_reached = p->inflight;
 		pthread_mutex_unlock(&r->stats_lock);
 	}
-	if (op_prep(p, o)) {
-		/* Unreachable (see op_prep); keep the accounting whole anyway. */
-		o->inject_err = -EBUSY;
-	}
+	/* Out of memory building it: it completes as failed, through the
+	 * ring, like any other error. */
+	if (err)
+		o->inject_err = err;
+	if (op_prep(p, o))
+		o->inject_err = -EBUSY; /* unreachable (see op_prep) */
 }
 
 static int submit_stamped(struct pipe *p)
@@ -1138,14 +1242,14 @@ static int submit_stamped(struct pipe *p)
 static void fill(struct pipe *p)
 {
 	while (p->inflight < p->s->qd && !p->ring_err) {
-		if (!p->cur) {
-			if (p->dir == DIR_WRITE && p->r->nstamp) {
-				int ret = submit_stamped(p);
-				if (ret) {
-					p->ring_err = ret;
-					return;
-				}
+		if (p->dir == DIR_WRITE && p->r->nstamp && (!p->cur || !p->cur->hashed)) {
+			int ret = submit_stamped(p);
+			if (ret) {
+				p->ring_err = ret;
+				return;
 			}
+		}
+		if (!p->cur) {
 			p->cur = open_extent(p);
 			if (!p->cur)
 				return;
@@ -1173,18 +1277,20 @@ static void fill(struct pipe *p)
 static void op_finish(struct pipe *p, struct op *o, int err)
 {
 	struct swap_ring *r = p->r;
-	struct xt *x = o->xt;
 
-	if (err) {
-		req_fail(x->req, err);
-		x->failed = true;
-	}
-	x->outstanding--;
 	o->next_free = r->op_free;
 	r->op_free = (unsigned)(o - r->ops) + 1;
 	p->inflight--;
-	if (!x->outstanding && (x->failed || (p->cur != x && x->next_piece == x->np)))
-		xt_done(p, x);
+	for (unsigned i = 0; i < o->nxv; i++) {
+		struct xt *x = o->xv[i];
+		if (err) {
+			req_fail(x->req, err);
+			x->failed = true;
+		}
+		x->outstanding--;
+		if (!x->outstanding && (x->failed || (p->cur != x && x->next_piece == x->np)))
+			xt_done(p, x);
+	}
 }
 
 static void complete(struct pipe *p, struct op *o, int res, uint64_t now)

@@ -39,8 +39,10 @@
 
 #include "vidmm.h"
 
-/* The largest single I/O (and checksum extent) the store issues. */
+/* The largest checksum extent, and the largest single I/O the store issues
+ * (extents adjacent in the file are merged into one I/O up to that). */
 #define SWAP_EXTENT_MAX (2u << 20)
+#define SWAP_IO_MAX (2u << 20)
 #define SWAP_DEFAULT_QD 32u
 #define SWAP_MAX_QD 4096u
 
@@ -187,10 +189,14 @@ int swap_read(struct swap_store *s, struct swap_slot *slot,
 
 /*
  * Batch forms: all requests' I/Os go through one pipeline at the queue depth
- * (several small allocations in one submission). Each req->result is set;
- * a failed request does not stop the others. Returns 0 when all succeeded,
- * else the first failed request's error. Buffers of different requests must
- * not overlap in a read batch.
+ * (several small allocations in one submission), and extents adjacent in the
+ * file are merged into one I/O of up to SWAP_IO_MAX, so small allocations
+ * swapped together still make large I/Os. Each req->result is set; a failed
+ * request does not stop the others (but an I/O error fails every request
+ * that shared the failed I/O). Returns 0 when all succeeded, else the first
+ * failed request's error. Each call waits for all its I/O: the queue drains
+ * at its end, so larger batches keep the disk busier. Buffers of different
+ * requests must not overlap in a read batch.
  */
 int swap_write_many(struct swap_store *s, struct swap_req *reqs, unsigned n);
 int swap_read_many(struct swap_store *s, struct swap_req *reqs, unsigned n);
