@@ -340,33 +340,43 @@ static void measure(struct workload *w, const struct budget *bu, struct result *
 	static double samples[MAX_BATCHES];
 	size_t per = 1, nb = 0, used = 0, max_b = bu->max_batches;
 	uint64_t t0 = 0, t1 = 0, start;
+	double cost = 0;
 
 	if (max_b > MAX_BATCHES)
 		max_b = MAX_BATCHES;
-	/* Warm up untimed (a layout fresh from its build is cold in the caches),
-	 * within the round if there is one. */
+	/*
+	 * Warm up (a layout fresh from its build is cold in the caches) with
+	 * batches that double until they take a quarter of the target, and take
+	 * the cost per pair from the fastest of them: the fastest, so that a
+	 * preemption during warm-up cannot make the timed batches absurdly
+	 * short. Stays within a round where there is one.
+	 */
 	start = now_ns();
-	while ((double)(now_ns() - start) < bu->warm_ns && used + per <= w->round_pairs) {
-		w->run(w->ctx, per);
-		used += per;
-		if (per < 1024)
-			per *= 2;
-	}
-	per = 1;
-	/* Calibrate: double the batch until it takes a quarter of the target. */
-	for (;;) {
-		if (used + per > w->round_pairs)
-			break;
+	for (int timed = 0; timed < 3 || (double)(now_ns() - start) < bu->warm_ns;) {
+		if (used + per > w->round_pairs) {
+			if (!w->rebuild)
+				break;
+			w->rebuild(w->ctx);
+			used = 0;
+			if (per > w->round_pairs / 8)
+				per = w->round_pairs / 8 ? w->round_pairs / 8 : 1;
+		}
 		t0 = now_ns();
 		w->run(w->ctx, per);
 		t1 = now_ns();
 		used += per;
-		if ((double)(t1 - t0) >= bu->target_ns / 4 || per >= 65536)
-			break;
-		per *= 2;
+		if (per >= 8 || t1 - t0 >= 2000) {
+			double c = (double)(t1 - t0) / (double)per;
+
+			if (!timed++ || c < cost)
+				cost = c;
+		}
+		if ((double)(t1 - t0) < bu->target_ns / 4 && per < 65536)
+			per *= 2;
+		if ((double)(now_ns() - start) > 20 * bu->warm_ns + 1e9)
+			break; /* a pathological machine: go with what we have */
 	}
 	{
-		double cost = (double)(t1 - t0) / (double)per;
 		size_t want = cost > 0 ? (size_t)(bu->target_ns / cost) : 1;
 
 		per = want < 1 ? 1 : want;
