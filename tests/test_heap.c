@@ -189,6 +189,14 @@ static void test_reserve_boundaries(void **state)
 	assert_int_equal(s0.r[1].start, 0x4000);
 	assert_int_equal(s0.r[1].size, end - 0x4000);
 	snap_free(&s0);
+	{
+		/* The free space around the node: both holes touch it. */
+		uint64_t lo = 0, hi = 0;
+
+		heap_free_extent(h, r.start, r.size, &lo, &hi);
+		assert_int_equal(lo, base);
+		assert_int_equal(hi, end);
+	}
 
 #define REJECT_RESERVE(st, sz, expect, what)                              \
 	do {                                                              \
@@ -228,6 +236,17 @@ static void test_reserve_boundaries(void **state)
 	a.size = 1;
 	assert_int_equal(heap_reserve(h, &a), 0);
 	check_heap(h, "boundary reserves");
+	{
+		/* Nodes at the heap's edges touch no hole on their outer side. */
+		uint64_t lo = 0, hi = 0;
+
+		heap_free_extent(h, x.start, x.size, &lo, &hi);
+		assert_int_equal(lo, base);
+		assert_int_equal(hi, 0x3000);
+		heap_free_extent(h, a.start, a.size, &lo, &hi);
+		assert_int_equal(lo, 0x4000);
+		assert_int_equal(hi, end);
+	}
 	REJECT_RESERVE(base, 1, -EEXIST, "first byte again");
 	REJECT_RESERVE(end - 1, 1, -EEXIST, "last byte again");
 	REJECT_RESERVE(end - 2, 2, -EEXIST, "overlapping the last byte");
@@ -1013,6 +1032,24 @@ static void diff_full_compare(const struct heap *h, const struct model *m,
 	assert_int_equal(s.st.largest_free, largest);
 	assert_int_equal(heap_largest_free(h), largest);
 	snap_free(&s);
+
+	/* heap_free_extent of a few live nodes against the model's holes. */
+	for (size_t k = 0; k < 3 && nlive; k++) {
+		const struct heap_node *l = &live[(op * 7919 + k * 104729) % nlive];
+		uint64_t lo = 0, hi = 0, want_lo = l->start, want_hi = l->start + l->size;
+
+		for (size_t i = 0; i < m->n; i++) {
+			if (m->h[i].start + m->h[i].size == l->start)
+				want_lo = m->h[i].start;
+			if (m->h[i].start == l->start + l->size)
+				want_hi = m->h[i].start + m->h[i].size;
+		}
+		heap_free_extent(h, l->start, l->size, &lo, &hi);
+		if (lo != want_lo || hi != want_hi)
+			fail_msg("op %" PRIu64 ": free extent of [%#" PRIx64 ",+%#" PRIx64 ") is [%#"
+				 PRIx64 ",%#" PRIx64 "), model [%#" PRIx64 ",%#" PRIx64 ")", op,
+				 l->start, l->size, lo, hi, want_lo, want_hi);
+	}
 
 	if (tile) {
 		/* Live nodes and holes together tile the heap exactly: so no
