@@ -1118,17 +1118,26 @@ static int op_add_pieces(struct op *o, const struct iovec *v, unsigned n)
 	return 0;
 }
 
-/* Can extent y, whole, join op o (one vectored I/O)? It must follow o in the
- * file, keep it within SWAP_IO_MAX and IOV_MAX, and use plain buffers. */
+/* Fixed buffers for an extent only when it is one run of region memory: a
+ * fixed I/O takes one buffer, and splitting a scattered extent into one I/O
+ * per run would cost far more than the page pinning fixed buffers save. */
+static bool use_fixed(const struct swap_ring *r, const struct xt *x)
+{
+	return x->np == 1 && in_region(r, &x->pieces[0]);
+}
+
+/* Can extent y, whole, join op o? It must follow o in the file and keep it
+ * within SWAP_IO_MAX and IOV_MAX; a fixed op takes it only if its memory
+ * continues o's (still one buffer). */
 static bool can_merge(const struct swap_ring *r, const struct op *o, const struct xt *y)
 {
-	if (!y || y->failed || y->req->result || o->fixed ||
+	if (!y || y->failed || y->req->result ||
 	    y->ext->off != o->off + o->len || o->len + y->ext->len > SWAP_IO_MAX ||
 	    o->nfull + y->np > EXT_IOV_MAX)
 		return false;
-	for (unsigned i = 0; i < y->np; i++)
-		if (in_region(r, &y->pieces[i]))
-			return false;
+	if (o->fixed)
+		return use_fixed(r, y) &&
+		       (char *)o->full[0].iov_base + o->len == (char *)y->pieces[0].iov_base;
 	return true;
 }
 
@@ -1156,14 +1165,12 @@ static void issue_one(struct pipe *p)
 	o->inject_err = 0;
 	o->inject_short = false;
 	o->buf_index = 0;
-	if (in_region(r, &x->pieces[i])) {
+	if (i == 0 && use_fixed(r, x)) {
 		o->fixed = true;
-		j = i + 1;
+		j = 1;
 	} else {
-		/* A run of pieces outside the region: one vectored I/O. */
 		o->fixed = false;
-		for (j = i; j < x->np && j - i < EXT_IOV_MAX && !in_region(r, &x->pieces[j]); j++)
-			;
+		j = x->np - i > EXT_IOV_MAX ? i + EXT_IOV_MAX : x->np;
 	}
 	err = op_add_xt(o, x);
 	if (err) {
