@@ -45,6 +45,7 @@ int platform_open_opts(const struct vidmm_profile *p, const char *driver,
 		.paging_mode = opts ? opts->paging_mode : VIDMM_PAGING_WINDOW,
 		.swap_size = opts && opts->no_swap ? 0 : p->swap,
 		.swap_dir = opts ? opts->swap_dir : NULL,
+		.no_background_reclaim = opts && opts->no_background_reclaim,
 	};
 	ret = vidmm_init(&out->cfg, &out->vm);
 	if (ret) {

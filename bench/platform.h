@@ -39,6 +39,9 @@ struct platform_opts {
 	enum vidmm_paging_mode paging_mode;
 	const char *swap_dir;   /* NULL: the system temp directory */
 	bool no_swap;           /* no swap file even if the profile has a swap size */
+	/* no background reclaim thread: swap-outs happen only inside calls, so
+	 * a run is reproducible (vidmm-bench record/replay) */
+	bool no_background_reclaim;
 };
 /* platform_open with opts (NULL: the defaults platform_open uses). */
 int platform_open_opts(const struct vidmm_profile *p, const char *driver,

@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.c - `run` / `replay` option parsing and help texts (see cli.h).
+ *
+ * Owns: option names and their validation. Must not: print anything but
+ * help (errors go back as one line for the caller to print), open files, or
+ * exit.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+enum {
+	O_DRIVER = 256, O_PROFILE, O_LOCAL, O_PCIE, O_PAGING, O_SYSMEM, O_SWAP, O_DURATION,
+	O_OPS, O_THREADS, O_SEED, O_VERIFY, O_SWAPDIR, O_PERF, O_PIN, O_RECORD, O_OUT,
+	O_QUIET, O_PARAM, O_PMODE, O_NOSTATS, O_HELP,
+};
+
+static const struct option run_opts[] = {
+	{ "driver", required_argument, NULL, O_DRIVER },
+	{ "profile", required_argument, NULL, O_PROFILE },
+	{ "local-mib", required_argument, NULL, O_LOCAL },
+	{ "pcie-mib", required_argument, NULL, O_PCIE },
+	{ "paging-mib", required_argument, NULL, O_PAGING },
+	{ "sysmem-mib", required_argument, NULL, O_SYSMEM },
+	{ "swap-mib", required_argument, NULL, O_SWAP },
+	{ "duration", required_argument, NULL, O_DURATION },
+	{ "ops", required_argument, NULL, O_OPS },
+	{ "threads", required_argument, NULL, O_THREADS },
+	{ "seed", required_argument, NULL, O_SEED },
+	{ "verify", no_argument, NULL, O_VERIFY },
+	{ "swap-dir", required_argument, NULL, O_SWAPDIR },
+	{ "perf", no_argument, NULL, O_PERF },
+	{ "pin", no_argument, NULL, O_PIN },
+	{ "record", required_argument, NULL, O_RECORD },
+	{ "out", required_argument, NULL, O_OUT },
+	{ "quiet", no_argument, NULL, O_QUIET },
+	{ "param", required_argument, NULL, O_PARAM },
+	{ "paging-mode", required_argument, NULL, O_PMODE },
+	{ "no-stats", no_argument, NULL, O_NOSTATS },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Options a replay takes: the trace fixes everything else. */
+static bool replay_ok(int c)
+{
+	return c == O_DRIVER || c == O_PERF || c == O_PIN || c == O_OUT || c == O_QUIET ||
+	       c == O_NOSTATS || c == O_HELP;
+}
+
+static const char *opt_name(int c)
+{
+	for (const struct option *o = run_opts; o->name; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
+}
+
+int cli_parse_u64(const char *opt, const char *s, uint64_t max, bool zero_ok, uint64_t *out,
+		  char *err, size_t len)
+{
+	char *end;
+	const char *p = s;
+
+	while (*p == ' ')
+		p++;
+	if (*p == '-') {
+		snprintf(err, len, "%s: '%s' is negative (must be a positive integer)", opt, s);
+		return -EINVAL;
+	}
+	if (*p < '0' || *p > '9') {
+		snprintf(err, len, "%s: '%s' is not a positive integer", opt, s);
+		return -EINVAL;
+	}
+	errno = 0;
+	unsigned long long v = strtoull(p, &end, 10);
+	if (*end) {
+		snprintf(err, len, "%s: '%s' is not a positive integer", opt, s);
+		return -EINVAL;
+	}
+	if (errno == ERANGE || v > max) {
+		snprintf(err, len, "%s: %s is too large (at most %" PRIu64 ")", opt, s, max);
+		return -EINVAL;
+	}
+	if (!v && !zero_ok) {
+		snprintf(err, len, "%s: must be positive, not 0", opt);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+uint64_t cli_clock_seed(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t z = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	/* short enough to retype from a log */
+	return (z ^ (z >> 31)) % 1000000000000ull;
+}
+
+/* Capacity overrides keep the profile's proportions where it has two parts. */
+static void split(uint64_t total, uint64_t *a, uint64_t *b, uint64_t page)
+{
+	uint64_t sum = *a + *b;
+	uint64_t na = sum ? (uint64_t)((double)total * ((double)*a / (double)sum)) : total / 2;
+
+	na = na / page * page;
+	if (*a && !na)
+		na = page;
+	if (na > total)
+		na = total;
+	*a = na;
+	*b = total - na;
+}
+
+int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *err, size_t len)
+{
+	struct run_config *c = &o->cfg;
+	const char *profile = "tiny";
+	const char *keys[RUN_MAX_PARAMS], *vals[RUN_MAX_PARAMS];
+	static char pbuf[RUN_MAX_PARAMS][160];
+	unsigned np = 0;
+	uint64_t mib[5];
+	bool mib_set[5] = { false };
+	bool dur_set = false, threads_set = false;
+	const char *positional = NULL;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	snprintf(c->driver, sizeof(c->driver), "emu");
+	c->paging_mode = VIDMM_PAGING_WINDOW;
+	c->stats = true;
+	c->threads = 1;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", run_opts, NULL)) != -1) {
+		if (ch == '?') {
+			snprintf(err, len, "unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (ch == ':') {
+			snprintf(err, len, "option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (replay && !replay_ok(ch)) {
+			snprintf(err, len, "--%s: does not apply to replay (the trace fixes it)",
+				 opt_name(ch));
+			return -EINVAL;
+		}
+		uint64_t v;
+		switch (ch) {
+		case O_HELP:
+			o->help = true;
+			break;
+		case O_DRIVER:
+			if (strcmp(optarg, "emu") != 0) {
+				snprintf(err, len, "--driver: no such driver '%s' (available: emu)",
+					 optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_PROFILE:
+			profile = optarg;
+			break;
+		case O_LOCAL:
+		case O_PCIE:
+		case O_PAGING:
+		case O_SYSMEM:
+		case O_SWAP: {
+			int i = ch - O_LOCAL;
+			char on[32];
+			snprintf(on, sizeof(on), "--%s", opt_name(ch));
+			/* 16 TiB: the profile's own per-field limit */
+			if (cli_parse_u64(on, optarg, 16ull << 20, ch == O_SWAP, &mib[i], err, len))
+				return -EINVAL;
+			mib_set[i] = true;
+			break;
+		}
+		case O_DURATION: {
+			char *end;
+			errno = 0;
+			double d = strtod(optarg, &end);
+			if (errno || *end || end == optarg || !(d > 0) || d > 1e6) {
+				snprintf(err, len, "--duration: '%s' is not a positive number of seconds",
+					 optarg);
+				return -EINVAL;
+			}
+			c->duration_s = d;
+			dur_set = true;
+			break;
+		}
+		case O_OPS:
+			if (cli_parse_u64("--ops", optarg, UINT64_MAX / 2, false, &c->ops_limit, err,
+					  len))
+				return -EINVAL;
+			break;
+		case O_THREADS:
+			if (cli_parse_u64("--threads", optarg, 256, false, &v, err, len))
+				return -EINVAL;
+			c->threads = (unsigned)v;
+			threads_set = true;
+			break;
+		case O_SEED:
+			if (cli_parse_u64("--seed", optarg, INT64_MAX, true, &c->seed, err, len))
+				return -EINVAL;
+			o->seed_set = true;
+			break;
+		case O_VERIFY:
+			c->verify = true;
+			break;
+		case O_SWAPDIR:
+			if (!*optarg || strlen(optarg) >= sizeof(c->swap_dir)) {
+				snprintf(err, len, "--swap-dir: empty or too long");
+				return -EINVAL;
+			}
+			snprintf(c->swap_dir, sizeof(c->swap_dir), "%s", optarg);
+			break;
+		case O_PERF:
+			c->perf = true;
+			break;
+		case O_PIN:
+			c->pin = true;
+			break;
+		case O_RECORD:
+			o->record = optarg;
+			break;
+		case O_OUT:
+			o->out = optarg;
+			break;
+		case O_QUIET:
+			o->quiet = true;
+			break;
+		case O_NOSTATS:
+			c->stats = false;
+			break;
+		case O_PMODE:
+			if (strcmp(optarg, "window") == 0)
+				c->paging_mode = VIDMM_PAGING_WINDOW;
+			else if (strcmp(optarg, "bounce") == 0)
+				c->paging_mode = VIDMM_PAGING_BOUNCE;
+			else {
+				snprintf(err, len, "--paging-mode: '%s' is not window or bounce", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_PARAM: {
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg) {
+				snprintf(err, len, "--param: '%s' is not key=value", optarg);
+				return -EINVAL;
+			}
+			if (np == RUN_MAX_PARAMS || strlen(optarg) >= sizeof(pbuf[0])) {
+				snprintf(err, len, "--param: too many or too long");
+				return -EINVAL;
+			}
+			snprintf(pbuf[np], sizeof(pbuf[np]), "%s", optarg);
+			pbuf[np][eq - optarg] = 0;
+			keys[np] = pbuf[np];
+			vals[np] = pbuf[np] + (eq - optarg) + 1;
+			np++;
+			break;
+		}
+		}
+	}
+	if (optind < argc)
+		positional = argv[optind++];
+	if (optind < argc && !o->help) {
+		snprintf(err, len, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+
+	if (replay) {
+		if (o->help) {
+			cli_help_replay(stdout);
+			return 0;
+		}
+		if (!positional) {
+			snprintf(err, len, "missing TRACE (vidmm-bench replay TRACE [options])");
+			return -EINVAL;
+		}
+		o->trace = positional;
+		return 0;
+	}
+
+	if (positional) {
+		c->w = workload_find(positional);
+		if (!c->w) {
+			snprintf(err, len, "unknown workload '%s' (vidmm-bench list shows them)",
+				 positional);
+			return -EINVAL;
+		}
+	}
+	if (o->help) {
+		if (c->w)
+			cli_help_workload(stdout, c->w);
+		else
+			cli_help_run(stdout);
+		return 0;
+	}
+	if (!c->w) {
+		snprintf(err, len, "missing WORKLOAD (vidmm-bench run WORKLOAD [options])");
+		return -EINVAL;
+	}
+
+	char perr[256];
+	if (vidmm_profile_resolve(profile, &c->profile, perr, sizeof(perr))) {
+		snprintf(err, len, "--profile: %s", perr);
+		return -EINVAL;
+	}
+	const uint64_t M = 1ull << 20;
+	if (mib_set[0])
+		split(mib[0] * M, &c->profile.local_visible, &c->profile.local_invisible,
+		      c->profile.page_size);
+	if (mib_set[1])
+		split(mib[1] * M, &c->profile.pcie_snooped, &c->profile.pcie_unsnooped,
+		      c->profile.page_size);
+	if (mib_set[2])
+		c->profile.paging = mib[2] * M;
+	if (mib_set[3])
+		c->profile.sysmem = mib[3] * M;
+	if (mib_set[4])
+		c->profile.swap = mib[4] * M;
+	if (vidmm_profile_validate(&c->profile, perr, sizeof(perr))) {
+		bool any = false;
+		for (int i = 0; i < 5; i++)
+			any |= mib_set[i];
+		snprintf(err, len, "%s%s", any ? "capacity overrides: " : "--profile: ", perr);
+		return -EINVAL;
+	}
+
+	if (!threads_set)
+		c->threads = c->w->default_threads ? c->w->default_threads : 1;
+	if (!dur_set && !c->ops_limit)
+		c->duration_s = 5.0;
+	if (!o->seed_set)
+		c->seed = cli_clock_seed();
+	if (runner_resolve_params(c, keys, vals, np, err, len))
+		return -EINVAL;
+	return 0;
+}
+
+void cli_help_main(FILE *out)
+{
+	fprintf(out,
+		"usage: vidmm-bench COMMAND [options]\n"
+		"\n"
+		"A benchmark and stress-test harness for the vidmm GPU video memory manager.\n"
+		"\n"
+		"commands:\n"
+		"  list                      workloads and suites, one line each\n"
+		"  run WORKLOAD [options]    run one workload (vidmm-bench run --help)\n"
+		"  suite NAME [--out-dir D]  run a suite: quick (CI, < 90 s) or full\n"
+		"  replay TRACE [options]    replay a trace recorded with run --record\n"
+		"  probe                     list display-class PCI devices (libpci, hwloc)\n"
+		"  overhead [options]        cost of the harness's statistics (alloc-churn on/off)\n"
+		"\n"
+		"  --help, --version\n"
+		"\n"
+		"exit status: 0 ok, 1 a check failed (integrity errors, vidmm_check, dummy-page\n"
+		"faults in a verify run), 2 bad usage or configuration, 77 skipped.\n");
+}
+
+void cli_help_run(FILE *out)
+{
+	fprintf(out,
+		"usage: vidmm-bench run WORKLOAD [options]\n"
+		"\n"
+		"  --driver emu            chip backend (only emu)\n"
+		"  --profile NAME|F.json   built-in profile (tiny, default, arise) or a JSON file\n"
+		"                          (default tiny)\n"
+		"  --local-mib N           local memory total (visible/invisible split kept)\n"
+		"  --pcie-mib N            PCIe aperture total (snooped/unsnooped split kept)\n"
+		"  --paging-mib N          paging window\n"
+		"  --sysmem-mib N          system-memory budget\n"
+		"  --swap-mib N            swap size\n"
+		"  --paging-mode M         window (one GPU copy) or bounce (GPU + CPU copy)\n"
+		"  --duration SECONDS      run time (default 5 s unless --ops is given)\n"
+		"  --ops N                 stop after N manager calls\n"
+		"  --threads N             worker threads (default: the workload's)\n"
+		"  --seed N                random seed, 0..2^63-1 (default: from the clock; always\n"
+		"                          printed and recorded)\n"
+		"  --verify                FILL every allocation with a seeded pattern, VERIFY it on\n"
+		"                          every read and before destroy; mismatches are integrity\n"
+		"                          errors (exit 1)\n"
+		"  --param KEY=VALUE       workload parameter (repeatable; run WORKLOAD --help)\n"
+		"  --swap-dir DIR          where the swap file goes (recorded; the core has no swap\n"
+		"                          yet)\n"
+		"  --perf                  perf_event_open counters for the run\n"
+		"  --pin                   bind worker threads to cores (hwloc)\n"
+		"  --record TRACE          record the manager calls (replay reproduces them)\n"
+		"  --out FILE.json         write the results document\n"
+		"  --quiet                 no progress bar, no summary\n"
+		"  --no-stats              skip latency histograms and the time series\n"
+		"\nworkloads:\n");
+	for (const struct workload *const *w = workload_table; *w; w++)
+		fprintf(out, "  %-14s %s\n", (*w)->name, (*w)->description);
+}
+
+void cli_help_workload(FILE *out, const struct workload *w)
+{
+	fprintf(out, "usage: vidmm-bench run %s [options] [--param KEY=VALUE ...]\n\n%s\n",
+		w->name, w->description);
+	fprintf(out, "default threads: %u; throughput unit: %s\n\nparameters:\n",
+		w->default_threads ? w->default_threads : 1, w->unit ? w->unit : "ops");
+	for (const struct wl_param *p = w->params; p && p->name; p++) {
+		char range[96];
+		if (p->type == WL_P_ENUM)
+			snprintf(range, sizeof(range), "%s", p->choices);
+		else
+			snprintf(range, sizeof(range), "%s in [%g, %g]",
+				 p->type == WL_P_INT ? "integer" : "number", p->min, p->max);
+		fprintf(out, "  %-14s default %-8s %s\n  %-14s %s\n", p->name, p->def, range, "",
+			p->help);
+	}
+	if (!w->params || !w->params->name)
+		fprintf(out, "  (none)\n");
+	fprintf(out, "\nrun options: vidmm-bench run --help\n");
+}
+
+void cli_help_replay(FILE *out)
+{
+	fprintf(out,
+		"usage: vidmm-bench replay TRACE [--out FILE.json] [--quiet] [--perf] [--pin]\n"
+		"\n"
+		"Replays the manager calls of a trace recorded with `run --record TRACE` on a fresh\n"
+		"manager built from the trace's profile, waiting for every job as the recording\n"
+		"did, then compares the final counters with the recording's. Exit 0 when they\n"
+		"match, 1 when they differ (each difference is printed), 2 for a bad trace.\n"
+		"Exact for traces recorded with one thread.\n");
+}

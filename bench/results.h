@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * results.h - results documents ({"context": {...}, "runs": [...]},
+ * ARCHITECTURE.md section 9; keys documented in bench/RESULTS.md), the
+ * summary.md of a suite, and writing files so that a reader never sees a
+ * partial one.
+ *
+ * Owns: the JSON layout of a run and of the context, and the temp-file +
+ * rename discipline. Must not: run anything or decide exit codes.
+ */
+#ifndef VIDMM_RESULTS_H
+#define VIDMM_RESULTS_H
+
+#include <limits.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "runner.h"
+
+/* Version of the results layout; bumped only when a key changes meaning. */
+#define RESULTS_FORMAT 1
+
+/* A file that appears at path only when committed. Opening it creates the
+ * temporary file next to path, which is the writability check done before a
+ * run starts. */
+struct results_file {
+	char path[PATH_MAX];
+	char tmp[PATH_MAX + 16];
+	int fd;
+};
+
+int results_file_open(struct results_file *f, const char *path, const char *opt, char *err,
+		      size_t len);
+int results_file_commit(struct results_file *f, const char *text, char *err, size_t len);
+void results_file_abort(struct results_file *f);
+
+/*
+ * The context: version, git revision, driver, profile, host CPU, kernel,
+ * hardware perf counters, io_uring/swap, seed, topology (pin), command line.
+ */
+json_t *results_context(const struct run_config *c, const struct run_result *res, int argc,
+			char **argv);
+/* One element of "runs". */
+json_t *results_run(const struct run_config *c, const struct run_result *res);
+/* {"context": ctx, "runs": runs} (steals both references). */
+json_t *results_document(json_t *ctx, json_t *runs);
+
+/* summary.md of a results document: the context, then one table per
+ * workload family. malloc'd. */
+char *results_summary_md(const json_t *doc);
+
+/* A few human lines about a run (stdout of `run`). */
+void results_print_run(FILE *out, const struct run_config *c, const struct run_result *res);
+
+#endif

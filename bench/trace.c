@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace.c - trace record and replay (format in trace.h).
+ *
+ * Owns: the trace file, and the "replay" workload that feeds a trace's calls
+ * back through the runner's raw wrappers (so a replay is timed and reported
+ * like any run). Must not: re-derive the original workload's decisions -
+ * the trace is the calls, not the generator.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "metrics.h"
+#include "trace.h"
+
+struct trace_writer {
+	FILE *f;
+	char path[PATH_MAX];
+	char tmp[PATH_MAX + 16];
+	pthread_mutex_t lock;
+};
+
+int trace_writer_open(const char *path, struct trace_writer **out, char *err, size_t len)
+{
+	struct trace_writer *tw = calloc(1, sizeof(*tw));
+	int fd;
+
+	if (!tw)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(tw->path)) {
+		free(tw);
+		snprintf(err, len, "--record: path too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(tw->path, sizeof(tw->path), "%s", path);
+	snprintf(tw->tmp, sizeof(tw->tmp), "%s.XXXXXX", path);
+	fd = mkstemp(tw->tmp);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, len, "--record: cannot write %s: %s", path, strerror(e));
+		free(tw);
+		return -e;
+	}
+	tw->f = fdopen(fd, "w");
+	if (!tw->f) {
+		int e = errno;
+		close(fd);
+		unlink(tw->tmp);
+		free(tw);
+		snprintf(err, len, "--record: %s", strerror(e));
+		return -e;
+	}
+	/* Traces are large and written by one thread at a time: a big buffer
+	 * keeps recording cheap. */
+	setvbuf(tw->f, NULL, _IOFBF, 1 << 20);
+	pthread_mutex_init(&tw->lock, NULL);
+	*out = tw;
+	return 0;
+}
+
+int trace_write_header(struct trace_writer *tw, const struct run_config *c)
+{
+	json_t *params = json_object();
+
+	for (unsigned i = 0; i < c->nparams; i++)
+		json_object_set_new(params, c->params[i].name, json_string(c->params[i].value));
+	json_t *h = json_pack("{s:i,s:s,s:I,s:i,s:b,s:s,s:s,s:o,s:o}", "vidmm_trace", 1,
+			      "workload", c->w->name, "seed", (json_int_t)c->seed,
+			      "threads", (int)c->threads, "verify", c->verify,
+			      "paging_mode", c->paging_mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
+			      "driver", c->driver, "profile", metrics_profile_json(&c->profile),
+			      "params", params);
+	char *s = json_dumps(h, JSON_COMPACT);
+	json_decref(h);
+	if (!s)
+		return -ENOMEM;
+	fprintf(tw->f, "%s\n", s);
+	free(s);
+	return 0;
+}
+
+void trace_op_create(struct trace_writer *tw, uint64_t id, const struct vidmm_alloc_desc *d,
+		     int ret)
+{
+	pthread_mutex_lock(&tw->lock);
+	fprintf(tw->f, "[\"c\",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%d,%u,[", id, d->size,
+		d->alignment, (int)d->priority, d->flags);
+	for (uint32_t i = 0; i < d->n_preferred && i < VIDMM_MAX_PREFERRED; i++)
+		fprintf(tw->f, i ? ",%u" : "%u", d->preferred[i]);
+	fprintf(tw->f, "],%d]\n", ret);
+	pthread_mutex_unlock(&tw->lock);
+}
+
+void trace_op_simple(struct trace_writer *tw, char kind, uint64_t id, int ret)
+{
+	pthread_mutex_lock(&tw->lock);
+	fprintf(tw->f, "[\"%c\",%" PRIu64 ",%d]\n", kind, id, ret);
+	pthread_mutex_unlock(&tw->lock);
+}
+
+void trace_op_submit(struct trace_writer *tw, const struct vidmm_job *job, const uint64_t *ids,
+		     int ret)
+{
+	pthread_mutex_lock(&tw->lock);
+	fprintf(tw->f, "[\"s\",%d,%" PRId64 ",%u,[", (int)job->op, (int64_t)job->seed, job->engine);
+	for (uint32_t i = 0; i < job->nrefs; i++)
+		fprintf(tw->f, i ? ",[%" PRIu64 ",%u]" : "[%" PRIu64 ",%u]", ids[i],
+			job->refs[i].access);
+	fprintf(tw->f, "],%d]\n", ret);
+	pthread_mutex_unlock(&tw->lock);
+}
+
+int trace_writer_commit(struct trace_writer *tw, const struct run_result *res, char *err,
+			size_t len)
+{
+	json_t *f = json_pack("{s:{s:I,s:I,s:o}}", "end", "ops", (json_int_t)res->ops,
+			      "integrity_errors", (json_int_t)res->integrity_errors,
+			      "stats", metrics_stats_json(&res->st));
+	char *s = json_dumps(f, JSON_COMPACT);
+	int ret = 0;
+
+	json_decref(f);
+	fprintf(tw->f, "%s\n", s ? s : "{}");
+	free(s);
+	if (fflush(tw->f) || ferror(tw->f)) {
+		ret = -EIO;
+		snprintf(err, len, "--record: writing %s failed", tw->tmp);
+	}
+	if (fclose(tw->f) && !ret) {
+		ret = -EIO;
+		snprintf(err, len, "--record: writing %s failed", tw->tmp);
+	}
+	tw->f = NULL;
+	if (!ret && rename(tw->tmp, tw->path)) {
+		ret = -errno;
+		snprintf(err, len, "--record: rename to %s: %s", tw->path, strerror(errno));
+	}
+	if (ret)
+		unlink(tw->tmp);
+	pthread_mutex_destroy(&tw->lock);
+	free(tw);
+	return ret;
+}
+
+void trace_writer_abort(struct trace_writer *tw)
+{
+	if (!tw)
+		return;
+	if (tw->f)
+		fclose(tw->f);
+	unlink(tw->tmp);
+	pthread_mutex_destroy(&tw->lock);
+	free(tw);
+}
+
+/* ---- replay ---------------------------------------------------------------------- */
+
+struct trace_replay {
+	char path[PATH_MAX];
+	FILE *f;
+	char *line;
+	size_t cap;
+	uint64_t lineno;
+	json_t *footer;          /* the "end" object */
+	char bad[PATH_MAX + 256]; /* first malformed line */
+	uint64_t divergent;      /* calls whose return differs from the recording */
+	char first_div[160];
+	uint64_t recorded_threads;
+	/* id -> handle */
+	vidmm_handle_t *h;
+	uint64_t nh;
+};
+
+static const struct wl_param no_params[] = { { NULL } };
+
+static int grow(struct trace_replay *tr, uint64_t id)
+{
+	if (id < tr->nh)
+		return 0;
+	uint64_t n = tr->nh ? tr->nh : 1024;
+	while (n <= id)
+		n *= 2;
+	if (n > (1ull << 32))
+		return -E2BIG;
+	vidmm_handle_t *p = realloc(tr->h, n * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memset(p + tr->nh, 0, (n - tr->nh) * sizeof(*p));
+	tr->h = p;
+	tr->nh = n;
+	return 0;
+}
+
+static bool geti(const json_t *a, size_t i, int64_t *v)
+{
+	const json_t *x = json_array_get(a, i);
+	if (!json_is_integer(x))
+		return false;
+	*v = json_integer_value(x);
+	return true;
+}
+
+static void diverged(struct trace_replay *tr, const char *what, int want, int got)
+{
+	if (!tr->divergent++)
+		snprintf(tr->first_div, sizeof(tr->first_div),
+			 "line %" PRIu64 ": %s returned %d, recorded %d", tr->lineno, what, got, want);
+}
+
+/* One call line. false: malformed (tr->bad says why). */
+static bool replay_line(struct wl_thread *t, struct trace_replay *tr, const json_t *a)
+{
+	const char *k = json_string_value(json_array_get(a, 0));
+	int64_t id, ret;
+
+	if (!k || !geti(a, 1, &id) || id < 0 || grow(tr, (uint64_t)id + 1))
+		goto bad;
+	if (strcmp(k, "c") == 0) {
+		int64_t size, align, prio, flags;
+		const json_t *pref = json_array_get(a, 6);
+		struct vidmm_alloc_desc d = { 0 };
+		vidmm_handle_t h;
+		if (!geti(a, 2, &size) || !geti(a, 3, &align) || !geti(a, 4, &prio) ||
+		    !geti(a, 5, &flags) || !json_is_array(pref) || !geti(a, 7, &ret) ||
+		    json_array_size(pref) > VIDMM_MAX_PREFERRED)
+			goto bad;
+		d.size = (uint64_t)size;
+		d.alignment = (uint64_t)align;
+		d.priority = (enum vidmm_priority)prio;
+		d.flags = (uint32_t)flags;
+		d.n_preferred = (uint32_t)json_array_size(pref);
+		for (uint32_t i = 0; i < d.n_preferred; i++)
+			d.preferred[i] = (uint32_t)json_integer_value(json_array_get(pref, i));
+		int r = runner_raw_create(t, &d, (uint64_t)id, &h);
+		tr->h[id] = r ? 0 : h;
+		if (r != ret)
+			diverged(tr, "create", (int)ret, r);
+		return true;
+	}
+	if (strcmp(k, "s") == 0) {
+		int64_t op = id, seed, engine;
+		const json_t *refs = json_array_get(a, 4);
+		struct vidmm_job j;
+		uint64_t ids[VIDMM_JOB_MAX_REFS];
+		memset(&j, 0, offsetof(struct vidmm_job, refs));
+		if (!geti(a, 2, &seed) || !geti(a, 3, &engine) || !json_is_array(refs) ||
+		    json_array_size(refs) > VIDMM_JOB_MAX_REFS || !geti(a, 5, &ret))
+			goto bad;
+		j.op = (enum vidmm_job_op)op;
+		j.seed = (uint64_t)seed;
+		j.engine = (uint32_t)engine;
+		j.nrefs = (uint32_t)json_array_size(refs);
+		for (uint32_t i = 0; i < j.nrefs; i++) {
+			int64_t rid, acc;
+			const json_t *r = json_array_get(refs, i);
+			if (!geti(r, 0, &rid) || !geti(r, 1, &acc) || rid < 0 ||
+			    grow(tr, (uint64_t)rid + 1))
+				goto bad;
+			ids[i] = (uint64_t)rid;
+			j.refs[i].handle = tr->h[rid];
+			j.refs[i].access = (uint32_t)acc;
+		}
+		int r = runner_raw_submit(t, &j, ids);
+		if (r != ret)
+			diverged(tr, "submit", (int)ret, r);
+		return true;
+	}
+	if (!geti(a, 2, &ret))
+		goto bad;
+	int r;
+	switch (k[0] && !k[1] ? k[0] : 0) {
+	case 'd':
+		r = runner_raw_destroy(t, tr->h[id], (uint64_t)id);
+		tr->h[id] = 0;
+		break;
+	case 'l':
+		r = runner_raw_lock(t, tr->h[id], (uint64_t)id);
+		break;
+	case 'u':
+		r = runner_raw_unlock(t, tr->h[id], (uint64_t)id);
+		break;
+	case 'e':
+		r = runner_raw_evict(t, tr->h[id], (uint64_t)id);
+		break;
+	default:
+		goto bad;
+	}
+	if (r != ret)
+		diverged(tr, k, (int)ret, r);
+	return true;
+bad:
+	snprintf(tr->bad, sizeof(tr->bad), "%s:%" PRIu64 ": malformed trace line", tr->path,
+		 tr->lineno);
+	return false;
+}
+
+static int replay_thread(struct wl_thread *t)
+{
+	struct trace_replay *tr = t->r->priv;
+	ssize_t n;
+
+	while ((n = getline(&tr->line, &tr->cap, tr->f)) > 0) {
+		json_error_t je;
+		tr->lineno++;
+		json_t *v = json_loadb(tr->line, (size_t)n, 0, &je);
+		if (!v) {
+			snprintf(tr->bad, sizeof(tr->bad), "%s:%" PRIu64 ": %s", tr->path, tr->lineno,
+				 je.text);
+			return -EINVAL;
+		}
+		if (json_is_object(v)) {
+			json_t *end = json_object_get(v, "end");
+			if (end) {
+				tr->footer = json_incref(end);
+				json_decref(v);
+				break;
+			}
+			json_decref(v);
+			continue;
+		}
+		bool ok = json_is_array(v) && replay_line(t, tr, v);
+		json_decref(v);
+		if (!ok) {
+			if (!tr->bad[0])
+				snprintf(tr->bad, sizeof(tr->bad), "%s:%" PRIu64 ": malformed trace line",
+					 tr->path, tr->lineno);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static const struct workload replay_workload = {
+	.name = "replay",
+	.family = "replay",
+	.description = "replays a recorded trace of manager calls",
+	.params = no_params,
+	.unit = "calls",
+	.default_threads = 1,
+	.thread = replay_thread,
+};
+
+int trace_replay_open(const char *path, struct run_config *c, struct trace_replay **out,
+		      char *err, size_t len)
+{
+	struct trace_replay *tr = calloc(1, sizeof(*tr));
+	json_error_t je;
+	json_t *h = NULL;
+	ssize_t n;
+	int ret = -EINVAL;
+
+	if (!tr)
+		return -ENOMEM;
+	snprintf(tr->path, sizeof(tr->path), "%s", path);
+	tr->f = fopen(path, "r");
+	if (!tr->f) {
+		ret = -errno;
+		snprintf(err, len, "replay: cannot open %s: %s", path, strerror(errno));
+		free(tr);
+		return ret;
+	}
+	n = getline(&tr->line, &tr->cap, tr->f);
+	tr->lineno = 1;
+	if (n <= 0 || !(h = json_loadb(tr->line, (size_t)n, 0, &je)) || !json_is_object(h) ||
+	    json_integer_value(json_object_get(h, "vidmm_trace")) != 1) {
+		snprintf(err, len, "replay: %s: not a vidmm-bench trace (no version-1 header line)",
+			 path);
+		goto fail;
+	}
+	const json_t *seed = json_object_get(h, "seed");
+	const json_t *pm = json_object_get(h, "paging_mode");
+	const json_t *th = json_object_get(h, "threads");
+	if (!json_is_integer(seed) || !json_is_string(pm) || !json_is_integer(th)) {
+		snprintf(err, len, "replay: %s: header: seed, paging_mode or threads missing", path);
+		goto fail;
+	}
+	char perr[200];
+	if (metrics_profile_from_json(json_object_get(h, "profile"), &c->profile, perr,
+				      sizeof(perr))) {
+		snprintf(err, len, "replay: %s: header: %s", path, perr);
+		goto fail;
+	}
+	c->seed = (uint64_t)json_integer_value(seed);
+	c->paging_mode = strcmp(json_string_value(pm), "bounce") == 0 ? VIDMM_PAGING_BOUNCE
+								       : VIDMM_PAGING_WINDOW;
+	c->verify = json_is_true(json_object_get(h, "verify"));
+	tr->recorded_threads = (uint64_t)json_integer_value(th);
+	c->w = &replay_workload;
+	c->threads = 1;
+	c->duration_s = 0;
+	c->ops_limit = 0;
+	c->deterministic = true;
+	c->nparams = 0;
+	c->wl_arg = tr;
+	json_decref(h);
+	*out = tr;
+	return 0;
+fail:
+	json_decref(h);
+	trace_replay_close(tr);
+	return ret;
+}
+
+int trace_replay_compare(struct trace_replay *tr, const struct run_result *res, FILE *out)
+{
+	if (tr->bad[0]) {
+		fprintf(out, "replay: %s\n", tr->bad);
+		return -EINVAL;
+	}
+	if (!tr->footer) {
+		fprintf(out, "replay: %s: no footer line (was the recording interrupted?)\n", tr->path);
+		return -EINVAL;
+	}
+	const json_t *st = json_object_get(tr->footer, "stats");
+	unsigned same = 0, diff = 0;
+
+	if (tr->recorded_threads > 1)
+		fprintf(out, "replay: note: recorded with %" PRIu64 " threads; the calls are replayed "
+			"in one thread in recorded order, so counters need not match exactly\n",
+			tr->recorded_threads);
+#define X(name, det)                                                                     \
+	if (det) {                                                                       \
+		const json_t *v = json_object_get(st, #name);                           \
+		if (!json_is_integer(v) || (uint64_t)json_integer_value(v) != res->st.name) { \
+			fprintf(out, "replay: %-22s recorded %" PRId64 ", replayed %" PRIu64 "\n", \
+				#name, json_is_integer(v) ? (int64_t)json_integer_value(v) : -1, \
+				(uint64_t)res->st.name);                                  \
+			diff++;                                                         \
+		} else {                                                                \
+			same++;                                                         \
+		}                                                                       \
+	}
+	METRICS_STATS_FIELDS(X)
+#undef X
+	const json_t *ev = json_object_get(st, "evictions_by_priority");
+	for (int p = 0; p < VIDMM_PRIO_COUNT; p++) {
+		const json_t *v = json_array_get(ev, (size_t)p);
+		if (!json_is_integer(v) || (uint64_t)json_integer_value(v) != res->st.evictions_by_priority[p]) {
+			fprintf(out, "replay: evictions_by_priority[%d] differs\n", p);
+			diff++;
+		} else {
+			same++;
+		}
+	}
+	const json_t *ie = json_object_get(tr->footer, "integrity_errors");
+	if (!json_is_integer(ie) || (uint64_t)json_integer_value(ie) != res->integrity_errors) {
+		fprintf(out, "replay: integrity_errors recorded %" PRId64 ", replayed %" PRIu64 "\n",
+			(int64_t)json_integer_value(ie), res->integrity_errors);
+		diff++;
+	} else {
+		same++;
+	}
+	if (tr->divergent)
+		fprintf(out, "replay: %" PRIu64 " calls returned differently (first: %s)\n",
+			tr->divergent, tr->first_div);
+	if (diff || tr->divergent) {
+		fprintf(out, "replay: final statistics DIFFER from the recording (%u of %u counters)\n",
+			diff, diff + same);
+		return 1;
+	}
+	fprintf(out, "replay: %" PRIu64 " calls; final statistics match the recording "
+		"(%u counters equal)\n", res->ops, same);
+	return 0;
+}
+
+void trace_replay_close(struct trace_replay *tr)
+{
+	if (!tr)
+		return;
+	if (tr->f)
+		fclose(tr->f);
+	json_decref(tr->footer);
+	free(tr->line);
+	free(tr->h);
+	free(tr);
+}

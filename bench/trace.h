@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace.h - recording the stream of manager calls of a run (--record) and
+ * replaying it (vidmm-bench replay).
+ *
+ * Owns: the trace format and its reader/writer. Must not: decide what a
+ * workload does (the runner calls trace_op_* from its wrappers) or compare
+ * anything but the recorded final statistics.
+ *
+ * FORMAT (JSON Lines, one JSON value per line, version 1):
+ *   line 1, header: {"vidmm_trace":1, "workload":S, "seed":N, "threads":N,
+ *     "verify":B, "paging_mode":"window"|"bounce", "driver":"emu",
+ *     "profile":{every struct vidmm_profile field, sizes in bytes},
+ *     "params":{name:value-text}}
+ *   then one array per manager call, in the order the calls returned:
+ *     ["c", id, size, alignment, priority, flags, [preferred...], ret]  create
+ *     ["d", id, ret]                                                  destroy
+ *     ["s", op, seed, engine, [[id, access], ...], ret]               submit
+ *     ["l", id, ret]  ["u", id, ret]  ["e", id, ret]           lock/unlock/evict
+ *   id: the run's allocation number (not the handle, which is the core's);
+ *   op: enum vidmm_job_op; seed: the job's 64-bit seed as a signed 64-bit
+ *   integer (JSON parsers keep 64-bit signed integers exactly);
+ *   ret: the call's return value (0 or a negative errno).
+ *   last line, footer: {"end":{"ops":N, "integrity_errors":N,
+ *     "stats":{the run's final "vidmm" counters, as in results files}}}
+ * Recording and replaying wait for every job's fence before the next call,
+ * so whether an eviction victim is busy never depends on timing: with one
+ * thread the replay makes the same calls in the same state and ends with the
+ * same counters (all but "bounces", which counts page-ins within a wall-time
+ * window).
+ */
+#ifndef VIDMM_TRACE_H
+#define VIDMM_TRACE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "runner.h"
+
+struct trace_writer;
+
+/* Open a temporary file next to path (nothing appears at path until
+ * trace_writer_commit). -errno with a line naming --record. */
+int trace_writer_open(const char *path, struct trace_writer **out, char *err, size_t len);
+int trace_write_header(struct trace_writer *tw, const struct run_config *c);
+void trace_op_create(struct trace_writer *tw, uint64_t id, const struct vidmm_alloc_desc *d,
+		     int ret);
+void trace_op_simple(struct trace_writer *tw, char kind, uint64_t id, int ret);
+void trace_op_submit(struct trace_writer *tw, const struct vidmm_job *job, const uint64_t *ids,
+		     int ret);
+/* Write the footer and move the file to its name. */
+int trace_writer_commit(struct trace_writer *tw, const struct run_result *res, char *err,
+			size_t len);
+void trace_writer_abort(struct trace_writer *tw);
+
+struct trace_replay;
+
+/*
+ * Read the header of a trace into c (profile, seed, paging mode, verify,
+ * the replay workload, one thread, deterministic). -EINVAL/-errno with one
+ * line naming the file and what is wrong.
+ */
+int trace_replay_open(const char *path, struct run_config *c, struct trace_replay **out,
+		      char *err, size_t len);
+/*
+ * After runner_run: compare the final counters with the footer. Prints the
+ * verdict (and every difference) on out. 0 equal, 1 different, -EINVAL when
+ * the trace had no footer or a malformed line.
+ */
+int trace_replay_compare(struct trace_replay *tr, const struct run_result *res, FILE *out);
+void trace_replay_close(struct trace_replay *tr);
+
+#endif

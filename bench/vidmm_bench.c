@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vidmm_bench.c - main of `vidmm-bench`: subcommand dispatch, and the
+ * run/replay/list/probe/overhead commands.
+ *
+ * Owns: exit codes (0 ok, 1 a check failed, 2 bad usage or configuration,
+ * 77 skipped) and the order "validate everything, open every output, then
+ * run, then write": a bad option or an unwritable path is reported before any
+ * work, and a results file appears whole or not at all. Must not: parse
+ * options itself (cli.c, suite.c) or lay out JSON (results.c).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "probe.h"
+#include "results.h"
+#include "suite.h"
+#include "trace.h"
+#include "vidmm_version.h"
+
+#define EXIT_CHECK 1
+#define EXIT_USAGE 2
+
+static void list(FILE *out)
+{
+	fprintf(out, "workloads:\n");
+	for (const struct workload *const *w = workload_table; *w; w++)
+		fprintf(out, "  %-14s %s\n", (*w)->name, (*w)->description);
+	fprintf(out, "suites:\n");
+	suite_list(out);
+}
+
+static int write_results(struct results_file *f, const struct run_config *c,
+			 const struct run_result *res, int argc, char **argv)
+{
+	char err[512];
+	json_t *runs = json_array();
+
+	json_array_append_new(runs, results_run(c, res));
+	json_t *doc = results_document(results_context(c, res, argc, argv), runs);
+	char *s = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
+	json_decref(doc);
+	if (!s) {
+		results_file_abort(f);
+		fprintf(stderr, "vidmm-bench: out of memory writing results\n");
+		return -ENOMEM;
+	}
+	int ret = results_file_commit(f, s, err, sizeof(err));
+	free(s);
+	if (ret)
+		fprintf(stderr, "vidmm-bench: --out: %s\n", err);
+	return ret;
+}
+
+static int cmd_run(int argc, char **argv, bool replay)
+{
+	const char *cmd = replay ? "replay" : "run";
+	struct cli_run o;
+	struct results_file out = { .fd = -1 };
+	struct trace_writer *tw = NULL;
+	struct trace_replay *tr = NULL;
+	struct run_result res;
+	char err[512];
+	int ret;
+
+	if (cli_parse_run(argc, argv, replay, &o, err, sizeof(err))) {
+		fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
+		return EXIT_USAGE;
+	}
+	if (o.help)
+		return 0;
+	if (replay) {
+		bool stats = o.cfg.stats, perf = o.cfg.perf, pin = o.cfg.pin;
+		if (trace_replay_open(o.trace, &o.cfg, &tr, err, sizeof(err))) {
+			fprintf(stderr, "vidmm-bench %s\n", err);
+			return EXIT_USAGE;
+		}
+		o.cfg.stats = stats;
+		o.cfg.perf = perf;
+		o.cfg.pin = pin;
+		snprintf(o.cfg.driver, sizeof(o.cfg.driver), "emu");
+	}
+	o.cfg.progress = !o.quiet && isatty(STDERR_FILENO);
+	/* Outputs first: an unwritable path must fail before the run. */
+	if (o.out && results_file_open(&out, o.out, "--out", err, sizeof(err))) {
+		fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
+		trace_replay_close(tr);
+		return EXIT_USAGE;
+	}
+	if (o.record) {
+		if (trace_writer_open(o.record, &tw, err, sizeof(err))) {
+			fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
+			results_file_abort(&out);
+			return EXIT_USAGE;
+		}
+		/* Recording waits for every job, so that the trace replays to the
+		 * same state (see trace.h). */
+		o.cfg.deterministic = true;
+		o.cfg.trace = tw;
+		trace_write_header(tw, &o.cfg);
+	}
+	printf("vidmm-bench %s: workload %s, profile %s, seed %" PRIu64 ", %u thread%s%s\n", cmd,
+	       replay ? "replay" : o.cfg.w->name, o.cfg.profile.name, o.cfg.seed, o.cfg.threads,
+	       o.cfg.threads == 1 ? "" : "s", o.cfg.verify ? ", verify" : "");
+	fflush(stdout);
+
+	ret = runner_run(&o.cfg, &res, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
+		results_file_abort(&out);
+		trace_writer_abort(tw);
+		trace_replay_close(tr);
+		return EXIT_USAGE;
+	}
+	int status = res.failed ? EXIT_CHECK : 0;
+	if (tw && trace_writer_commit(tw, &res, err, sizeof(err))) {
+		fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
+		status = EXIT_USAGE;
+	}
+	if (tr) {
+		int cmp = trace_replay_compare(tr, &res, stdout);
+		if (cmp < 0)
+			status = EXIT_USAGE;
+		else if (cmp > 0 && status == 0)
+			status = EXIT_CHECK;
+		trace_replay_close(tr);
+	}
+	if (o.out && write_results(&out, &o.cfg, &res, argc, argv))
+		status = EXIT_USAGE;
+	if (!o.quiet)
+		results_print_run(stdout, &o.cfg, &res);
+	else if (res.failed)
+		fprintf(stderr, "vidmm-bench %s: CHECK FAILED: %s\n", cmd, res.fail_reason);
+	runner_result_free(&res);
+	return status;
+}
+
+static int cmd_probe(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool json = false;
+	int ch;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'j') {
+			json = true;
+		} else if (ch == 'h') {
+			printf("usage: vidmm-bench probe [--json]\n\nLists the display-class PCI "
+			       "devices (libpci) and the NUMA node and cores near each (hwloc).\n");
+			return 0;
+		} else {
+			fprintf(stderr, "vidmm-bench probe: unknown option '%s'\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vidmm-bench probe: unexpected argument '%s'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	int r = probe_run(stdout, json);
+	if (r) {
+		fprintf(stderr, "vidmm-bench probe: %s\n", strerror(-r));
+		return EXIT_CHECK;
+	}
+	return 0;
+}
+
+/*
+ * overhead: alloc-churn with the harness's statistics on and off,
+ * alternating rounds in one process on one seed, so drift and noise hit
+ * both sides alike; the ratio of the medians is the cost of the statistics.
+ */
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmd_overhead(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t rounds = 7;
+	double dur = 1.0;
+	char err[512];
+	int ch;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			if (cli_parse_u64("--rounds", optarg, 1000, false, &rounds, err, sizeof(err))) {
+				fprintf(stderr, "vidmm-bench overhead: %s\n", err);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'd': {
+			char *end;
+			dur = strtod(optarg, &end);
+			if (*end || !(dur > 0) || dur > 3600) {
+				fprintf(stderr, "vidmm-bench overhead: --duration: '%s' is not a "
+					"positive number of seconds\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'h':
+			printf("usage: vidmm-bench overhead [--rounds N] [--duration SECONDS]\n\n"
+			       "Runs alloc-churn (tiny profile, one thread) N times with the harness's\n"
+			       "statistics on (per-op latency histograms, 100 ms time series) and N\n"
+			       "times off (--no-stats), alternating, and prints the ratio of the median\n"
+			       "throughputs. The budget is <= 3%% slower with statistics on.\n");
+			return 0;
+		default:
+			fprintf(stderr, "vidmm-bench overhead: unknown option '%s'\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	double *on = calloc(rounds, sizeof(double)), *off = calloc(rounds, sizeof(double));
+	struct run_config c;
+	uint64_t seed = cli_clock_seed();
+	memset(&c, 0, sizeof(c));
+	c.w = workload_find("alloc-churn");
+	if (!on || !off || !c.w || vidmm_profile_resolve("tiny", &c.profile, err, sizeof(err)) ||
+	    runner_resolve_params(&c, NULL, NULL, 0, err, sizeof(err))) {
+		free(on);
+		free(off);
+		fprintf(stderr, "vidmm-bench overhead: setup failed\n");
+		return EXIT_USAGE;
+	}
+	snprintf(c.driver, sizeof(c.driver), "emu");
+	c.threads = 1;
+	c.duration_s = dur;
+	c.seed = seed;
+	printf("overhead: alloc-churn, tiny, seed %" PRIu64 ", %" PRIu64 " rounds of %.1f s each "
+	       "way\n", seed, rounds, dur);
+	for (uint64_t i = 0; i < 2 * rounds; i++) {
+		struct run_result res;
+		/* ABBA order: neither side always runs first */
+		bool stats = ((i & 1) == 0) == ((i / 2) % 2 == 0);
+		c.stats = stats;
+		if (runner_run(&c, &res, err, sizeof(err))) {
+			fprintf(stderr, "vidmm-bench overhead: %s\n", err);
+			free(on);
+			free(off);
+			return EXIT_USAGE;
+		}
+		double r = (double)res.ops / res.duration_s;
+		(stats ? on : off)[i / 2] = r;
+		printf("  round %2" PRIu64 " stats %-3s %10.0f ops/s\n", i / 2, stats ? "on" : "off", r);
+		fflush(stdout);
+		runner_result_free(&res);
+	}
+	qsort(on, rounds, sizeof(double), cmp_d);
+	qsort(off, rounds, sizeof(double), cmp_d);
+	double mon = on[rounds / 2], moff = off[rounds / 2];
+	double ratio = mon / moff;
+	printf("overhead: median stats on %.0f ops/s, off %.0f ops/s; ratio on/off %.4f "
+	       "(%.2f%% slower; budget 3%%: %s)\n", mon, moff, ratio, (1 - ratio) * 100,
+	       ratio >= 0.97 ? "within" : "OVER");
+	free(on);
+	free(off);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		cli_help_main(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	/* subcommands see argv[0] = their own name */
+	int sargc = argc - 1;
+	char **sargv = argv + 1;
+
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		cli_help_main(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("vidmm-bench %s (%s)\n", VIDMM_VERSION, VIDMM_GIT_REV);
+		return 0;
+	}
+	if (strcmp(cmd, "list") == 0) {
+		if (argc > 2 && strcmp(argv[2], "--help") == 0) {
+			printf("usage: vidmm-bench list\n\nWorkloads and suites, one line each.\n");
+			return 0;
+		}
+		if (argc > 2) {
+			fprintf(stderr, "vidmm-bench list: unexpected argument '%s'\n", argv[2]);
+			return EXIT_USAGE;
+		}
+		list(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(sargc, sargv, false);
+	if (strcmp(cmd, "replay") == 0)
+		return cmd_run(sargc, sargv, true);
+	if (strcmp(cmd, "suite") == 0)
+		return suite_main(sargc, sargv);
+	if (strcmp(cmd, "probe") == 0)
+		return cmd_probe(sargc, sargv);
+	if (strcmp(cmd, "overhead") == 0)
+		return cmd_overhead(sargc, sargv);
+	fprintf(stderr, "vidmm-bench: unknown command '%s' (vidmm-bench --help)\n", cmd);
+	return EXIT_USAGE;
+}
