@@ -26,7 +26,10 @@
  * lock, so any number of threads may swap_write/swap_read the same store at
  * once, on different slots. A slot must not be written/read/freed by two
  * threads at the same time (the caller serialises per slot, as it does per
- * allocation). swap_close must not race with any other call on the store.
+ * allocation). swap_close must not race with any other call on the store,
+ * nor with the exit of a thread that used it (join such threads first).
+ * Rings are SINGLE_ISSUER: a forked child must not use its parent's store
+ * (open its own).
  *
  * All functions returning int return 0 or a negative errno.
  */
@@ -108,7 +111,7 @@ struct swap_stats {
 	uint32_t queue_depth;     /* configured */
 	uint32_t qd_reached;      /* most I/Os in flight at once on one ring */
 	uint32_t ring_flags;      /* IORING_SETUP_* obtained (0 before the first ring) */
-	uint32_t rings;           /* rings created so far (live) */
+	uint32_t rings;           /* live rings (one per thread that did I/O and is alive) */
 	uint32_t rings_registered;/* of which registered the region */
 	/* space */
 	uint64_t file_size;
