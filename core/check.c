@@ -117,7 +117,14 @@ static int check_segment(struct vidmm *vm, struct segment *s, struct ranges *map
 			}
 			bytes += a->size;
 			count++;
-			(*resident_seen)++;
+			/* A destroyed one still on its list is owned by a mover,
+			 * which finishes the destroy: it has no handle any more. */
+			if (!a->destroyed)
+				(*resident_seen)++;
+			else if (!a->moving) {
+				ret = fail(vm, "%s: destroyed allocation on a list without a mover", s->name);
+				break;
+			}
 			*frames += a->pages.npages;
 			ret = push(&v, a->node.start, a->node.size, NULL, false, false);
 			if (!ret && map)
@@ -199,7 +206,8 @@ static int check_segment(struct vidmm *vm, struct segment *s, struct ranges *map
 	if (ret)
 		goto out;
 
-	qsort(v.r, v.n, sizeof(*v.r), cmp_range);
+	if (v.n)
+		qsort(v.r, v.n, sizeof(*v.r), cmp_range);
 	uint64_t at = s->base;
 	for (size_t i = 0; i < v.n; i++) {
 		if (v.r[i].start != at) {
@@ -224,7 +232,8 @@ static int check_gart(struct vidmm *vm, struct ranges *mapped)
 	uint64_t shift = g->geo.page_shift, live = 0;
 	size_t k = 0;
 
-	qsort(mapped->r, mapped->n, sizeof(*mapped->r), cmp_range);
+	if (mapped->n) /* qsort's base must not be NULL, even for 0 elements */
+		qsort(mapped->r, mapped->n, sizeof(*mapped->r), cmp_range);
 	for (uint64_t i = 0; i < g->npages;) {
 		uint64_t addr = g->geo.base + (i << shift);
 		if (k < mapped->n && mapped->r[k].start == addr && !mapped->r[k].pages) {

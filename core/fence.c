@@ -77,7 +77,7 @@ int vidmm_wait_fence(vidmm_t *vm, struct vidmm_fence f, uint64_t timeout_ns)
 	if (!vm || f.engine >= nengines(vm))
 		return -EINVAL;
 	ret = vm->chip->fence_wait(vm->chip_ctx, f.engine, f.value, timeout_ns);
-	if (ret == 0 && (!list_empty(&vm->deferred) || !list_empty(&vm->quarantine))) {
+	if (ret == 0) {
 		/* Destroyed-while-busy allocations may be idle now. */
 		pthread_mutex_lock(&vm->lock);
 		residency_reap_locked(vm);

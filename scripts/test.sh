@@ -55,6 +55,9 @@ run_config() { # label dir suites-args -- meson args
 }
 
 run_config "release (warnings as errors)" build --
+# UBSan only prints and goes on unless told to stop: make every report fail.
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 run_config "ASan+UBSan" build-asan -- -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dgbench=disabled
 # TSan: only suites that exist in this tree.
