@@ -482,6 +482,7 @@ char *results_summary_md(const json_t *doc)
 				sb(&b, "%s%s=%s", first ? "" : " ", k, json_string_value(v));
 				first = false;
 			}
+			sb(&b, "%spaging_mode=%s", first ? "" : " ", str(cfg, "paging_mode"));
 			sb(&b, " | %.0f | %.1f | %.0f | %.1f %s | %s / %s | %s / %s | %.0f | %.0f | %.0f | "
 			   "%.1f / %.1f | %.0f | %.0f | %s |\n",
 			   num(cfg, "threads"), num(m, "duration_s"), num(m, "ops_per_sec"),
@@ -520,11 +521,12 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 		res->duration_s > 0 ? (double)res->ops / res->duration_s : 0.0, res->units,
 		c->w->unit ? c->w->unit : "units",
 		res->duration_s > 0 ? (double)res->units / res->duration_s : 0.0);
-	if (cr->count || su->count)
-		fprintf(out, "  latency: create p50 %" PRIu64 " ns p99 %" PRIu64 " ns; submit p50 %"
-			PRIu64 " ns p99 %" PRIu64 " ns\n", vidmm_hist_quantile(cr, 0.5),
-			vidmm_hist_quantile(cr, 0.99), vidmm_hist_quantile(su, 0.5),
-			vidmm_hist_quantile(su, 0.99));
+	if (cr->count)
+		fprintf(out, "  latency: create p50 %" PRIu64 " ns p99 %" PRIu64 " ns\n",
+			vidmm_hist_quantile(cr, 0.5), vidmm_hist_quantile(cr, 0.99));
+	if (su->count)
+		fprintf(out, "  latency: submit p50 %" PRIu64 " ns p99 %" PRIu64 " ns\n",
+			vidmm_hist_quantile(su, 0.5), vidmm_hist_quantile(su, 0.99));
 	fprintf(out, "  alloc failures %" PRIu64 ", job failures %" PRIu64 ", page-outs %" PRIu64
 		" (%.1f MiB), page-ins %" PRIu64 " (%.1f MiB), dummy-page faults %" PRIu64
 		", integrity errors %" PRIu64 "%s\n", (uint64_t)st->alloc_failures,
@@ -532,6 +534,13 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 		(uint64_t)st->page_ins, (double)st->bytes_paged_in / 1048576.0,
 		(uint64_t)st->dummy_page_faults, res->integrity_errors,
 		c->verify ? "" : " (not verifying: --verify)");
+	if (st->swap_io_mode[0])
+		fprintf(out, "  swap (%s I/O): swap-outs %" PRIu64 " (%.1f MiB), swap-ins %" PRIu64
+			" (%.1f MiB), swap full %" PRIu64 ", checksum failures %" PRIu64 "\n",
+			st->swap_io_mode, (uint64_t)st->swap_outs,
+			(double)st->bytes_swapped_out / 1048576.0, (uint64_t)st->swap_ins,
+			(double)st->bytes_swapped_in / 1048576.0, (uint64_t)st->swap_full,
+			(uint64_t)st->swap_checksum_failures);
 	for (unsigned k = 0; k < res->ngauges; k++)
 		fprintf(out, "  %s = %.4g\n", res->gauges[k].name, res->gauges[k].v);
 	if (res->failed)

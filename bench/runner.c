@@ -923,6 +923,12 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 
 	ret = platform_open_opts(&c->profile, c->driver, &po, &pl, err, len);
 	if (ret) {
+		/* name the configuration the manager refused: the profile and
+		 * its capacity overrides */
+		char why[400];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, len, "profile %s (with any capacity overrides): %s", c->profile.name,
+			 why);
 		free(rs);
 		runner_result_free(res);
 		return ret;

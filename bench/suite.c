@@ -45,7 +45,7 @@ static const struct suite_run quick_runs[] = {
 	{ "ml-train", "", 0, 3.0, VIDMM_PAGING_WINDOW },
 	{ "paging", "", 0, 2.0, VIDMM_PAGING_WINDOW },
 	{ "paging", "", 0, 2.0, VIDMM_PAGING_BOUNCE },
-	{ "swap", "", 0, 2.0, VIDMM_PAGING_WINDOW },
+	{ "swap", "pressure=1.3", 0, 2.0, VIDMM_PAGING_WINDOW },
 	{ "multi-client", "", 4, 3.0, VIDMM_PAGING_WINDOW },
 	{ NULL },
 };

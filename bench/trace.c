@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -134,6 +135,9 @@ int trace_writer_commit(struct trace_writer *tw, const struct run_result *res, c
 		ret = -EIO;
 		snprintf(err, len, "--record: writing %s failed", tw->tmp);
 	}
+	/* 0644 like any file the user creates (mkstemp made it 0600) */
+	if (!ret && fchmod(fileno(tw->f), 0644))
+		ret = -errno;
 	if (fclose(tw->f) && !ret) {
 		ret = -EIO;
 		snprintf(err, len, "--record: writing %s failed", tw->tmp);

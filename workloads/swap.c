@@ -2,10 +2,11 @@
 /*
  * swap.c - system-memory pressure: more data than local memory plus the
  * system-page budget can hold (evicted allocations live in system pages),
- * then jobs over it and churn. With swap in the core, the excess would go to
- * disk (swap-outs/ins); the core has none yet (struct vidmm_stats has no swap
- * counters), so this reports what pressure does without it: creations that
- * fail for lack of system pages, and the peak system-page use.
+ * then jobs over it and churn, so the manager must swap to disk (the
+ * profile's swap size; --swap-dir, --swap-mib): swap-outs/ins and their
+ * rates come from the manager's counters. Without a swap file (swap 0) it
+ * reports what the pressure does instead: creations that fail for lack of
+ * system pages, and the peak system-page use.
  * Owns: only its generator. Must not: call libvidmm except through wl_*.
  */
 #include <errno.h>
@@ -98,7 +99,6 @@ static int thread(struct wl_thread *t)
 	wl_sync(t);
 	if (t->idx == 0) {
 		wl_gauge(r, "sysmem_peak_frac", pk);
-		wl_gauge(r, "swap_available", 0);
 	}
 	for (uint32_t i = 0; i < n; i++)
 		if (o[i].h)
@@ -110,8 +110,8 @@ static int thread(struct wl_thread *t)
 const struct workload wl_swap = {
 	.name = "swap",
 	.family = "swap",
-	.description = "system-memory pressure beyond the page budget (swap: unavailable in the "
-		       "core yet; reports the pressure)",
+	.description = "system-memory pressure beyond the page budget: swap-out/in to the swap "
+		       "file",
 	.params = params,
 	.unit = "jobs",
 	.default_threads = 1,
