@@ -178,9 +178,12 @@ static int cmd_probe(int argc, char **argv)
 }
 
 /*
- * overhead: alloc-churn with the harness's statistics on and off,
- * alternating rounds in one process on one seed, so drift and noise hit
- * both sides alike; the ratio of the medians is the cost of the statistics.
+ * overhead: alloc-churn with the harness's statistics on and off. Both sides
+ * do the same work (same seed, same --ops: one thread issues the same calls),
+ * alternating in ABBA order in one process so drift hits both alike. This
+ * machine is shared and noisy, so the figure is the ratio of the *best*
+ * times (interference only ever adds time), with the median of the per-pair
+ * ratios beside it.
  */
 static int cmp_d(const void *a, const void *b)
 {
@@ -192,12 +195,11 @@ static int cmd_overhead(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "rounds", required_argument, NULL, 'r' },
-		{ "duration", required_argument, NULL, 'd' },
+		{ "ops", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t rounds = 7;
-	double dur = 1.0;
+	uint64_t rounds = 11, ops = 200000;
 	char err[512];
 	int ch;
 
@@ -211,22 +213,19 @@ static int cmd_overhead(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		case 'd': {
-			char *end;
-			dur = strtod(optarg, &end);
-			if (*end || !(dur > 0) || dur > 3600) {
-				fprintf(stderr, "vidmm-bench overhead: --duration: '%s' is not a "
-					"positive number of seconds\n", optarg);
+		case 'o':
+			if (cli_parse_u64("--ops", optarg, 1ull << 40, false, &ops, err, sizeof(err))) {
+				fprintf(stderr, "vidmm-bench overhead: %s\n", err);
 				return EXIT_USAGE;
 			}
 			break;
-		}
 		case 'h':
-			printf("usage: vidmm-bench overhead [--rounds N] [--duration SECONDS]\n\n"
-			       "Runs alloc-churn (tiny profile, one thread) N times with the harness's\n"
-			       "statistics on (per-op latency histograms, 100 ms time series) and N\n"
-			       "times off (--no-stats), alternating, and prints the ratio of the median\n"
-			       "throughputs. The budget is <= 3%% slower with statistics on.\n");
+			printf("usage: vidmm-bench overhead [--rounds N] [--ops N]\n\n"
+			       "Runs alloc-churn (tiny profile, one thread, --ops N, one seed) N times\n"
+			       "with the harness's statistics on (per-call latency histograms, 100 ms\n"
+			       "time series) and N times off (--no-stats), alternating ABBA, and prints\n"
+			       "the throughput ratio on/off of the best runs and the median of the\n"
+			       "per-pair ratios. Budget: statistics cost <= 3%%.\n");
 			return 0;
 		default:
 			fprintf(stderr, "vidmm-bench overhead: unknown option '%s'\n", argv[optind - 1]);
@@ -234,32 +233,36 @@ static int cmd_overhead(int argc, char **argv)
 		}
 	}
 	double *on = calloc(rounds, sizeof(double)), *off = calloc(rounds, sizeof(double));
+	double *pair = calloc(rounds, sizeof(double));
 	struct run_config c;
 	uint64_t seed = cli_clock_seed();
 	memset(&c, 0, sizeof(c));
 	c.w = workload_find("alloc-churn");
-	if (!on || !off || !c.w || vidmm_profile_resolve("tiny", &c.profile, err, sizeof(err)) ||
+	if (!on || !off || !pair || !c.w ||
+	    vidmm_profile_resolve("tiny", &c.profile, err, sizeof(err)) ||
 	    runner_resolve_params(&c, NULL, NULL, 0, err, sizeof(err))) {
 		free(on);
 		free(off);
+		free(pair);
 		fprintf(stderr, "vidmm-bench overhead: setup failed\n");
 		return EXIT_USAGE;
 	}
 	snprintf(c.driver, sizeof(c.driver), "emu");
 	c.threads = 1;
-	c.duration_s = dur;
+	c.ops_limit = ops;
 	c.seed = seed;
-	printf("overhead: alloc-churn, tiny, seed %" PRIu64 ", %" PRIu64 " rounds of %.1f s each "
-	       "way\n", seed, rounds, dur);
+	printf("overhead: alloc-churn, tiny, seed %" PRIu64 ", %" PRIu64 " ops, %" PRIu64
+	       " rounds each way\n", seed, ops, rounds);
 	for (uint64_t i = 0; i < 2 * rounds; i++) {
 		struct run_result res;
-		/* ABBA order: neither side always runs first */
+		/* ABBA: neither side always runs first */
 		bool stats = ((i & 1) == 0) == ((i / 2) % 2 == 0);
 		c.stats = stats;
 		if (runner_run(&c, &res, err, sizeof(err))) {
 			fprintf(stderr, "vidmm-bench overhead: %s\n", err);
 			free(on);
 			free(off);
+			free(pair);
 			return EXIT_USAGE;
 		}
 		double r = (double)res.ops / res.duration_s;
@@ -268,15 +271,18 @@ static int cmd_overhead(int argc, char **argv)
 		fflush(stdout);
 		runner_result_free(&res);
 	}
+	for (uint64_t i = 0; i < rounds; i++)
+		pair[i] = on[i] / off[i];
 	qsort(on, rounds, sizeof(double), cmp_d);
 	qsort(off, rounds, sizeof(double), cmp_d);
-	double mon = on[rounds / 2], moff = off[rounds / 2];
-	double ratio = mon / moff;
-	printf("overhead: median stats on %.0f ops/s, off %.0f ops/s; ratio on/off %.4f "
-	       "(%.2f%% slower; budget 3%%: %s)\n", mon, moff, ratio, (1 - ratio) * 100,
-	       ratio >= 0.97 ? "within" : "OVER");
+	qsort(pair, rounds, sizeof(double), cmp_d);
+	double best = on[rounds - 1] / off[rounds - 1], med = pair[rounds / 2];
+	printf("overhead: best stats on %.0f ops/s, off %.0f ops/s; ratio on/off %.4f "
+	       "(%.2f%% slower); median pair ratio %.4f; budget 3%%: %s\n", on[rounds - 1],
+	       off[rounds - 1], best, (1 - best) * 100, med, best >= 0.97 ? "within" : "OVER");
 	free(on);
 	free(off);
+	free(pair);
 	return 0;
 }
 
