@@ -56,6 +56,7 @@ struct thread_priv {
 	struct vidmm_fence last;
 	bool has_last;
 	uint64_t ops_flushed;
+	_Atomic uint64_t ops_seen; /* t->ops as of the last wl_continue, for the sampler */
 	pthread_t tid;
 	int ret;
 };
@@ -368,6 +369,8 @@ bool wl_continue(struct wl_thread *t)
 {
 	struct runner_state *rs = t->r->rs;
 
+	/* a relaxed store is a plain mov: the sampler reads this, not t->ops */
+	atomic_store_explicit(&t->hp->ops_seen, t->ops, memory_order_relaxed);
 	if (atomic_load_explicit(&rs->stop, memory_order_relaxed))
 		return false;
 	if (rs->c->ops_limit) {
@@ -779,7 +782,7 @@ static void sample(struct runner_state *rs, double t_s)
 	if (vidmm_query_stats(rs->run.vm, &st))
 		return;
 	for (unsigned i = 0; i < rs->run.nthreads; i++)
-		ops += rs->threads[i].ops; /* a racy read of a counter: fine for a plot */
+		ops += atomic_load_explicit(&rs->threads[i].hp->ops_seen, memory_order_relaxed);
 	if (res->nsamples == rs->cap_samples) {
 		size_t nc = rs->cap_samples ? rs->cap_samples * 2 : 256;
 		struct run_sample *n = realloc(res->samples, nc * sizeof(*n));
@@ -811,7 +814,7 @@ static void progress(struct runner_state *rs, double el)
 	char bar[31];
 
 	for (unsigned i = 0; i < rs->run.nthreads; i++)
-		ops += rs->threads[i].ops;
+		ops += atomic_load_explicit(&rs->threads[i].hp->ops_seen, memory_order_relaxed);
 	if (c->duration_s > 0)
 		frac = el / c->duration_s;
 	else
