@@ -930,8 +930,11 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		 * its capacity overrides */
 		char why[400];
 		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, len, "profile %s (with any capacity overrides): %s", c->profile.name,
-			 why);
+		if (c->swap_dir[0] && strstr(why, "swap"))
+			snprintf(err, len, "--swap-dir %s: %s", c->swap_dir, why);
+		else
+			snprintf(err, len, "profile %s (with any capacity overrides): %s",
+				 c->profile.name, why);
 		free(rs);
 		runner_result_free(res);
 		return ret;

@@ -352,6 +352,8 @@ static void cli_bad_input(void **state)
 		  "--paging-mode" },
 		{ "unwritable record path", { "run", "alloc-churn", "--record", "/nonexistent/t.jsonl" },
 		  "--record" },
+		{ "missing swap dir", { "run", "swap", "--swap-dir", "/nonexistent/swapdir" },
+		  "--swap-dir" },
 		{ "unknown suite", { "suite", "nosuch" }, "nosuch" },
 		{ "unknown command", { "frobnicate" }, "frobnicate" },
 		{ "replay of a missing trace", { "replay", "/nonexistent/trace.jsonl" }, "trace.jsonl" },
