@@ -38,6 +38,7 @@
 #include "core/vidmm.h"
 #include "drivers/emu/emu.h"
 #include "gbshim.h"
+#include "platform.h"
 #include "micro.h"
 
 #define MF_WAIT_NS 5000000000ull
@@ -87,13 +88,12 @@ static void mf_close(void)
 	mf.emu = NULL;
 }
 
-/* profile -> emulated chip -> manager (bench/platform.c is not linked into
- * vidmm-micro), plus the allocations every run uses. */
+/* profile -> emulated chip -> manager without swap (bench/platform.c), plus
+ * the allocations every run uses. */
 static int mf_open(void)
 {
 	struct vidmm_segment_info s[VIDMM_MAX_SEGMENTS];
 	struct vidmm_chip_engines eng;
-	struct vidmm_config cfg;
 	struct vidmm_profile p;
 	uint32_t n = 0;
 	int ret;
@@ -103,22 +103,14 @@ static int mf_open(void)
 		snprintf(mf.err, sizeof(mf.err), "profile default: %s", strerror(-ret));
 		return ret;
 	}
-	ret = emu_create(&p, &mf.emu);
-	if (ret) {
-		snprintf(mf.err, sizeof(mf.err), "emu_create: %s", strerror(-ret));
-		return ret;
-	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.chip = &emu_chip_ops;
-	cfg.chip_ctx = mf.emu;
-	cfg.sysmem_budget = p.sysmem;
-	cfg.sysmem_reserve = p.sysmem_reserve;
-	cfg.paging_size = p.paging;
-	cfg.paging_snooped = p.paging_snooped;
-	ret = vidmm_init(&cfg, &mf.vm);
-	if (ret) {
-		snprintf(mf.err, sizeof(mf.err), "vidmm_init: %s", vidmm_init_error());
-		return ret;
+	{
+		struct platform_opts o = { .no_swap = true };
+		struct platform pl;
+		ret = platform_open_opts(&p, "emu", &o, &pl, mf.err, sizeof(mf.err));
+		if (ret)
+			return ret;
+		mf.emu = pl.emu;
+		mf.vm = pl.vm;
 	}
 	emu_chip_ops.query_engines(mf.emu, &eng);
 	mf.job_engine = eng.n_copy; /* vidmm_job.engine 0 */

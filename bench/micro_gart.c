@@ -29,6 +29,7 @@
 #include "core/internal.h"
 #include "drivers/emu/emu.h"
 #include "gbshim.h"
+#include "platform.h"
 #include "micro.h"
 
 #define MG_MAX_PAGES 262144ull /* 1 GiB of 4 KiB pages */
@@ -42,33 +43,17 @@ static struct {
 	struct vidmm_segment_memory mem; /* MG_MAX_PAGES, mapped, snooped segment */
 } mg;
 
-/* profile -> emulated chip -> manager; bench/platform.c is not linked into
- * vidmm-micro, so the few lines it takes are repeated here. */
+/* profile -> emulated chip -> manager, without swap (bench/platform.c). */
 static int mg_open_vm(const struct vidmm_profile *p, struct emu **emu, vidmm_t **vm,
 		      char *err, size_t len)
 {
-	struct vidmm_config cfg;
-	int ret = vidmm_profile_validate(p, err, len);
+	struct platform_opts o = { .no_swap = true };
+	struct platform pl;
+	int ret = platform_open_opts(p, "emu", &o, &pl, err, len);
 
-	if (ret)
-		return ret;
-	ret = emu_create(p, emu);
-	if (ret) {
-		snprintf(err, len, "emu_create: %s", strerror(-ret));
-		return ret;
-	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.chip = &emu_chip_ops;
-	cfg.chip_ctx = *emu;
-	cfg.sysmem_budget = p->sysmem;
-	cfg.sysmem_reserve = p->sysmem_reserve;
-	cfg.paging_size = p->paging;
-	cfg.paging_snooped = p->paging_snooped;
-	ret = vidmm_init(&cfg, vm);
-	if (ret) {
-		snprintf(err, len, "vidmm_init: %s", vidmm_init_error());
-		emu_destroy(*emu);
-		*emu = NULL;
+	if (!ret) {
+		*emu = pl.emu;
+		*vm = pl.vm;
 	}
 	return ret;
 }

@@ -30,11 +30,6 @@
  * frag:50 one pair walks ~200k list nodes. That stays affordable without a
  * cap: the pair is stationary, so the layout is built once (bl_load, not
  * 100k quadratic frees) and a run is min_time of pairs like any other.
- *
- * The baseline is compiled into this file (#include of its .c): vidmm-micro's
- * meson target does not list bench/heap_baseline.c, and bench/meson.build is
- * not this file's to edit. If heap_baseline.c is ever added to vidmm-micro,
- * drop the #include below and keep the header.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -45,7 +40,6 @@
 #include "heap_baseline.h"
 #include "micro.h"
 
-#include "heap_baseline.c"
 
 #define MH_PAGE 4096ull
 #define MH_MAX_PAGES 256u /* requests and random ranges: 4 KiB .. 1 MiB */

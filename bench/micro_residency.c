@@ -31,6 +31,7 @@
 #include "core/vidmm.h"
 #include "drivers/emu/emu.h"
 #include "gbshim.h"
+#include "platform.h"
 #include "micro.h"
 
 #define MR_ALLOC 65536ull   /* evict_lru: every resident allocation's size */
@@ -51,38 +52,20 @@ struct mr_vm {
 	int seg;       /* the CPU-invisible local segment */
 };
 
-/* profile -> emulated chip -> manager (bench/platform.c is not linked into
- * vidmm-micro). */
+/* profile -> emulated chip -> manager, without swap (bench/platform.c). */
 static int mr_open(const struct vidmm_profile *p, enum vidmm_paging_mode mode,
 		   struct mr_vm *out, char *err, size_t len)
 {
 	struct vidmm_segment_info s[VIDMM_MAX_SEGMENTS];
-	struct vidmm_config cfg;
+	struct platform_opts o = { .paging_mode = mode, .no_swap = true };
+	struct platform pl;
 	uint32_t n = 0;
-	int ret = vidmm_profile_validate(p, err, len);
+	int ret = platform_open_opts(p, "emu", &o, &pl, err, len);
 
 	if (ret)
 		return ret;
-	ret = emu_create(p, &out->emu);
-	if (ret) {
-		snprintf(err, len, "emu_create: %s", strerror(-ret));
-		return ret;
-	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.chip = &emu_chip_ops;
-	cfg.chip_ctx = out->emu;
-	cfg.sysmem_budget = p->sysmem;
-	cfg.sysmem_reserve = p->sysmem_reserve;
-	cfg.paging_size = p->paging;
-	cfg.paging_snooped = p->paging_snooped;
-	cfg.paging_mode = mode;
-	ret = vidmm_init(&cfg, &out->vm);
-	if (ret) {
-		snprintf(err, len, "vidmm_init: %s", vidmm_init_error());
-		emu_destroy(out->emu);
-		out->emu = NULL;
-		return ret;
-	}
+	out->emu = pl.emu;
+	out->vm = pl.vm;
 	out->seg = -1;
 	vidmm_query_segments(out->vm, s, VIDMM_MAX_SEGMENTS, &n);
 	for (uint32_t i = 0; i < n && out->seg < 0; i++)
