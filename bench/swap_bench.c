@@ -218,7 +218,7 @@ struct mgr {
 	int data_seg, big_seg;
 	uint64_t size, n;        /* allocation size, count */
 	vidmm_handle_t *h;
-	vidmm_handle_t big[64];
+	vidmm_handle_t big[128];
 	unsigned nbig;
 };
 
@@ -268,6 +268,12 @@ static int mgr_open(struct mgr *m, const char *dir, uint64_t size, uint64_t data
 	p.sysmem = data + 64 * MIB;
 	p.sysmem_reserve = 32 * MIB;
 	p.swap = data + 64 * MIB;
+	/* Room for the data set in one PCIe segment and the pressure in the
+	 * other (the paging window is carved from the snooped one). */
+	if (p.pcie_snooped < data + p.paging + 64 * MIB)
+		p.pcie_snooped = data + p.paging + 64 * MIB;
+	if (p.pcie_unsnooped < data + 128 * MIB)
+		p.pcie_unsnooped = data + 128 * MIB;
 	ret = platform_open_opts(&p, "emu", &po, &m->pl, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "swap_bench: %s\n", err);
@@ -345,19 +351,21 @@ static int evict_all(struct mgr *m)
 /*
  * Swap the data set out the way an application would make it happen: new
  * allocations that need every free system page. Chunks of up to 128 MiB,
- * so each call has whole batches to write.
+ * so each call has whole batches to write - but never more than 256
+ * allocations' worth: one allocation call gives up with -ENOMEM after 512
+ * swap-outs (8 rounds of 64, core/reclaim.c) even with room in the file.
  */
 static int pressure_out(struct mgr *m, double *wall)
 {
 	struct vidmm_stats st;
-	uint64_t want, chunk = 128 * MIB;
+	uint64_t want, chunk = 256 * m->size < 128 * MIB ? 256 * m->size : 128 * MIB;
 	double t0;
 
 	vidmm_query_stats(m->vm, &st);
 	want = (st.sysmem_pages_budget - st.sysmem_pages_reserve - st.sysmem_pages_used) * 4096 +
 	       m->n * m->size;
 	t0 = now_s();
-	for (m->nbig = 0; want && m->nbig < 64; m->nbig++) {
+	for (m->nbig = 0; want && m->nbig < sizeof(m->big) / sizeof(m->big[0]); m->nbig++) {
 		uint64_t sz = want < chunk ? want : chunk;
 		struct vidmm_alloc_desc d = { .size = sz, .priority = VIDMM_PRIO_HIGH,
 					      .n_preferred = 1, .preferred = { (uint32_t)m->big_seg } };
@@ -524,6 +532,8 @@ int main(int argc, char **argv)
 	bool quick = false;
 	int c, status = 0;
 
+	/* Figures and errors in the order they happen, even through a pipe. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
@@ -543,9 +553,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "swap_bench: --dir %s: %s\n", dir, strerror(errno));
 		return 2;
 	}
-	const unsigned rounds = quick ? 1 : 3;
+	const unsigned rounds = quick ? 1 : MAX_ROUNDS;
 	/* 64 KiB allocations cost one FILL/TOUCH job each: a smaller set. */
-	const uint64_t data[2] = { quick ? 64 * MIB : 256 * MIB, quick ? 32 * MIB : 128 * MIB };
+	const uint64_t data[2] = { quick ? 64 * MIB : 512 * MIB, quick ? 32 * MIB : 128 * MIB };
 
 	printf("swap_bench: dir=%s qd=%u rounds=%u (medians), data 2M=%" PRIu64 " MiB 64K=%" PRIu64
 	       " MiB%s\n", dir, QD, rounds, data[0] >> 20, data[1] >> 20, quick ? " (quick)" : "");

@@ -753,6 +753,68 @@ static void swap_verify_pattern(void **state)
 
 /* ---- SWAP-ENOSPC ---------------------------------------------------------------------- */
 
+/*
+ * The converse of a full file: while the file has room, a request must be
+ * met however many allocations have to go to disk for it. A 24 MiB
+ * allocation over a system budget held by ~2400 paged-out 16 KiB
+ * allocations needs ~1500 of them written out in one call.
+ */
+static void large_request_with_room(uint64_t seed)
+{
+	struct env_opts o = { .sysmem = 48 * MIB, .no_background_reclaim = true };
+	struct env *e = env_up(&o);
+	const uint64_t small = 16 * KIB, big = 24 * MIB;
+	struct vt_rng rng;
+	struct tracked *t = NULL;
+	size_t n = 0, cap = 0;
+	vidmm_handle_t x = 0;
+	int ret;
+
+	vt_rng_seed(&rng, seed);
+	struct vidmm_stats st = stats_of(e->vm);
+	const uint64_t limit = st.sysmem_pages_budget - st.sysmem_pages_reserve;
+	/* Fill the budget with paged-out small allocations: created in PCIe
+	 * (their pages are their data), filled, and paged out (an unmap). */
+	while ((st = stats_of(e->vm)).sysmem_pages_used + 256 < limit) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			t = realloc(t, cap * sizeof(*t));
+			assert_non_null(t);
+		}
+		t[n].size = small;
+		t[n].seed = vt_rng_next(&rng) | 1;
+		t[n].h = create_in(e, e->pcie_snoop, small, VIDMM_PRIO_NORMAL, 0);
+		gpu_fill(e->vm, t[n].h, t[n].seed);
+		ret = vidmm_evict(e->vm, t[n].h);
+		if (ret)
+			fail_msg("evict small #%zu: %s", n, vidmm_strerror(ret));
+		n++;
+	}
+	check_ok(e->vm, "small allocations paged out");
+	struct vidmm_stats s0 = stats_of(e->vm);
+	int seg = platform_find_segment(e->vm, VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED | VIDMM_SEG_PAGING,
+					VIDMM_SEG_PCIE);
+	assert_true(seg >= 0);
+	ret = try_create(e->vm, seg, big, VIDMM_PRIO_NORMAL, 0, &x);
+	struct vidmm_stats s1 = stats_of(e->vm);
+	printf("large request: %zu x 16 KiB paged out, %" PRIu64 " of %" PRIu64 " client pages used; "
+	       "24 MiB allocation: %s after %" PRIu64 " swap-outs (%" PRIu64 " MiB of %" PRIu64
+	       " MiB swap used)\n", n, s0.sysmem_pages_used, limit, ret ? vidmm_strerror(ret) : "ok",
+	       s1.swap_outs - s0.swap_outs, s1.swap_used_bytes / MIB, s1.swap_file_bytes / MIB);
+	check_ok(e->vm, "after the large request");
+	if (ret)
+		fail_msg("a 24 MiB allocation failed (%d: %s) with %" PRIu64 " MiB free in the swap file "
+			 "and %zu swappable allocations: the swap-out gave up early", ret,
+			 vidmm_strerror(ret), (s1.swap_file_bytes - s1.swap_used_bytes) / MIB, n);
+	assert_int_equal(s1.swap_full, 0);
+	assert_int_equal(vidmm_destroy_allocation(e->vm, x), 0);
+	for (size_t i = 0; i < n; i++)
+		expect_verify(e->vm, t[i].h, t[i].seed, "small allocation after the large request");
+	check_ok(e->vm, "after verifying the small allocations");
+	free(t);
+	env_down(e);
+}
+
 static void swap_enospc(void **state)
 {
 	/* 8 MiB of swap behind a 48 MiB budget: the file fills long before
@@ -837,6 +899,8 @@ static void swap_enospc(void **state)
 	expect_swap_empty(e->vm, "after destroying everything");
 	check_ok(e->vm, "after destroying everything");
 	env_down(e);
+
+	large_request_with_room(seed ^ 0x5bd1e995);
 }
 
 /* ---- SWAP-EIO ------------------------------------------------------------------------- */
