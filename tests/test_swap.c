@@ -28,15 +28,18 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/capability.h>
+#include <liburing.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1215,37 +1218,33 @@ static bool has_ipc_lock(void)
 	return data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK);
 }
 
-/* The child: a whole manager under an 8 MiB lock limit. */
-static void memlock_child(uint64_t seed)
+/* In the child: a manager with o's profile, n allocations of size (the first
+ * n_out swapped out explicitly, the rest under whatever pressure there is),
+ * all read back by job or lock, and the buffer mode it ended up with. */
+static void child_swap_run(const struct env_opts *o, uint64_t seed, uint64_t size, int n,
+			   int n_out, const char *label, const char *want_mode)
 {
-	struct rlimit rl = { 8 * MIB, 8 * MIB };
 	struct env e;
 	char err[512] = "";
 	struct vt_rng rng;
-	struct tracked t[24];
-	const struct env_opts o = { .sysmem = 48 * MIB };
+	struct tracked t[32];
 	uint64_t bad;
 
-	CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0);
-	if (geteuid() == 0 || has_ipc_lock())
-		CHILD_CHECK(drop_ipc_lock() == 0);
-	CHILD_CHECK(!has_ipc_lock());
-	if (env_open(&e, &o, err, sizeof(err))) {
-		fprintf(stderr, "child: env: %s\n", err);
+	CHILD_CHECK(n <= 32);
+	if (env_open(&e, o, err, sizeof(err))) {
+		fprintf(stderr, "child: %s: env: %s\n", label, err);
 		_exit(1);
 	}
 	vt_rng_seed(&rng, seed);
-	/* Explicit round trips, then pressure (24 x 4 MiB over 64 MiB of local
-	 * memory and a 48 MiB budget). */
-	for (int i = 0; i < 24; i++) {
-		t[i].size = 4 * MIB;
+	for (int i = 0; i < n; i++) {
+		t[i].size = size;
 		t[i].seed = vt_rng_next(&rng) | 1;
 		CHILD_CHECK(try_create(e.vm, -1, t[i].size, VIDMM_PRIO_NORMAL, 0, &t[i].h) == 0);
 		CHILD_CHECK(run1(e.vm, VIDMM_JOB_FILL, t[i].seed, t[i].h, NULL) == 0);
-		if (i < 2)
+		if (i < n_out)
 			CHILD_CHECK(vidmm_swap_out(e.vm, t[i].h) == 0);
 	}
-	for (int i = 0; i < 24; i++) {
+	for (int i = 0; i < n; i++) {
 		if (i % 2)
 			CHILD_CHECK(verify_job(e.vm, t[i].h, t[i].seed, &bad) == 0 && bad == 0);
 		else
@@ -1255,34 +1254,91 @@ static void memlock_child(uint64_t seed)
 	CHILD_CHECK(vidmm_check(e.vm) == 0);
 	struct vidmm_stats st;
 	CHILD_CHECK(vidmm_query_stats(e.vm, &st) == 0);
-	printf("child (memlock 8 MiB, CAP_IPC_LOCK dropped): buffers=%s io=%s swap-outs %" PRIu64
-	       " swap-ins %" PRIu64 "\n", st.swap_buffer_mode, st.swap_io_mode, st.swap_outs,
-	       st.swap_ins);
+	printf("child, %s: buffers=%s (want %s) io=%s swap-outs %" PRIu64 " swap-ins %" PRIu64 "\n",
+	       label, st.swap_buffer_mode, want_mode, st.swap_io_mode, st.swap_outs, st.swap_ins);
 	fflush(stdout);
-	CHILD_CHECK(st.swap_outs > 2 && st.swap_ins > 0);
+	CHILD_CHECK(st.swap_outs >= (uint64_t)n_out && st.swap_ins >= (uint64_t)n_out);
 	CHILD_CHECK(st.swap_read_errors == 0 && st.swap_write_errors == 0);
-	CHILD_CHECK(strcmp(st.swap_buffer_mode, "plain") == 0);
+	CHILD_CHECK(strcmp(st.swap_buffer_mode, want_mode) == 0);
 	CHILD_CHECK(env_close(&e) == 0);
+}
+
+/* The child: whole managers under an 8 MiB lock limit, without CAP_IPC_LOCK. */
+static void memlock_child(uint64_t seed, const char *root, uid_t uid)
+{
+	struct rlimit rl = { 8 * MIB, 8 * MIB };
+
+	CHILD_CHECK(setrlimit(RLIMIT_MEMLOCK, &rl) == 0);
+	if (geteuid() == 0) {
+		/* io_uring charges registered buffers to the user, and every
+		 * root process is one user: an unused uid of our own keeps
+		 * others' registrations out of the count (and drops every
+		 * capability, CAP_IPC_LOCK included). */
+		CHILD_CHECK(setgroups(0, NULL) == 0);
+		CHILD_CHECK(setresgid(uid, uid, uid) == 0);
+		CHILD_CHECK(setresuid(uid, uid, uid) == 0);
+	}
+	if (has_ipc_lock())
+		CHILD_CHECK(drop_ipc_lock() == 0);
+	CHILD_CHECK(!has_ipc_lock());
+
+	/* A 48 MiB pool over the limit: never registered (the store's own
+	 * check); swap works with plain buffers, under real pressure too
+	 * (24 x 4 MiB over 64 MiB local and a 48 MiB budget). */
+	const struct env_opts big = { .sysmem = 48 * MIB, .swap_root = root };
+	child_swap_run(&big, seed, 4 * MIB, 24, 2, "48 MiB pool", "plain");
+
+	/* A 6 MiB pool with 4 MiB of this user's lock limit already taken by
+	 * another ring: the kernel refuses the registration (the limit binds,
+	 * not just the store's own check), and swap falls back to plain
+	 * buffers. One ring in the manager: no reclaim thread doing I/O. */
+	const struct env_opts fit = { .sysmem = 6 * MIB, .sysmem_reserve = 2 * MIB,
+				      .no_background_reclaim = true, .swap_root = root };
+	struct io_uring other;
+	void *held = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHILD_CHECK(held != MAP_FAILED);
+	CHILD_CHECK(io_uring_queue_init(4, &other, 0) == 0);
+	struct iovec iv = { .iov_base = held, .iov_len = 4 * MIB };
+	CHILD_CHECK(io_uring_register_buffers(&other, &iv, 1) == 0);
+	child_swap_run(&fit, seed + 1, 1 * MIB, 24, 8, "6 MiB pool, 4 MiB locked elsewhere", "plain");
+	/* Unregistering gives the 4 MiB back at once; a closed ring would
+	 * give it back only when the kernel gets round to freeing it. */
+	CHILD_CHECK(io_uring_unregister_buffers(&other) == 0);
+	io_uring_queue_exit(&other);
+	munmap(held, 4 * MIB);
+
+	/* The same pool with the limit free again (the ring's own memory
+	 * counts too, hence 6 MiB and not 8): registered. */
+	child_swap_run(&fit, seed + 2, 1 * MIB, 24, 8, "6 MiB pool", "registered");
 	_exit(0);
 }
 
 static void swap_memlock_fallback(void **state)
 {
 	uint64_t seed = vt_seed("SWAP-MEMLOCK-FALLBACK");
+	/* Unique among concurrent runs of this case (one per parent pid). */
+	uid_t uid = (uid_t)(200000 + getpid() % 100000);
+	char root[256];
 	int status;
 	pid_t pid;
 
 	(void)state;
+	assert_int_equal(make_dir_in(NULL, root, sizeof(root)), 0);
+	if (geteuid() == 0)
+		assert_int_equal(chown(root, uid, uid), 0);
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		memlock_child(seed);
+		memlock_child(seed, root, uid);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
+	int left = dir_entries(root);
+	rmdir(root);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		fail_msg("memlock child: %s %d", WIFEXITED(status) ? "exit" : "signal",
 			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	assert_int_equal(left, 0);
 }
 
 /* ---- SWAP-BUFFERED-FALLBACK ---------------------------------------------------------- */
