@@ -441,6 +441,9 @@ char *results_summary_md(const json_t *doc)
 		sb(&b, "| suite wall time | %.1f s |\n", num(ctx, "wall_s"));
 	if (json_is_number(json_object_get(ctx, "peak_rss_kib")))
 		sb(&b, "| peak RSS | %.1f MiB |\n", num(ctx, "peak_rss_kib") / 1024.0);
+	if (json_is_string(json_object_get(ctx, "microbenchmarks")))
+		sb(&b, "| microbenchmarks (vidmm-micro, Google Benchmark JSON) | %s |\n",
+		   json_string_value(json_object_get(ctx, "microbenchmarks")));
 
 	/* One table per family, in order of first appearance. */
 	size_t n = json_array_size(runs);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,7 +36,15 @@ struct suite {
 	const char *profile;
 	bool verify;
 	const struct suite_run *runs;
+	const char *micro_filter;   /* vidmm-micro --benchmark_filter, run after the runs */
+	const char *micro_min_time; /* --benchmark_min_time (plain seconds in 1.7.1) */
 };
+
+/* One or two arguments of every microbenchmark family: a few seconds. */
+#define MICRO_QUICK                                                                     \
+	"^BM_(heap_(baseline_)?pair/live:10000/frag:50|gart_map_unmap/pages:(1|4096|262144)/" \
+	"|emu_mmu_translate/pages:4096/|residency_(page_(out|in)|memcpy)/size:2097152"        \
+	"|fence_signal_to_wake|fence_submit/allocs:16/|shim/empty)"
 
 static const struct suite_run quick_runs[] = {
 	{ "alloc-churn", "dist=lognormal", 0, 3.0, VIDMM_PAGING_WINDOW },
@@ -69,9 +78,9 @@ static const struct suite_run full_runs[] = {
 
 static const struct suite suites[] = {
 	{ "quick", "every workload family once, --verify, tiny profile, < 90 s (CI)", "tiny",
-	  true, quick_runs },
+	  true, quick_runs, MICRO_QUICK, "0.05" },
 	{ "full", "longer runs and more variants on the default profile (~3 min)", "default",
-	  false, full_runs },
+	  false, full_runs, ".", "0.1" },
 	{ NULL },
 };
 
@@ -147,6 +156,59 @@ static int build_config(const struct suite *s, const struct suite_run *r, uint64
 		n++;
 	}
 	return runner_resolve_params(c, keys, vals, n, err, len);
+}
+
+/*
+ * Run vidmm-micro (built next to this binary when Google Benchmark is there)
+ * with the suite's filter, its JSON into out_dir/micro.json and its table into
+ * micro.txt. Returns "micro.json", "not built" or "failed (...)" for the
+ * context; a failure here is reported, not fatal: the suite's checks are the
+ * workloads'.
+ */
+static const char *run_micro(const struct suite *s, const char *out_dir, char *buf, size_t len)
+{
+	char self[PATH_MAX], bin[PATH_MAX], out[PATH_MAX + 32], txt[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return "not built";
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return "not built";
+	*slash = '\0';
+	if (snprintf(bin, sizeof(bin), "%s/vidmm-micro", self) >= (int)sizeof(bin) ||
+	    access(bin, X_OK) != 0)
+		return "not built";
+	snprintf(out, sizeof(out), "--benchmark_out=%s/micro.json", out_dir);
+	snprintf(txt, sizeof(txt), "%s/micro.txt", out_dir);
+	char filt[512], mt[64];
+	snprintf(filt, sizeof(filt), "--benchmark_filter=%s", s->micro_filter);
+	snprintf(mt, sizeof(mt), "--benchmark_min_time=%s", s->micro_min_time);
+
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(buf, len, "failed (fork: %s)", strerror(errno));
+		return buf;
+	}
+	if (pid == 0) {
+		FILE *f = freopen(txt, "w", stdout);
+		if (!f)
+			_exit(127);
+		dup2(STDOUT_FILENO, STDERR_FILENO);
+		execl(bin, bin, filt, mt, out, "--benchmark_out_format=json", (char *)NULL);
+		_exit(127);
+	}
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		snprintf(buf, len, "failed (status %d, see micro.txt)",
+			 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		return buf;
+	}
+	return "micro.json";
 }
 
 int suite_main(int argc, char **argv)
@@ -270,6 +332,16 @@ int suite_main(int argc, char **argv)
 		}
 		runner_result_free(&res);
 	}
+	char micro_buf[128];
+	const char *micro = NULL;
+	if (!status && s->micro_filter) {
+		if (!quiet)
+			printf("suite %s: microbenchmarks (vidmm-micro, min time %s s)\n", s->name,
+			       s->micro_min_time);
+		micro = run_micro(s, out_dir, micro_buf, sizeof(micro_buf));
+		if (!quiet)
+			printf("suite %s: microbenchmarks: %s\n", s->name, micro);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (status) {
 		json_decref(runs);
@@ -285,6 +357,8 @@ int suite_main(int argc, char **argv)
 	json_object_set_new(ctx, "seed", json_integer((json_int_t)seed));
 	json_object_set_new(ctx, "wall_s", json_real(wall));
 	json_object_set_new(ctx, "peak_rss_kib", json_integer(ru.ru_maxrss));
+	if (micro)
+		json_object_set_new(ctx, "microbenchmarks", json_string(micro));
 	json_t *doc = results_document(ctx, runs);
 	char *js = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
 	char *md = results_summary_md(doc);

@@ -236,6 +236,7 @@ void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		vm->st.swapped_allocations--;
 		vm->st.swapped_bytes -= a->size;
 		swap_slot_free(vm->swap, &a->swp);
+		vm->swap_slots_freed++;
 	} else {
 		list_del(&a->cache);
 		vm->st.evicted_allocations--;

@@ -337,10 +337,16 @@ int vidmm_check(vidmm_t *vm)
 		if (a->residency != VIDMM_RESIDENT)
 			frames += a->pages.npages;
 	}
-	list_for_each(pos, &vm->inflight) {
-		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
-		if (a->destroyed)
-			frames += a->pages.npages;
+	/* ...and of destroyed ones a mover still owns (page-in, swap-out,
+	 * swap-in): they have no handle and are not deferred, but they are on
+	 * the system-cache or swapped list until the mover lets go. */
+	for (int p = 0; p <= VIDMM_PRIO_COUNT; p++) {
+		struct list_head *head = p < VIDMM_PRIO_COUNT ? &vm->evicted[p] : &vm->swapped;
+		list_for_each(pos, head) {
+			struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, cache);
+			if (a->destroyed && !a->deferred)
+				frames += a->pages.npages;
+		}
 	}
 	/* I5 */
 	if (!ret)

@@ -16,7 +16,7 @@ const char *vidmm_strerror(int err)
 	case 0: return "success";
 	case -EINVAL: return "invalid argument or configuration";
 	case -ENOMEM: return "out of memory (system-page budget or host memory exhausted)";
-	case -ENOSPC: return "no room in any allowed segment";
+	case -ENOSPC: return "no room (in any allowed segment, or in the swap file)";
 	case -EBADF: return "invalid, stale or destroyed allocation handle";
 	case -EBUSY: return "only busy or pinned allocations stand in the way";
 	case -ETIMEDOUT: return "timed out waiting for a GPU fence";

@@ -235,6 +235,11 @@ struct vidmm {
 	struct swap_store *swap;
 	pthread_t reclaim_thread;
 	bool reclaim_running, reclaim_stop;
+	/* Swap slots given back so far; reclaim waits for it to move after the
+	 * file filled up (reclaim_blocked), instead of retrying in a loop. */
+	uint64_t swap_slots_freed;
+	uint64_t reclaim_blocked_gen;
+	bool reclaim_blocked;
 	pthread_cond_t reclaim_cv;
 	struct vidmm_stats st;    /* residency counters (the fields residency owns) */
 

@@ -215,6 +215,12 @@ static uint64_t unresident_pcie_locked(struct vidmm *vm, uint64_t want)
 /*
  * vidmmi_do_swap_out: swap out until need pages are free for clients.
  * background: only cold (EVICTED) allocations, nothing paged out for it.
+ *
+ * Bounded by progress, not by a round count: every round either swaps at
+ * least one allocation out (it can never be a candidate again until it is
+ * read back) or pages PCIe allocations out (which cannot recur without a
+ * page-in), else it stops. A fixed count would give up with room still in
+ * the file.
  */
 static int do_swap_out_locked(struct vidmm *vm, uint64_t need, bool background)
 {
@@ -223,7 +229,7 @@ static int do_swap_out_locked(struct vidmm *vm, uint64_t need, bool background)
 
 	if (!vm->swap)
 		return -ENOMEM;
-	for (int round = 0; round < MAX_ROUNDS; round++) {
+	for (;;) {
 		uint64_t free_now = client_free(vm);
 		if (free_now >= need)
 			return 0;
@@ -243,7 +249,6 @@ static int do_swap_out_locked(struct vidmm *vm, uint64_t need, bool background)
 		if (background && r > 0)
 			vm->st.reclaimed_bytes += (uint64_t)r << vm->gart.geo.page_shift;
 	}
-	return client_free(vm) >= need ? 0 : err;
 }
 
 int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
@@ -291,6 +296,7 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		goto out;
 	}
 	swap_slot_free(vm->swap, &a->swp);
+	vm->swap_slots_freed++;
 	list_del(&a->cache);
 	vm->st.swapped_allocations--;
 	vm->st.swapped_bytes -= a->size;
@@ -313,12 +319,17 @@ static void *reclaim_main(void *arg)
 
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->reclaim_stop) {
-		if (vm->sysmem.used > high_mark(vm)) {
+		/* After the file filled up, wait for a slot to be freed (a
+		 * swap-in or a destroy) rather than retrying every period. */
+		bool blocked = vm->reclaim_blocked && vm->swap_slots_freed == vm->reclaim_blocked_gen;
+		if (!blocked && vm->sysmem.used > high_mark(vm)) {
 			uint64_t target_free = client_limit(vm) - low_mark(vm);
-			uint64_t before = vm->st.swap_outs;
+			uint64_t before = vm->st.swap_outs, full = vm->st.swap_full;
 			do_swap_out_locked(vm, target_free, true);
 			if (vm->st.swap_outs != before)
 				vm->st.reclaim_runs++;
+			vm->reclaim_blocked = vm->st.swap_full != full;
+			vm->reclaim_blocked_gen = vm->swap_slots_freed;
 		}
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -430,6 +430,11 @@ int swap_open(const struct swap_config *cfg, struct swap_store **out,
 
 static void ring_free(struct swap_ring *r)
 {
+	/* Unregister first: the kernel returns the locked-memory charge of
+	 * registered buffers only when the ring is finally torn down, which
+	 * queue_exit may defer; a store opened right after would be refused. */
+	if (r->registered)
+		io_uring_unregister_buffers(&r->ring);
 	io_uring_queue_exit(&r->ring);
 	if (r->ops) {
 		for (unsigned i = 0; i < r->s->qd; i++) {
