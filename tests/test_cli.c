@@ -521,14 +521,31 @@ static void cli_suite_quick(void **state)
 	}
 	const json_t *ctx = json_object_get(d, "context");
 	assert_true(json_number_value(json_object_get(ctx, "wall_s")) < 90.0);
-	json_decref(d);
 	FILE *f = fopen(m, "r");
 	assert_non_null(f);
 	char line[256];
 	assert_non_null(fgets(line, sizeof(line), f));
 	assert_non_null(strstr(line, "vidmm-bench results"));
 	fclose(f);
-	assert_int_equal(count_files(dir), 2); /* no temporaries left */
+	/* results.json and summary.md, plus micro.json and micro.txt when
+	 * vidmm-micro was built (the context says which); no temporaries. */
+	const char *micro = json_string_value(json_object_get(ctx, "microbenchmarks"));
+	assert_non_null(micro);
+	if (strcmp(micro, "micro.json") == 0) {
+		char mj[PATH_MAX];
+		snprintf(mj, sizeof(mj), "%s/micro.json", dir);
+		json_error_t jerr;
+		json_t *mdoc = json_load_file(mj, 0, &jerr);
+		if (!mdoc)
+			fail_msg("micro.json: %s", jerr.text);
+		assert_true(json_array_size(json_object_get(mdoc, "benchmarks")) > 0);
+		json_decref(mdoc);
+		assert_int_equal(count_files(dir), 4);
+	} else {
+		assert_non_null(strstr(micro, "not built"));
+		assert_int_equal(count_files(dir), 2);
+	}
+	json_decref(d);
 	rmtree(dir);
 	free(dir);
 }
