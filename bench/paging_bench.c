@@ -204,6 +204,7 @@ int main(int argc, char **argv)
 {
 	const char *profile = "default";
 	bool quick = false;
+	int engines = 1;
 	struct vidmm_profile prof;
 	char err[256];
 
@@ -212,8 +213,11 @@ int main(int argc, char **argv)
 			quick = true;
 		else if (!strcmp(argv[i], "--profile") && i + 1 < argc)
 			profile = argv[++i];
+		else if (!strcmp(argv[i], "--copy-engines") && i + 1 < argc)
+			engines = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: paging_bench [--quick] [--profile NAME|FILE.json]\n");
+			fprintf(stderr, "usage: paging_bench [--quick] [--profile NAME|FILE.json] "
+				"[--copy-engines N]\n");
 			return 2;
 		}
 	}
@@ -221,15 +225,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "paging_bench: --profile: %s\n", err);
 		return 2;
 	}
+	/* The targets are stated for one copy engine. */
+	if (engines < 1 || engines > 8) {
+		fprintf(stderr, "paging_bench: --copy-engines: 1..8\n");
+		return 2;
+	}
+	prof.copy_engines = (uint32_t)engines;
 	static const uint64_t sizes[] = { 64 << 10, 2 << 20, 32 << 20 };
 	const char *mode_name[] = { "window", "bounce" };
 	double ratio_2m[2] = { 0, 0 };
 	uint64_t errors = 0;
 	int rc = 0;
 
-	printf("paging_bench: profile %s, %s; page-out/page-in GB/s from the manager's own\n"
-	       "latency sums, beside a single-thread memcpy of the same size in this run\n\n",
-	       prof.name, quick ? "quick" : "full");
+	printf("paging_bench: profile %s, %u copy engine(s), %s; page-out/page-in GB/s from the\n"
+	       "manager's own latency sums, beside a single-thread memcpy of the same bytes (same\n"
+	       "64 MiB working set) in this run\n\n",
+	       prof.name, prof.copy_engines, quick ? "quick" : "full");
 	printf("%-7s %8s %9s %9s %9s %8s %8s %7s\n", "mode", "size", "out GB/s", "in GB/s",
 	       "memcpy", "out/mc", "in/mc", "copies");
 	for (int m = 0; m < 2; m++) {

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 static void *map_sparse(size_t len)
@@ -72,6 +73,7 @@ int emu_create(const struct vidmm_profile *p, struct emu **out)
 	pthread_mutex_init(&e->cpu_lock, NULL);
 	pthread_mutex_init(&e->irq_lock, NULL);
 	atomic_init(&e->tlb_check, true);
+	e->wait_spin_ns = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? EMU_WAIT_SPIN_NS : 0;
 	atomic_init(&e->inval_gen, 0);
 	for (uint32_t i = 0; i < EMU_NREGS; i++)
 		atomic_init(&e->regs[i], 0);

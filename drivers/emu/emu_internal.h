@@ -44,7 +44,12 @@
 #define EMU_INVAL_LOG 64u      /* invalidations remembered for lazy TLB sync */
 #define EMU_ERR_HIST 1024u     /* failed fences remembered per engine */
 #define EMU_ENGINE_SPIN_NS 0u     /* idle engines sleep at once: polling threads steal the copy's core on small machines */
-#define EMU_WAIT_SPIN_NS 20000u   /* fence_wait polls this long before sleeping */
+/* fence_wait polls this long before sleeping, when the machine has a core for
+ * the engine besides the waiter's: a paging copy of a few MiB finishes within
+ * it, and in a VM a futex wake-up costs tens of microseconds, which the waiter
+ * would add to every copy. With one CPU the waiter would only steal the
+ * engine's time, so it sleeps at once (emu_create sets wait_spin_ns). */
+#define EMU_WAIT_SPIN_NS 250000u
 #define EMU_NREGS (EMU_MMIO_SIZE / 4)
 #define EMU_L1_REGS ((EMU_MMIO_SIZE - EMU_MMIO_MMU_START_ADDRESS) / 4)
 
@@ -162,6 +167,7 @@ struct emu {
 	_Atomic uint64_t inval_gen;
 
 	_Atomic bool tlb_check;
+	uint64_t wait_spin_ns;    /* set once at create: EMU_WAIT_SPIN_NS or 0 */
 
 	pthread_mutex_t cpu_lock;
 	struct tlb cpu_tlb;

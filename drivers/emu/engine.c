@@ -571,10 +571,11 @@ int emu_fence_wait(struct emu *e, uint32_t engine, uint64_t fence, uint64_t time
 	/* Whoever got this fence from submit saw submits >= it. */
 	if (fence > atomic_load_explicit(&eng->submits, memory_order_relaxed))
 		return -EINVAL;
-	/* Most paging waits are for a copy that is about to finish: a short
-	 * spin saves two scheduler round trips (the i915 trick). */
+	/* Most paging waits are for a copy that is about to finish: a spin
+	 * saves two scheduler round trips (the i915 trick; see
+	 * EMU_WAIT_SPIN_NS for the length). */
 	spin_until_reached(&eng->completed, fence,
-			   timeout_ns < EMU_WAIT_SPIN_NS ? timeout_ns : EMU_WAIT_SPIN_NS);
+			   timeout_ns < e->wait_spin_ns ? timeout_ns : e->wait_spin_ns);
 	if (atomic_load_explicit(&eng->completed, memory_order_acquire) >= fence)
 		return 0;
 	uint64_t now = emu_now_ns();
