@@ -720,6 +720,9 @@ static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bo
 			return r;
 	}
 	if (throttled) {
+		/* Counted whether or not a free spot turns up: the budget took
+		 * the choice of placement away from the preference order. */
+		vm->st.throttled_moves++;
 		for (uint32_t i = 0; i < a->n_allowed; i++) {
 			struct segment *s = &vm->seg[a->allowed[i]];
 			if (cpu && !(s->flags & VIDMM_SEG_CPU_VISIBLE))
@@ -729,7 +732,6 @@ static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bo
 			if (a->destroyed)
 				return -EBADF;
 		}
-		vm->st.throttled_moves++;
 	}
 	for (uint32_t i = 0; i < a->n_allowed; i++) {
 		struct segment *s = &vm->seg[a->allowed[i]];

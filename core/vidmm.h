@@ -177,7 +177,8 @@ struct vidmm_stats {
 	uint64_t pcie_remaps;                       /* PCIe page-ins/outs without a copy */
 	uint64_t evictions_by_priority[VIDMM_PRIO_COUNT];
 	uint64_t busy_waits;                        /* waits for a busy victim's fence */
-	uint64_t throttled_moves;                   /* moves refused by the submit budget */
+	uint64_t throttled_moves;                   /* page-ins past the submit budget: placed
+						     * where room was free rather than evicting */
 	uint64_t bounces;                           /* in and out again within the window */
 	uint64_t deferred_destroys;                 /* destroyed while busy, freed later */
 	uint64_t copy_failures;                     /* page-out/in copies the engine failed */

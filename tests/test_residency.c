@@ -58,6 +58,7 @@ struct env_opts {
 	bool plain_lru;
 	enum vidmm_paging_mode mode;
 	uint64_t fence_timeout_ns;   /* 0: the manager's default (2 s) */
+	uint64_t move_budget;        /* cfg.submit_move_budget; 0: unlimited */
 };
 
 struct env {
@@ -85,13 +86,15 @@ static struct env *env_up(const struct env_opts *o)
 		p.sysmem = o->sysmem;
 	if (platform_open(&p, "emu", &e->pl, err, sizeof(err)))
 		fail_msg("platform_open: %s", err);
-	if (o->plain_lru || o->mode != VIDMM_PAGING_WINDOW || o->fence_timeout_ns) {
+	if (o->plain_lru || o->mode != VIDMM_PAGING_WINDOW || o->fence_timeout_ns ||
+	    o->move_budget) {
 		/* platform_open builds the manager from the profile alone; rebuild
 		 * it on the same chip with the case's configuration. */
 		struct vidmm_config cfg = e->pl.cfg;
 		cfg.evict_plain_lru = o->plain_lru;
 		cfg.paging_mode = o->mode;
 		cfg.fence_timeout_ns = o->fence_timeout_ns;
+		cfg.submit_move_budget = o->move_budget;
 		vidmm_destroy(e->pl.vm);
 		e->pl.vm = NULL;
 		int ret = vidmm_init(&cfg, &e->pl.vm);
@@ -1658,6 +1661,89 @@ static void stress_evict_verify(void **state)
 	stress_phase(seed + 1000, 3.0, secs * SEC, ops);
 }
 
+/* ---- THRASH-CONTROL ------------------------------------------------------------------ */
+
+/*
+ * Two paged-out allocations that may live in local-invisible or PCIe memory,
+ * local-invisible full of idle pagable ones; one job needs both back. With a
+ * per-submit move budget the first page-in (which evicts to make room) spends
+ * it, so the second is throttled: it takes a free spot in PCIe (a GART remap,
+ * no copy, nothing evicted) instead of evicting again. Without a budget both
+ * come back to local memory. Paging back in right after paging out is a
+ * bounce either way.
+ */
+static void thrash_case(uint64_t budget, bool *y_in_pcie, struct vidmm_stats *delta)
+{
+	struct env_opts o = { .move_budget = budget };
+	struct env *e = env_up(&o);
+	const uint64_t sz = 2 * MIB;
+	vidmm_handle_t xy[2], filler[32];
+	struct vidmm_alloc_desc d = { .size = sz, .priority = VIDMM_PRIO_NORMAL, .n_preferred = 2,
+				      .preferred = { (uint32_t)e->local_invis, (uint32_t)e->pcie_unsnoop } };
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(vidmm_create_allocation(e->vm, &d, &xy[i]), 0);
+		assert_int_equal(info_of(e, xy[i]).segment, e->local_invis);
+		gpu_fill(e, xy[i], 4242);
+	}
+	assert_true(fill_segment(e, e->local_invis, sz, VIDMM_PRIO_NORMAL, filler, 32) > 2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(vidmm_evict(e->vm, xy[i]), 0);
+	/* Their old places go to idle pagable fillers: no free room left. */
+	for (int i = 0; i < 2; i++)
+		create_in(e, e->local_invis, sz, VIDMM_PRIO_NORMAL, 0);
+	assert_int_equal(stats_of(e).seg[e->local_invis].free, 0);
+	struct vidmm_stats s0 = stats_of(e);
+
+	uint32_t acc[2] = { VIDMM_ACCESS_READ, VIDMM_ACCESS_READ };
+	uint64_t bad = UINT64_MAX;
+	struct vidmm_fence f;
+	assert_int_equal(submit_refs(e->vm, VIDMM_JOB_VERIFY, 4242, xy, acc, 2, &bad, &f), 0);
+	assert_int_equal(vidmm_wait_fence(e->vm, f, JOB_WAIT_NS), 0);
+	assert_int_equal(bad, 0);
+	check_ok(e->vm);
+	struct vidmm_stats s1 = stats_of(e);
+	assert_int_equal(info_of(e, xy[0]).segment, e->local_invis);
+	*y_in_pcie = info_of(e, xy[1]).segment == (uint32_t)e->pcie_unsnoop;
+	if (!*y_in_pcie)
+		assert_int_equal(info_of(e, xy[1]).segment, e->local_invis);
+	memset(delta, 0, sizeof(*delta));
+	delta->throttled_moves = s1.throttled_moves - s0.throttled_moves;
+	delta->page_outs = s1.page_outs - s0.page_outs;
+	delta->page_ins = s1.page_ins - s0.page_ins;
+	delta->pcie_remaps = s1.pcie_remaps - s0.pcie_remaps;
+	delta->bounces = s1.bounces - s0.bounces;
+	env_down(e);
+}
+
+static void thrash_control(void **state)
+{
+	struct vidmm_stats d;
+	bool in_pcie;
+
+	(void)state;
+	/* Budget of one page: the first page-in's moves exhaust it. */
+	thrash_case(4096, &in_pcie, &d);
+	printf("budget 4 KiB: y in %s, throttled %" PRIu64 ", page-outs %" PRIu64
+	       ", page-ins %" PRIu64 ", remaps %" PRIu64 ", bounces %" PRIu64 "\n",
+	       in_pcie ? "PCIe" : "local", d.throttled_moves, d.page_outs, d.page_ins,
+	       d.pcie_remaps, d.bounces);
+	assert_true(in_pcie);
+	assert_int_equal(d.throttled_moves, 1); /* y's page-in, diverted to a free spot */
+	assert_int_equal(d.page_outs, 1);       /* only the first page-in evicted */
+	assert_int_equal(d.page_ins, 2);
+	assert_int_equal(d.pcie_remaps, 1);
+	assert_true(d.bounces >= 1);
+
+	/* No budget: both come home to local memory, evicting twice. */
+	thrash_case(0, &in_pcie, &d);
+	assert_false(in_pcie);
+	assert_int_equal(d.throttled_moves, 0);
+	assert_int_equal(d.page_outs, 2);
+	assert_int_equal(d.page_ins, 2);
+	assert_true(d.bounces >= 2);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -1673,6 +1759,7 @@ int main(int argc, char **argv)
 		VT_CASE("FENCE-TIMEOUT", fence_timeout),
 		VT_CASE("FAULT-COPY-FAILS", fault_copy_fails),
 		VT_CASE("STRESS-EVICT-VERIFY", stress_evict_verify),
+		VT_CASE("THRASH-CONTROL", thrash_control),
 	};
 	return VT_MAIN("residency", cases);
 }
