@@ -37,37 +37,16 @@
 static struct {
 	bool tried;
 	char err[256];
-	struct emu *emu;
-	vidmm_t *vm;
+	struct platform pl; /* pl.emu, pl.vm */
 	uint32_t snooped_seg, unsnooped_seg;
 	struct vidmm_segment_memory mem; /* MG_MAX_PAGES, mapped, snooped segment */
 } mg;
 
-/* profile -> emulated chip -> manager, without swap (bench/platform.c). */
-static int mg_open_vm(const struct vidmm_profile *p, struct emu **emu, vidmm_t **vm,
-		      char *err, size_t len)
-{
-	struct platform_opts o = { .no_swap = true };
-	struct platform pl;
-	int ret = platform_open_opts(p, "emu", &o, &pl, err, len);
-
-	if (!ret) {
-		*emu = pl.emu;
-		*vm = pl.vm;
-	}
-	return ret;
-}
-
 static void mg_close(void)
 {
 	if (mg.mem.internal)
-		vidmm_release_segment_memory(mg.vm, &mg.mem);
-	if (mg.vm)
-		vidmm_destroy(mg.vm);
-	if (mg.emu)
-		emu_destroy(mg.emu);
-	mg.vm = NULL;
-	mg.emu = NULL;
+		vidmm_release_segment_memory(mg.pl.vm, &mg.mem);
+	platform_close(&mg.pl);
 }
 
 /* The PCIe segment (not the paging one) with the given snoop attribute. */
@@ -98,10 +77,11 @@ static bool mg_get(gb_state *st)
 		if (ret)
 			snprintf(mg.err, sizeof(mg.err), "profile arise: %s", strerror(-ret));
 		else
-			ret = mg_open_vm(&p, &mg.emu, &mg.vm, mg.err, sizeof(mg.err));
+			ret = platform_open_opts(&p, "emu", &(struct platform_opts){ .no_swap = true },
+						&mg.pl, mg.err, sizeof(mg.err));
 		if (!ret) {
-			a = mg_find_pcie(mg.vm, true);
-			b = mg_find_pcie(mg.vm, false);
+			a = mg_find_pcie(mg.pl.vm, true);
+			b = mg_find_pcie(mg.pl.vm, false);
 			if (a < 0 || b < 0) {
 				snprintf(mg.err, sizeof(mg.err), "no snooped/unsnooped PCIe segment");
 				ret = -ENODEV;
@@ -111,7 +91,7 @@ static bool mg_get(gb_state *st)
 			}
 		}
 		if (!ret) {
-			ret = vidmm_allocate_segment_memory(mg.vm, mg.snooped_seg,
+			ret = vidmm_allocate_segment_memory(mg.pl.vm, mg.snooped_seg,
 							    MG_MAX_PAGES * 4096, 0,
 							    VIDMM_SEGMEM_BOTTOM_UP, &mg.mem);
 			if (ret)
@@ -121,7 +101,7 @@ static bool mg_get(gb_state *st)
 		if (ret)
 			mg_close();
 	}
-	if (!mg.vm) {
+	if (!mg.pl.vm) {
 		gb_skip_with_error(st, mg.err);
 		return false;
 	}
@@ -140,7 +120,7 @@ static void bm_gart_map_unmap(gb_state *st, void *user)
 		gb_skip_with_error(st, "pages must be in 1..262144");
 		return;
 	}
-	struct vidmm *vm = mg.vm;
+	struct vidmm *vm = mg.pl.vm;
 	const struct segmem *m = mg.mem.internal;
 	/* A view of the first n frames of the (contiguous) backing pages. */
 	struct sys_extent ext = { .node = { m->pages.ext[0].node.start, n } };
@@ -182,7 +162,7 @@ static void bm_gart_segmem(gb_state *st, void *user)
 	(void)user;
 	if (!mg_get(st))
 		return;
-	struct vidmm *vm = mg.vm;
+	struct vidmm *vm = mg.pl.vm;
 	/* The flag is read under vm->lock by gart.c; set it the same way. */
 	pthread_mutex_lock(&vm->lock);
 	bool was = vm->gart.batch_invalidate;

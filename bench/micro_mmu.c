@@ -39,37 +39,16 @@
 static struct {
 	bool tried;
 	char err[256];
-	struct emu *emu;
-	vidmm_t *vm;
+	struct platform pl; /* pl.emu, pl.vm */
 	struct vidmm_segment_memory mem;
 	uint32_t tlb_entries;
 } mu;
 
-/* profile -> emulated chip -> manager, without swap (bench/platform.c). */
-static int mu_open_vm(const struct vidmm_profile *p, struct emu **emu, vidmm_t **vm,
-		      char *err, size_t len)
-{
-	struct platform_opts o = { .no_swap = true };
-	struct platform pl;
-	int ret = platform_open_opts(p, "emu", &o, &pl, err, len);
-
-	if (!ret) {
-		*emu = pl.emu;
-		*vm = pl.vm;
-	}
-	return ret;
-}
-
 static void mu_close(void)
 {
 	if (mu.mem.internal)
-		vidmm_release_segment_memory(mu.vm, &mu.mem);
-	if (mu.vm)
-		vidmm_destroy(mu.vm);
-	if (mu.emu)
-		emu_destroy(mu.emu);
-	mu.vm = NULL;
-	mu.emu = NULL;
+		vidmm_release_segment_memory(mu.pl.vm, &mu.mem);
+	platform_close(&mu.pl);
 }
 
 static bool mu_get(gb_state *st)
@@ -86,15 +65,16 @@ static bool mu_get(gb_state *st)
 		if (ret)
 			snprintf(mu.err, sizeof(mu.err), "profile default: %s", strerror(-ret));
 		else
-			ret = mu_open_vm(&p, &mu.emu, &mu.vm, mu.err, sizeof(mu.err));
+			ret = platform_open_opts(&p, "emu", &(struct platform_opts){ .no_swap = true },
+						&mu.pl, mu.err, sizeof(mu.err));
 		if (!ret) {
 			mu.tlb_entries = p.tlb_entries;
-			vidmm_query_segments(mu.vm, s, VIDMM_MAX_SEGMENTS, &n);
+			vidmm_query_segments(mu.pl.vm, s, VIDMM_MAX_SEGMENTS, &n);
 			for (uint32_t i = 0; i < n && seg < 0; i++)
 				if ((s[i].flags & (VIDMM_SEG_PCIE | VIDMM_SEG_PAGING)) == VIDMM_SEG_PCIE)
 					seg = (int)s[i].id;
 			ret = seg < 0 ? -ENODEV
-				      : vidmm_allocate_segment_memory(mu.vm, (uint32_t)seg,
+				      : vidmm_allocate_segment_memory(mu.pl.vm, (uint32_t)seg,
 								      MU_MAX_PAGES * 4096, 0, 0,
 								      &mu.mem);
 			if (ret)
@@ -111,7 +91,7 @@ static bool mu_get(gb_state *st)
 		if (ret)
 			mu_close();
 	}
-	if (!mu.vm) {
+	if (!mu.pl.vm) {
 		gb_skip_with_error(st, mu.err);
 		return false;
 	}
@@ -133,7 +113,7 @@ static void bm_emu_mmu_translate(gb_state *st, void *user)
 		gb_skip_with_error(st, "pages must be in 1..16384");
 		return;
 	}
-	struct emu *e = mu.emu;
+	struct emu *e = mu.pl.emu;
 	const uint64_t base = mu.mem.gpu_addr;
 
 	emu_set_tlb_check(e, check);

@@ -39,20 +39,14 @@ struct range {
 
 struct ranges {
 	struct range *r;
-	size_t n, cap;
+	uint32_t n, cap;
 };
 
 static int push(struct ranges *v, uint64_t start, uint64_t size,
 		const struct sys_pages *pages, bool snooped, bool hole)
 {
-	if (v->n == v->cap) {
-		size_t ncap = v->cap ? v->cap * 2 : 64;
-		struct range *r = realloc(v->r, ncap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		v->r = r;
-		v->cap = ncap;
-	}
+	if (array_reserve((void **)&v->r, v->n, &v->cap, sizeof(*v->r)))
+		return -ENOMEM;
 	v->r[v->n++] = (struct range){ start, size, pages, snooped, hole };
 	return 0;
 }
@@ -209,7 +203,7 @@ static int check_segment(struct vidmm *vm, struct segment *s, struct ranges *map
 	if (v.n)
 		qsort(v.r, v.n, sizeof(*v.r), cmp_range);
 	uint64_t at = s->base;
-	for (size_t i = 0; i < v.n; i++) {
+	for (uint32_t i = 0; i < v.n; i++) {
 		if (v.r[i].start != at) {
 			ret = fail(vm, "%s: %s at 0x%llx where 0x%llx was expected (heap and lists disagree)",
 				   s->name, v.r[i].hole ? "hole" : "range",
@@ -230,7 +224,7 @@ static int check_gart(struct vidmm *vm, struct ranges *mapped)
 {
 	const struct gart *g = &vm->gart;
 	uint64_t shift = g->geo.page_shift, live = 0;
-	size_t k = 0;
+	uint32_t k = 0;
 
 	if (mapped->n) /* qsort's base must not be NULL, even for 0 elements */
 		qsort(mapped->r, mapped->n, sizeof(*mapped->r), cmp_range);

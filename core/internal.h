@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "heap.h"
 #include "list.h"
@@ -319,6 +320,21 @@ static inline uint64_t align_up(uint64_t x, uint64_t a)
 static inline bool is_pow2(uint64_t x)
 {
 	return x && !(x & (x - 1));
+}
+
+/* Make room for element n of a growable array of *cap elements (doubling
+ * from 16): 0 or -ENOMEM, the array unchanged on failure. */
+static inline int array_reserve(void **arr, uint32_t n, uint32_t *cap, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	uint32_t nc = *cap ? *cap * 2 : 16;
+	void *p = nc > *cap ? realloc(*arr, (size_t)nc * elem) : NULL;
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = nc;
+	return 0;
 }
 
 #endif /* VIDMM_INTERNAL_H */

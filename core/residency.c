@@ -421,22 +421,9 @@ static int scan_add(struct scan *sc, const struct segment *s, struct vidmm_alloc
 	uint64_t lo, hi;
 	uint32_t i, j;
 
-	if (sc->nblk == sc->cap_blk) {
-		uint32_t nc = sc->cap_blk ? sc->cap_blk * 2 : 32;
-		void *p = realloc(sc->blk, nc * sizeof(*sc->blk));
-		if (!p)
-			return -ENOMEM;
-		sc->blk = p;
-		sc->cap_blk = nc;
-	}
-	if (sc->niv == sc->cap_iv) {
-		uint32_t nc = sc->cap_iv ? sc->cap_iv * 2 : 32;
-		void *p = realloc(sc->iv, nc * sizeof(*sc->iv));
-		if (!p)
-			return -ENOMEM;
-		sc->iv = p;
-		sc->cap_iv = nc;
-	}
+	if (array_reserve((void **)&sc->blk, sc->nblk, &sc->cap_blk, sizeof(*sc->blk)) ||
+	    array_reserve((void **)&sc->iv, sc->niv, &sc->cap_iv, sizeof(*sc->iv)))
+		return -ENOMEM;
 	sc->blk[sc->nblk++] = a;
 	heap_free_extent(s->heap, a->node.start, a->node.size, &lo, &hi);
 	/* Merge with every extent it touches (they are sorted and disjoint). */

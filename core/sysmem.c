@@ -52,14 +52,8 @@ void *sysmem_frame_cpu(const struct sysmem *sm, uint64_t pfn)
 
 static int push_extent(struct sys_pages *p, uint32_t *cap, const struct heap_node *n)
 {
-	if (p->n_ext == *cap) {
-		uint32_t ncap = *cap ? *cap * 2 : 4;
-		struct sys_extent *e = realloc(p->ext, ncap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		p->ext = e;
-		*cap = ncap;
-	}
+	if (array_reserve((void **)&p->ext, p->n_ext, cap, sizeof(*p->ext)))
+		return -ENOMEM;
 	p->ext[p->n_ext++].node = *n;
 	p->npages += n->size;
 	return 0;
