@@ -7,6 +7,8 @@
  * exit.
  */
 #include <errno.h>
+#include <limits.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -363,6 +365,7 @@ void cli_help_main(FILE *out)
 		"  replay TRACE [options]    replay a trace recorded with run --record\n"
 		"  probe                     list display-class PCI devices (libpci, hwloc)\n"
 		"  overhead [options]        cost of the harness's statistics (alloc-churn on/off)\n"
+		"  micro [--benchmark_*]     Google Benchmark microbenchmarks (runs vidmm-micro)\n"
 		"\n"
 		"  --help, --version\n"
 		"\n"
@@ -437,4 +440,21 @@ void cli_help_replay(FILE *out)
 		"did, then compares the final counters with the recording's. Exit 0 when they\n"
 		"match, 1 when they differ (each difference is printed), 2 for a bad trace.\n"
 		"Exact for traces recorded with one thread.\n");
+}
+
+int cli_sibling_path(const char *name, char *out, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return -ENOENT;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	if (snprintf(out, len, "%s/%s", self, name) >= (int)len || access(out, X_OK) != 0)
+		return -ENOENT;
+	return 0;
 }

@@ -167,18 +167,9 @@ static int build_config(const struct suite *s, const struct suite_run *r, uint64
  */
 static const char *run_micro(const struct suite *s, const char *out_dir, char *buf, size_t len)
 {
-	char self[PATH_MAX], bin[PATH_MAX], out[PATH_MAX + 32], txt[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char bin[PATH_MAX], out[PATH_MAX + 32], txt[PATH_MAX];
 
-	if (n <= 0)
-		return "not built";
-	self[n] = '\0';
-	char *slash = strrchr(self, '/');
-	if (!slash)
-		return "not built";
-	*slash = '\0';
-	if (snprintf(bin, sizeof(bin), "%s/vidmm-micro", self) >= (int)sizeof(bin) ||
-	    access(bin, X_OK) != 0)
+	if (cli_sibling_path("vidmm-micro", bin, sizeof(bin)))
 		return "not built";
 	snprintf(out, sizeof(out), "--benchmark_out=%s/micro.json", out_dir);
 	snprintf(txt, sizeof(txt), "%s/micro.txt", out_dir);

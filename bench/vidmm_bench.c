@@ -286,6 +286,32 @@ static int cmd_overhead(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * micro: the Google Benchmark microbenchmarks live in vidmm-micro (C++ is
+ * needed only there); every argument, --benchmark_* flags included, is
+ * passed through unchanged.
+ */
+static int cmd_micro(int argc, char **argv)
+{
+	char bin[PATH_MAX];
+
+	if (cli_sibling_path("vidmm-micro", bin, sizeof(bin))) {
+		fprintf(stderr, "vidmm-bench micro: vidmm-micro was not built (it needs C++ and "
+				"Google Benchmark: meson option gbench)\n");
+		return 77;
+	}
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		printf("usage: vidmm-bench micro [--benchmark_* flags]\n\n"
+		       "Runs %s with the flags unchanged, e.g.\n"
+		       "  vidmm-bench micro --benchmark_filter=BM_gart --benchmark_out=g.json "
+		       "--benchmark_out_format=json\n\nIts own help follows.\n\n", bin);
+	fflush(stdout);
+	argv[0] = bin;
+	execv(bin, argv);
+	fprintf(stderr, "vidmm-bench micro: cannot run %s: %s\n", bin, strerror(errno));
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -327,6 +353,8 @@ int main(int argc, char **argv)
 		return cmd_probe(sargc, sargv);
 	if (strcmp(cmd, "overhead") == 0)
 		return cmd_overhead(sargc, sargv);
+	if (strcmp(cmd, "micro") == 0)
+		return cmd_micro(sargc, sargv);
 	fprintf(stderr, "vidmm-bench: unknown command '%s' (vidmm-bench --help)\n", cmd);
 	return EXIT_USAGE;
 }
