@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* platform.c - profile -> chip -> manager (see platform.h). */
+/*
+ * platform.c - profile -> chip -> manager (see platform.h).
+ *
+ * Owns: nothing beyond the open/close order (chip before manager, manager
+ * before chip on the way down). Must not: hold policy or state of its own.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -7,6 +7,9 @@
  * heaps, a paging segment carved from a PCIe segment, a dummy page, a
  * three-level GART, allocations on pagable (per priority) or unpagable lists.
  *
+ * Owns: the public contract; the implementation's types stay in internal.h.
+ * Must not: expose internals (pointers to descriptors, heap nodes, lists).
+ *
  * Conventions: every function returning int returns 0 or a negative errno;
  * vidmm_strerror() names it. A failed call leaves the manager as it was.
  * All functions are thread-safe unless documented otherwise; see manager.c for

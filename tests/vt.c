@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* vt.c - seed and RNG helpers for tests (see vt.h). */
+/*
+ * vt.c - seed and RNG helpers for tests (see vt.h).
+ * Owns: the seed policy (VIDMM_SEED or the clock, always printed) and the
+ * test RNG. Must not: assert anything itself.
+ */
 #include "vt.h"
 
 #include <inttypes.h>
