@@ -23,6 +23,7 @@
 	X(mmu) \
 	X(residency) \
 	X(fence) \
+	X(swap) \
 	/* end of list */
 
 #define MICRO_DECLARE(x) void micro_##x##_register(void);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_micro.c - MICRO-SMOKE: every microbenchmark family of vidmm-micro
- * (bench/micro_{heap,gart,mmu,residency,fence}.c) runs, with every argument,
+ * (bench/micro_{heap,gart,mmu,residency,fence,swap}.c) runs, with every argument,
  * and reports sane results in Google Benchmark's JSON.
  *
  * Owns: that one check. Must not: judge performance (the machine is shared
@@ -43,11 +43,15 @@ static const struct family {
 	{ "BM_residency_memcpy", 3, "bytes_per_second" },
 	{ "BM_fence_signal_to_wake", 1, "items_per_second" },
 	{ "BM_fence_submit", 7, "items_per_second" },       /* 1, 2, 4, ..., 64 */
+	{ "BM_swap_out", 6, "bytes_per_second" },           /* 2 sizes x qd 1/8/32 */
+	{ "BM_swap_in", 6, "bytes_per_second" },
+	{ "BM_swap_raw_write", 6, "bytes_per_second" },
+	{ "BM_swap_raw_read", 6, "bytes_per_second" },
 };
 #define NFAM (sizeof(families) / sizeof(families[0]))
 
 static const char *const filter =
-	"--benchmark_filter=^BM_(heap|gart|emu_mmu|residency|fence)_";
+	"--benchmark_filter=^BM_(heap|gart|emu_mmu|residency|fence|swap)_";
 
 /* Run vidmm-micro with the smoke flags, writing JSON to out. Exit status. */
 static int run_micro(const char *exe, const char *out)
