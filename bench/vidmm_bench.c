@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vidmm_bench.c - main of `vidmm-bench`: subcommand dispatch, and the
- * run/replay/list/probe/overhead commands.
+ * run/replay/list/probe/overhead commands (report and compare live in reports/).
  *
  * Owns: exit codes (0 ok, 1 a check failed, 2 bad usage or configuration,
  * 77 skipped) and the order "validate everything, open every output, then
@@ -19,6 +19,8 @@
 
 #include "cli.h"
 #include "probe.h"
+#include "reports/compare.h"
+#include "reports/report.h"
 #include "results.h"
 #include "suite.h"
 #include "trace.h"
@@ -355,6 +357,12 @@ int main(int argc, char **argv)
 		return cmd_overhead(sargc, sargv);
 	if (strcmp(cmd, "micro") == 0)
 		return cmd_micro(sargc, sargv);
+	/* reports/: the Markdown summary comes from results.c, passed in so the
+	 * library does not link the harness */
+	if (strcmp(cmd, "report") == 0)
+		return report_main(sargc, sargv, results_summary_md);
+	if (strcmp(cmd, "compare") == 0)
+		return compare_main(sargc, sargv);
 	fprintf(stderr, "vidmm-bench: unknown command '%s' (vidmm-bench --help)\n", cmd);
 	return EXIT_USAGE;
 }
