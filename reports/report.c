@@ -439,6 +439,11 @@ static void html_value(struct sbuf *b, const json_t *v)
 {
 	char buf[64];
 
+	/* absent keys render as "-": readers tolerate documents that lack them */
+	if (!v) {
+		sb(b, "-");
+		return;
+	}
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		sb_esc(b, json_string_value(v));
