@@ -127,7 +127,7 @@ static void fmt_qty(char *buf, size_t len, double v, bool bytes)
 		v /= base;
 		i++;
 	}
-	snprintf(buf, len, "%.3g%s%s", v, bytes && i == 0 ? " " : "", bytes ? bin[i] : si[i]);
+	snprintf(buf, len, "%.3g%s%s", v, bytes ? " " : "", bytes ? bin[i] : si[i]);
 }
 
 /* ---- loading ----------------------------------------------------------------- */
