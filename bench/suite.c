@@ -44,7 +44,8 @@ struct suite {
 #define MICRO_QUICK                                                                     \
 	"^BM_(heap_(baseline_)?pair/live:10000/frag:50|gart_map_unmap/pages:(1|4096|262144)/" \
 	"|emu_mmu_translate/pages:4096/|residency_(page_(out|in)|memcpy)/size:2097152"        \
-	"|fence_signal_to_wake|fence_submit/allocs:16/|shim/empty)"
+	"|fence_signal_to_wake|fence_submit/allocs:16/|shim/empty"                             \
+	"|swap_(out|in|raw_write|raw_read)/size:2097152/qd:32)"
 
 static const struct suite_run quick_runs[] = {
 	{ "alloc-churn", "dist=lognormal", 0, 3.0, VIDMM_PAGING_WINDOW },
