@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "perf.h"
 #include "vidmm_version.h"
+#include "reports/rjson.h"
 
 /* ---- files ------------------------------------------------------------------- */
 
@@ -385,29 +386,6 @@ static void sb(struct sbuf *b, const char *fmt, ...)
 	}
 }
 
-static double num(const json_t *o, const char *k)
-{
-	const json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : 0.0;
-}
-
-static const char *str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
-}
-
-static void fmt_ns(char *buf, size_t len, double ns)
-{
-	if (ns <= 0)
-		snprintf(buf, len, "-");
-	else if (ns < 1e3)
-		snprintf(buf, len, "%.0f ns", ns);
-	else if (ns < 1e6)
-		snprintf(buf, len, "%.1f us", ns / 1e3);
-	else
-		snprintf(buf, len, "%.2f ms", ns / 1e6);
-}
 
 char *results_summary_md(const json_t *doc)
 {
@@ -418,29 +396,29 @@ char *results_summary_md(const json_t *doc)
 
 	sb(&b, "# vidmm-bench results\n\n");
 	if (json_object_get(ctx, "suite"))
-		sb(&b, "Suite **%s**", str(ctx, "suite"));
+		sb(&b, "Suite **%s**", rj_str(ctx, "suite"));
 	sb(&b, "\n\n| context | |\n|---|---|\n");
-	sb(&b, "| version | %s (%s) |\n", str(ctx, "version"), str(ctx, "git_rev"));
-	sb(&b, "| started | %s |\n", str(ctx, "started_at"));
+	sb(&b, "| version | %s (%s) |\n", rj_str(ctx, "version"), rj_str(ctx, "git_rev"));
+	sb(&b, "| started | %s |\n", rj_str(ctx, "started_at"));
 	sb(&b, "| driver / profile | %s / %s (local %.0f MiB, PCIe %.0f MiB, paging %.0f MiB, "
-	   "sysmem %.0f MiB) |\n", str(ctx, "driver"), str(prof, "name"),
-	   (num(prof, "local_visible") + num(prof, "local_invisible")) / 1048576.0,
-	   (num(prof, "pcie_snooped") + num(prof, "pcie_unsnooped")) / 1048576.0,
-	   num(prof, "paging") / 1048576.0, num(prof, "sysmem") / 1048576.0);
-	sb(&b, "| paging mode | %s |\n", str(ctx, "paging_mode"));
-	sb(&b, "| host | %s, %.0f CPUs; %s |\n", str(ctx, "host_cpu"), num(ctx, "host_cpus"),
-	   str(ctx, "kernel"));
+	   "sysmem %.0f MiB) |\n", rj_str(ctx, "driver"), rj_str(prof, "name"),
+	   (rj_num(prof, "local_visible") + rj_num(prof, "local_invisible")) / 1048576.0,
+	   (rj_num(prof, "pcie_snooped") + rj_num(prof, "pcie_unsnooped")) / 1048576.0,
+	   rj_num(prof, "paging") / 1048576.0, rj_num(prof, "sysmem") / 1048576.0);
+	sb(&b, "| paging mode | %s |\n", rj_str(ctx, "paging_mode"));
+	sb(&b, "| host | %s, %.0f CPUs; %s |\n", rj_str(ctx, "host_cpu"), rj_num(ctx, "host_cpus"),
+	   rj_str(ctx, "kernel"));
 	sb(&b, "| hw perf counters | %s |\n",
 	   json_is_true(json_object_get(ctx, "hw_perf_counters")) ? "yes" : "no");
 	sb(&b, "| swap | %s |\n", json_is_true(json_object_get(ctx, "swap_available"))
 	   ? "available" : "unavailable (no swap file)");
-	sb(&b, "| seed | %.0f |\n", num(ctx, "seed"));
+	sb(&b, "| seed | %.0f |\n", rj_num(ctx, "seed"));
 	if (json_is_string(json_object_get(ctx, "topology")))
-		sb(&b, "| topology | %s |\n", str(ctx, "topology"));
+		sb(&b, "| topology | %s |\n", rj_str(ctx, "topology"));
 	if (json_is_number(json_object_get(ctx, "wall_s")))
-		sb(&b, "| suite wall time | %.1f s |\n", num(ctx, "wall_s"));
+		sb(&b, "| suite wall time | %.1f s |\n", rj_num(ctx, "wall_s"));
 	if (json_is_number(json_object_get(ctx, "peak_rss_kib")))
-		sb(&b, "| peak RSS | %.1f MiB |\n", num(ctx, "peak_rss_kib") / 1024.0);
+		sb(&b, "| peak RSS | %.1f MiB |\n", rj_num(ctx, "peak_rss_kib") / 1024.0);
 	if (json_is_string(json_object_get(ctx, "microbenchmarks")))
 		sb(&b, "| microbenchmarks (vidmm-micro, Google Benchmark JSON) | %s |\n",
 		   json_string_value(json_object_get(ctx, "microbenchmarks")));
@@ -450,7 +428,7 @@ char *results_summary_md(const json_t *doc)
 	char **seen = calloc(n + 1, sizeof(char *));
 	size_t nseen = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *fam = str(json_array_get(runs, i), "family");
+		const char *fam = rj_str(json_array_get(runs, i), "family");
 		bool dup = false;
 		for (size_t k = 0; k < nseen; k++)
 			dup |= strcmp(seen[k], fam) == 0;
@@ -464,7 +442,7 @@ char *results_summary_md(const json_t *doc)
 		sb(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
 		for (size_t j = i; j < n; j++) {
 			const json_t *r = json_array_get(runs, j);
-			if (strcmp(str(r, "family"), fam) != 0)
+			if (strcmp(rj_str(r, "family"), fam) != 0)
 				continue;
 			const json_t *m = json_object_get(r, "metrics");
 			const json_t *lat = json_object_get(r, "latency");
@@ -473,11 +451,11 @@ char *results_summary_md(const json_t *doc)
 			const json_t *cfg = json_object_get(r, "config");
 			const json_t *chk = json_object_get(r, "checks");
 			char c50[32], c99[32], s50[32], s99[32];
-			fmt_ns(c50, sizeof(c50), num(cr, "p50_ns"));
-			fmt_ns(c99, sizeof(c99), num(cr, "p99_ns"));
-			fmt_ns(s50, sizeof(s50), num(su, "p50_ns"));
-			fmt_ns(s99, sizeof(s99), num(su, "p99_ns"));
-			sb(&b, "| %s | ", str(r, "workload"));
+			rj_fmt_ns(c50, sizeof(c50), rj_num(cr, "p50_ns"));
+			rj_fmt_ns(c99, sizeof(c99), rj_num(cr, "p99_ns"));
+			rj_fmt_ns(s50, sizeof(s50), rj_num(su, "p50_ns"));
+			rj_fmt_ns(s99, sizeof(s99), rj_num(su, "p99_ns"));
+			sb(&b, "| %s | ", rj_str(r, "workload"));
 			const char *k;
 			const json_t *v;
 			bool first = true;
@@ -485,24 +463,24 @@ char *results_summary_md(const json_t *doc)
 				sb(&b, "%s%s=%s", first ? "" : " ", k, json_string_value(v));
 				first = false;
 			}
-			sb(&b, "%spaging_mode=%s", first ? "" : " ", str(cfg, "paging_mode"));
+			sb(&b, "%spaging_mode=%s", first ? "" : " ", rj_str(cfg, "paging_mode"));
 			sb(&b, " | %.0f | %.1f | %.0f | %.1f %s | %s / %s | %s / %s | %.0f | %.0f | %.0f | "
 			   "%.1f / %.1f | %.0f | %.0f | %s |\n",
-			   num(cfg, "threads"), num(m, "duration_s"), num(m, "ops_per_sec"),
-			   num(m, "units_per_sec"), str(m, "unit"), c50, c99, s50, s99,
-			   num(m, "alloc_failures"), num(m, "page_outs"), num(m, "page_ins"),
-			   num(m, "bytes_paged_out") / 1048576.0, num(m, "bytes_paged_in") / 1048576.0,
-			   num(m, "dummy_page_faults"), num(m, "integrity_errors"),
+			   rj_num(cfg, "threads"), rj_num(m, "duration_s"), rj_num(m, "ops_per_sec"),
+			   rj_num(m, "units_per_sec"), rj_str(m, "unit"), c50, c99, s50, s99,
+			   rj_num(m, "alloc_failures"), rj_num(m, "page_outs"), rj_num(m, "page_ins"),
+			   rj_num(m, "bytes_paged_out") / 1048576.0, rj_num(m, "bytes_paged_in") / 1048576.0,
+			   rj_num(m, "dummy_page_faults"), rj_num(m, "integrity_errors"),
 			   json_is_true(json_object_get(chk, "passed")) ? "ok"
-								      : str(chk, "failure"));
+								      : rj_str(chk, "failure"));
 		}
 		/* Workload-specific numbers, one line per run. */
 		for (size_t j = i; j < n; j++) {
 			const json_t *r = json_array_get(runs, j);
 			const json_t *wm = json_object_get(r, "workload_metrics");
-			if (strcmp(str(r, "family"), fam) != 0 || !json_object_size(wm))
+			if (strcmp(rj_str(r, "family"), fam) != 0 || !json_object_size(wm))
 				continue;
-			sb(&b, "\n%s:", str(r, "workload"));
+			sb(&b, "\n%s:", rj_str(r, "workload"));
 			const char *k;
 			const json_t *v;
 			json_object_foreach((json_t *)wm, k, v)

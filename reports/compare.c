@@ -41,35 +41,11 @@
 
 #include "compare.h"
 #include "report.h"
+#include "rjson.h"
 
 #define EXIT_REGRESSED 1
 #define EXIT_USAGE 2
 
-static double num(const json_t *o, const char *k)
-{
-	const json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : 0.0;
-}
-
-static const char *str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
-}
-
-static void fmt_ns(char *buf, size_t len, double ns)
-{
-	if (ns <= 0)
-		snprintf(buf, len, "-");
-	else if (ns < 1e3)
-		snprintf(buf, len, "%.0f ns", ns);
-	else if (ns < 1e6)
-		snprintf(buf, len, "%.1f us", ns / 1e3);
-	else if (ns < 1e9)
-		snprintf(buf, len, "%.2f ms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.2f s", ns / 1e9);
-}
 
 /* ---- Mann-Whitney U from histograms ---------------------------------------------- */
 
@@ -202,11 +178,11 @@ static char *run_key(const json_t *r)
 	char *p = json_dumps(json_object_get(r, "params") ? json_object_get(r, "params")
 							  : json_null(),
 			     JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-	size_t len = strlen(str(r, "workload")) + (p ? strlen(p) : 0) + 128;
+	size_t len = strlen(rj_str(r, "workload")) + (p ? strlen(p) : 0) + 128;
 	char *k = malloc(len);
 	if (k)
-		snprintf(k, len, "%s %s threads=%.0f paging=%s", str(r, "workload"), p ? p : "{}",
-			 num(cfg, "threads"), str(cfg, "paging_mode"));
+		snprintf(k, len, "%s %s threads=%.0f paging=%s", rj_str(r, "workload"), p ? p : "{}",
+			 rj_num(cfg, "threads"), rj_str(cfg, "paging_mode"));
 	free(p);
 	return k;
 }
@@ -298,8 +274,8 @@ static int rows_latency(struct tally *t, const char *run, const json_t *rb, cons
 			       "not compared |\n", run, k);
 			continue;
 		}
-		fmt_ns(mb, sizeof(mb), m.median_base);
-		fmt_ns(mn, sizeof(mn), m.median_new);
+		rj_fmt_ns(mb, sizeof(mb), m.median_base);
+		rj_fmt_ns(mn, sizeof(mn), m.median_new);
 		fmt_change(ch, sizeof(ch), m.median_base, m.median_new);
 		if (m.p > 0)
 			snprintf(pv, sizeof(pv), "%.3g", m.p);
@@ -364,8 +340,8 @@ static int parse_d(const char *opt, const char *s, double lo, double hi, bool lo
 static void doc_line(const char *what, const char *path, const json_t *doc)
 {
 	const json_t *c = json_object_get(doc, "context");
-	printf("- %s: `%s` (version %s, git %s, %s, seed %.0f)\n", what, path, str(c, "version"),
-	       str(c, "git_rev"), str(c, "started_at"), num(c, "seed"));
+	printf("- %s: `%s` (version %s, git %s, %s, seed %.0f)\n", what, path, rj_str(c, "version"),
+	       rj_str(c, "git_rev"), rj_str(c, "started_at"), rj_num(c, "seed"));
 }
 
 int compare_main(int argc, char **argv)
@@ -463,7 +439,7 @@ int compare_main(int argc, char **argv)
 		matched++;
 		const json_t *n = json_array_get(rn, j);
 		char run[160];
-		snprintf(run, sizeof(run), "%s #%zu", str(b, "workload"), i);
+		snprintf(run, sizeof(run), "%s #%zu", rj_str(b, "workload"), i);
 		const json_t *mb = json_object_get(b, "metrics"), *mn = json_object_get(n, "metrics");
 		row_scalar(&t, run, "ops/s", mb, mn, "ops_per_sec", true, thr);
 		row_scalar(&t, run, "units/s", mb, mn, "units_per_sec", true, thr);

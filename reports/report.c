@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "rjson.h"
 
 #define EXIT_USAGE 2
 
@@ -89,31 +90,6 @@ static void sb_esc(struct sbuf *b, const char *s)
 	}
 }
 
-static double num(const json_t *o, const char *k)
-{
-	const json_t *v = json_object_get(o, k);
-	return json_is_number(v) ? json_number_value(v) : 0.0;
-}
-
-static const char *str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
-}
-
-static void fmt_ns(char *buf, size_t len, double ns)
-{
-	if (ns <= 0)
-		snprintf(buf, len, "-");
-	else if (ns < 1e3)
-		snprintf(buf, len, "%.0f ns", ns);
-	else if (ns < 1e6)
-		snprintf(buf, len, "%.1f us", ns / 1e3);
-	else if (ns < 1e9)
-		snprintf(buf, len, "%.2f ms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.2f s", ns / 1e9);
-}
 
 /* Axis labels: 3 significant digits with a binary (bytes) or SI suffix. */
 static void fmt_qty(char *buf, size_t len, double v, bool bytes)
@@ -210,7 +186,7 @@ static void md_latency(struct sbuf *b, const json_t *r, size_t idx)
 	const char *k;
 	const json_t *v;
 
-	sb(b, "\n### %s (run %zu): latency per operation kind\n\n", str(r, "workload"), idx);
+	sb(b, "\n### %s (run %zu): latency per operation kind\n\n", rj_str(r, "workload"), idx);
 	if (!json_object_size(lat)) {
 		sb(b, "No latency samples (run with statistics off?).\n");
 		return;
@@ -219,19 +195,19 @@ static void md_latency(struct sbuf *b, const json_t *r, size_t idx)
 	sb(b, "|---|---|---|---|---|---|---|---|\n");
 	json_object_foreach((json_t *)lat, k, v) {
 		char m[32], p50[32], p90[32], p99[32], p999[32], mx[32];
-		fmt_ns(m, sizeof(m), num(v, "mean_ns"));
-		fmt_ns(p50, sizeof(p50), num(v, "p50_ns"));
-		fmt_ns(p90, sizeof(p90), num(v, "p90_ns"));
-		fmt_ns(p99, sizeof(p99), num(v, "p99_ns"));
-		fmt_ns(p999, sizeof(p999), num(v, "p999_ns"));
-		fmt_ns(mx, sizeof(mx), num(v, "max_ns"));
-		sb(b, "| %s | %.0f | %s | %s | %s | %s | %s | %s |\n", k, num(v, "count"), m, p50,
+		rj_fmt_ns(m, sizeof(m), rj_num(v, "mean_ns"));
+		rj_fmt_ns(p50, sizeof(p50), rj_num(v, "p50_ns"));
+		rj_fmt_ns(p90, sizeof(p90), rj_num(v, "p90_ns"));
+		rj_fmt_ns(p99, sizeof(p99), rj_num(v, "p99_ns"));
+		rj_fmt_ns(p999, sizeof(p999), rj_num(v, "p999_ns"));
+		rj_fmt_ns(mx, sizeof(mx), rj_num(v, "max_ns"));
+		sb(b, "| %s | %.0f | %s | %s | %s | %s | %s | %s |\n", k, rj_num(v, "count"), m, p50,
 		   p90, p99, p999, mx);
 	}
 	const json_t *m = json_object_get(r, "metrics");
 	sb(b, "\nswap-outs %.0f, swap-ins %.0f, minor faults %.0f, major faults %.0f\n",
-	   num(m, "swap_outs"), num(m, "swap_ins"), num(m, "minor_faults"),
-	   num(m, "major_faults"));
+	   rj_num(m, "swap_outs"), rj_num(m, "swap_ins"), rj_num(m, "minor_faults"),
+	   rj_num(m, "major_faults"));
 }
 
 char *report_markdown(const json_t *doc, report_md_fn md)
@@ -351,7 +327,7 @@ static void svg_latency_bars(struct sbuf *b, const char *title, const json_t *la
 
 	json_object_foreach((json_t *)lat, k, v) {
 		for (int p = 0; p < 3; p++) {
-			double x = num(v, pk[p]);
+			double x = rj_num(v, pk[p]);
 			if (x > 0) {
 				lo = fmin(lo, x);
 				hi = fmax(hi, x);
@@ -378,7 +354,7 @@ static void svg_latency_bars(struct sbuf *b, const char *title, const json_t *la
 	for (double dd = d0; dd <= d1; dd++) {
 		double y = MT + ph - ph * (dd - d0) / (d1 - d0);
 		char lab[32];
-		fmt_ns(lab, sizeof(lab), pow(10, dd));
+		rj_fmt_ns(lab, sizeof(lab), pow(10, dd));
 		sb(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
 		   "<text x=\"%.1f\" y=\"%.1f\" class=\"yl\">%s</text>\n",
 		   ML, y, ML + pw, y, ML - 4, y + 4, lab);
@@ -392,12 +368,12 @@ static void svg_latency_bars(struct sbuf *b, const char *title, const json_t *la
 	json_object_foreach((json_t *)lat, k, v) {
 		double gx = ML + (double)g * gw + 6;
 		for (int p = 0; p < 3; p++) {
-			double x = num(v, pk[p]);
+			double x = rj_num(v, pk[p]);
 			if (!(x > 0))
 				continue;
 			double hgt = ph * (log10(x) - d0) / (d1 - d0);
 			char lab[32];
-			fmt_ns(lab, sizeof(lab), x);
+			rj_fmt_ns(lab, sizeof(lab), x);
 			sb(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"16\" height=\"%.1f\" fill=\"%s\">"
 			   "<title>", gx + 18.0 * p, MT + ph - hgt, fmax(hgt, 0.5), palette[p]);
 			sb_esc(b, k);
@@ -505,7 +481,7 @@ static void html_run(struct sbuf *b, const json_t *r, size_t idx)
 	const json_t *chk = json_object_get(r, "checks");
 	const json_t *lat = json_object_get(r, "latency");
 	const json_t *ts = json_object_get(r, "time_series");
-	const char *wl = str(r, "workload");
+	const char *wl = rj_str(r, "workload");
 	const char *k;
 	const json_t *v;
 	char title[256];
@@ -515,10 +491,10 @@ static void html_run(struct sbuf *b, const json_t *r, size_t idx)
 	sb(b, " <small>(run %zu", idx);
 	if (json_is_string(json_object_get(r, "family"))) {
 		sb(b, ", family ");
-		sb_esc(b, str(r, "family"));
+		sb_esc(b, rj_str(r, "family"));
 	}
 	sb(b, ")</small></h2>\n<p>");
-	sb_esc(b, str(r, "description"));
+	sb_esc(b, rj_str(r, "description"));
 	sb(b, "</p>\n<p><b>params</b> <code>");
 	html_value(b, json_object_get(r, "params"));
 	sb(b, "</code><br><b>config</b> <code>");
@@ -530,7 +506,7 @@ static void html_run(struct sbuf *b, const json_t *r, size_t idx)
 		sb(b, "<span class=\"ok\">passed</span>");
 	else {
 		sb(b, "<span class=\"fail\">FAILED: ");
-		sb_esc(b, str(chk, "failure"));
+		sb_esc(b, rj_str(chk, "failure"));
 		sb(b, "</span>");
 	}
 	sb(b, "</p>\n");
@@ -539,7 +515,7 @@ static void html_run(struct sbuf *b, const json_t *r, size_t idx)
 	html_metric_row(b, "duration", m, "duration_s", "s");
 	html_metric_row(b, "ops", m, "ops", "");
 	html_metric_row(b, "ops/s", m, "ops_per_sec", "");
-	html_metric_row(b, "units/s", m, "units_per_sec", str(m, "unit"));
+	html_metric_row(b, "units/s", m, "units_per_sec", rj_str(m, "unit"));
 	html_metric_row(b, "allocation failures", m, "alloc_failures", "");
 	html_metric_row(b, "job failures", m, "job_failures", "");
 	html_metric_row(b, "page-outs", m, "page_outs", "");
@@ -571,10 +547,10 @@ static void html_run(struct sbuf *b, const json_t *r, size_t idx)
 							     "p99_ns", "p999_ns", "max_ns" };
 			sb(b, "<tr><td>");
 			sb_esc(b, k);
-			sb(b, "</td><td>%.0f</td>", num(v, "count"));
+			sb(b, "</td><td>%.0f</td>", rj_num(v, "count"));
 			for (size_t c = 0; c < sizeof(cols) / sizeof(cols[0]); c++) {
 				char t[32];
-				fmt_ns(t, sizeof(t), num(v, cols[c]));
+				rj_fmt_ns(t, sizeof(t), rj_num(v, cols[c]));
 				sb(b, "<td>%s</td>", t);
 			}
 			sb(b, "</tr>\n");
@@ -622,7 +598,7 @@ char *report_html(const json_t *doc)
 	   "<title>vidmm-bench results");
 	if (json_is_string(json_object_get(ctx, "suite"))) {
 		sb(&b, ": suite ");
-		sb_esc(&b, str(ctx, "suite"));
+		sb_esc(&b, rj_str(ctx, "suite"));
 	}
 	sb(&b, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>vidmm-bench results</h1>\n",
 	   css);
@@ -647,12 +623,12 @@ char *report_html(const json_t *doc)
 		const json_t *chk = json_object_get(r, "checks");
 		bool ok = !chk || json_is_true(json_object_get(chk, "passed"));
 		sb(&b, "<tr><td><a href=\"#run%zu\">", i);
-		sb_esc(&b, str(r, "workload"));
-		sb(&b, "</a></td><td>%.0f</td><td>", num(cfg, "threads"));
-		sb_esc(&b, str(cfg, "paging_mode"));
+		sb_esc(&b, rj_str(r, "workload"));
+		sb(&b, "</a></td><td>%.0f</td><td>", rj_num(cfg, "threads"));
+		sb_esc(&b, rj_str(cfg, "paging_mode"));
 		sb(&b, "</td><td>%.0f</td><td>%.0f</td><td>%.0f</td><td>%.0f</td>"
-		   "<td class=\"%s\">%s</td></tr>\n", num(m, "ops_per_sec"), num(m, "page_outs"),
-		   num(m, "page_ins"), num(m, "integrity_errors"), ok ? "ok" : "fail",
+		   "<td class=\"%s\">%s</td></tr>\n", rj_num(m, "ops_per_sec"), rj_num(m, "page_outs"),
+		   rj_num(m, "page_ins"), rj_num(m, "integrity_errors"), ok ? "ok" : "fail",
 		   ok ? "ok" : "FAILED");
 	}
 	sb(&b, "</table>\n");
