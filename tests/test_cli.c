@@ -23,133 +23,22 @@
 #include <jansson.h>
 
 #include "vt.h"
+#include "vt_proc.h"
 
 static const char *const workloads[] = {
 	"alloc-churn", "frag", "oversubscribe", "game-frame",
 	"ml-train", "paging", "swap", "multi-client", NULL,
 };
 
-struct result {
-	int status;   /* exit status, or -1 for a signal */
-	char out[65536];
-	char err[16384];
-};
-
-static const char *bench(void)
-{
-	const char *b = getenv("VIDMM_BENCH");
-	if (!b) {
-		fprintf(stderr, "VIDMM_BENCH is not set (run through meson test)\n");
-		exit(1);
-	}
-	return b;
-}
-
-static void slurp(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	lseek(fd, 0, SEEK_SET);
-	while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = 0;
-}
-
-/* Run vidmm-bench with argv (NULL-terminated, without the program). */
-static void run(struct result *res, const char *const *args)
-{
-	char outp[] = "/tmp/test_cli_out.XXXXXX", errp[] = "/tmp/test_cli_err.XXXXXX";
-	int fo = mkstemp(outp), fe = mkstemp(errp);
-	const char *argv[64];
-	int n = 0;
-
-	assert_true(fo >= 0 && fe >= 0);
-	unlink(outp);
-	unlink(errp);
-	argv[n++] = bench();
-	for (int i = 0; args[i] && n < 63; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	fflush(stdout);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fo, 1);
-		dup2(fe, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	slurp(fo, res->out, sizeof(res->out));
-	slurp(fe, res->err, sizeof(res->err));
-	close(fo);
-	close(fe);
-}
-
-static void show(const char *what, const struct result *r)
-{
-	printf("--- %s: exit %d\n--- stdout:\n%s--- stderr:\n%s", what, r->status, r->out, r->err);
-}
-
-static char *mktmpdir(void)
-{
-	char *d = strdup("/tmp/test_cli.XXXXXX");
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static void rmtree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[4096];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-static unsigned count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	unsigned n = 0;
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
-static bool exists(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0;
-}
-
 /* ---- CLI-LIST -------------------------------------------------------------- */
 
 static void cli_list(void **state)
 {
-	struct result r;
+	struct vt_result r;
 	(void)state;
 
-	run(&r, (const char *[]){ "list", NULL });
-	show("list", &r);
+	vt_run_bench(&r, (const char *[]){ "list", NULL });
+	vt_show("list", &r);
 	assert_int_equal(r.status, 0);
 	for (int i = 0; workloads[i]; i++) {
 		/* one line each, with a description after the name */
@@ -171,17 +60,17 @@ static void cli_list(void **state)
 		const char *a[4] = { helps[i][0], helps[i][1], NULL, NULL };
 		if (i == 7)
 			a[2] = "--help";
-		run(&r, a);
+		vt_run_bench(&r, a);
 		if (r.status != 0 || strstr(r.out, "usage") == NULL)
-			show(helps[i][0], &r);
+			vt_show(helps[i][0], &r);
 		assert_int_equal(r.status, 0);
 		assert_non_null(strstr(r.out, "usage"));
 	}
 	/* a workload's help documents its parameters */
-	run(&r, (const char *[]){ "run", "alloc-churn", "--help", NULL });
+	vt_run_bench(&r, (const char *[]){ "run", "alloc-churn", "--help", NULL });
 	assert_non_null(strstr(r.out, "dist"));
 	assert_non_null(strstr(r.out, "lognormal"));
-	run(&r, (const char *[]){ "--version", NULL });
+	vt_run_bench(&r, (const char *[]){ "--version", NULL });
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "vidmm-bench"));
 }
@@ -269,17 +158,17 @@ static json_t *validate(const char *path, size_t nruns)
 
 static void cli_run_each(void **state)
 {
-	char *dir = mktmpdir(), path[512];
-	struct result r;
+	char *dir = vt_mktmpdir("test_cli"), path[512];
+	struct vt_result r;
 	(void)state;
 
 	for (int i = 0; workloads[i]; i++) {
 		snprintf(path, sizeof(path), "%s/%s.json", dir, workloads[i]);
-		run(&r, (const char *[]){ "run", workloads[i], "--profile", "tiny", "--verify",
+		vt_run_bench(&r, (const char *[]){ "run", workloads[i], "--profile", "tiny", "--verify",
 					  "--duration", "0.5", "--seed", "42", "--quiet", "--out",
 					  path, NULL });
 		if (r.status != 0)
-			show(workloads[i], &r);
+			vt_show(workloads[i], &r);
 		assert_int_equal(r.status, 0);
 		assert_non_null(strstr(r.out, "seed 42"));
 		json_t *d = validate(path, 1);
@@ -294,7 +183,7 @@ static void cli_run_each(void **state)
 								    "seed")), 42);
 		json_decref(d);
 	}
-	rmtree(dir);
+	vt_rmtree(dir);
 	free(dir);
 }
 
@@ -308,7 +197,7 @@ struct bad {
 
 static void cli_bad_input(void **state)
 {
-	char *dir = mktmpdir(), out[512], prof_bad[512], prof_inc[512], prof_neg[512];
+	char *dir = vt_mktmpdir("test_cli"), out[512], prof_bad[512], prof_inc[512], prof_neg[512];
 	(void)state;
 
 	snprintf(out, sizeof(out), "%s/out.json", dir);
@@ -361,7 +250,7 @@ static void cli_bad_input(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *a[20];
 		int n = 0;
-		struct result r;
+		struct vt_result r;
 		for (int k = 0; cases[i].args[k]; k++)
 			a[n++] = cases[i].args[k];
 		if (!strcmp(a[0], "run")) {
@@ -373,32 +262,32 @@ static void cli_bad_input(void **state)
 			a[n++] = "1";
 		}
 		a[n] = NULL;
-		run(&r, a);
+		vt_run_bench(&r, a);
 		char *nl = strchr(r.err, '\n');
 		bool one_line = nl && nl[1] == 0;
 		if (r.status != 2 || !strstr(r.err, cases[i].names) || !one_line) {
-			show(cases[i].what, &r);
+			vt_show(cases[i].what, &r);
 			printf("expected: exit 2 and one line naming '%s'\n", cases[i].names);
 		}
 		assert_int_equal(r.status, 2);
 		assert_true(one_line);
 		assert_non_null(strstr(r.err, cases[i].names));
 		/* nothing written: not the file, not a temporary */
-		assert_false(exists(out));
-		assert_int_equal(count_files(dir), 3); /* the three profile files */
+		assert_false(vt_exists(out));
+		assert_int_equal(vt_count_files(dir), 3); /* the three profile files */
 	}
 	/* an unwritable --out: refused before the run */
-	struct result r;
-	run(&r, (const char *[]){ "run", "alloc-churn", "--duration", "0.2", "--out",
+	struct vt_result r;
+	vt_run_bench(&r, (const char *[]){ "run", "alloc-churn", "--duration", "0.2", "--out",
 				  "/nonexistent/dir/out.json", NULL });
-	show("unwritable --out", &r);
+	vt_show("unwritable --out", &r);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "--out"));
 	assert_null(strstr(r.out, "ops in")); /* no run happened */
 	/* an --out that is a directory */
-	run(&r, (const char *[]){ "run", "alloc-churn", "--duration", "0.2", "--out", dir, NULL });
+	vt_run_bench(&r, (const char *[]){ "run", "alloc-churn", "--duration", "0.2", "--out", dir, NULL });
 	assert_int_equal(r.status, 2);
-	rmtree(dir);
+	vt_rmtree(dir);
 	free(dir);
 }
 
@@ -407,18 +296,18 @@ static void cli_bad_input(void **state)
 static void replay_one(const char *dir, const char *w, const char *extra)
 {
 	char tr[512], a[512], b[512];
-	struct result r;
+	struct vt_result r;
 
 	snprintf(tr, sizeof(tr), "%s/%s.jsonl", dir, w);
 	snprintf(a, sizeof(a), "%s/%s-rec.json", dir, w);
 	snprintf(b, sizeof(b), "%s/%s-rep.json", dir, w);
-	run(&r, (const char *[]){ "run", w, "--ops", "1500", "--seed", "5", "--verify", "--quiet",
+	vt_run_bench(&r, (const char *[]){ "run", w, "--ops", "1500", "--seed", "5", "--verify", "--quiet",
 				  "--record", tr, "--out", a, "--param", extra, NULL });
 	if (r.status)
-		show("record", &r);
+		vt_show("record", &r);
 	assert_int_equal(r.status, 0);
-	run(&r, (const char *[]){ "replay", tr, "--quiet", "--out", b, NULL });
-	show("replay", &r);
+	vt_run_bench(&r, (const char *[]){ "replay", tr, "--quiet", "--out", b, NULL });
+	vt_show("replay", &r);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "match"));
 
@@ -448,7 +337,7 @@ static void replay_one(const char *dir, const char *w, const char *extra)
 
 static void cli_replay_exact(void **state)
 {
-	char *dir = mktmpdir();
+	char *dir = vt_mktmpdir("test_cli");
 	(void)state;
 
 	replay_one(dir, "oversubscribe", "ws_factor=2");
@@ -457,14 +346,14 @@ static void cli_replay_exact(void **state)
 
 	/* a corrupted trace is bad input, not a crash */
 	char tr[512];
-	struct result r;
+	struct vt_result r;
 	snprintf(tr, sizeof(tr), "%s/bad.jsonl", dir);
 	FILE *f = fopen(tr, "w");
 	fputs("{\"vidmm_trace\":1}\n", f);
 	fclose(f);
-	run(&r, (const char *[]){ "replay", tr, "--quiet", NULL });
+	vt_run_bench(&r, (const char *[]){ "replay", tr, "--quiet", NULL });
 	assert_int_equal(r.status, 2);
-	rmtree(dir);
+	vt_rmtree(dir);
 	free(dir);
 }
 
@@ -472,17 +361,17 @@ static void cli_replay_exact(void **state)
 
 static void cli_probe(void **state)
 {
-	struct result r;
+	struct vt_result r;
 	(void)state;
 
-	run(&r, (const char *[]){ "probe", NULL });
-	show("probe", &r);
+	vt_run_bench(&r, (const char *[]){ "probe", NULL });
+	vt_show("probe", &r);
 	assert_int_equal(r.status, 0);
 	assert_true(strlen(r.out) > 0);
 	/* this machine has no GPU; a machine with one lists it */
 	assert_true(strstr(r.out, "no display-class") || strstr(r.out, "libpci") ||
 		    strstr(r.out, "VGA") || strstr(r.out, "3D") || strstr(r.out, "Display"));
-	run(&r, (const char *[]){ "probe", "--json", NULL });
+	vt_run_bench(&r, (const char *[]){ "probe", "--json", NULL });
 	assert_int_equal(r.status, 0);
 	json_error_t je;
 	json_t *d = json_loads(r.out, 0, &je);
@@ -494,13 +383,13 @@ static void cli_probe(void **state)
 
 static void cli_suite_quick(void **state)
 {
-	char *dir = mktmpdir(), j[512], m[512];
-	struct result r;
+	char *dir = vt_mktmpdir("test_cli"), j[512], m[512];
+	struct vt_result r;
 	(void)state;
 
-	run(&r, (const char *[]){ "suite", "quick", "--out-dir", dir, "--quiet", "--seed", "3",
+	vt_run_bench(&r, (const char *[]){ "suite", "quick", "--out-dir", dir, "--quiet", "--seed", "3",
 				  NULL });
-	show("suite quick", &r);
+	vt_show("suite quick", &r);
 	assert_int_equal(r.status, 0);
 	snprintf(j, sizeof(j), "%s/results.json", dir);
 	snprintf(m, sizeof(m), "%s/summary.md", dir);
@@ -540,13 +429,13 @@ static void cli_suite_quick(void **state)
 			fail_msg("micro.json: %s", jerr.text);
 		assert_true(json_array_size(json_object_get(mdoc, "benchmarks")) > 0);
 		json_decref(mdoc);
-		assert_int_equal(count_files(dir), 4);
+		assert_int_equal(vt_count_files(dir), 4);
 	} else {
 		assert_non_null(strstr(micro, "not built"));
-		assert_int_equal(count_files(dir), 2);
+		assert_int_equal(vt_count_files(dir), 2);
 	}
 	json_decref(d);
-	rmtree(dir);
+	vt_rmtree(dir);
 	free(dir);
 }
 

@@ -25,111 +25,7 @@
 #include <jansson.h>
 
 #include "vt.h"
-
-struct result {
-	int status; /* exit status, or -1 for a signal */
-	char out[131072];
-	char err[16384];
-};
-
-static const char *bench(void)
-{
-	const char *b = getenv("VIDMM_BENCH");
-	if (!b) {
-		fprintf(stderr, "VIDMM_BENCH is not set (run through meson test)\n");
-		exit(1);
-	}
-	return b;
-}
-
-static void slurp(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-	ssize_t r;
-
-	lseek(fd, 0, SEEK_SET);
-	while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
-		n += (size_t)r;
-	buf[n] = 0;
-}
-
-/* Run vidmm-bench with args (NULL-terminated, without the program). */
-static void run(struct result *res, const char *const *args)
-{
-	char outp[] = "/tmp/test_report_out.XXXXXX", errp[] = "/tmp/test_report_err.XXXXXX";
-	int fo = mkstemp(outp), fe = mkstemp(errp);
-	const char *argv[64];
-	int n = 0;
-
-	assert_true(fo >= 0 && fe >= 0);
-	unlink(outp);
-	unlink(errp);
-	argv[n++] = bench();
-	for (int i = 0; args[i] && n < 63; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	fflush(stdout);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fo, 1);
-		dup2(fe, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	slurp(fo, res->out, sizeof(res->out));
-	slurp(fe, res->err, sizeof(res->err));
-	close(fo);
-	close(fe);
-}
-
-static void show(const char *what, const struct result *r)
-{
-	printf("--- %s: exit %d\n--- stdout:\n%s--- stderr:\n%s", what, r->status, r->out, r->err);
-}
-
-static char *mktmpdir(void)
-{
-	char *d = strdup("/tmp/test_report.XXXXXX");
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static size_t count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	size_t n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
-static void rmtree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[4096];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
+#include "vt_proc.h"
 
 static char *read_all(const char *path)
 {
@@ -158,14 +54,8 @@ static void write_text(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
-static bool exists(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0;
-}
-
 /* One line of stderr, no more: the contract for every input/output error. */
-static void assert_one_line(const struct result *r)
+static void assert_one_line(const struct vt_result *r)
 {
 	size_t len = strlen(r->err);
 	assert_true(len > 0);
@@ -176,16 +66,16 @@ static void assert_one_line(const struct result *r)
 /* A short, seeded alloc-churn run into path. */
 static void make_run(const char *path, const char *seed)
 {
-	struct result *r = calloc(1, sizeof(*r));
+	struct vt_result *r = calloc(1, sizeof(*r));
 	const char *args[] = { "run", "alloc-churn", "--profile", "tiny", "--ops", "3000",
 			       "--seed", seed, "--quiet", "--out", path, NULL };
 
 	assert_non_null(r);
-	run(r, args);
+	vt_run_bench(r, args);
 	if (r->status != 0)
-		show("run alloc-churn", r);
+		vt_show("run alloc-churn", r);
 	assert_int_equal(r->status, 0);
-	assert_true(exists(path));
+	assert_true(vt_exists(path));
 	free(r);
 }
 
@@ -212,9 +102,9 @@ static bool row_has(const char *line, const char *what)
 
 static void report_md_html(void **state)
 {
-	char *dir = mktmpdir();
+	char *dir = vt_mktmpdir("test_report");
 	char js[512], md[512], html[512];
-	struct result *r = calloc(1, sizeof(*r));
+	struct vt_result *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
 	snprintf(js, sizeof(js), "%s/X.json", dir);
@@ -223,12 +113,12 @@ static void report_md_html(void **state)
 	make_run(js, "1");
 
 	const char *a[] = { "report", js, "--md", md, "--html", html, NULL };
-	run(r, a);
+	vt_run_bench(r, a);
 	if (r->status)
-		show("report", r);
+		vt_show("report", r);
 	assert_int_equal(r->status, 0);
 	/* results + two outputs, no temporary left behind */
-	assert_int_equal(count_entries(dir), 3);
+	assert_int_equal(vt_count_files(dir), 3);
 
 	char *h = read_all(html);
 	assert_true(strncmp(h, "<!DOCTYPE html>", 15) == 0);
@@ -262,20 +152,20 @@ static void report_md_html(void **state)
 
 	/* no --md/--html: the Markdown on stdout */
 	const char *b[] = { "report", js, NULL };
-	run(r, b);
+	vt_run_bench(r, b);
 	assert_int_equal(r->status, 0);
 	assert_non_null(strstr(r->out, "| alloc-churn |"));
 
 	free(r);
-	rmtree(dir);
+	vt_rmtree(dir);
 	free(dir);
 }
 
 static void report_bad_input(void **state)
 {
-	char *dir = mktmpdir();
+	char *dir = vt_mktmpdir("test_report");
 	char bad[512], notres[512], good[512], md[512], html[512], missing[512], unw[512];
-	struct result *r = calloc(1, sizeof(*r));
+	struct vt_result *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
 	snprintf(bad, sizeof(bad), "%s/bad.json", dir);
@@ -294,49 +184,49 @@ static void report_bad_input(void **state)
 	const char *expect[] = { "missing.json", "malformed", "not a vidmm-bench results" };
 	for (int i = 0; i < 3; i++) {
 		const char *a[] = { "report", inputs[i], "--md", md, "--html", html, NULL };
-		run(r, a);
+		vt_run_bench(r, a);
 		if (r->status != 2)
-			show("report bad input", r);
+			vt_show("report bad input", r);
 		assert_int_equal(r->status, 2);
 		assert_one_line(r);
 		assert_non_null(strstr(r->err, expect[i]));
-		assert_false(exists(md));
-		assert_false(exists(html));
+		assert_false(vt_exists(md));
+		assert_false(vt_exists(html));
 		/* compare refuses the same inputs */
 		const char *c[] = { "compare", good, inputs[i], NULL };
-		run(r, c);
+		vt_run_bench(r, c);
 		assert_int_equal(r->status, 2);
 		assert_one_line(r);
 	}
 
 	/* unwritable output: nothing written, not even the other output */
 	const char *a[] = { "report", good, "--html", html, "--md", unw, NULL };
-	run(r, a);
+	vt_run_bench(r, a);
 	if (r->status != 2)
-		show("report unwritable", r);
+		vt_show("report unwritable", r);
 	assert_int_equal(r->status, 2);
 	assert_one_line(r);
 	assert_non_null(strstr(r->err, "no-such-dir"));
-	assert_false(exists(html));
+	assert_false(vt_exists(html));
 
 	/* the minimal document itself renders */
 	const char *ok[] = { "report", good, "--html", html, NULL };
-	run(r, ok);
+	vt_run_bench(r, ok);
 	assert_int_equal(r->status, 0);
-	assert_true(exists(html));
+	assert_true(vt_exists(html));
 	/* three inputs and the page, no temporaries */
-	assert_int_equal(count_entries(dir), 4);
+	assert_int_equal(vt_count_files(dir), 4);
 
 	free(r);
-	rmtree(dir);
+	vt_rmtree(dir);
 	free(dir);
 }
 
 static void compare_noise(void **state)
 {
-	char *dir = mktmpdir();
+	char *dir = vt_mktmpdir("test_report");
 	char js[512];
-	struct result *r = calloc(1, sizeof(*r));
+	struct vt_result *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
 	snprintf(js, sizeof(js), "%s/base.json", dir);
@@ -344,9 +234,9 @@ static void compare_noise(void **state)
 
 	/* A file against itself: identical histograms, p = 1, nothing changes. */
 	const char *a[] = { "compare", js, js, "--alpha", "0.001", NULL };
-	run(r, a);
+	vt_run_bench(r, a);
 	if (r->status)
-		show("compare self", r);
+		vt_show("compare self", r);
 	assert_int_equal(r->status, 0);
 	assert_null(strstr(r->out, "| **regressed** |"));
 	assert_null(strstr(r->out, "| improved |"));
@@ -360,7 +250,7 @@ static void compare_noise(void **state)
 	assert_true(row_has(l, "no test possible (one sample)"));
 
 	free(r);
-	rmtree(dir);
+	vt_rmtree(dir);
 	free(dir);
 }
 
@@ -368,9 +258,9 @@ static void compare_noise(void **state)
  * log-linear buckets at 32 per power of two) and ops/s halved. */
 static void compare_regression(void **state)
 {
-	char *dir = mktmpdir();
+	char *dir = vt_mktmpdir("test_report");
 	char base[512], nw[512];
-	struct result *r = calloc(1, sizeof(*r));
+	struct vt_result *r = calloc(1, sizeof(*r));
 
 	assert_non_null(r);
 	snprintf(base, sizeof(base), "%s/base.json", dir);
@@ -398,9 +288,9 @@ static void compare_regression(void **state)
 	json_decref(doc);
 
 	const char *a[] = { "compare", base, nw, NULL };
-	run(r, a);
+	vt_run_bench(r, a);
 	if (r->status != 1)
-		show("compare regression", r);
+		vt_show("compare regression", r);
 	assert_int_equal(r->status, 1);
 	const char *l = row(r->out, "ops/s");
 	assert_non_null(l);
@@ -416,16 +306,16 @@ static void compare_regression(void **state)
 
 	/* the other way round it is an improvement, and exit 0 */
 	const char *b[] = { "compare", nw, base, NULL };
-	run(r, b);
+	vt_run_bench(r, b);
 	if (r->status != 0)
-		show("compare reversed", r);
+		vt_show("compare reversed", r);
 	assert_int_equal(r->status, 0);
 	l = row(r->out, "latency create (median)");
 	assert_non_null(l);
 	assert_true(row_has(l, "improved"));
 
 	free(r);
-	rmtree(dir);
+	vt_rmtree(dir);
 	free(dir);
 }
 
