@@ -75,9 +75,13 @@ void vt_show(const char *what, const struct vt_result *r)
 
 char *vt_mktmpdir(const char *prefix)
 {
-	char *d = malloc(strlen(prefix) + 16);
-	assert_non_null(d);
-	sprintf(d, "/tmp/%s.XXXXXX", prefix);
+	size_t len = strlen(prefix) + 16;
+	char *d = malloc(len);
+
+	if (!d)
+		fail_msg("out of memory");
+	else
+		snprintf(d, len, "/tmp/%s.XXXXXX", prefix);
 	assert_non_null(mkdtemp(d));
 	return d;
 }
