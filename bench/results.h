@@ -21,19 +21,8 @@
 /* Version of the results layout; bumped only when a key changes meaning. */
 #define RESULTS_FORMAT 1
 
-/* A file that appears at path only when committed. Opening it creates the
- * temporary file next to path, which is the writability check done before a
- * run starts. */
-struct results_file {
-	char path[PATH_MAX];
-	char tmp[PATH_MAX + 16];
-	int fd;
-};
-
-int results_file_open(struct results_file *f, const char *path, const char *opt, char *err,
-		      size_t len);
-int results_file_commit(struct results_file *f, const char *text, char *err, size_t len);
-void results_file_abort(struct results_file *f);
+/* Output files: reports/rfile.h (rfile_open, rfile_put, rfile_abort). */
+#include "reports/rfile.h"
 
 /*
  * The context: version, git revision, driver, profile, host CPU, kernel,

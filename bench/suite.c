@@ -277,18 +277,18 @@ int suite_main(int argc, char **argv)
 		return 2;
 	}
 	char pj[PATH_MAX], pm[PATH_MAX];
-	struct results_file fj, fm;
+	struct rfile fj, fm;
 	if (snprintf(pj, sizeof(pj), "%s/results.json", out_dir) >= (int)sizeof(pj) ||
 	    snprintf(pm, sizeof(pm), "%s/summary.md", out_dir) >= (int)sizeof(pm)) {
 		fprintf(stderr, "vidmm-bench suite: --out-dir: path too long\n");
 		return 2;
 	}
-	if (results_file_open(&fj, pj, "--out-dir", err, sizeof(err))) {
+	if (rfile_open(&fj, pj, "--out-dir", err, sizeof(err))) {
 		fprintf(stderr, "vidmm-bench suite: %s\n", err);
 		return 2;
 	}
-	if (results_file_open(&fm, pm, "--out-dir", err, sizeof(err))) {
-		results_file_abort(&fj);
+	if (rfile_open(&fm, pm, "--out-dir", err, sizeof(err))) {
+		rfile_abort(&fj);
 		fprintf(stderr, "vidmm-bench suite: %s\n", err);
 		return 2;
 	}
@@ -338,8 +338,8 @@ int suite_main(int argc, char **argv)
 	if (status) {
 		json_decref(runs);
 		json_decref(ctx);
-		results_file_abort(&fj);
-		results_file_abort(&fm);
+		rfile_abort(&fj);
+		rfile_abort(&fm);
 		return status;
 	}
 	double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
@@ -355,14 +355,14 @@ int suite_main(int argc, char **argv)
 	char *js = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
 	char *md = results_summary_md(doc);
 	json_decref(doc);
-	int w1 = js && md ? results_file_commit(&fj, js, err, sizeof(err)) : -ENOMEM;
-	int w2 = w1 ? -1 : results_file_commit(&fm, md, err, sizeof(err));
+	int w1 = js && md ? rfile_put(&fj, js, err, sizeof(err)) : -ENOMEM;
+	int w2 = w1 ? -1 : rfile_put(&fm, md, err, sizeof(err));
 	free(js);
 	free(md);
 	if (w1 || w2) {
 		if (w1)
-			results_file_abort(&fj);
-		results_file_abort(&fm);
+			rfile_abort(&fj);
+		rfile_abort(&fm);
 		fprintf(stderr, "vidmm-bench suite: %s\n", err);
 		return 2;
 	}

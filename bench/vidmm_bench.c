@@ -38,7 +38,7 @@ static void list(FILE *out)
 	suite_list(out);
 }
 
-static int write_results(struct results_file *f, const struct run_config *c,
+static int write_results(struct rfile *f, const struct run_config *c,
 			 const struct run_result *res, int argc, char **argv)
 {
 	char err[512];
@@ -49,11 +49,11 @@ static int write_results(struct results_file *f, const struct run_config *c,
 	char *s = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
 	json_decref(doc);
 	if (!s) {
-		results_file_abort(f);
+		rfile_abort(f);
 		fprintf(stderr, "vidmm-bench: out of memory writing results\n");
 		return -ENOMEM;
 	}
-	int ret = results_file_commit(f, s, err, sizeof(err));
+	int ret = rfile_put(f, s, err, sizeof(err));
 	free(s);
 	if (ret)
 		fprintf(stderr, "vidmm-bench: --out: %s\n", err);
@@ -64,7 +64,7 @@ static int cmd_run(int argc, char **argv, bool replay)
 {
 	const char *cmd = replay ? "replay" : "run";
 	struct cli_run o;
-	struct results_file out = { .fd = -1 };
+	struct rfile out = { .fd = -1 };
 	struct trace_writer *tw = NULL;
 	struct trace_replay *tr = NULL;
 	struct run_result res;
@@ -90,7 +90,7 @@ static int cmd_run(int argc, char **argv, bool replay)
 	}
 	o.cfg.progress = !o.quiet && isatty(STDERR_FILENO);
 	/* Outputs first: an unwritable path must fail before the run. */
-	if (o.out && results_file_open(&out, o.out, "--out", err, sizeof(err))) {
+	if (o.out && rfile_open(&out, o.out, "--out", err, sizeof(err))) {
 		fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
 		trace_replay_close(tr);
 		return EXIT_USAGE;
@@ -98,7 +98,7 @@ static int cmd_run(int argc, char **argv, bool replay)
 	if (o.record) {
 		if (trace_writer_open(o.record, &tw, err, sizeof(err))) {
 			fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
-			results_file_abort(&out);
+			rfile_abort(&out);
 			return EXIT_USAGE;
 		}
 		/* Recording waits for every job, so that the trace replays to the
@@ -115,7 +115,7 @@ static int cmd_run(int argc, char **argv, bool replay)
 	ret = runner_run(&o.cfg, &res, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
-		results_file_abort(&out);
+		rfile_abort(&out);
 		trace_writer_abort(tw);
 		trace_replay_close(tr);
 		return EXIT_USAGE;

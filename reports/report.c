@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "rfile.h"
 #include "rjson.h"
 
 #define EXIT_USAGE 2
@@ -639,82 +640,6 @@ char *report_html(const json_t *doc)
 	return sb_take(&b);
 }
 
-/* ---- atomic outputs ---------------------------------------------------------------- */
-
-struct out_file {
-	const char *path;
-	char tmp[PATH_MAX + 16];
-	int fd;
-};
-
-static int out_open(struct out_file *f, const char *path, char *err, size_t len)
-{
-	f->path = path;
-	f->fd = -1;
-	if (snprintf(f->tmp, sizeof(f->tmp), "%s.XXXXXX", path) >= (int)sizeof(f->tmp)) {
-		snprintf(err, len, "%s: path too long", path);
-		return -ENAMETOOLONG;
-	}
-	f->fd = mkstemp(f->tmp);
-	if (f->fd < 0) {
-		int e = errno;
-		snprintf(err, len, "cannot write %s: %s", path, strerror(e));
-		return -e;
-	}
-	return 0;
-}
-
-static int out_write(struct out_file *f, const char *text, char *err, size_t len)
-{
-	size_t n = strlen(text), off = 0;
-	int ret = 0;
-
-	while (off < n) {
-		ssize_t w = write(f->fd, text + off, n - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (!ret && fchmod(f->fd, 0644))
-		ret = -errno;
-	if (close(f->fd) && !ret)
-		ret = -errno;
-	f->fd = -1;
-	if (ret) {
-		snprintf(err, len, "writing %s: %s", f->path, strerror(-ret));
-		unlink(f->tmp);
-		f->tmp[0] = 0;
-	}
-	return ret;
-}
-
-static int out_commit(struct out_file *f, char *err, size_t len)
-{
-	if (rename(f->tmp, f->path)) {
-		int e = errno;
-		snprintf(err, len, "writing %s: %s", f->path, strerror(e));
-		unlink(f->tmp);
-		f->tmp[0] = 0;
-		return -e;
-	}
-	f->tmp[0] = 0;
-	return 0;
-}
-
-static void out_abort(struct out_file *f)
-{
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
-	if (f->tmp[0])
-		unlink(f->tmp);
-	f->tmp[0] = 0;
-}
-
 /* ---- command ------------------------------------------------------------------------ */
 
 static void usage(FILE *out)
@@ -741,7 +666,7 @@ int report_main(int argc, char **argv, report_md_fn md)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mdp = NULL, *htmlp = NULL, *in = NULL;
-	struct out_file fm = { .fd = -1 }, fh = { .fd = -1 };
+	struct rfile fm = { .fd = -1 }, fh = { .fd = -1 };
 	char err[1024];
 	json_t *doc = NULL;
 	char *mtext = NULL, *htext = NULL;
@@ -784,8 +709,8 @@ int report_main(int argc, char **argv, report_md_fn md)
 		return EXIT_USAGE;
 	}
 	/* Outputs opened before rendering: an unwritable path fails first. */
-	if ((mdp && out_open(&fm, mdp, err, sizeof(err))) ||
-	    (htmlp && out_open(&fh, htmlp, err, sizeof(err)))) {
+	if ((mdp && rfile_open(&fm, mdp, "--md", err, sizeof(err))) ||
+	    (htmlp && rfile_open(&fh, htmlp, "--html", err, sizeof(err)))) {
 		fprintf(stderr, "vidmm-bench report: %s\n", err);
 		goto out;
 	}
@@ -809,17 +734,17 @@ int report_main(int argc, char **argv, report_md_fn md)
 		goto out;
 	}
 	/* Both written in full before either is renamed into place. */
-	if ((mdp && out_write(&fm, mtext, err, sizeof(err))) ||
-	    (htmlp && out_write(&fh, htext, err, sizeof(err))) ||
-	    (mdp && out_commit(&fm, err, sizeof(err))) ||
-	    (htmlp && out_commit(&fh, err, sizeof(err)))) {
+	if ((mdp && rfile_write(&fm, mtext, err, sizeof(err))) ||
+	    (htmlp && rfile_write(&fh, htext, err, sizeof(err))) ||
+	    (mdp && rfile_commit(&fm, err, sizeof(err))) ||
+	    (htmlp && rfile_commit(&fh, err, sizeof(err)))) {
 		fprintf(stderr, "vidmm-bench report: %s\n", err);
 		goto out;
 	}
 	status = 0;
 out:
-	out_abort(&fm);
-	out_abort(&fh);
+	rfile_abort(&fm);
+	rfile_abort(&fh);
 	free(mtext);
 	free(htext);
 	json_decref(doc);
