@@ -106,21 +106,9 @@ static int mr_create(struct mr_vm *m, uint64_t size, vidmm_handle_t *h)
 static int mr_job(struct mr_vm *m, vidmm_handle_t h, enum vidmm_job_op op, uint64_t seed,
 		  uint64_t *result)
 {
-	struct vidmm_job j;
-	struct vidmm_fence f;
 	uint64_t r = 0;
-	int ret;
+	int ret = platform_job1(m->vm, op, seed, h, &r, MR_WAIT_NS, NULL);
 
-	memset(&j, 0, sizeof(j));
-	j.op = op;
-	j.seed = seed;
-	j.nrefs = 1;
-	j.refs[0].handle = h;
-	j.refs[0].access = op == VIDMM_JOB_FILL ? VIDMM_ACCESS_WRITE : VIDMM_ACCESS_READ;
-	j.result = &r;
-	ret = vidmm_submit(m->vm, &j, &f);
-	if (!ret)
-		ret = vidmm_wait_fence(m->vm, f, MR_WAIT_NS);
 	if (result)
 		*result = r;
 	return ret;

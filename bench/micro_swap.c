@@ -122,19 +122,7 @@ static void ms_m_close(void)
 static int ms_job(vidmm_t *vm, enum vidmm_job_op op, uint64_t seed, vidmm_handle_t h,
 		  uint64_t *result)
 {
-	struct vidmm_job j;
-	struct vidmm_fence f;
-	int ret;
-
-	memset(&j, 0, sizeof(j));
-	j.op = op;
-	j.seed = seed;
-	j.nrefs = 1;
-	j.refs[0].handle = h;
-	j.refs[0].access = op == VIDMM_JOB_FILL ? VIDMM_ACCESS_WRITE : VIDMM_ACCESS_READ;
-	j.result = result;
-	ret = vidmm_submit(vm, &j, &f);
-	return ret ? ret : vidmm_wait_fence(vm, f, MS_WAIT_NS);
+	return platform_job1(vm, op, seed, h, result, MS_WAIT_NS, NULL);
 }
 
 /* Every allocation swapped out (untimed helper and the timed pass alike). */

@@ -100,14 +100,7 @@ static int open_mode(struct pager *p, const struct vidmm_profile *prof, enum vid
 static int submit_wait(vidmm_t *vm, enum vidmm_job_op op, vidmm_handle_t h, uint64_t seed,
 		       uint64_t *result)
 {
-	struct vidmm_job j = { .op = op, .seed = seed, .nrefs = 1, .result = result };
-	struct vidmm_fence f;
-	int ret;
-
-	j.refs[0].handle = h;
-	j.refs[0].access = op == VIDMM_JOB_FILL ? VIDMM_ACCESS_WRITE : VIDMM_ACCESS_READ;
-	ret = vidmm_submit(vm, &j, &f);
-	return ret ? ret : vidmm_wait_fence(vm, f, 10000000000ull);
+	return platform_job1(vm, op, seed, h, result, 10000000000ull, NULL);
 }
 
 /*

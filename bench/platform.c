@@ -83,3 +83,23 @@ int platform_find_segment(vidmm_t *vm, unsigned mask, unsigned want)
 			return (int)s[i].id;
 	return -1;
 }
+
+int platform_job1(vidmm_t *vm, enum vidmm_job_op op, uint64_t seed, vidmm_handle_t h,
+		  uint64_t *result, uint64_t timeout_ns, struct vidmm_fence *fence)
+{
+	struct vidmm_job j;
+	struct vidmm_fence f;
+	int ret;
+
+	memset(&j, 0, sizeof(j));
+	j.op = op;
+	j.seed = seed;
+	j.nrefs = 1;
+	j.refs[0].handle = h;
+	j.refs[0].access = op == VIDMM_JOB_FILL ? VIDMM_ACCESS_WRITE : VIDMM_ACCESS_READ;
+	j.result = result;
+	ret = vidmm_submit(vm, &j, &f);
+	if (!ret && fence)
+		*fence = f;
+	return ret || !timeout_ns ? ret : vidmm_wait_fence(vm, f, timeout_ns);
+}

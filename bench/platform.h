@@ -49,6 +49,14 @@ int platform_open_opts(const struct vidmm_profile *p, const char *driver,
 		       char *err, size_t err_len);
 void platform_close(struct platform *pl);
 
+/*
+ * Submit a job over one allocation (write intent for FILL, read otherwise);
+ * *fence (may be NULL) is its fence. With timeout_ns, also wait for it, so
+ * *result (may be NULL) is valid on return.
+ */
+int platform_job1(vidmm_t *vm, enum vidmm_job_op op, uint64_t seed, vidmm_handle_t h,
+		  uint64_t *result, uint64_t timeout_ns, struct vidmm_fence *fence);
+
 /* Id of the first segment whose flags & mask == want, or -1. */
 int platform_find_segment(vidmm_t *vm, unsigned mask, unsigned want);
 

@@ -231,16 +231,7 @@ struct round {
 static int submit1(vidmm_t *vm, enum vidmm_job_op op, uint64_t seed, vidmm_handle_t h,
 		   uint64_t *result, struct vidmm_fence *f)
 {
-	struct vidmm_job j;
-
-	memset(&j, 0, sizeof(j));
-	j.op = op;
-	j.seed = seed;
-	j.nrefs = 1;
-	j.refs[0].handle = h;
-	j.refs[0].access = op == VIDMM_JOB_FILL ? VIDMM_ACCESS_WRITE : VIDMM_ACCESS_READ;
-	j.result = result;
-	return vidmm_submit(vm, &j, f);
+	return platform_job1(vm, op, seed, h, result, 0, f);
 }
 
 static int run1(vidmm_t *vm, enum vidmm_job_op op, uint64_t seed, vidmm_handle_t h,

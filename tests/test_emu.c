@@ -27,11 +27,6 @@
 #define MIB (UINT64_C(1) << 20)
 #define SEC (UINT64_C(1000000000))
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
 
 static const struct vidmm_chip_ops *ops = &emu_chip_ops;
 
@@ -872,7 +867,7 @@ static void test_tlb_stale(void **state)
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, churn_main, &c), 0);
 	f1 = faults(f.e);
-	int iters = SANITIZED ? 20 : 200;
+	int iters = VT_SANITIZED ? 20 : 200;
 	for (int i = 0; i < iters; i++) {
 		uint64_t f0c, f1c;
 		/* Disjoint ranges: the two engines run at the same time. */

@@ -39,17 +39,6 @@
  * lost fence fails the case instead of the meson timeout. */
 #define JOB_WAIT_NS (30 * SEC)
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define VT_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define VT_SANITIZED 1
-#endif
-#endif
-#ifndef VT_SANITIZED
-#define VT_SANITIZED 0
-#endif
-
 /* ---- fixture ------------------------------------------------------------------ */
 
 /* What a case changes from the profile's defaults. */

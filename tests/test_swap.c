@@ -55,17 +55,6 @@
  * short enough that a lost fence fails the case, not the meson timeout. */
 #define JOB_WAIT_NS (60 * SEC)
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define VT_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define VT_SANITIZED 1
-#endif
-#endif
-#ifndef VT_SANITIZED
-#define VT_SANITIZED 0
-#endif
-
 /* ---- swap directories ------------------------------------------------------------ */
 
 static const char *tmp_root(void)
@@ -313,19 +302,7 @@ static void expect_residency(vidmm_t *vm, vidmm_handle_t h, enum vidmm_residency
 static int run1(vidmm_t *vm, enum vidmm_job_op op, uint64_t seed, vidmm_handle_t h,
 		uint64_t *result)
 {
-	struct vidmm_job j;
-	struct vidmm_fence f;
-	int ret;
-
-	memset(&j, 0, sizeof(j));
-	j.op = op;
-	j.seed = seed;
-	j.nrefs = 1;
-	j.refs[0].handle = h;
-	j.refs[0].access = op == VIDMM_JOB_FILL ? VIDMM_ACCESS_WRITE : VIDMM_ACCESS_READ;
-	j.result = result;
-	ret = vidmm_submit(vm, &j, &f);
-	return ret ? ret : vidmm_wait_fence(vm, f, JOB_WAIT_NS);
+	return platform_job1(vm, op, seed, h, result, JOB_WAIT_NS, NULL);
 }
 
 /* GPU-side check: 0 and *bad = mismatched words, or the submit/wait error. */

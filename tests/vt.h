@@ -23,6 +23,18 @@
 
 #include <cmocka.h>
 
+/* Sanitizer builds run 2-20x slower: tests scale their work by this. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define VT_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define VT_SANITIZED 1
+#endif
+#endif
+#ifndef VT_SANITIZED
+#define VT_SANITIZED 0
+#endif
+
 #define VT_CASE(name, fn) { name, fn, NULL, NULL, NULL }
 #define VT_CASE_F(name, fn, setup, teardown) { name, fn, setup, teardown, NULL }
 
