@@ -448,6 +448,11 @@ int runner_raw_create(struct wl_thread *t, const struct vidmm_alloc_desc *d, uin
 	if (ret) {
 		t->create_failures++;
 		*h = 0;
+	} else if (t->r->deterministic) {
+		/* The clear of a new allocation runs on a copy engine; while it
+		 * runs the allocation is busy, which eviction sees. A replay must
+		 * see the same, so it does not race the engine. */
+		vidmm_wait_idle(t->r->vm, FENCE_TIMEOUT_NS);
 	}
 	if (t->r->rs->c->trace)
 		trace_op_create(t->r->rs->c->trace, id, d, ret);

@@ -12,6 +12,58 @@
  * Must not: move data between segments (residency does) or write GART
  * entries directly (segment.c / gart.c do). Called with vm->lock held where
  * the name says _locked; the public calls take it.
+ *
+ * THE STATE OF AN ALLOCATION, all under vm->lock:
+ *
+ *   residency  RESIDENT (a range of a->seg, on its pagable or unpagable
+ *              list; PCIe: a->pages mapped there), EVICTED (data in
+ *              a->pages, on vm->evicted[prio]) or SWAPPED (data in a->swp,
+ *              on vm->swapped);
+ *   moving     one owner is changing its placement (below);
+ *   op_pins    calls in progress (submit, lock) that hold a pointer to it:
+ *              not a victim, not freed;
+ *   lock_count CPU locks (> 0: resident in a CPU-visible segment, a->cpu
+ *              valid, not a victim);
+ *   busy       a fence recorded on it has not signalled, or its clear has
+ *              not completed without error;
+ *   destroyed  the handle is gone (deferred: on vm->deferred, waiting for
+ *              the pins and the GPU).
+ *
+ * Transitions (who, and what it needs first):
+ *
+ *   (none) -> RESIDENT        create: a range is found (transit record while
+ *                             the lock may drop), PCIe frames mapped, the
+ *                             clear queued (busy), then published.
+ *   RESIDENT -> EVICTED       page-out (eviction, vidmm_evict, reclaim of
+ *                             PCIe): owner; idle, no pins, no CPU lock,
+ *                             pagable. Local: copy to fresh frames, then the
+ *                             range is freed; PCIe: unmapped, frames kept.
+ *   EVICTED -> RESIDENT       page-in (submit, lock): owner; the caller holds
+ *                             an op pin. Range found first (transit), copy,
+ *                             then the frames are freed.
+ *   RESIDENT -> RESIDENT      migration for a CPU lock (invisible local ->
+ *                             CPU-visible): owner, idle, pagable; room found
+ *                             first, one GPU copy, then the old range freed.
+ *                             Also the frames of a PCIe one made contiguous.
+ *   EVICTED -> SWAPPED        swap-out (reclaim, vidmm_swap_out): owner;
+ *                             idle, no pins, no CPU lock; frames freed after
+ *                             the write succeeded.
+ *   RESIDENT -> SWAPPED       vidmm_swap_out: owner; as page-out, but the
+ *                             range is kept until the write has succeeded.
+ *   SWAPPED -> EVICTED        swap-in (submit, lock): owner; checksums good.
+ *   CPU lock 0 -> 1           vidmm_lock: owner while the GPU work drains
+ *                             and it is mapped; resident, CPU-visible.
+ *   CPU lock n -> n +/- 1     vidmm_lock / vidmm_unlock: nothing else.
+ *   live -> destroyed         vidmm_destroy_allocation: not CPU-locked
+ *                             (-EBUSY). The handle goes at once; the memory
+ *                             is freed by the owner's release if moving,
+ *                             else now if idle and unpinned, else deferred
+ *                             until the reaper finds it idle and unpinned.
+ *
+ * A failed transition leaves the allocation as it was, except that frames or
+ * ranges a timed-out copy may still write go to quarantine (residency.c).
+ * Every state above, and every range held in transit or quarantine, is
+ * checked by vidmm_check (check.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,7 +87,26 @@ struct vidmm_allocation *handle_lookup_locked(struct vidmm *vm, vidmm_handle_t h
 	return s->a;
 }
 
-static int slot_get_locked(struct vidmm *vm, struct vidmm_allocation *a)
+/* Make sure a slot can be taken without allocating: before anything else
+ * changes, so publishing a finished allocation cannot fail. */
+static int slot_reserve_locked(struct vidmm *vm)
+{
+	if (vm->free_head || vm->nslots < vm->cap_slots)
+		return 0;
+	uint32_t ncap = vm->cap_slots ? vm->cap_slots * 2 : 256;
+	struct handle_slot *n;
+	if (ncap <= vm->cap_slots || ncap > 0x7fffffffu)
+		return -ENOMEM;
+	n = realloc(vm->slots, ncap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	vm->slots = n;
+	vm->cap_slots = ncap;
+	return 0;
+}
+
+/* Publish a: after slot_reserve_locked, cannot fail. */
+static void slot_take_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	uint32_t i;
 
@@ -43,17 +114,6 @@ static int slot_get_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		i = vm->free_head - 1;
 		vm->free_head = vm->slots[i].next_free;
 	} else {
-		if (vm->nslots == vm->cap_slots) {
-			uint32_t ncap = vm->cap_slots ? vm->cap_slots * 2 : 256;
-			struct handle_slot *n;
-			if (ncap <= vm->cap_slots || ncap > 0x7fffffffu)
-				return -ENOMEM;
-			n = realloc(vm->slots, ncap * sizeof(*n));
-			if (!n)
-				return -ENOMEM;
-			vm->slots = n;
-			vm->cap_slots = ncap;
-		}
 		i = vm->nslots++;
 		vm->slots[i].gen = 1;
 	}
@@ -61,7 +121,6 @@ static int slot_get_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	vm->slots[i].next_free = 0;
 	a->slot = i;
 	a->gen = vm->slots[i].gen;
-	return 0;
 }
 
 static void slot_put_locked(struct vidmm *vm, struct vidmm_allocation *a)
@@ -90,12 +149,16 @@ static bool seg_allowed(const struct segment *s, uint32_t flags)
  * The placement order. Preferred segments, in the caller's order, are the
  * only ones used when given (each must suit the flags, else -EINVAL). With
  * none: CPU-invisible local first (keep the BAR-visible window for what the
- * CPU needs), then visible local, then PCIe.
+ * CPU needs), then visible local, then PCIe. Segments the allocation can
+ * never fit in (size or alignment larger than the segment) are left out,
+ * so no later placement asks one for the impossible.
  */
 static int placement_order(const struct vidmm *vm, const struct vidmm_alloc_desc *d,
-			   uint32_t *order, uint32_t *n)
+			   struct vidmm_allocation *a)
 {
-	*n = 0;
+	uint32_t order[VIDMM_MAX_SEGMENTS], n = 0;
+	bool align_fits = false;
+
 	if (d->n_preferred) {
 		if (d->n_preferred > VIDMM_MAX_PREFERRED)
 			return -EINVAL;
@@ -106,61 +169,44 @@ static int placement_order(const struct vidmm *vm, const struct vidmm_alloc_desc
 			for (uint32_t j = 0; j < i; j++)
 				if (d->preferred[j] == id)
 					return -EINVAL;
-			order[(*n)++] = id;
+			order[n++] = id;
 		}
-		return 0;
+	} else {
+		for (int pass = 0; pass < 3; pass++)
+			for (uint32_t i = 0; i < vm->nsegs; i++) {
+				const struct segment *s = &vm->seg[i];
+				bool vis = seg_cpu_visible(s);
+				int want = seg_is_local(s) ? (vis ? 1 : 0) : 2;
+				if (want == pass && seg_allowed(s, d->flags))
+					order[n++] = i;
+			}
+		if (!n)
+			return -EINVAL;
 	}
-	for (int pass = 0; pass < 3; pass++)
-		for (uint32_t i = 0; i < vm->nsegs; i++) {
-			const struct segment *s = &vm->seg[i];
-			bool vis = s->flags & VIDMM_SEG_CPU_VISIBLE;
-			int want = seg_is_local(s) ? (vis ? 1 : 0) : 2;
-			if (want == pass && seg_allowed(s, d->flags))
-				order[(*n)++] = i;
-		}
-	return *n ? 0 : -EINVAL;
-}
-
-/*
- * Place a new allocation: each allowed segment in order, paging idle victims
- * out of it if it is full (the note's step 2), before trying the next. A
- * PCIe placement then takes system pages and is mapped (step 3-4).
- */
-static int place_locked(struct vidmm *vm, struct vidmm_allocation *a)
-{
-	int err = -ENOSPC;
-
-	for (uint32_t i = 0; i < a->n_allowed; i++) {
-		struct segment *s = &vm->seg[a->allowed[i]];
-		int ret = residency_place_locked(vm, a, s, true);
-		if (ret == 0 && seg_is_pcie(s)) {
-			ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift,
-						 false, &a->pages);
-			if (ret)
-				heap_free(s->heap, &a->node);
-			else
-				gart_map(vm, a->node.start, &a->pages, s->flags & VIDMM_SEG_SNOOPED);
-		}
-		if (ret == 0) {
-			a->seg = s;
-			a->residency = VIDMM_RESIDENT;
-			a->last_in_ns = 0;
-			segment_list_add(s, a);
-			return 0;
-		}
-		/* Keep the most telling reason: out of pages or busy victims say
-		 * more than "no room". */
-		if (err == -ENOSPC || ret == -ENOMEM)
-			err = ret;
+	a->n_allowed = 0;
+	a->cpu_ok = false;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct segment *s = &vm->seg[order[i]];
+		if (a->align > s->size)
+			continue;
+		align_fits = true;
+		if (a->size > s->size)
+			continue;
+		a->allowed[a->n_allowed++] = order[i];
+		if (seg_cpu_visible(s))
+			a->cpu_ok = true;
 	}
-	return err;
+	if (!align_fits)
+		return -EINVAL;
+	return a->n_allowed ? 0 : -ENOSPC;
 }
 
 int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 			    vidmm_handle_t *out)
 {
 	struct vidmm_allocation *a;
-	uint64_t page, max_seg = 0;
+	struct transit t = { 0 };
+	uint64_t page;
 	int ret;
 
 	if (!vm || !d || !out)
@@ -181,32 +227,23 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 	list_init(&a->cache);
 
 	pthread_mutex_lock(&vm->lock);
-	ret = placement_order(vm, d, a->allowed, &a->n_allowed);
-	if (ret)
+	ret = placement_order(vm, d, a);
+	if (ret == -EINVAL)
 		goto err_unlock;
-	for (uint32_t i = 0; i < a->n_allowed; i++)
-		if (vm->seg[a->allowed[i]].size > max_seg)
-			max_seg = vm->seg[a->allowed[i]].size;
-	if (a->align > max_seg) {
-		ret = -EINVAL;
-		goto err_unlock;
-	}
-	if (a->size > max_seg) {
-		/* Could never fit in any allowed segment. */
-		ret = -ENOSPC;
-		goto err_count;
-	}
+	if (!ret)
+		ret = slot_reserve_locked(vm);
 	/* Place first, then publish the handle: placement may drop the lock to
 	 * page victims out, and nobody may see a half-made allocation. */
-	ret = place_locked(vm, a);
+	if (!ret)
+		ret = place_new_locked(vm, a, &t);
 	if (ret)
 		goto err_count;
-	ret = slot_get_locked(vm, a);
-	if (ret) {
-		allocation_free_locked(vm, a);
-		pthread_mutex_unlock(&vm->lock);
-		return ret;
-	}
+	a->seg = t.seg;
+	a->node = t.node;
+	a->pages = t.pages;
+	a->residency = VIDMM_RESIDENT;
+	segment_list_add(a->seg, a);
+	slot_take_locked(vm, a);
 	vm->live_allocs++;
 	*out = ((uint64_t)a->gen << 32) | (a->slot + 1);
 	pthread_mutex_unlock(&vm->lock);
@@ -296,9 +333,9 @@ int vidmm_destroy_allocation(vidmm_t *vm, vidmm_handle_t h)
 		return -EINVAL;
 	pthread_mutex_lock(&vm->lock);
 	a = handle_lookup_locked(vm, h);
-	if (!a) {
+	if (!a || a->lock_count) {
 		pthread_mutex_unlock(&vm->lock);
-		return -EBADF;
+		return a ? -EBUSY : -EBADF;
 	}
 	destroy_locked(vm, a);
 	pthread_mutex_unlock(&vm->lock);
@@ -327,12 +364,15 @@ int vidmm_query_allocation(vidmm_t *vm, vidmm_handle_t h, struct vidmm_alloc_inf
 	return 0;
 }
 
-/* Teardown: the GPU is idle by contract, so nothing is deferred. */
+/* Teardown: the GPU is idle by contract, so nothing is deferred; CPU locks
+ * end with the manager. */
 void allocation_destroy_all_locked(struct vidmm *vm)
 {
 	for (uint32_t i = 0; i < vm->nslots; i++)
 		if (vm->slots[i].a) {
 			struct vidmm_allocation *a = vm->slots[i].a;
+			if (a->lock_count && a->cpu && seg_is_local(a->seg) && vm->chip->unmap_local)
+				vm->chip->unmap_local(vm->chip_ctx, a->cpu, a->size);
 			slot_put_locked(vm, a);
 			vm->live_allocs--;
 			allocation_free_locked(vm, a);

@@ -20,7 +20,15 @@
  *     page; the mapped counter equals the live pages;
  *  I6 system frames held (dummy page, PCIe ranges, paged-out copies) add up
  *     to the allocator's used count, within the budget;
- *  I7 the paging segment lies inside its parent's carve.
+ *  I7 the paging segment lies inside its parent's carve;
+ *  I8 every allocation is in a state allocation.c allows: a CPU-locked one
+ *     is live, resident in a CPU-visible segment and mapped; an unpagable
+ *     one is resident; a destroyed one is deferred, owned by a mover or
+ *     being freed by none other; a clear is pending only while resident.
+ * Ranges and frames of operations in progress (vm->transit), quarantined
+ * ones, live and late paging windows and the staging area are part of I2,
+ * I5 and I6: vidmm_check may run at any moment, also while other threads
+ * are in the middle of a call with the lock dropped.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -163,10 +171,13 @@ static int check_segment(struct vidmm *vm, struct segment *s, struct ranges *map
 		if (!ret && map)
 			ret = push(mapped, a->node.start, a->node.size, &a->pages, snooped, false);
 	}
-	list_for_each(pos, &vm->inflight) {
-		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
-		if (!ret && a->seg == s)
-			ret = push(&v, a->node.start, a->node.size, NULL, false, false);
+	list_for_each(pos, &vm->transit) {
+		struct transit *t = list_entry(pos, struct transit, link);
+		if (ret || t->seg != s)
+			continue;
+		ret = push(&v, t->node.start, t->node.size, NULL, false, false);
+		if (!ret && t->mapped)
+			ret = push(mapped, t->node.start, t->node.size, &t->pages, snooped, false);
 	}
 	list_for_each(pos, &vm->quarantine) {
 		struct quarantine *q = list_entry(pos, struct quarantine, link);
@@ -179,8 +190,9 @@ static int check_segment(struct vidmm *vm, struct segment *s, struct ranges *map
 			if (ret)
 				break;
 			ret = push(&v, w->win.start, w->win.size, NULL, false, false);
-			/* Its entries map some allocation's pages: counted, not compared. */
-			if (!ret)
+			/* Its entries map some allocation's pages: counted, not
+			 * compared. A late window is unmapped (dummy page). */
+			if (!ret && !w->late)
 				ret = push(mapped, w->win.start, w->win.size, NULL, snooped, false);
 		}
 		if (!ret && vm->staging.size) {
@@ -195,8 +207,6 @@ static int check_segment(struct vidmm *vm, struct segment *s, struct ranges *map
 		ret = push(&v, s->carve.start, s->carve.size, NULL, false, false);
 	if (!ret)
 		ret = heap_for_each_hole(s->heap, hole_cb, &v);
-	if (ret == -ENOMEM)
-		ret = fail(vm, "out of memory while checking");
 	if (ret)
 		goto out;
 
@@ -304,6 +314,15 @@ int vidmm_check(vidmm_t *vm)
 		live++;
 		if (a->slot != i || a->gen != vm->slots[i].gen) {
 			ret = fail(vm, "handle slot %u names an allocation of slot %u", i, a->slot);
+		} else if (a->destroyed || a->deferred) {
+			ret = fail(vm, "slot %u: a live handle names a destroyed allocation", i);
+		} else if (a->lock_count && (a->residency != VIDMM_RESIDENT || !a->cpu ||
+					     !(a->seg->flags & VIDMM_SEG_CPU_VISIBLE))) {
+			ret = fail(vm, "slot %u is CPU-locked but not resident and mapped where the CPU sees it", i);
+		} else if ((a->flags & VIDMM_ALLOC_UNPAGABLE) && a->residency != VIDMM_RESIDENT) {
+			ret = fail(vm, "slot %u is unpagable but not resident", i);
+		} else if (a->clear_fence && a->residency != VIDMM_RESIDENT) {
+			ret = fail(vm, "slot %u left its range with its clear still pending", i);
 		} else if (a->residency == VIDMM_RESIDENT) {
 			resident++;
 			if (seg_is_local(a->seg) && a->pages.npages && !a->moving)
@@ -328,8 +347,19 @@ int vidmm_check(vidmm_t *vm)
 	/* Frames of destroyed allocations that are not resident anywhere. */
 	list_for_each(pos, &vm->deferred) {
 		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
+		if (!ret && (!a->destroyed || a->lock_count))
+			ret = fail(vm, "a deferred allocation is not destroyed, or still CPU-locked");
 		if (a->residency != VIDMM_RESIDENT)
 			frames += a->pages.npages;
+	}
+	/* Frames held by operations in progress and in quarantine. */
+	list_for_each(pos, &vm->transit) {
+		struct transit *t = list_entry(pos, struct transit, link);
+		frames += t->pages.npages;
+	}
+	list_for_each(pos, &vm->quarantine) {
+		struct quarantine *q = list_entry(pos, struct quarantine, link);
+		frames += q->pages.npages;
 	}
 	/* ...and of destroyed ones a mover still owns (page-in, swap-out,
 	 * swap-in): they have no handle and are not deferred, but they are on
@@ -359,6 +389,8 @@ int vidmm_check(vidmm_t *vm)
 		if (!par->has_carve || p->base != par->carve.start || p->size != par->carve.size)
 			ret = fail(vm, "paging segment is not its parent's carve");
 	}
+	if (ret == -ENOMEM)
+		snprintf(vm->check_error, sizeof(vm->check_error), "out of memory while checking");
 	pthread_mutex_unlock(&vm->lock);
 	free(mapped.r);
 	return ret;

@@ -27,14 +27,30 @@ static uint32_t nengines(const struct vidmm *vm)
 	return vm->engines.n_copy + vm->engines.n_job;
 }
 
-bool alloc_busy_locked(struct vidmm *vm, const struct vidmm_allocation *a)
+uint64_t fence_timeout(const struct vidmm *vm)
+{
+	return vm->cfg.fence_timeout_ns ? vm->cfg.fence_timeout_ns : 2000000000ull;
+}
+
+bool alloc_busy_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	for (uint32_t e = 0; e < nengines(vm); e++) {
 		uint64_t f = a->read_fence[e] > a->write_fence[e] ? a->read_fence[e] : a->write_fence[e];
 		if (f && vm->chip->fence_completed(vm->chip_ctx, e) < f)
 			return true;
 	}
-	return false;
+	/* Signalled, but a clear that failed is not done: issued again. */
+	return clear_pending_locked(vm, a);
+}
+
+int engine_space_unlocked(struct vidmm *vm, uint32_t engine, uint64_t timeout_ns)
+{
+	uint64_t next = vm->chip->fence_completed(vm->chip_ctx, engine) + 1;
+	int ret = fence_wait_unlocked(vm, engine, next, timeout_ns);
+
+	/* -EINVAL: nothing was in flight any more (the ring drained
+	 * meanwhile), so there is room now. */
+	return ret == -EINVAL ? 0 : ret;
 }
 
 int fence_wait_unlocked(struct vidmm *vm, uint32_t engine, uint64_t value, uint64_t timeout_ns)

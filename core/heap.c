@@ -30,9 +30,12 @@
  * walk decides, so it costs at most twice the cheaper of the two walks.
  *
  * Hole descriptors come from chunks owned by the heap and are recycled on a
- * free list: the pool grows to the peak number of holes and stays there. Each
- * mutating call first makes sure one spare descriptor exists (no operation
- * needs more than one), so the only -ENOMEM is up front, before any change.
+ * free list: the pool grows to the peak number of holes and stays there.
+ * heap_free never fails: there are never more holes than live nodes + 1, so
+ * a pool of at least live + 2 descriptors always has a spare for the hole a
+ * free may create (and for the split an allocation may make). Allocation
+ * grows the pool to that size before it changes anything, so its -ENOMEM
+ * comes up front, and a free can always give a range back.
  */
 #include "heap.h"
 
@@ -71,6 +74,7 @@ struct heap {
 	struct hole *free_list;
 	struct hole_chunk *chunks;
 	size_t next_chunk; /* holes in the next chunk: doubles up to a cap */
+	uint64_t pool_total; /* descriptors in all chunks (holes + free list) */
 };
 
 #define CHUNK_FIRST 16
@@ -181,12 +185,36 @@ static int pool_reserve(struct heap *h)
 		return -ENOMEM;
 	c->next = h->chunks;
 	h->chunks = c;
+	h->pool_total += n;
 	for (size_t i = n; i-- > 0;) {
 		c->holes[i].next_free = h->free_list;
 		h->free_list = &c->holes[i];
 	}
 	if (h->next_chunk < CHUNK_MAX)
 		h->next_chunk *= 2;
+	return 0;
+}
+
+/* Before a node is handed out: enough descriptors that every later free
+ * (and this operation's split) finds a spare. */
+static int pool_ensure(struct heap *h)
+{
+	while (h->pool_total < h->live + 2) {
+		struct hole *keep = h->free_list;
+		/* pool_reserve adds a chunk only when the free list is empty. */
+		h->free_list = NULL;
+		int ret = pool_reserve(h);
+		if (!ret) {
+			/* Append the old free list behind the new chunk's. */
+			struct hole **tail = &h->free_list;
+			while (*tail)
+				tail = &(*tail)->next_free;
+			*tail = keep;
+		} else {
+			h->free_list = keep;
+			return ret;
+		}
+	}
 	return 0;
 }
 
@@ -709,12 +737,10 @@ int heap_alloc(struct heap *h, struct heap_node *node, uint64_t size,
 	}
 	if (!hl)
 		return -ENOSPC;
-	/* Only a split needs a descriptor; the search above changed nothing. */
-	if (at != hl->start && at + size != hole_end(hl)) {
-		ret = pool_reserve(h);
-		if (ret)
-			return ret;
-	}
+	/* The search above changed nothing yet. */
+	ret = pool_ensure(h);
+	if (ret)
+		return ret;
 	carve(h, hl, at, size);
 	node->start = at;
 	node->size = size;
@@ -740,11 +766,9 @@ int heap_reserve(struct heap *h, struct heap_node *node)
 	hl = prev;
 	if (!hl || hole_end(hl) < e)
 		return -EEXIST;
-	if (s != hl->start && e != hole_end(hl)) {
-		ret = pool_reserve(h);
-		if (ret)
-			return ret;
-	}
+	ret = pool_ensure(h);
+	if (ret)
+		return ret;
 	carve(h, hl, s, node->size);
 	h->live++;
 	return 0;
@@ -755,7 +779,6 @@ int heap_free(struct heap *h, struct heap_node *node)
 	struct hole *prev, *next, *hl;
 	uint64_t s, e;
 	bool join_prev, join_next;
-	int ret;
 
 	if (!h || !node)
 		return -EINVAL;
@@ -790,9 +813,7 @@ int heap_free(struct heap *h, struct heap_node *node)
 		next->size += node->size;
 		hl = next;
 	} else {
-		ret = pool_reserve(h);
-		if (ret)
-			return ret;
+		/* pool_ensure at allocation left a spare for exactly this. */
 		hl = pool_get(h);
 		hl->start = s;
 		hl->size = node->size;

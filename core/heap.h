@@ -68,9 +68,9 @@ int heap_alloc(struct heap *h, struct heap_node *node, uint64_t size,
 int heap_reserve(struct heap *h, struct heap_node *node);
 
 /* Return node's range to the heap, coalescing with neighbouring holes. The
- * node must have come from heap_alloc or heap_reserve on this heap. Returns
- * -ENOMEM only if a hole descriptor could not be allocated (the heap is then
- * unchanged and the caller still owns the range). */
+ * node must have come from heap_alloc or heap_reserve on this heap. Never
+ * fails for such a node (allocation reserved what a free needs); -EINVAL for
+ * one that cannot be live (outside the heap, overlapping free space). */
 int heap_free(struct heap *h, struct heap_node *node);
 
 void heap_query(const struct heap *h, struct heap_stats *out);

@@ -151,24 +151,32 @@ struct vidmm_allocation {
 	uint64_t read_fence[VIDMM_MAX_ENGINES];
 	uint64_t write_fence[VIDMM_MAX_ENGINES];
 
-	/* residency (residency.c) */
-	uint32_t lock_count;      /* vidmm_lock pins */
-	/* Lifetime across a dropped vm->lock (see manager.c, LOCKING):
-	 * op_pins: operations in progress that hold a pointer to it (a submit, a
-	 *   lock, a swap_out); it is neither moved by others nor freed.
-	 * moving: owned by one mover (page-out/in, swap-out/in); nobody else
-	 *   touches it, and a destroy meanwhile is finished by the mover's
+	/* residency (residency.c); the state machine is written down at the
+	 * top of allocation.c. */
+	uint32_t lock_count;      /* vidmm_lock pins; > 0: resident, CPU-visible, cpu valid */
+	/* Lifetime across a dropped vm->lock:
+	 * op_pins: submits and locks in progress that hold a pointer to it;
+	 *   it is not chosen as a victim and not freed.
+	 * moving: owned by one mover (page-out/in, migration, swap-out/in, the
+	 *   CPU-lock setup); nobody else changes its placement or submits GPU
+	 *   work on it, and a destroy meanwhile is finished by the owner's
 	 *   alloc_release_locked. */
 	uint32_t op_pins;
 	bool moving;
 	bool destroyed;           /* handle gone; freed when idle (deferred destroy) */
 	bool deferred;            /* lru is on vm->deferred, not a segment list */
+	bool cpu_ok;              /* some allowed segment is CPU-visible */
 	void *cpu;                /* vidmm_lock mapping */
 	uint64_t last_out_ns, last_in_ns, swapped_ns;
 	/* On vm->evicted[priority] (the system-cache list) while EVICTED, on
 	 * vm->swapped while SWAPPED; LRU order in both. */
 	struct list_head cache;
 	struct swap_slot swp;     /* SWAPPED: where the data is in the swap file */
+	/* Clear on create: the fill that zeroes the new range (0: none pending).
+	 * Until it has completed without error the allocation counts as busy,
+	 * and a failed one is issued again (residency.c: clear_pending_locked). */
+	uint32_t clear_engine;
+	uint64_t clear_fence;
 };
 
 struct handle_slot {
@@ -184,14 +192,36 @@ struct paging_window {
 	struct heap_node win;
 	uint32_t engine;
 	uint64_t fence;
+	bool late;   /* its copy timed out: unmapped, held until the fence signals */
 };
 
-/* A local range whose incoming copy timed out: the engine may still write it,
- * so it stays allocated until the fences that copy used have signalled. */
+/*
+ * What an operation in progress holds outside every list while it may drop
+ * vm->lock: a segment range (a create before it is published, a page-in or
+ * CPU-lock migration target while its copy runs) and/or system frames (the
+ * contiguous copy vidmm_lock builds). On vm->transit for as long, so
+ * vidmm_check can account for every range and frame; the operation owns it.
+ */
+struct transit {
+	struct list_head link;
+	struct segment *seg;      /* NULL: frames only */
+	struct heap_node node;
+	struct sys_pages pages;   /* frames held (PCIe target: mapped into node) */
+	bool mapped;              /* node's GART entries point at pages */
+};
+
+/*
+ * What a copy that did not finish in time may still touch: a segment range it
+ * may write (a page-in or migration target, a paging window: unmapped, so a
+ * late write through it goes to the dummy page) and/or system frames (the
+ * destination pages of a timed-out page-out). Held until every fence in
+ * fence[] has signalled, then freed (residency_reap_locked).
+ */
 struct quarantine {
 	struct list_head link;
-	struct segment *seg;
+	struct segment *seg;      /* NULL: frames only */
 	struct heap_node node;
+	struct sys_pages pages;
 	uint64_t fence[VIDMM_MAX_ENGINES];
 };
 
@@ -222,14 +252,18 @@ struct vidmm {
 	struct list_head evicted[VIDMM_PRIO_COUNT]; /* paged out, in system pages (system-cache list) */
 	struct list_head swapped; /* swapped out, oldest first */
 	struct list_head deferred;/* destroyed while busy: ranges held until idle */
-	struct list_head inflight;/* being paged in to a local segment (lru link) */
-	struct list_head windows; /* live paging-segment windows (struct xfer) */
-	struct list_head quarantine; /* struct quarantine: ranges a timed-out copy may still write */
+	struct list_head transit; /* struct transit: held by operations in progress */
+	struct list_head windows; /* live paging-segment windows */
+	struct list_head quarantine; /* struct quarantine: what a timed-out copy may still write */
 	uint32_t next_copy_engine;
+	uint64_t issued[VIDMM_MAX_ENGINES]; /* newest fence queued per engine */
 	/* Bounce mode: the staging area in the paging segment and its pages. */
 	struct heap_node staging;
 	struct sys_pages staging_pages;
 	bool staging_busy;
+	/* Copies through the staging area that timed out: it is not used again
+	 * until these fences have signalled. */
+	uint64_t staging_fence[VIDMM_MAX_ENGINES];
 	struct vidmm_hist hist[VIDMM_HIST_COUNT];
 
 	/* swap (reclaim.c) */
@@ -253,17 +287,24 @@ struct vidmm {
 /* ---- fences and residency (fence.c, residency.c) ------------------------------ */
 
 uint64_t now_ns(void);
-bool alloc_busy_locked(struct vidmm *vm, const struct vidmm_allocation *a);
+/* The upper bound of one internal GPU wait (cfg.fence_timeout_ns or 2 s). */
+uint64_t fence_timeout(const struct vidmm *vm);
+/* GPU work on a is not finished: a fence not signalled, or its clear not
+ * completed without error (a failed clear is issued again here). */
+bool alloc_busy_locked(struct vidmm *vm, struct vidmm_allocation *a);
 /* Wait, with vm->lock dropped, for every fence recorded on a (bounded). */
 int alloc_wait_idle_unlocked(struct vidmm *vm, struct vidmm_allocation *a, uint64_t timeout_ns);
 int fence_wait_unlocked(struct vidmm *vm, uint32_t engine, uint64_t value, uint64_t timeout_ns);
+/* A chip command returned -EAGAIN (ring full): wait, vm->lock dropped, for
+ * the engine to complete its next command. 0 (retry) or -ETIMEDOUT. */
+int engine_space_unlocked(struct vidmm *vm, uint32_t engine, uint64_t timeout_ns);
 
 int residency_init(struct vidmm *vm);
 void residency_fini(struct vidmm *vm);
-/* Find room for size/align in segment s, paging idle victims out if needed.
- * May drop and retake vm->lock. */
-int residency_place_locked(struct vidmm *vm, struct vidmm_allocation *a,
-			   struct segment *s, bool allow_evict);
+/* Find room for size/align in segment s (into node), paging idle victims out
+ * if allow_evict. May drop and retake vm->lock. */
+int place_range_locked(struct vidmm *vm, struct segment *s, uint64_t size, uint64_t align,
+		       enum heap_mode mode, struct heap_node *node, bool allow_evict);
 /* Take system pages, swapping other allocations out if the budget is spent
  * (may drop and retake vm->lock). */
 int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
@@ -271,24 +312,41 @@ int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
 /* Page an idle, unpinned, resident allocation out; the caller owns it
  * (alloc_own) and releases it afterwards (residency.c). */
 int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a);
-/* Read a swapped allocation back into system pages: EVICTED afterwards. */
+/* Copy a's local data into a->pages (taken here) through the paging segment,
+ * leaving a resident; the caller owns a. On failure a->pages is empty. */
+int copy_out_locked(struct vidmm *vm, struct vidmm_allocation *a);
+/* Read a swapped allocation, which the caller owns, back into system pages:
+ * EVICTED afterwards. */
 int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a);
+/* Place a new allocation (nobody can see it yet): free room in any allowed
+ * segment first, then paging victims out of each in order; PCIe frames
+ * taken and mapped; the range cleared. t holds the result (off transit). */
+int place_new_locked(struct vidmm *vm, struct vidmm_allocation *a, struct transit *t);
+/* Issue the clear of a freshly placed range (may drop vm->lock if the copy
+ * engine's ring is full; the caller owns what it placed). */
+int clear_range_locked(struct vidmm *vm, struct vidmm_allocation *a, uint64_t gpu_addr);
+/* true while a's clear has not completed without error (a failed one is
+ * issued again). */
+bool clear_pending_locked(struct vidmm *vm, struct vidmm_allocation *a);
+void transit_add(struct vidmm *vm, struct transit *t);
+void transit_del(struct transit *t);
 int reclaim_init(struct vidmm *vm, char *err, size_t err_len);
 void reclaim_stop(struct vidmm *vm);
 void reclaim_fini(struct vidmm *vm);
 /* Swap stats from the store into out (under vm->lock). */
 void reclaim_query_stats(struct vidmm *vm, struct vidmm_stats *out);
 
-/* Take / give back mover ownership of a (see struct vidmm_allocation).
- * Release returns true if a was destroyed meanwhile: it has then been freed
- * or deferred, and the caller must not use it any more. */
+/* Take / give back mover ownership of a (see struct vidmm_allocation); only
+ * while !a->moving. Release returns true if a was destroyed meanwhile: it has
+ * then been freed or deferred, and the caller must not use it any more. */
 static inline void alloc_own(struct vidmm_allocation *a) { a->moving = true; }
 bool alloc_release_locked(struct vidmm *vm, struct vidmm_allocation *a);
 /* a's handle is gone: free it now, or defer while the GPU or an operation
  * in progress may still use it. */
 void finalize_destroyed_locked(struct vidmm *vm, struct vidmm_allocation *a);
 
-/* Free deferred-destroyed allocations whose fences have signalled. */
+/* Free deferred-destroyed allocations whose fences have signalled, and
+ * quarantined ranges and frames whose late copies have finished. */
 void residency_reap_locked(struct vidmm *vm);
 void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a);
 
@@ -315,6 +373,11 @@ static inline uint64_t vm_page_size(const struct vidmm *vm)
 static inline uint64_t align_up(uint64_t x, uint64_t a)
 {
 	return (x + a - 1) & ~(a - 1);
+}
+
+static inline bool seg_cpu_visible(const struct segment *s)
+{
+	return s->flags & VIDMM_SEG_CPU_VISIBLE;
 }
 
 static inline bool is_pow2(uint64_t x)

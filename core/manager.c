@@ -15,15 +15,20 @@
  *    Code that must wait drops it, waits, retakes it and revalidates (handles
  *    are generation-checked, so an allocation destroyed meanwhile is seen).
  *  - Chip ops that only queue work or touch registers (mmio_*, copy, fill,
- *    submit_job, fence_completed) may be called with it held; fence_wait never.
+ *    submit_job, fence_completed, fence_error) may be called with it held;
+ *    fence_wait never. Queueing never blocks (chip.h): a full ring returns
+ *    -EAGAIN, and the core waits for the engine's next fence with the lock
+ *    dropped (engine_space_unlocked), then revalidates.
  *  - vidmm_init and vidmm_destroy run without it: nobody else can see the
  *    manager yet / any more.
  *  - Lifetime of an allocation across a dropped lock: whoever drops the lock
  *    while holding an allocation pointer holds either an op pin (a->op_pins:
- *    submit, lock, swap_out) or mover ownership (a->moving: page-out/in,
- *    swap-out/in). A destroy meanwhile releases the handle at once but
- *    leaves the memory to the mover's release or to the reaper once the pins
- *    and the GPU are done (allocation.c: finalize_destroyed_locked).
+ *    submit, lock) or mover ownership (a->moving: page-out/in, migration,
+ *    swap-out/in, lock setup). A destroy meanwhile releases the handle at
+ *    once but leaves the memory to the mover's release or to the reaper once
+ *    the pins and the GPU are done (allocation.c: finalize_destroyed_locked).
+ *    Ranges and frames held by an operation in progress outside every list
+ *    are on vm->transit; those a late copy may still write, in quarantine.
  *  - The swap store has its own internal lock (swap.c); vm->lock may be held
  *    when calling into it for slots, never across its I/O.
  *  - Order: vm->lock, then the swap store's lock; the emulator's locks are
@@ -184,6 +189,9 @@ int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out)
 		return init_fail(-EINVAL, "vidmm_init: NULL argument");
 	if (!check_ops(cfg->chip))
 		return init_fail(-EINVAL, "chip ops table incomplete");
+	if (cfg->paging_mode != VIDMM_PAGING_WINDOW && cfg->paging_mode != VIDMM_PAGING_BOUNCE)
+		return init_fail(-EINVAL, "paging_mode %d is neither window (%d) nor bounce (%d)",
+				 (int)cfg->paging_mode, VIDMM_PAGING_WINDOW, VIDMM_PAGING_BOUNCE);
 
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
@@ -401,8 +409,6 @@ int vidmm_release_segment_memory(vidmm_t *vm, struct vidmm_segment_memory *mem)
 		return -EINVAL;
 	m = mem->internal;
 	s = &vm->seg[mem->segment];
-	if (mem->cpu && seg_is_local(s) && vm->chip->unmap_local)
-		vm->chip->unmap_local(vm->chip_ctx, mem->cpu, mem->size);
 
 	pthread_mutex_lock(&vm->lock);
 	/* The descriptor must be one of this segment's: a forged pointer is
@@ -417,6 +423,9 @@ int vidmm_release_segment_memory(vidmm_t *vm, struct vidmm_segment_memory *mem)
 		pthread_mutex_unlock(&vm->lock);
 		return -EINVAL;
 	}
+	/* Valid: only now is its CPU view given up. */
+	if (mem->cpu && seg_is_local(s) && vm->chip->unmap_local)
+		vm->chip->unmap_local(vm->chip_ctx, mem->cpu, mem->size);
 	list_del(&m->link);
 	s->driver_bytes -= m->node.size;
 	s->driver_count--;
@@ -490,7 +499,9 @@ int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out)
 	       sizeof(*out) - offsetof(struct vidmm_stats, page_outs));
 	reclaim_query_stats(vm, out);
 	pthread_mutex_unlock(&vm->lock);
-	out->dummy_page_faults = f.dummy_page_accesses + f.unmapped_accesses;
+	/* The chip counts an access through an invalid entry as a dummy-page
+	 * access too (chip.h): adding unmapped_accesses would count it twice. */
+	out->dummy_page_faults = f.dummy_page_accesses;
 	out->stale_tlb_hits = f.stale_tlb_hits;
 	return 0;
 }

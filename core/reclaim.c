@@ -19,7 +19,10 @@
  * When too few candidates remain it first pages idle PCIe-resident
  * allocations out (a GART unmap, no copy), which turns them into candidates:
  * in this design they are what the note's paging-segment allocations were.
- * On a failed write an allocation keeps its pages and goes back where it was.
+ * On a failed write an allocation keeps its pages and stays where it was.
+ * vidmm_swap_out of a resident allocation copies its data into fresh pages
+ * and writes them while it stays resident; only once the write has
+ * succeeded does it give up its range, so a failed call changes nothing.
  * Every loop is bounded.
  *
  * Swap-in (page-in or lock of a SWAPPED allocation) reads the data back into
@@ -90,7 +93,8 @@ static struct swap_iov *pages_iov(struct vidmm *vm, const struct sys_pages *p)
 static bool swappable(const struct vidmm_allocation *a)
 {
 	return a->residency == VIDMM_EVICTED && !a->moving && !a->destroyed &&
-	       !a->lock_count && !a->op_pins && a->pages.npages;
+	       !a->lock_count && !a->op_pins && a->pages.npages &&
+	       !(a->flags & VIDMM_ALLOC_UNPAGABLE);
 }
 
 /*
@@ -274,16 +278,14 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	struct swap_iov *iov;
 	int ret;
 
-	/* The caller holds an op pin: a stays allocated whatever happens. */
-	alloc_own(a);
+	/* The caller owns a: nothing else touches it while the lock drops. */
 	ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift, false, &a->pages);
 	if (ret)
-		goto out;
+		return ret;
 	iov = pages_iov(vm, &a->pages);
 	if (!iov) {
-		ret = -ENOMEM;
 		sysmem_free(&vm->sysmem, &a->pages);
-		goto out;
+		return -ENOMEM;
 	}
 	pthread_mutex_unlock(&vm->lock);
 	ret = swap_read(vm->swap, &a->swp, iov, a->pages.n_ext);
@@ -293,7 +295,7 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		/* Stays swapped with its slot: bad data is not handed out. */
 		sysmem_free(&vm->sysmem, &a->pages);
 		vm->st.swap_read_errors++;
-		goto out;
+		return -EIO;
 	}
 	swap_slot_free(vm->swap, &a->swp);
 	vm->swap_slots_freed++;
@@ -307,10 +309,7 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	vm->st.swap_ins++;
 	vm->st.bytes_swapped_in += a->size;
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_IN], now_ns() - t0);
-out:
-	if (alloc_release_locked(vm, a))
-		return -EBADF;
-	return ret;
+	return 0;
 }
 
 static void *reclaim_main(void *arg)
@@ -357,8 +356,15 @@ int reclaim_init(struct vidmm *vm, char *err, size_t err_len)
 	if (!vm->cfg.swap_size)
 		return 0;
 	ret = swap_open(&c, &vm->swap, err, err_len);
-	if (ret)
-		return ret;
+	switch (ret) {
+	case 0:
+		break;
+	case -EINVAL: case -ENOMEM: case -ENOENT: case -ENOTDIR: case -EACCES:
+	case -EPERM: case -EROFS: case -ENAMETOOLONG: case -ENOSPC:
+		return ret; /* the documented ones (vidmm.h, vidmm_init) */
+	default:
+		return -EIO;
+	}
 	swap_register_region(vm->swap, sysmem_frame_cpu(&vm->sysmem, vm->sysmem.first_pfn),
 			     vm->sysmem.npages << vm->sysmem.page_shift);
 	if (!vm->cfg.no_background_reclaim) {
@@ -413,6 +419,81 @@ void reclaim_query_stats(struct vidmm *vm, struct vidmm_stats *out)
 
 /* ---- public calls ------------------------------------------------------------ */
 
+/*
+ * Swap out a, which the caller owns and which is idle, unpinned and pagable,
+ * wherever it is. Its data is written from its pages (a local resident one
+ * is first copied into fresh pages, staying resident); its range and pages
+ * are given up only after the write succeeded. On error it is as it was.
+ */
+static int swap_out_owned(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	bool local = a->residency == VIDMM_RESIDENT && seg_is_local(a->seg);
+	struct swap_iov *iov;
+	uint64_t t0 = now_ns();
+	int ret;
+
+	/* Room in the file first: a full file changes nothing. */
+	ret = swap_slot_alloc(vm->swap, a->size, &a->swp);
+	if (ret) {
+		if (ret == -ENOSPC)
+			vm->st.swap_full++;
+		return ret == -ENOSPC ? -ENOSPC : -ENOMEM;
+	}
+	if (local) {
+		ret = copy_out_locked(vm, a);
+		if (ret)
+			goto err_slot;
+	}
+	iov = pages_iov(vm, &a->pages);
+	if (!iov) {
+		ret = -ENOMEM;
+		goto err_pages;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	ret = swap_write(vm->swap, &a->swp, iov, a->pages.n_ext);
+	pthread_mutex_lock(&vm->lock);
+	free(iov);
+	if (ret) {
+		vm->st.swap_write_errors++;
+		ret = -EIO;
+		goto err_pages;
+	}
+	if (a->residency == VIDMM_RESIDENT) {
+		struct segment *s = a->seg;
+		if (!local)
+			gart_unmap(vm, a->node.start, a->pages.npages);
+		heap_free(s->heap, &a->node);
+		segment_list_del(s, a);
+		a->seg = NULL;
+		vm->st.page_outs++;
+		vm->st.bytes_paged_out += a->size;
+		vm->st.evictions_by_priority[a->priority]++;
+		a->last_out_ns = now_ns();
+	} else {
+		list_del(&a->cache);
+		vm->st.evicted_allocations--;
+		vm->st.evicted_bytes -= a->size;
+	}
+	sysmem_free(&vm->sysmem, &a->pages);
+	a->residency = VIDMM_SWAPPED;
+	a->swapped_ns = now_ns();
+	list_add_tail(&a->cache, &vm->swapped);
+	vm->st.swap_outs++;
+	vm->st.bytes_swapped_out += a->size;
+	vm->st.swapped_allocations++;
+	vm->st.swapped_bytes += a->size;
+	vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_OUT], now_ns() - t0);
+	return 0;
+
+err_pages:
+	if (local)
+		sysmem_free(&vm->sysmem, &a->pages);
+err_slot:
+	swap_slot_free(vm->swap, &a->swp);
+	vm->swap_slots_freed++;
+	return ret;
+}
+
 int vidmm_swap_out(vidmm_t *vm, vidmm_handle_t h)
 {
 	struct vidmm_allocation *a;
@@ -426,30 +507,14 @@ int vidmm_swap_out(vidmm_t *vm, vidmm_handle_t h)
 		ret = -EBADF;
 	} else if (!vm->swap) {
 		ret = -ENODEV;
-	} else if (a->residency == VIDMM_SWAPPED) {
-		ret = 0;
 	} else if (a->moving || a->lock_count || a->op_pins ||
-		   (a->residency == VIDMM_RESIDENT &&
-		    ((a->flags & VIDMM_ALLOC_UNPAGABLE) || alloc_busy_locked(vm, a)))) {
-		ret = -EBUSY;
-	} else {
-		a->op_pins++;
-		if (a->residency == VIDMM_RESIDENT) {
-			alloc_own(a);
-			ret = page_out_locked(vm, a);
-			alloc_release_locked(vm, a);
-		}
-		if (!ret && a->destroyed)
+		   (a->flags & VIDMM_ALLOC_UNPAGABLE) || alloc_busy_locked(vm, a)) {
+		ret = a->residency == VIDMM_SWAPPED && !a->moving ? 0 : -EBUSY;
+	} else if (a->residency != VIDMM_SWAPPED) {
+		alloc_own(a);
+		ret = swap_out_owned(vm, a);
+		if (alloc_release_locked(vm, a) && !ret)
 			ret = -EBADF;
-		if (!ret && (a->residency != VIDMM_EVICTED || a->moving || a->lock_count))
-			ret = -EBUSY;
-		if (!ret) {
-			int64_t r = swap_out_batch_locked(vm, &a, 1);
-			ret = r < 0 ? (int)r : 0;
-		}
-		a->op_pins--;
-		if (a->destroyed)
-			residency_reap_locked(vm);
 	}
 	pthread_mutex_unlock(&vm->lock);
 	return ret;

@@ -2,23 +2,44 @@
 /*
  * residency.c - paging out (the note's vidmmi_segment_unresident_allocations)
  * and paging in: eviction policy, data movement through the paging segment,
- * vidmm_submit, vidmm_lock/unlock, vidmm_evict, deferred destroy.
+ * vidmm_submit, vidmm_lock/unlock, vidmm_evict, deferred destroy, clear on
+ * create and the quarantine of what late copies may still write.
  *
  * Owns: which allocations are resident where, victim selection, windows in
- * the paging segment, the bounce staging area, and the residency counters and
- * histograms. Must not: write GART entries except through gart.c, or wait on
- * the GPU with vm->lock held (see manager.c for the locking rules).
+ * the paging segment, the bounce staging area, quarantine, and the residency
+ * counters and histograms. Must not: write GART entries except through
+ * gart.c, wait on the GPU with vm->lock held, or let a chip command block
+ * under it (see manager.c for the locking rules and allocation.c for the
+ * states an allocation goes through).
+ *
+ * Ownership. Whoever changes an allocation's placement owns it first
+ * (a->moving): page-out, page-in, the migration and setup of a CPU lock,
+ * swap-out and swap-in. One owner at a time; everyone else who needs it
+ * waits for the owner (wait_owner), with vm->lock dropped, and then looks
+ * again. A submit takes the GPU addresses of its allocations only after
+ * checking, under the lock and right before queueing the job, that none has
+ * an owner: so no job is ever queued on a range that is being vacated.
+ * Owners never wait for another allocation's owner while they own one,
+ * except eviction, whose victims are idle and unpinned: no cycle can form.
  *
  * Moving data. Paging out a local allocation takes system pages for it, maps a
  * window of the paging segment onto those very pages and has a copy engine
  * copy local -> window: one copy, and the data lands where it will live. The
  * local range is freed only after the copy's fence has signalled (and the
- * copy reported no error); until then the allocation is marked `moving`, which
- * keeps every other thread's hands off it while vm->lock is dropped for the
- * wait. Bounce mode (the original driver's way) copies through a fixed staging
- * area with its own pages, then the CPU copies staging -> the allocation's
- * pages: two copies, kept so the difference can be measured. PCIe placements
- * move without a copy: their pages stay, only the GART mapping comes and goes.
+ * copy reported no error). Bounce mode (the original driver's way) copies
+ * through a fixed staging area with its own pages, then the CPU copies
+ * staging -> the allocation's pages: two copies, kept so the difference can
+ * be measured. PCIe placements move without a copy: their pages stay, only
+ * the GART mapping comes and goes. A CPU lock of an allocation resident
+ * where the CPU cannot see it finds room in a CPU-visible segment first and
+ * then moves it there with one GPU copy (migration), so a lock that finds
+ * no room changes nothing.
+ *
+ * Late copies. A copy whose fence does not signal within the fence timeout
+ * may still run. Nothing it may touch is reused until it has: its target
+ * range and the frames of a timed-out page-out go to quarantine, its windows
+ * stay allocated (unmapped, marked late), and the staging area waits for its
+ * fence. residency_reap_locked gives them back once the fences signal.
  *
  * Choosing victims. Candidates are idle, unpinned, pagable allocations of the
  * segment, lowest priority first and least recently used first within a
@@ -31,6 +52,11 @@
  * idle set suffices (bounded), and the error says why nothing fitted: -ENOSPC
  * if even evicting every pagable allocation could not make room, -EBUSY if
  * only busy ones stood in the way.
+ *
+ * Clear on create. A new range is zeroed by a fill on a copy engine, queued
+ * and not waited for: the allocation counts as busy until the fill has
+ * completed without error (a failed one is issued again), so nothing moves it
+ * or reads it before, and a job that references it waits for the fill.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -41,11 +67,9 @@
 
 #define MAX_XFERS 64
 #define MAX_ROUNDS 8
-
-static uint64_t fence_timeout(const struct vidmm *vm)
-{
-	return vm->cfg.fence_timeout_ns ? vm->cfg.fence_timeout_ns : 2000000000ull;
-}
+/* The largest copy command of a migration: spreads a large move over every
+ * copy engine and bounds one command's latency. */
+#define COPY_CHUNK (4ull << 20)
 
 static uint64_t bounce_window(const struct vidmm *vm)
 {
@@ -62,6 +86,11 @@ static bool pinned(const struct vidmm_allocation *a)
 	return a->lock_count || a->op_pins || (a->flags & VIDMM_ALLOC_UNPAGABLE);
 }
 
+static enum heap_mode alloc_mode(const struct vidmm_allocation *a)
+{
+	return (a->flags & VIDMM_ALLOC_TOP_DOWN) ? HEAP_TOP_DOWN : HEAP_BEST_FIT;
+}
+
 /* Wait on the "something moved" condition, at most ms milliseconds. */
 static void wait_moved(struct vidmm *vm, unsigned ms)
 {
@@ -74,22 +103,143 @@ static void wait_moved(struct vidmm *vm, unsigned ms)
 	pthread_cond_timedwait(&vm->moved, &vm->lock, &ts);
 }
 
-/* Wait until a is not moving; false if that takes too long. */
-static bool wait_not_moving(struct vidmm *vm, struct vidmm_allocation *a)
+/* Wait until a has no owner: 0, or -EBUSY past deadline. The caller keeps a
+ * alive across the wait (an op pin). */
+static int wait_owner(struct vidmm *vm, struct vidmm_allocation *a, uint64_t deadline)
 {
-	uint64_t deadline = now_ns() + fence_timeout(vm);
-
 	while (a->moving) {
 		if (now_ns() > deadline)
-			return false;
+			return -EBUSY;
 		wait_moved(vm, 10);
 	}
+	return 0;
+}
+
+/* Wait, as a's owner, until its GPU work (clear included) is done. */
+static int wait_idle_owned(struct vidmm *vm, struct vidmm_allocation *a, uint64_t deadline)
+{
+	while (alloc_busy_locked(vm, a)) {
+		uint64_t now = now_ns();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		int r = alloc_wait_idle_unlocked(vm, a, deadline - now);
+		if (r)
+			return r == -ETIMEDOUT ? r : -EIO;
+	}
+	return 0;
+}
+
+/* ---- engine commands: never blocking under vm->lock ---------------------------- */
+
+static uint32_t pick_copy_engine(struct vidmm *vm)
+{
+	return vm->next_copy_engine++ % vm->engines.n_copy;
+}
+
+/* The newest fence the manager queued on engine (vidmm_wait_idle). */
+static void note_issued(struct vidmm *vm, uint32_t engine, uint64_t fence)
+{
+	if (fence > vm->issued[engine])
+		vm->issued[engine] = fence;
+}
+
+/* chip->copy; a full ring is waited out with vm->lock dropped. The caller
+ * owns everything the copy touches. */
+static int copy_cmd_locked(struct vidmm *vm, uint32_t engine, uint64_t dst, uint64_t src,
+			   uint64_t len, uint64_t *fence)
+{
+	for (;;) {
+		int r = vm->chip->copy(vm->chip_ctx, engine, dst, src, len, fence);
+		if (r == 0)
+			note_issued(vm, engine, *fence);
+		if (r != -EAGAIN)
+			return r ? -EIO : 0;
+		vm->st.ring_full_waits++;
+		r = engine_space_unlocked(vm, engine, fence_timeout(vm));
+		if (r)
+			return r;
+	}
+}
+
+struct cmd {
+	uint32_t engine;
+	uint64_t fence; /* 0: never issued */
+};
+
+/*
+ * Wait (vm->lock dropped) for commands c[0..n) and check each one's error.
+ * 0; -ETIMEDOUT, with pending[engine] set to the last fence of every engine
+ * that did not finish in time; -EIO if a command failed.
+ */
+static int wait_cmds(struct vidmm *vm, const struct cmd *c, uint32_t n, uint64_t *pending)
+{
+	uint64_t last[VIDMM_MAX_ENGINES] = { 0 };
+	int err = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (c[i].fence > last[c[i].engine])
+			last[c[i].engine] = c[i].fence;
+	for (uint32_t e = 0; e < vm->engines.n_copy; e++) {
+		if (!last[e])
+			continue;
+		int r = fence_wait_unlocked(vm, e, last[e], fence_timeout(vm));
+		if (r) {
+			err = -ETIMEDOUT;
+			if (last[e] > pending[e])
+				pending[e] = last[e];
+		}
+	}
+	if (err)
+		vm->st.copy_timeouts++;
+	for (uint32_t i = 0; i < n && !err; i++)
+		if (c[i].fence && vm->chip->fence_error &&
+		    vm->chip->fence_error(vm->chip_ctx, c[i].engine, c[i].fence))
+			err = -EIO;
+	return err;
+}
+
+static bool any_pending(const struct vidmm *vm, const uint64_t *pending)
+{
+	for (uint32_t e = 0; e < vm->engines.n_copy; e++)
+		if (pending[e] && vm->chip->fence_completed(vm->chip_ctx, e) < pending[e])
+			return true;
+	return false;
+}
+
+/* ---- quarantine ------------------------------------------------------------------ */
+
+/*
+ * Hand a range of seg (if seg) and/or frames (moved out of *pages, if any)
+ * that a late copy may still write to quarantine record q, allocated by the
+ * caller before it started the copy (so this cannot fail). The range is
+ * unmapped first: a late write through it lands on the dummy page.
+ */
+static void quarantine_commit(struct vidmm *vm, struct quarantine *q, struct segment *seg,
+			      const struct heap_node *node, struct sys_pages *pages,
+			      const uint64_t *pending)
+{
+	q->seg = seg;
+	if (seg)
+		q->node = *node;
+	if (pages) {
+		q->pages = *pages;
+		memset(pages, 0, sizeof(*pages));
+	}
+	memcpy(q->fence, pending, sizeof(q->fence));
+	vm->st.quarantined_bytes += (seg ? q->node.size : 0) +
+				    (q->pages.npages << vm->gart.geo.page_shift);
+	list_add_tail(&q->link, &vm->quarantine);
+}
+
+static bool fences_done(struct vidmm *vm, const uint64_t *fence)
+{
+	for (uint32_t e = 0; e < vm->engines.n_copy; e++)
+		if (fence[e] && vm->chip->fence_completed(vm->chip_ctx, e) < fence[e])
+			return false;
 	return true;
 }
 
-/* ---- windows ---------------------------------------------------------------- */
-
-#define xfer paging_window
+/* ---- windows ---------------------------------------------------------------------- */
 
 /* Map the window at gpu_addr onto pages [first, first+n) of p. */
 static void map_slice(struct vidmm *vm, uint64_t gpu_addr, const struct sys_pages *p,
@@ -124,57 +274,50 @@ static void map_slice(struct vidmm *vm, uint64_t gpu_addr, const struct sys_page
 	}
 }
 
-static uint32_t pick_copy_engine(struct vidmm *vm)
+/*
+ * Wait for the copies through windows w[0..*n) (vm->lock dropped), then take
+ * the windows down: unmapped at once (a late command then writes the dummy
+ * page), freed when their copy has finished, else left on vm->windows marked
+ * late until it has. Returns wait_cmds' result.
+ */
+static int flush_windows(struct vidmm *vm, struct paging_window **w, uint32_t *n,
+			 uint64_t *pending)
 {
-	return vm->next_copy_engine++ % vm->engines.n_copy;
-}
-
-/* Wait for every queued transfer (vm->lock dropped), then take the windows
- * down. Returns the first error: a timed-out wait or a failed copy. */
-static int flush(struct vidmm *vm, struct xfer *x, uint32_t *n, uint64_t *pending)
-{
-	uint64_t last[VIDMM_MAX_ENGINES] = { 0 };
-	int err = 0;
+	struct cmd c[MAX_XFERS];
+	int err;
 
 	for (uint32_t i = 0; i < *n; i++)
-		if (x[i].fence > last[x[i].engine])
-			last[x[i].engine] = x[i].fence;
-	for (uint32_t e = 0; e < vm->engines.n_copy; e++) {
-		if (!last[e])
-			continue;
-		int r = fence_wait_unlocked(vm, e, last[e], fence_timeout(vm));
-		if (r && !err)
-			err = r;
-		/* A copy that did not finish may still run: remember its fence. */
-		if (r && last[e] > pending[e])
-			pending[e] = last[e];
-	}
+		c[i] = (struct cmd){ w[i]->engine, w[i]->fence };
+	err = wait_cmds(vm, c, *n, pending);
 	for (uint32_t i = 0; i < *n; i++) {
-		if (!err && vm->chip->fence_error &&
-		    vm->chip->fence_error(vm->chip_ctx, x[i].engine, x[i].fence))
-			err = -EIO;
-		/* Even after a timeout the window goes back to the dummy page: a
-		 * command that runs late then writes nowhere that matters. */
-		gart_unmap(vm, x[i].win.start, x[i].win.size >> vm->gart.geo.page_shift);
-		heap_free(paging_seg(vm)->heap, &x[i].win);
-		list_del(&x[i].link);
+		struct paging_window *x = w[i];
+		gart_unmap(vm, x->win.start, x->win.size >> vm->gart.geo.page_shift);
+		if (x->fence && vm->chip->fence_completed(vm->chip_ctx, x->engine) < x->fence) {
+			x->late = true;
+			vm->st.quarantined_bytes += x->win.size;
+			continue;
+		}
+		heap_free(paging_seg(vm)->heap, &x->win);
+		list_del(&x->link);
+		free(x);
 	}
 	*n = 0;
 	pthread_cond_broadcast(&vm->moved);
 	return err;
 }
 
-/* Copy a's data between its local range and its system pages through windows
- * of the paging segment (window mode). a is `moving`. */
-static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, bool out,
-			   uint64_t *pending)
+/* Copy a's data between the local range at local and its system pages
+ * through windows of the paging segment (window mode). a is owned. */
+static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_t local,
+			   bool out, uint64_t *pending)
 {
 	struct segment *pg = paging_seg(vm);
 	uint64_t page = vm_page_size(vm);
 	uint64_t chunk = (pg->size / 4) & ~(page - 1);
+	uint64_t deadline = now_ns() + fence_timeout(vm);
 	bool snooped = pg->flags & VIDMM_SEG_SNOOPED;
-	struct xfer x[MAX_XFERS];
-	uint32_t n = 0, waits = 0;
+	struct paging_window *w[MAX_XFERS];
+	uint32_t n = 0;
 	uint64_t off = 0;
 	int err = 0;
 
@@ -182,17 +325,21 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, bool ou
 		chunk = page;
 	while (off < a->size && !err) {
 		uint64_t len = a->size - off < chunk ? a->size - off : chunk;
-		struct xfer *t = &x[n];
-		int r = heap_alloc(pg->heap, &t->win, len, page, 0, UINT64_MAX, HEAP_BEST_FIT);
+		struct paging_window *t = calloc(1, sizeof(*t));
 
-		if (r) {
+		if (!t) {
+			err = -ENOMEM;
+			break;
+		}
+		if (heap_alloc(pg->heap, &t->win, len, page, 0, UINT64_MAX, HEAP_BEST_FIT)) {
+			free(t);
 			if (n) {
-				err = flush(vm, x, &n, pending);
+				err = flush_windows(vm, w, &n, pending);
 				continue;
 			}
 			/* Other movers hold the windows: they give them back
 			 * within one copy each. Bounded. */
-			if (++waits > 1000) {
+			if (now_ns() > deadline) {
 				err = -EBUSY;
 				break;
 			}
@@ -203,23 +350,17 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, bool ou
 			  len >> vm->gart.geo.page_shift, snooped);
 		list_add_tail(&t->link, &vm->windows);
 		t->engine = pick_copy_engine(vm);
-		r = out ? vm->chip->copy(vm->chip_ctx, t->engine, t->win.start,
-					 a->node.start + off, len, &t->fence)
-			: vm->chip->copy(vm->chip_ctx, t->engine, a->node.start + off,
-					 t->win.start, len, &t->fence);
-		if (r) {
-			t->fence = 0;
-			n++;
-			err = r;
+		w[n++] = t;
+		err = out ? copy_cmd_locked(vm, t->engine, t->win.start, local + off, len, &t->fence)
+			  : copy_cmd_locked(vm, t->engine, local + off, t->win.start, len, &t->fence);
+		if (err)
 			break;
-		}
-		n++;
 		off += len;
 		vm->st.bytes_copied_window += len;
 		if (n == MAX_XFERS)
-			err = flush(vm, x, &n, pending);
+			err = flush_windows(vm, w, &n, pending);
 	}
-	int r = flush(vm, x, &n, pending);
+	int r = flush_windows(vm, w, &n, pending);
 	return err ? err : r;
 }
 
@@ -250,46 +391,67 @@ static void cpu_copy_pages(struct vidmm *vm, const struct sys_pages *p, uint64_t
 	}
 }
 
+/* The staging area is free of late copies (forgetting the fences that have
+ * signalled); else *engine and *fence name one still to wait for. */
+static bool staging_settled(struct vidmm *vm, uint32_t *engine, uint64_t *fence)
+{
+	for (uint32_t e = 0; e < vm->engines.n_copy; e++) {
+		if (!vm->staging_fence[e])
+			continue;
+		if (vm->chip->fence_completed(vm->chip_ctx, e) >= vm->staging_fence[e]) {
+			vm->staging_fence[e] = 0;
+			continue;
+		}
+		*engine = e;
+		*fence = vm->staging_fence[e];
+		return false;
+	}
+	return true;
+}
+
 /* Bounce mode: GPU copy to the staging area, CPU copy to the pages (or the
- * reverse for page-in). The staging area has one user at a time. */
-static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, bool out,
-			   uint64_t *pending)
+ * reverse for page-in). The staging area has one user at a time, and is not
+ * used while a copy that timed out may still touch it. a is owned. */
+static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, uint64_t local,
+			   bool out, uint64_t *pending)
 {
 	uint64_t deadline = now_ns() + fence_timeout(vm);
 	char *staging = sysmem_frame_cpu(&vm->sysmem, vm->staging_pages.ext[0].node.start);
 	uint64_t off = 0;
 	int err = 0;
 
-	while (vm->staging_busy) {
-		if (now_ns() > deadline)
+	for (;;) {
+		uint32_t le;
+		uint64_t lf, now = now_ns();
+		if (!vm->staging_busy && staging_settled(vm, &le, &lf))
+			break;
+		if (now > deadline)
 			return -EBUSY;
-		wait_moved(vm, 5);
+		if (vm->staging_busy)
+			wait_moved(vm, 5);
+		else
+			fence_wait_unlocked(vm, le, lf, deadline - now);
 	}
 	vm->staging_busy = true;
 	while (off < a->size && !err) {
 		uint64_t len = a->size - off < vm->staging.size ? a->size - off : vm->staging.size;
-		uint32_t eng = pick_copy_engine(vm);
-		uint64_t fence = 0;
+		struct cmd c = { pick_copy_engine(vm), 0 };
 
 		if (!out) {
 			pthread_mutex_unlock(&vm->lock);
 			cpu_copy_pages(vm, &a->pages, off, staging, len, false);
 			pthread_mutex_lock(&vm->lock);
 		}
-		err = out ? vm->chip->copy(vm->chip_ctx, eng, vm->staging.start,
-					   a->node.start + off, len, &fence)
-			  : vm->chip->copy(vm->chip_ctx, eng, a->node.start + off,
-					   vm->staging.start, len, &fence);
+		err = out ? copy_cmd_locked(vm, c.engine, vm->staging.start, local + off, len, &c.fence)
+			  : copy_cmd_locked(vm, c.engine, local + off, vm->staging.start, len, &c.fence);
 		if (err)
 			break;
-		err = fence_wait_unlocked(vm, eng, fence, fence_timeout(vm));
-		if (err)
-			pending[eng] = fence;
-		if (!err && vm->chip->fence_error &&
-		    vm->chip->fence_error(vm->chip_ctx, eng, fence))
-			err = -EIO;
-		if (err)
+		err = wait_cmds(vm, &c, 1, pending);
+		if (err) {
+			if (err == -ETIMEDOUT)
+				vm->staging_fence[c.engine] = c.fence;
 			break;
+		}
 		if (out) {
 			pthread_mutex_unlock(&vm->lock);
 			cpu_copy_pages(vm, &a->pages, off, staging, len, true);
@@ -303,52 +465,154 @@ static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, bool ou
 	return err;
 }
 
-/* pending[engine]: on a timeout, the fences the copies that may still run will
- * signal (0 where none). */
-static int transfer(struct vidmm *vm, struct vidmm_allocation *a, bool out, uint64_t *pending)
+/* Move a's data between the local range at local and a->pages. pending:
+ * on -ETIMEDOUT, the fences the copies that may still run will signal. */
+static int transfer(struct vidmm *vm, struct vidmm_allocation *a, uint64_t local, bool out,
+		    uint64_t *pending)
 {
 	memset(pending, 0, VIDMM_MAX_ENGINES * sizeof(*pending));
-	return vm->cfg.paging_mode == VIDMM_PAGING_BOUNCE ? transfer_bounce(vm, a, out, pending)
-							  : transfer_window(vm, a, out, pending);
+	return vm->cfg.paging_mode == VIDMM_PAGING_BOUNCE
+		       ? transfer_bounce(vm, a, local, out, pending)
+		       : transfer_window(vm, a, local, out, pending);
 }
 
-static bool any_pending(const uint64_t *pending)
+/* GPU copy between two GPU ranges (a migration), in chunks over the copy
+ * engines; the caller owns both. */
+static int gpu_copy(struct vidmm *vm, uint64_t dst, uint64_t src, uint64_t size,
+		    uint64_t *pending)
 {
-	for (int e = 0; e < VIDMM_MAX_ENGINES; e++)
-		if (pending[e])
-			return true;
-	return false;
+	struct cmd c[MAX_XFERS];
+	uint32_t n = 0;
+	uint64_t off = 0;
+	int err = 0;
+
+	memset(pending, 0, VIDMM_MAX_ENGINES * sizeof(*pending));
+	while (off < size && !err) {
+		uint64_t len = size - off < COPY_CHUNK ? size - off : COPY_CHUNK;
+		c[n].engine = pick_copy_engine(vm);
+		err = copy_cmd_locked(vm, c[n].engine, dst + off, src + off, len, &c[n].fence);
+		if (err)
+			break;
+		n++;
+		off += len;
+		if (n == MAX_XFERS) {
+			err = wait_cmds(vm, c, n, pending);
+			n = 0;
+		}
+	}
+	int r = wait_cmds(vm, c, n, pending);
+	return err ? err : r;
 }
 
-/* Hold a range a late copy may still write until its fences signal; if even
- * the record cannot be allocated the range is leaked rather than reused. */
-static void quarantine_range(struct vidmm *vm, struct segment *s, const struct heap_node *node,
-			     const uint64_t *pending)
-{
-	struct quarantine *q = calloc(1, sizeof(*q));
+/* ---- clear on create ---------------------------------------------------------------- */
 
-	if (!q)
-		return;
-	q->seg = s;
-	q->node = *node;
-	memcpy(q->fence, pending, sizeof(q->fence));
-	list_add_tail(&q->link, &vm->quarantine);
+int clear_range_locked(struct vidmm *vm, struct vidmm_allocation *a, uint64_t gpu_addr)
+{
+	uint32_t e = pick_copy_engine(vm);
+	uint64_t f;
+
+	for (;;) {
+		int r = vm->chip->fill(vm->chip_ctx, e, gpu_addr, a->size, 0, &f);
+		if (r == 0)
+			break;
+		if (r != -EAGAIN)
+			return -EIO;
+		vm->st.ring_full_waits++;
+		if (engine_space_unlocked(vm, e, fence_timeout(vm)))
+			return -EBUSY;
+	}
+	a->clear_engine = e;
+	a->clear_fence = f;
+	if (f > a->write_fence[e])
+		a->write_fence[e] = f;
+	note_issued(vm, e, f);
+	vm->st.cleared_bytes += a->size;
+	vm->st.clears++;
+	return 0;
 }
 
-static bool quarantine_done(struct vidmm *vm, const struct quarantine *q)
+/*
+ * true while a's clear has not completed without error. A clear the engine
+ * failed left the range's old bytes: it is issued again here (without
+ * blocking: if the ring is full, the next look tries again), unless the
+ * allocation is destroyed and nobody can read it any more.
+ */
+bool clear_pending_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
-	for (uint32_t e = 0; e < vm->engines.n_copy; e++)
-		if (q->fence[e] && vm->chip->fence_completed(vm->chip_ctx, e) < q->fence[e])
-			return false;
+	uint32_t e = a->clear_engine;
+	uint64_t f;
+
+	if (!a->clear_fence)
+		return false;
+	if (vm->chip->fence_completed(vm->chip_ctx, e) < a->clear_fence)
+		return true;
+	if (!vm->chip->fence_error || !vm->chip->fence_error(vm->chip_ctx, e, a->clear_fence) ||
+	    a->destroyed) {
+		a->clear_fence = 0;
+		return false;
+	}
+	e = pick_copy_engine(vm);
+	if (vm->chip->fill(vm->chip_ctx, e, a->node.start, a->size, 0, &f) == 0) {
+		a->clear_engine = e;
+		a->clear_fence = f;
+		if (f > a->write_fence[e])
+			a->write_fence[e] = f;
+		note_issued(vm, e, f);
+		vm->st.clears++;
+		vm->st.clear_retries++;
+	}
 	return true;
 }
 
-/* ---- page out / page in ------------------------------------------------------ */
+/* ---- transit ------------------------------------------------------------------------ */
+
+void transit_add(struct vidmm *vm, struct transit *t)
+{
+	list_add_tail(&t->link, &vm->transit);
+}
+
+void transit_del(struct transit *t)
+{
+	list_del(&t->link);
+}
+
+/* ---- page out / page in -------------------------------------------------------------- */
 
 static void note_bounce(struct vidmm *vm, uint64_t then, uint64_t now)
 {
 	if (then && now - then < bounce_window(vm))
 		vm->st.bounces++;
+}
+
+int copy_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	uint64_t pending[VIDMM_MAX_ENGINES];
+	struct quarantine *q = calloc(1, sizeof(*q));
+	int ret;
+
+	if (!q)
+		return -ENOMEM;
+	/* Taking pages may swap others out with the lock dropped. */
+	ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift, false, &a->pages);
+	if (ret) {
+		free(q);
+		return ret;
+	}
+	ret = transfer(vm, a, a->node.start, true, pending);
+	if (ret) {
+		/* A late copy may still write these frames: not reused before
+		 * it has finished. */
+		if (ret == -ETIMEDOUT && any_pending(vm, pending)) {
+			quarantine_commit(vm, q, NULL, NULL, &a->pages, pending);
+			q = NULL;
+		} else {
+			sysmem_free(&vm->sysmem, &a->pages);
+		}
+		if (ret == -EIO)
+			vm->st.copy_failures++;
+	}
+	free(q);
+	return ret;
 }
 
 /*
@@ -368,18 +632,9 @@ int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		heap_free(s->heap, &a->node);
 		vm->st.pcie_remaps++;
 	} else {
-		uint64_t pending[VIDMM_MAX_ENGINES];
-		/* Taking pages may swap others out with the lock dropped. */
-		ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift, false, &a->pages);
+		ret = copy_out_locked(vm, a);
 		if (ret)
 			return ret;
-		ret = transfer(vm, a, true, pending);
-		if (ret) {
-			sysmem_free(&vm->sysmem, &a->pages);
-			if (ret == -EIO)
-				vm->st.copy_failures++;
-			return ret;
-		}
 		heap_free(s->heap, &a->node);
 	}
 	segment_list_del(s, a);
@@ -536,9 +791,9 @@ static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, 
 			}
 			alloc_release_locked(vm, a);
 		}
-		/* A victim whose copy did not finish in time is, for the request,
-		 * a busy victim. */
-		if (err == -ETIMEDOUT)
+		/* A victim whose copy failed or did not finish in time is, for
+		 * the request, a victim that could not be moved: busy. */
+		if (err == -ETIMEDOUT || err == -EIO)
 			err = -EBUSY;
 		ret = freed ? 0 : (err ? err : -EAGAIN);
 		goto out;
@@ -583,93 +838,41 @@ out:
 	return ret;
 }
 
-int residency_place_locked(struct vidmm *vm, struct vidmm_allocation *a,
-			   struct segment *s, bool allow_evict)
+
+/*
+ * Find room for size/align in segment s, into node: free space first, then
+ * (allow_evict) by paging idle victims out. May drop and retake vm->lock.
+ * 0, -ENOSPC, -EBUSY, -ENOMEM. A request that can never fit in s is -ENOSPC
+ * (the heap's -EINVAL never reaches a caller).
+ */
+int place_range_locked(struct vidmm *vm, struct segment *s, uint64_t size, uint64_t align,
+		       enum heap_mode mode, struct heap_node *node, bool allow_evict)
 {
-	enum heap_mode mode = (a->flags & VIDMM_ALLOC_TOP_DOWN) ? HEAP_TOP_DOWN : HEAP_BEST_FIT;
 	int ret = -ENOSPC;
 
-	if (a->size > s->size)
+	if (size > s->size || align > s->size)
 		return -ENOSPC;
 	for (int round = 0; round < MAX_ROUNDS; round++) {
-		ret = heap_alloc(s->heap, &a->node, a->size, a->align, 0, UINT64_MAX, mode);
+		ret = heap_alloc(s->heap, node, size, align, 0, UINT64_MAX, mode);
 		if (ret != -ENOSPC)
 			return ret;
 		/* Destroyed allocations whose fences have signalled give their
 		 * ranges back first: that costs no copy. */
-		if (!list_empty(&vm->deferred) || !list_empty(&vm->quarantine)) {
+		if (!list_empty(&vm->deferred) || !list_empty(&vm->quarantine) ||
+		    !list_empty(&vm->windows)) {
 			residency_reap_locked(vm);
-			ret = heap_alloc(s->heap, &a->node, a->size, a->align, 0, UINT64_MAX, mode);
+			ret = heap_alloc(s->heap, node, size, align, 0, UINT64_MAX, mode);
 			if (ret != -ENOSPC)
 				return ret;
 		}
 		if (!allow_evict)
 			return ret;
-		ret = evict_for_locked(vm, s, a->size, a->align);
+		ret = evict_for_locked(vm, s, size, align);
 		if (ret && ret != -EAGAIN)
 			return ret;
 	}
-	ret = heap_alloc(s->heap, &a->node, a->size, a->align, 0, UINT64_MAX, mode);
+	ret = heap_alloc(s->heap, node, size, align, 0, UINT64_MAX, mode);
 	return ret == -ENOSPC ? -EBUSY : ret;
-}
-
-/* Bring an evicted allocation into segment s. */
-static int page_in_to_locked(struct vidmm *vm, struct vidmm_allocation *a, struct segment *s,
-			     bool allow_evict)
-{
-	uint64_t t0 = now_ns();
-	int ret = residency_place_locked(vm, a, s, allow_evict);
-
-	if (ret)
-		return ret;
-	if (a->destroyed) { /* while eviction ran with the lock dropped */
-		heap_free(s->heap, &a->node);
-		return -EBADF;
-	}
-	if (seg_is_pcie(s)) {
-		gart_map(vm, a->node.start, &a->pages, s->flags & VIDMM_SEG_SNOOPED);
-		vm->st.pcie_remaps++;
-	} else {
-		uint64_t pending[VIDMM_MAX_ENGINES];
-		alloc_own(a);
-		a->seg = s; /* check.c: the range is in flight into s */
-		list_add_tail(&a->lru, &vm->inflight);
-		ret = transfer(vm, a, false, pending);
-		list_del(&a->lru);
-		a->seg = NULL;
-		if (ret) {
-			if (any_pending(pending))
-				quarantine_range(vm, s, &a->node, pending);
-			else
-				heap_free(s->heap, &a->node);
-			if (ret == -EIO)
-				vm->st.copy_failures++;
-			/* The caller's op pin keeps a allocated even if destroyed. */
-			alloc_release_locked(vm, a);
-			return ret;
-		}
-		sysmem_free(&vm->sysmem, &a->pages);
-		a->moving = false;
-		pthread_cond_broadcast(&vm->moved);
-	}
-	list_del(&a->cache);
-	vm->st.evicted_allocations--;
-	vm->st.evicted_bytes -= a->size;
-	a->residency = VIDMM_RESIDENT;
-	a->seg = s;
-	segment_list_add(s, a);
-	vm->st.page_ins++;
-	vm->st.bytes_paged_in += a->size;
-	uint64_t t1 = now_ns();
-	note_bounce(vm, a->last_out_ns, t1);
-	a->last_in_ns = t1;
-	vidmm_hist_record(&vm->hist[VIDMM_HIST_PAGE_IN], t1 - t0);
-	if (a->destroyed) {
-		/* Destroyed during the copy: the caller's op pin defers it. */
-		finalize_destroyed_locked(vm, a);
-		return -EBADF;
-	}
-	return 0;
 }
 
 static int worse(int a, int b)
@@ -689,60 +892,266 @@ static int worse(int a, int b)
 }
 
 /*
- * Make a resident somewhere it may live (CPU-visible ones only if cpu).
- * Within the move budget, each allowed segment is tried in order with
- * eviction; past it (thrash control), a free spot anywhere is preferred to
- * evicting, and eviction happens only if there is none.
+ * Choose a segment and a range for a (which the caller owns or which nobody
+ * can see yet) among its allowed segments (CPU-visible ones only if cpu),
+ * into t. free_first: every allowed segment's free space before any
+ * eviction (a new allocation, a lock, a throttled page-in); else each in
+ * order, with eviction, before the next (a page-in wants its preferred
+ * segment). new_pages: a PCIe range gets fresh system frames, mapped (a new
+ * allocation, a migration); a segment whose frames cannot be had is passed
+ * over like a full one. With new_pages, t is on vm->transit on success.
  */
-static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
-				bool throttled)
+static int choose_place(struct vidmm *vm, struct vidmm_allocation *a, bool cpu, bool free_first,
+			bool new_pages, struct transit *t)
 {
 	int err = -ENOSPC;
 
-	if (a->residency == VIDMM_RESIDENT)
-		return 0;
-	if (a->residency == VIDMM_SWAPPED) {
-		int r = swap_in_locked(vm, a);
-		if (r)
-			return r;
-	}
-	if (throttled) {
-		/* Counted whether or not a free spot turns up: the budget took
-		 * the choice of placement away from the preference order. */
-		vm->st.throttled_moves++;
+	for (int pass = free_first ? 0 : 1; pass < 2; pass++)
 		for (uint32_t i = 0; i < a->n_allowed; i++) {
 			struct segment *s = &vm->seg[a->allowed[i]];
-			if (cpu && !(s->flags & VIDMM_SEG_CPU_VISIBLE))
+			if (cpu && !seg_cpu_visible(s))
 				continue;
-			if (page_in_to_locked(vm, a, s, false) == 0)
+			int r = place_range_locked(vm, s, a->size, a->align, alloc_mode(a), &t->node,
+						   pass == 1);
+			if (r == 0 && new_pages) {
+				t->seg = s;
+				transit_add(vm, t);
+				if (seg_is_pcie(s)) {
+					/* May swap others out with the lock dropped. */
+					r = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift,
+							       false, &t->pages);
+					if (r) {
+						transit_del(t);
+						heap_free(s->heap, &t->node);
+					} else {
+						gart_map(vm, t->node.start, &t->pages,
+							 s->flags & VIDMM_SEG_SNOOPED);
+						t->mapped = true;
+					}
+				}
+			}
+			if (r == 0) {
+				t->seg = s;
 				return 0;
-			if (a->destroyed)
-				return -EBADF;
+			}
+			err = worse(err, r);
 		}
-	}
-	for (uint32_t i = 0; i < a->n_allowed; i++) {
-		struct segment *s = &vm->seg[a->allowed[i]];
-		if (cpu && !(s->flags & VIDMM_SEG_CPU_VISIBLE))
-			continue;
-		int r = page_in_to_locked(vm, a, s, true);
-		if (r == 0 || r == -EBADF || r == -EIO)
-			return r;
-		err = worse(err, r);
-	}
 	return err;
 }
 
-/* ---- deferred destroy ---------------------------------------------------------- */
+/* Give back what choose_place(new_pages) took into t (it is on transit). */
+static void unplace(struct vidmm *vm, struct transit *t)
+{
+	transit_del(t);
+	if (t->mapped)
+		gart_unmap(vm, t->node.start, t->pages.npages);
+	t->mapped = false;
+	if (t->pages.npages)
+		sysmem_free(&vm->sysmem, &t->pages);
+	heap_free(t->seg->heap, &t->node);
+}
+
+/* Place a new allocation, which nobody can see yet, and clear its range
+ * (allocation.c). On success t holds the range (and frames), off transit. */
+int place_new_locked(struct vidmm *vm, struct vidmm_allocation *a, struct transit *t)
+{
+	int ret = choose_place(vm, a, false, true, true, t);
+
+	if (ret)
+		return ret;
+	if (!vm->cfg.no_clear_on_create) {
+		ret = clear_range_locked(vm, a, t->node.start);
+		if (ret) {
+			unplace(vm, t);
+			return ret;
+		}
+	}
+	transit_del(t);
+	return 0;
+}
+
+/* Bring an evicted allocation, which the caller owns, into one of its
+ * segments (CPU-visible ones only if cpu). */
+static int page_in_owned(struct vidmm *vm, struct vidmm_allocation *a, bool cpu, bool throttled)
+{
+	uint64_t t0 = now_ns();
+	struct transit t = { 0 };
+	int ret;
+
+	if (throttled)
+		/* Counted whether or not a free spot turns up: the budget took
+		 * the choice of placement away from the preference order. */
+		vm->st.throttled_moves++;
+	ret = choose_place(vm, a, cpu, throttled, false, &t);
+	if (ret)
+		return ret;
+	if (seg_is_pcie(t.seg)) {
+		gart_map(vm, t.node.start, &a->pages, t.seg->flags & VIDMM_SEG_SNOOPED);
+		vm->st.pcie_remaps++;
+	} else {
+		uint64_t pending[VIDMM_MAX_ENGINES];
+		struct quarantine *q = calloc(1, sizeof(*q));
+		if (!q) {
+			heap_free(t.seg->heap, &t.node);
+			return -ENOMEM;
+		}
+		transit_add(vm, &t);
+		ret = transfer(vm, a, t.node.start, false, pending);
+		transit_del(&t);
+		if (ret) {
+			/* A late copy may still write the range. */
+			if (ret == -ETIMEDOUT && any_pending(vm, pending)) {
+				quarantine_commit(vm, q, t.seg, &t.node, NULL, pending);
+				q = NULL;
+			} else {
+				heap_free(t.seg->heap, &t.node);
+			}
+			free(q);
+			if (ret == -EIO)
+				vm->st.copy_failures++;
+			return ret;
+		}
+		free(q);
+		sysmem_free(&vm->sysmem, &a->pages);
+	}
+	list_del(&a->cache);
+	vm->st.evicted_allocations--;
+	vm->st.evicted_bytes -= a->size;
+	a->residency = VIDMM_RESIDENT;
+	a->seg = t.seg;
+	a->node = t.node;
+	segment_list_add(t.seg, a);
+	vm->st.page_ins++;
+	vm->st.bytes_paged_in += a->size;
+	uint64_t t1 = now_ns();
+	note_bounce(vm, a->last_out_ns, t1);
+	a->last_in_ns = t1;
+	vidmm_hist_record(&vm->hist[VIDMM_HIST_PAGE_IN], t1 - t0);
+	return 0;
+}
+
+/*
+ * A CPU lock of an allocation resident where the CPU cannot see it: find
+ * room in a CPU-visible allowed segment, then move it there with one GPU
+ * copy. Nothing changes unless both succeed. The caller holds an op pin.
+ */
+static int migrate_visible_locked(struct vidmm *vm, struct vidmm_allocation *a,
+				  uint64_t deadline)
+{
+	uint64_t pending[VIDMM_MAX_ENGINES];
+	struct transit t = { 0 };
+	struct quarantine *q;
+	int ret;
+
+	if (a->flags & VIDMM_ALLOC_UNPAGABLE)
+		return -EINVAL; /* unpagable allocations never move */
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	alloc_own(a);
+	ret = wait_idle_owned(vm, a, deadline);
+	if (!ret && a->destroyed)
+		ret = -EBADF;
+	if (!ret)
+		ret = choose_place(vm, a, true, false, true, &t);
+	if (ret)
+		goto out;
+	ret = gpu_copy(vm, t.node.start, a->node.start, a->size, pending);
+	if (ret) {
+		if (ret == -ETIMEDOUT && any_pending(vm, pending)) {
+			/* A late copy may still write the range and frames. */
+			transit_del(&t);
+			if (t.mapped)
+				gart_unmap(vm, t.node.start, t.pages.npages);
+			quarantine_commit(vm, q, t.seg, &t.node, &t.pages, pending);
+			q = NULL;
+		} else {
+			unplace(vm, &t);
+		}
+		if (ret == -EIO)
+			vm->st.copy_failures++;
+		goto out;
+	}
+	transit_del(&t);
+	heap_free(a->seg->heap, &a->node);
+	segment_list_del(a->seg, a);
+	a->seg = t.seg;
+	a->node = t.node;
+	a->pages = t.pages;
+	segment_list_add(t.seg, a);
+	vm->st.migrations++;
+out:
+	free(q);
+	if (alloc_release_locked(vm, a) && !ret)
+		ret = -EBADF;
+	return ret;
+}
+
+/*
+ * Make a resident somewhere it may live (CPU-visible only if cpu), and with
+ * no owner at the moment of return. The caller holds an op pin on a; the
+ * lock may be dropped. Within the move budget, each allowed segment is tried
+ * in order with eviction; past it (thrash control), a free spot anywhere is
+ * preferred to evicting.
+ */
+static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
+				bool throttled, uint64_t deadline)
+{
+	for (;;) {
+		if (a->destroyed)
+			return -EBADF;
+		if (a->moving) {
+			int r = wait_owner(vm, a, deadline);
+			if (r)
+				return r;
+			continue;
+		}
+		if (a->residency == VIDMM_RESIDENT) {
+			if (!cpu || seg_cpu_visible(a->seg))
+				return 0;
+			int r = migrate_visible_locked(vm, a, deadline);
+			if (r)
+				return r;
+			continue;
+		}
+		int ret = 0;
+		alloc_own(a);
+		if (a->residency == VIDMM_SWAPPED)
+			ret = swap_in_locked(vm, a);
+		if (!ret)
+			ret = page_in_owned(vm, a, cpu, throttled);
+		if (alloc_release_locked(vm, a))
+			return -EBADF;
+		if (ret)
+			return ret;
+	}
+}
+
+/* ---- deferred destroy and quarantine ------------------------------------------------------ */
 
 void residency_reap_locked(struct vidmm *vm)
 {
 	list_for_each_safe(pos, tmp, &vm->quarantine) {
 		struct quarantine *q = list_entry(pos, struct quarantine, link);
-		if (!quarantine_done(vm, q))
+		if (!fences_done(vm, q->fence))
 			continue;
-		heap_free(q->seg->heap, &q->node);
+		vm->st.quarantined_bytes -= (q->seg ? q->node.size : 0) +
+					    (q->pages.npages << vm->gart.geo.page_shift);
+		if (q->seg)
+			heap_free(q->seg->heap, &q->node);
+		if (q->pages.npages)
+			sysmem_free(&vm->sysmem, &q->pages);
 		list_del(&q->link);
 		free(q);
+	}
+	list_for_each_safe(pos, tmp, &vm->windows) {
+		struct paging_window *w = list_entry(pos, struct paging_window, link);
+		if (!w->late || vm->chip->fence_completed(vm->chip_ctx, w->engine) < w->fence)
+			continue;
+		vm->st.quarantined_bytes -= w->win.size;
+		heap_free(paging_seg(vm)->heap, &w->win);
+		list_del(&w->link);
+		free(w);
 	}
 	list_for_each_safe(pos, tmp, &vm->deferred) {
 		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
@@ -752,13 +1161,21 @@ void residency_reap_locked(struct vidmm *vm)
 	}
 }
 
-/* ---- public calls -------------------------------------------------------------- */
+/* ---- public calls -------------------------------------------------------------------------- */
+
+static void lru_touch(struct vidmm_allocation *a)
+{
+	if (!a->destroyed && a->residency == VIDMM_RESIDENT)
+		list_move_tail(&a->lru, (a->flags & VIDMM_ALLOC_UNPAGABLE)
+						? &a->seg->unpagable
+						: &a->seg->pagable[a->priority]);
+}
 
 int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *fence)
 {
 	struct vidmm_allocation *a[VIDMM_JOB_MAX_REFS];
 	struct vidmm_chip_job cj;
-	uint64_t t0 = now_ns(), moved0, budget;
+	uint64_t t0 = now_ns(), moved0, budget, deadline;
 	uint64_t f = 0;
 	uint32_t n, engine;
 	int ret = 0;
@@ -767,6 +1184,9 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 	    (unsigned)job->op > VIDMM_JOB_TOUCH || job->engine >= vm->engines.n_job ||
 	    (job->op == VIDMM_JOB_COPY && job->nrefs != 2) || !vm->chip->submit_job)
 		return -EINVAL;
+	for (uint32_t i = 0; i < job->nrefs; i++)
+		if (!(job->refs[i].access & (VIDMM_ACCESS_READ | VIDMM_ACCESS_WRITE)))
+			return -EINVAL;
 	n = job->nrefs;
 	engine = vm->engines.n_copy + job->engine;
 	budget = vm->cfg.submit_move_budget;
@@ -775,43 +1195,84 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 	residency_reap_locked(vm);
 	for (uint32_t i = 0; i < n; i++) {
 		a[i] = handle_lookup_locked(vm, job->refs[i].handle);
-		if (!a[i] || !(job->refs[i].access & (VIDMM_ACCESS_READ | VIDMM_ACCESS_WRITE))) {
+		if (!a[i]) {
 			pthread_mutex_unlock(&vm->lock);
-			return a[i] ? -EINVAL : -EBADF;
+			return -EBADF;
 		}
 	}
 	/* Pin every reference first, so paging one in never evicts another. */
 	for (uint32_t i = 0; i < n; i++)
 		a[i]->op_pins++;
 	moved0 = vm->st.bytes_paged_in + vm->st.bytes_paged_out;
-	for (uint32_t i = 0; i < n && !ret; i++) {
-		if (!wait_not_moving(vm, a[i])) {
+	deadline = now_ns() + fence_timeout(vm);
+	for (;;) {
+		for (uint32_t i = 0; i < n && !ret; i++) {
+			bool throttled = budget &&
+				vm->st.bytes_paged_in + vm->st.bytes_paged_out - moved0 >= budget;
+			ret = make_resident_locked(vm, a[i], false, throttled, deadline);
+		}
+		if (ret)
+			break;
+		/* Making one resident may have dropped the lock: only now, with
+		 * the lock held until the job is queued, is it certain that none
+		 * is destroyed, paged out or owned by a mover. */
+		bool again = false;
+		for (uint32_t i = 0; i < n && !ret; i++) {
+			if (a[i]->destroyed)
+				ret = -EBADF;
+			else if (a[i]->moving || a[i]->residency != VIDMM_RESIDENT)
+				again = true;
+		}
+		if (ret)
+			break;
+		/* The job must not start before the clear of a new allocation
+		 * it uses, which runs on a copy engine. */
+		for (uint32_t i = 0; i < n && !again; i++)
+			if (clear_pending_locked(vm, a[i])) {
+				uint32_t ce = a[i]->clear_engine;
+				uint64_t cf = a[i]->clear_fence, now = now_ns();
+				if (now >= deadline) {
+					ret = -ETIMEDOUT;
+					break;
+				}
+				if (cf)
+					fence_wait_unlocked(vm, ce, cf, deadline - now);
+				again = true;
+			}
+		if (ret)
+			break;
+		if (!again) {
+			memset(&cj, 0, sizeof(cj));
+			cj.op = job->op;
+			cj.seed = job->seed;
+			cj.nrefs = n;
+			cj.result = job->result;
+			for (uint32_t i = 0; i < n; i++) {
+				cj.refs[i].gpu_addr = a[i]->node.start;
+				cj.refs[i].size = a[i]->size;
+				cj.refs[i].access = job->refs[i].access;
+			}
+			int r = vm->chip->submit_job(vm->chip_ctx, engine, &cj, &f);
+			if (r == 0)
+				note_issued(vm, engine, f);
+			if (r != -EAGAIN) {
+				ret = r ? -EIO : 0;
+				break;
+			}
+			/* The job engine's ring is full: wait for it with the
+			 * lock dropped, then check everything again. */
+			vm->st.ring_full_waits++;
+			uint64_t now = now_ns();
+			if (now >= deadline ||
+			    engine_space_unlocked(vm, engine, deadline - now)) {
+				ret = -ETIMEDOUT;
+				break;
+			}
+		}
+		if (now_ns() > deadline) {
 			ret = -EBUSY;
 			break;
 		}
-		if (a[i]->destroyed) {
-			ret = -EBADF;
-			break;
-		}
-		bool throttled = budget &&
-			vm->st.bytes_paged_in + vm->st.bytes_paged_out - moved0 >= budget;
-		ret = make_resident_locked(vm, a[i], false, throttled);
-	}
-	for (uint32_t i = 0; i < n && !ret; i++)
-		if (a[i]->destroyed || a[i]->residency != VIDMM_RESIDENT)
-			ret = a[i]->destroyed ? -EBADF : -EAGAIN;
-	if (!ret) {
-		memset(&cj, 0, sizeof(cj));
-		cj.op = job->op;
-		cj.seed = job->seed;
-		cj.nrefs = n;
-		cj.result = job->result;
-		for (uint32_t i = 0; i < n; i++) {
-			cj.refs[i].gpu_addr = a[i]->node.start;
-			cj.refs[i].size = a[i]->size;
-			cj.refs[i].access = job->refs[i].access;
-		}
-		ret = vm->chip->submit_job(vm->chip_ctx, engine, &cj, &f);
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		if (!ret) {
@@ -819,11 +1280,7 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 				a[i]->write_fence[engine] = f;
 			if (job->refs[i].access & VIDMM_ACCESS_READ)
 				a[i]->read_fence[engine] = f;
-			if (!a[i]->destroyed && a[i]->residency == VIDMM_RESIDENT)
-				list_move_tail(&a[i]->lru,
-					       (a[i]->flags & VIDMM_ALLOC_UNPAGABLE)
-						       ? &a[i]->seg->unpagable
-						       : &a[i]->seg->pagable[a[i]->priority]);
+			lru_touch(a[i]);
 		}
 		a[i]->op_pins--;
 	}
@@ -839,36 +1296,42 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 	return ret;
 }
 
-/* Give a PCIe-resident allocation one contiguous run of frames, so the CPU
- * sees it through one pointer. */
-static int make_contiguous_locked(struct vidmm *vm, struct vidmm_allocation *a)
+/* Give a PCIe-resident allocation, which the caller owns and which is idle,
+ * one contiguous run of frames, so the CPU sees it through one pointer. */
+static int make_contiguous_owned(struct vidmm *vm, struct vidmm_allocation *a)
 {
-	struct sys_pages np;
+	struct transit t = { 0 };
 	uint64_t page = vm_page_size(vm), off = 0;
 	int ret;
 
-	if (a->pages.n_ext <= 1)
-		return 0;
-	ret = alloc_pages_locked(vm, a->pages.npages, true, &np);
-	if (ret)
+	transit_add(vm, &t);
+	ret = alloc_pages_locked(vm, a->pages.npages, true, &t.pages);
+	if (ret) {
+		transit_del(&t);
 		return ret;
+	}
+	/* O(size): not under the lock. a is owned, so nothing moves it and no
+	 * GPU work starts on it meanwhile; t's frames are ours. */
+	pthread_mutex_unlock(&vm->lock);
+	char *dst = sysmem_frame_cpu(&vm->sysmem, t.pages.ext[0].node.start);
 	for (uint32_t e = 0; e < a->pages.n_ext; e++) {
 		uint64_t bytes = a->pages.ext[e].node.size * page;
-		memcpy((char *)sysmem_frame_cpu(&vm->sysmem, np.ext[0].node.start) + off,
-		       sysmem_frame_cpu(&vm->sysmem, a->pages.ext[e].node.start), bytes);
+		memcpy(dst + off, sysmem_frame_cpu(&vm->sysmem, a->pages.ext[e].node.start), bytes);
 		off += bytes;
 	}
-	gart_map(vm, a->node.start, &np, a->seg->flags & VIDMM_SEG_SNOOPED);
-	vm->gart.mapped -= np.npages; /* a remap, not a new mapping */
+	pthread_mutex_lock(&vm->lock);
+	transit_del(&t);
+	gart_map(vm, a->node.start, &t.pages, a->seg->flags & VIDMM_SEG_SNOOPED);
+	vm->gart.mapped -= t.pages.npages; /* a remap, not a new mapping */
 	sysmem_free(&vm->sysmem, &a->pages);
-	a->pages = np;
+	a->pages = t.pages;
 	return 0;
 }
 
 int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 {
 	struct vidmm_allocation *a;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), deadline;
 	int ret = 0;
 
 	if (!vm || !cpu)
@@ -882,50 +1345,50 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 	if (a->lock_count) {
 		a->lock_count++;
 		*cpu = a->cpu;
+		vm->st.locks++;
 		pthread_mutex_unlock(&vm->lock);
 		return 0;
 	}
-	/* Held across every dropped lock below; also keeps others from moving it. */
+	/* Refused before anything changes: it can never be CPU-visible. */
+	if (!a->cpu_ok || ((a->flags & VIDMM_ALLOC_UNPAGABLE) && a->residency == VIDMM_RESIDENT &&
+			   !seg_cpu_visible(a->seg))) {
+		pthread_mutex_unlock(&vm->lock);
+		return -EINVAL;
+	}
+	/* Held across every dropped lock below; keeps it from being a victim. */
 	a->op_pins++;
-	if (!wait_not_moving(vm, a))
-		ret = -EBUSY;
-	/* Resident where the CPU cannot see it: move it out first (it may
-	 * still be busy on the GPU). */
-	if (!ret && !a->destroyed && a->residency == VIDMM_RESIDENT &&
-	    !(a->seg->flags & VIDMM_SEG_CPU_VISIBLE)) {
-		ret = alloc_wait_idle_unlocked(vm, a, fence_timeout(vm));
-		if (!ret && !a->destroyed && a->residency == VIDMM_RESIDENT && !a->moving) {
-			alloc_own(a);
-			ret = page_out_locked(vm, a);
-			alloc_release_locked(vm, a);
-		}
-	}
-	if (!ret && a->destroyed)
-		ret = -EBADF;
-	if (!ret)
-		ret = make_resident_locked(vm, a, true, false);
-	if (!ret)
-		ret = alloc_wait_idle_unlocked(vm, a, fence_timeout(vm));
-	if (!ret && (a->destroyed || a->residency != VIDMM_RESIDENT))
-		ret = a->destroyed ? -EBADF : -EAGAIN;
-	if (!ret && seg_is_pcie(a->seg))
-		ret = make_contiguous_locked(vm, a);
-	if (!ret && a->lock_count == 0) {
-		if (seg_is_pcie(a->seg))
-			a->cpu = sysmem_frame_cpu(&vm->sysmem, a->pages.ext[0].node.start);
-		else
-			a->cpu = vm->chip->map_local(vm->chip_ctx, a->node.start, a->size);
-		if (!a->cpu)
-			ret = -EIO;
-	}
-	if (!ret) {
+	deadline = now_ns() + fence_timeout(vm);
+	ret = make_resident_locked(vm, a, true, false, deadline);
+	if (!ret && a->lock_count) {
+		/* Another thread finished locking it while we waited. */
 		a->lock_count++;
 		*cpu = a->cpu;
+	} else if (!ret) {
+		/* Own it while its GPU work drains and it is mapped: no job can
+		 * start on it, nothing can move it. */
+		alloc_own(a);
+		ret = wait_idle_owned(vm, a, deadline);
+		if (!ret && seg_is_pcie(a->seg) && a->pages.n_ext > 1)
+			ret = make_contiguous_owned(vm, a);
+		if (!ret && !a->destroyed) {
+			if (seg_is_pcie(a->seg))
+				a->cpu = sysmem_frame_cpu(&vm->sysmem, a->pages.ext[0].node.start);
+			else
+				a->cpu = vm->chip->map_local(vm->chip_ctx, a->node.start, a->size);
+			if (a->cpu) {
+				a->lock_count = 1;
+				*cpu = a->cpu;
+			} else {
+				ret = -EIO;
+			}
+		}
+		if (alloc_release_locked(vm, a) && !ret && !a->lock_count)
+			ret = -EBADF;
+	}
+	if (!ret) {
 		vm->st.locks++;
 		/* A CPU access is a use: most recently used end of its list. */
-		list_move_tail(&a->lru, (a->flags & VIDMM_ALLOC_UNPAGABLE)
-						? &a->seg->unpagable
-						: &a->seg->pagable[a->priority]);
+		lru_touch(a);
 	}
 	a->op_pins--;
 	if (a->destroyed)
@@ -948,7 +1411,7 @@ int vidmm_unlock(vidmm_t *vm, vidmm_handle_t h)
 		return a ? -EINVAL : -EBADF;
 	}
 	if (--a->lock_count == 0) {
-		if (a->cpu && a->seg && seg_is_local(a->seg) && vm->chip->unmap_local)
+		if (a->cpu && seg_is_local(a->seg) && vm->chip->unmap_local)
 			vm->chip->unmap_local(vm->chip_ctx, a->cpu, a->size);
 		a->cpu = NULL;
 	}
@@ -967,10 +1430,10 @@ int vidmm_evict(vidmm_t *vm, vidmm_handle_t h)
 	a = handle_lookup_locked(vm, h);
 	if (!a)
 		ret = -EBADF;
+	else if (a->moving || pinned(a) || alloc_busy_locked(vm, a))
+		ret = a->residency == VIDMM_RESIDENT || a->moving ? -EBUSY : 0;
 	else if (a->residency != VIDMM_RESIDENT)
 		ret = 0;
-	else if (pinned(a) || a->moving || alloc_busy_locked(vm, a))
-		ret = -EBUSY;
 	else {
 		alloc_own(a);
 		ret = page_out_locked(vm, a);
@@ -978,6 +1441,28 @@ int vidmm_evict(vidmm_t *vm, vidmm_handle_t h)
 	}
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
+}
+
+int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
+{
+	uint64_t want[VIDMM_MAX_ENGINES];
+	uint64_t deadline = now_ns() + timeout_ns;
+	uint32_t n;
+	int ret = 0;
+
+	if (!vm)
+		return -EINVAL;
+	n = vm->engines.n_copy + vm->engines.n_job;
+	pthread_mutex_lock(&vm->lock);
+	memcpy(want, vm->issued, sizeof(want));
+	for (uint32_t e = 0; e < n && !ret; e++) {
+		uint64_t now = now_ns();
+		if (want[e])
+			ret = fence_wait_unlocked(vm, e, want[e], deadline > now ? deadline - now : 0);
+	}
+	residency_reap_locked(vm);
+	pthread_mutex_unlock(&vm->lock);
+	return ret ? -ETIMEDOUT : 0;
 }
 
 int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist *out)
@@ -1012,7 +1497,7 @@ int residency_init(struct vidmm *vm)
 		list_init(&vm->evicted[p]);
 	list_init(&vm->swapped);
 	list_init(&vm->deferred);
-	list_init(&vm->inflight);
+	list_init(&vm->transit);
 	list_init(&vm->windows);
 	list_init(&vm->quarantine);
 	for (int i = 0; i < VIDMM_HIST_COUNT; i++)
@@ -1041,11 +1526,21 @@ int residency_init(struct vidmm *vm)
 
 void residency_fini(struct vidmm *vm)
 {
+	/* The GPU is idle by contract now: late copies are over. */
 	list_for_each_safe(pos, tmp, &vm->quarantine) {
 		struct quarantine *q = list_entry(pos, struct quarantine, link);
-		heap_free(q->seg->heap, &q->node);
+		if (q->seg)
+			heap_free(q->seg->heap, &q->node);
+		if (q->pages.npages)
+			sysmem_free(&vm->sysmem, &q->pages);
 		list_del(&q->link);
 		free(q);
+	}
+	list_for_each_safe(pos, tmp, &vm->windows) {
+		struct paging_window *w = list_entry(pos, struct paging_window, link);
+		heap_free(paging_seg(vm)->heap, &w->win);
+		list_del(&w->link);
+		free(w);
 	}
 	if (vm->staging.size) {
 		gart_unmap(vm, vm->staging.start, vm->staging_pages.npages);

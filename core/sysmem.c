@@ -120,11 +120,8 @@ unwind:
 void sysmem_free(struct sysmem *sm, struct sys_pages *pages)
 {
 	for (uint32_t i = 0; i < pages->n_ext; i++) {
-		/* heap_free fails only when it cannot get a hole descriptor; the
-		 * heap keeps a pool, so this would mean the process is out of
-		 * memory: the frames are then leaked rather than double-counted. */
-		if (heap_free(sm->frames, &pages->ext[i].node) == 0)
-			sm->used -= pages->ext[i].node.size;
+		heap_free(sm->frames, &pages->ext[i].node); /* never fails (heap.h) */
+		sm->used -= pages->ext[i].node.size;
 	}
 	free(pages->ext);
 	memset(pages, 0, sizeof(*pages));

@@ -10,10 +10,25 @@
  * Owns: the public contract; the implementation's types stay in internal.h.
  * Must not: expose internals (pointers to descriptors, heap nodes, lists).
  *
- * Conventions: every function returning int returns 0 or a negative errno;
- * vidmm_strerror() names it. A failed call leaves the manager as it was.
- * All functions are thread-safe unless documented otherwise; see manager.c for
- * the locking rules.
+ * Conventions: every function returning int returns 0 or a negative errno
+ * from the list its comment gives, and no other; vidmm_strerror() names it.
+ * A failed call leaves the allocations it was given as they were (placement,
+ * contents, lists); making room may have paged or swapped other allocations
+ * out, which is never visible in their contents. Every call is thread-safe,
+ * also on the same handle at the same time (see manager.c for the locking
+ * rules and allocation.c for an allocation's states).
+ *
+ * Errors common to the calls that need GPU memory (create, submit, lock):
+ *  -ENOSPC  no room, even if every pagable allocation were paged out;
+ *  -EBUSY   room could only be made by moving allocations that are in use
+ *           (busy on the GPU, locked, pinned by a call in progress, or being
+ *           moved by another thread) and did not become free within the
+ *           fence timeout, or whose page-out copy failed or timed out;
+ *  -ENOMEM  no system pages (the budget is spent and swap cannot help) or no
+ *           host memory.
+ * Memory handed to a client never shows a previous owner's bytes: a new
+ * allocation reads as zeros (cleared by a GPU fill on a copy engine, issued
+ * at create and waited for by its first use; see cfg.no_clear_on_create).
  */
 #ifndef VIDMM_H
 #define VIDMM_H
@@ -32,6 +47,18 @@ extern "C" {
 #define VIDMM_MAX_PREFERRED 4
 
 typedef struct vidmm vidmm_t;
+
+/*
+ * The generation of the manager's placement and eviction decisions: bumped
+ * whenever the same sequence of calls may now place or evict differently
+ * (and so give different paging counters). Traces record it; a replay
+ * compares counters only with a recording of the same generation.
+ *  1: round 1 (each allowed segment in order, evicting before trying the
+ *     next);
+ *  2: free room in every allowed segment before any eviction; new
+ *     allocations busy until their clear has run.
+ */
+#define VIDMM_POLICY_VERSION 2
 
 /* An allocation handle: generation-checked, never a pointer. 0 is never valid. */
 typedef uint64_t vidmm_handle_t;
@@ -92,6 +119,10 @@ struct vidmm_config {
 	/* Upper bound of any single internal fence wait (eviction of a busy
 	 * victim, page-in copy); 0 = 2 s. */
 	uint64_t fence_timeout_ns;
+	/* Do not clear new allocations (their first bytes are then whatever the
+	 * range held before): only for benchmarks that measure the clear's
+	 * cost. Clearing is on by default. */
+	bool no_clear_on_create;
 
 	/* Swap (the note's vidmmi_do_swap_out): 0 = no swap file. */
 	uint64_t swap_size;
@@ -185,6 +216,13 @@ struct vidmm_stats {
 	uint64_t bounces;                           /* in and out again within the window */
 	uint64_t deferred_destroys;                 /* destroyed while busy, freed later */
 	uint64_t copy_failures;                     /* page-out/in copies the engine failed */
+	uint64_t copy_timeouts;                     /* paging copies not finished within the fence timeout */
+	uint64_t migrations;                        /* moved to a CPU-visible segment for a lock (one copy) */
+	uint64_t cleared_bytes;                     /* new allocations' bytes zeroed by a GPU fill */
+	uint64_t clears;                            /* clears issued (retries included) */
+	uint64_t clear_retries;                     /* clears issued again after the engine failed one */
+	uint64_t ring_full_waits;                   /* chip commands refused (ring full): waited, locks dropped */
+	uint64_t quarantined_bytes;                 /* now: range and frame bytes a late copy may still write */
 	uint64_t submits, locks;
 	uint64_t evicted_allocations, evicted_bytes;/* now: paged out, in system pages */
 
@@ -214,7 +252,11 @@ struct vidmm_stats {
  * MMIO, L2/L3 from CPU-visible local memory, every entry -> dummy page) and
  * enable the MMU. Errors: -EINVAL for an inconsistent configuration (paging
  * window larger than its segment, overlapping segments, a GART too small for
- * the PCIe segments), -ENOMEM.
+ * the PCIe segments, an unknown paging_mode, an incomplete chip ops table),
+ * -ENOMEM; with a swap file: -ENOENT, -ENOTDIR, -EACCES, -EPERM, -EROFS or
+ * -ENAMETOOLONG for a swap_dir that cannot hold it, -ENOSPC when the file
+ * system cannot preallocate swap_size, -EIO for any other failure of the
+ * file. vidmm_init_error() says which.
  */
 int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out);
 
@@ -229,12 +271,14 @@ const char *vidmm_init_error(void);
 /*
  * Take size bytes (page-rounded) aligned to align from segment seg. For a PCIe
  * segment, back the range with system pages and enter them into the GART.
- * -EINVAL bad argument, -ENOSPC no range, -ENOMEM no system pages.
+ * -EINVAL bad argument (NULL, zero size, unknown or paging segment, bad
+ * alignment), -ENOSPC no range, -ENOMEM no system pages.
  */
 int vidmm_allocate_segment_memory(vidmm_t *vm, uint32_t seg, uint64_t size,
 				  uint64_t align, uint32_t flags,
 				  struct vidmm_segment_memory *out);
-/* Give it back; GART entries go back to the dummy page. */
+/* Give it back; GART entries go back to the dummy page. -EINVAL for a
+ * descriptor this manager did not hand out (nothing is touched then). */
 int vidmm_release_segment_memory(vidmm_t *vm, struct vidmm_segment_memory *mem);
 
 /* ---- allocations ----------------------------------------------------------- */
@@ -243,22 +287,37 @@ int vidmm_release_segment_memory(vidmm_t *vm, struct vidmm_segment_memory *mem);
  * Create a client allocation: placement over the preferred segments in order
  * (then any other suitable one), PCIe placements backed by system pages and
  * mapped, a fence slot bound, and the allocation put on its segment's
- * unpagable list or the pagable list of its priority.
- * -EINVAL bad descriptor (zero or huge size, bad alignment, bad priority,
- * unknown segment), -ENOSPC no room, -ENOMEM.
+ * unpagable list or the pagable list of its priority. Placement first looks
+ * for free room in every allowed segment, in order, and pages others out
+ * only when none has room. The new range is cleared on a copy engine (the
+ * fill is queued, not waited for: its first use waits).
+ * Errors: -EINVAL bad descriptor (NULL, zero size, bad alignment, bad
+ * priority, unknown flag, unknown, unsuitable or repeated preferred segment,
+ * an alignment larger than every allowed segment); -ENOSPC (also for a size
+ * larger than every allowed segment), -EBUSY, -ENOMEM as above; -EIO the
+ * copy engine refused the clear.
  */
 int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *desc,
 			    vidmm_handle_t *out);
-/* Destroy. A stale, forged or already destroyed handle: -EBADF, nothing changes. */
+/*
+ * Destroy: the handle stops working at once; the memory is freed when the
+ * GPU work recorded on it has finished and no call in progress still uses it
+ * (deferred destroy). -EBADF a stale, forged or already destroyed handle;
+ * -EBUSY while it is CPU-locked (vidmm_unlock it first: its CPU pointer must
+ * not outlive it); -EINVAL NULL vm. Nothing changes on error.
+ */
 int vidmm_destroy_allocation(vidmm_t *vm, vidmm_handle_t h);
+/* -EINVAL NULL argument, -EBADF bad handle. */
 int vidmm_query_allocation(vidmm_t *vm, vidmm_handle_t h,
 			   struct vidmm_alloc_info *out);
 
 /* ---- queries --------------------------------------------------------------- */
 
-/* Fill out[0..max) and *count with the segments (the paging segment included). */
+/* Fill out[0..max) and *count with the segments (the paging segment
+ * included). -EINVAL NULL count, or NULL out with max > 0. */
 int vidmm_query_segments(vidmm_t *vm, struct vidmm_segment_info *out,
 			 uint32_t max, uint32_t *count);
+/* -EINVAL NULL argument. */
 int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out);
 
 /*
@@ -266,8 +325,12 @@ int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out);
  * (allocated ranges and holes tile each segment exactly), list bytes add up,
  * every GART entry not backing a live range is the dummy page and every live
  * page maps its own system frame, system-page accounting adds up, the
- * paging segment lies inside its parent. Returns 0 or -EUCLEAN; the first
- * violation is described by vidmm_check_error().
+ * paging segment lies inside its parent, and every allocation is in a state
+ * allocation.c allows (CPU-locked ones resident where the CPU sees them,
+ * unpagable ones resident, transient ranges of calls in progress accounted
+ * for). Returns 0, -EUCLEAN (the first violation is described by
+ * vidmm_check_error()), -ENOMEM (no host memory to check with) or -EINVAL
+ * (NULL vm).
  */
 int vidmm_check(vidmm_t *vm);
 const char *vidmm_check_error(vidmm_t *vm);
@@ -303,31 +366,72 @@ struct vidmm_job {
  * paging others out to make room), record the job's fence on each as a read
  * or write, and move them to the most recently used end of their list. They
  * cannot be paged out until the fence signals. *fence (may be NULL) is the
- * job's completion. Errors: -EBADF a bad handle, -EINVAL a bad job, -ENOSPC /
- * -EBUSY / -ENOMEM when the allocations cannot all be made resident, -EIO a
- * failed page-in copy; on error nothing was submitted.
+ * job's completion. The job starts after any clear of a new allocation it
+ * references. The same allocation may be referenced by jobs of several
+ * threads at once.
+ * Errors: -EINVAL a bad job (NULL, no refs or too many, unknown op or engine,
+ * COPY without exactly 2 refs, a ref without READ or WRITE access); -EBADF a
+ * bad handle, or one destroyed during the call; -ENOSPC / -EBUSY / -ENOMEM
+ * when the allocations cannot all be made resident (-EBUSY also when another
+ * thread kept one moving past the fence timeout); -EIO a page-in copy failed
+ * or a swap-in read failed its checksum (the data stays where it was);
+ * -ETIMEDOUT a page-in copy, or the job engine's full ring, did not finish
+ * within the fence timeout. On error nothing was submitted.
  */
 int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *fence);
 
-/* Wait until the fence has signalled, at most timeout_ns: 0 or -ETIMEDOUT. */
+/* Wait until the fence has signalled, at most timeout_ns: 0, -ETIMEDOUT, or
+ * -EINVAL (NULL vm, an unknown engine, a fence never issued). */
 int vidmm_wait_fence(vidmm_t *vm, struct vidmm_fence fence, uint64_t timeout_ns);
+/*
+ * Wait until every command the manager has queued so far (client jobs,
+ * paging copies, clears of new allocations) has completed, at most
+ * timeout_ns, then free what destroyed allocations and late copies still
+ * held. A quiescent point for tests, benchmarks and teardown, like
+ * vkDeviceWaitIdle. 0, -ETIMEDOUT, -EINVAL (NULL vm).
+ */
+int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns);
+
 /* Non-blocking: true when signalled. */
 bool vidmm_fence_signalled(vidmm_t *vm, struct vidmm_fence fence);
 
 /*
  * CPU access (the note's lock): make the allocation resident in a CPU-visible
  * segment, wait for its GPU work, pin it and return a CPU pointer valid until
- * vidmm_unlock. Locks nest (a count). -EBADF, -ENOSPC/-EBUSY/-ENOMEM as for
- * submit, -ETIMEDOUT if its GPU work does not finish.
+ * vidmm_unlock. Locks nest (a count, shared by every thread: the first lock
+ * maps, the last unlock unmaps). An allocation resident where the CPU cannot
+ * see it moves to a CPU-visible segment with one GPU copy; room is found
+ * there first, so a failed lock leaves it where it was.
+ * Errors: -EINVAL NULL cpu, or an allocation the CPU can never see (no
+ * allowed segment is CPU-visible, or it is unpagable and resident where the
+ * CPU cannot see it: unpagable allocations never move); -EBADF bad handle,
+ * or destroyed during the call; -ENOSPC / -EBUSY / -ENOMEM no room in a
+ * CPU-visible segment; -EIO a copy or swap-in failed, or the chip could not
+ * map the range; -ETIMEDOUT its GPU work, or the copy that moves it, did not
+ * finish within the fence timeout.
  */
 int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu);
+/* -EBADF bad handle, -EINVAL not locked (or NULL vm). */
 int vidmm_unlock(vidmm_t *vm, vidmm_handle_t h);
 
-/* Page an allocation out now (tests, tools): -EBUSY if busy or pinned. */
+/*
+ * Page an allocation out now (tests, tools); 0 if it is not resident.
+ * -EBADF bad handle; -EBUSY it is busy on the GPU, locked, unpagable, used
+ * by a call in progress or being moved; -ENOMEM no system pages to hold it;
+ * -EIO the copy failed; -ETIMEDOUT the copy did not finish within the fence
+ * timeout. It stays resident with its data on every error.
+ */
 int vidmm_evict(vidmm_t *vm, vidmm_handle_t h);
 
-/* Page it out if resident, then swap it out to disk now: -EBUSY if busy or
- * pinned, -ENODEV without a swap file, -ENOSPC if the file is full, -EIO. */
+/*
+ * Swap it out to disk now, wherever it is (a resident one goes straight from
+ * its segment to the file: its range is given up only once the write has
+ * succeeded); 0 if already swapped. -EBADF bad handle; -ENODEV no swap file;
+ * -EBUSY as for vidmm_evict; -ENOSPC the file is full; -ENOMEM no system
+ * pages to stage it in; -EIO the copy or the write failed; -ETIMEDOUT the
+ * copy did not finish in time. It stays where it was, with its data, on
+ * every error.
+ */
 int vidmm_swap_out(vidmm_t *vm, vidmm_handle_t h);
 
 /* One entry of the swapped list (oldest first). */
@@ -337,7 +441,8 @@ struct vidmm_swapped_info {
 	enum vidmm_priority priority;
 	uint64_t age_ns;   /* time since it was swapped out */
 };
-/* Enumerate the swapped list: fill out[0..max), *count = how many there are. */
+/* Enumerate the swapped list: fill out[0..max), *count = how many there are.
+ * -EINVAL NULL count, or NULL out with max > 0. */
 int vidmm_query_swapped(vidmm_t *vm, struct vidmm_swapped_info *out, uint32_t max,
 			uint32_t *count);
 
@@ -382,7 +487,8 @@ uint64_t vidmm_hist_quantile(const struct vidmm_hist *h, double q);
 /* Bucket index of a value, and the [lo, hi] values a bucket holds. */
 uint32_t vidmm_hist_bucket(uint64_t ns);
 void vidmm_hist_bucket_range(uint32_t b, uint64_t *lo, uint64_t *hi);
-/* Copy out one of the manager's histograms. */
+/* Copy out one of the manager's histograms. -EINVAL unknown id or NULL,
+ * -ENOMEM. */
 int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist *out);
 
 /* ---- test hooks (fault injection; not for production use) --------------------- */

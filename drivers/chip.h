@@ -83,8 +83,9 @@ struct vidmm_chip_sysmem {
 
 /* What the chip observed going wrong; monotonic counters. */
 struct vidmm_chip_faults {
-	uint64_t dummy_page_accesses; /* GPU accesses that resolved to the dummy page */
-	uint64_t unmapped_accesses;   /* accesses through an invalid L1/L2/L3 entry */
+	uint64_t dummy_page_accesses; /* GPU accesses that resolved to the dummy page,
+				       * those through an invalid entry included */
+	uint64_t unmapped_accesses;   /* of which through an invalid L1/L2/L3 entry */
 	uint64_t stale_tlb_hits;      /* TLB served an entry the page table no longer holds */
 	uint64_t out_of_range;        /* accesses outside every segment */
 	uint64_t copy_errors;         /* engine commands that failed */
@@ -172,6 +173,12 @@ struct vidmm_chip_ops {
 	 * the command has completed; completion may be asynchronous. A command
 	 * that fails on the engine still signals its fence and is counted in
 	 * faults.copy_errors; the failure is reported by fence_error.
+	 *
+	 * copy, fill and submit_job never block: the core calls them with its
+	 * locks held. When the engine cannot take the command now (its ring is
+	 * full) they return -EAGAIN and change nothing; the caller drops its
+	 * locks, waits for the engine's next fence (fence_completed + 1) and
+	 * tries again.
 	 */
 	int (*copy)(void *ctx, uint32_t engine, uint64_t dst, uint64_t src,
 		    uint64_t size, uint64_t *fence);

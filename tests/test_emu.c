@@ -1212,19 +1212,32 @@ static void test_engine_async(void **state)
 	assert_int_equal(ops->fence_wait(f.e, 0, fa, 0), 0);
 	assert_int_equal(ops->fence_wait(f.e, 0, 0, 0), 0);
 
-	/* Monotonic fences: more commands than the ring holds (submission
-	 * blocks while it is full), a poller watching the completed value. */
+	/* Monotonic fences: more commands than the ring holds (a full ring
+	 * refuses with -EAGAIN; the submitter waits for the next fence, as
+	 * the core does), a poller watching the completed value. */
 	const int N = 300;
 	uint64_t prev = ops->fence_completed(f.e, 1);
 	struct poller pl = { .e = f.e, .engine = 1, .target = prev + N };
 	pthread_t th;
 	assert_int_equal(emu_inject_fence_delay(f.e, 1, 50 * 1000 * 1000, 1), 0);
 	assert_int_equal(pthread_create(&th, NULL, poll_main, &pl), 0);
+	int refused = 0;
 	for (int i = 0; i < N; i++) {
-		assert_int_equal(ops->fill(f.e, 1, 8192 + (uint64_t)(i % 16) * 4096, 4096,
-					  (uint32_t)i, &fence), 0);
+		int ret;
+		while ((ret = ops->fill(f.e, 1, 8192 + (uint64_t)(i % 16) * 4096, 4096,
+					(uint32_t)i, &fence)) == -EAGAIN) {
+			refused++;
+			assert_int_equal(ops->fence_wait(f.e, 1, ops->fence_completed(f.e, 1) + 1,
+							 10 * SEC), 0);
+		}
+		assert_int_equal(ret, 0);
 		assert_int_equal(fence, prev + 1 + (uint64_t)i);
 	}
+	/* The first command sits 50 ms on its fence: the ring filled behind it. */
+	assert_true(refused > 0);
+	struct emu_engine_stats rs;
+	assert_int_equal(emu_engine_stats(f.e, 1, &rs), 0);
+	assert_true(rs.ring_full >= (uint64_t)refused);
 	pthread_join(th, NULL);
 	assert_true(pl.monotonic);
 	wait_ok(f.e, 1, fence);
@@ -1464,12 +1477,13 @@ static void test_fault_inject(void **state)
 	/* The other copy engine keeps working. */
 	assert_int_equal(ops->copy(f.e, 0, f.pcie + 30 * 4096, 0, 4096, &fence), 0);
 	wait_ok(f.e, 0, fence);
-	/* A full ring on a hung engine refuses rather than blocking forever. */
+	/* A full ring on a hung engine refuses (-EAGAIN) rather than blocking
+	 * forever. */
 	int busy = 0;
 	uint64_t last = fences[2];
 	for (int i = 0; i < 200 && !busy; i++) {
 		int ret = ops->fill(f.e, 1, f.pcie + 20 * 4096, 4096, 0xabababab, &fence);
-		if (ret == -EBUSY)
+		if (ret == -EAGAIN)
 			busy = 1;
 		else {
 			assert_int_equal(ret, 0);
@@ -1517,7 +1531,20 @@ static void test_fault_inject(void **state)
 	assert_int_equal(emu_gpu_read(f.e, f.pcie + 41 * 4096, buf, 4096), 0);
 	assert_memory_equal(buf, zero, 4096);
 
+	/* Start delay: the command runs late. A waiter that gives up sees
+	 * nothing written yet; the bytes land when the engine gets to it. */
+	assert_int_equal(emu_inject_start_delay(f.e, 0, 300 * 1000 * 1000, 1), 0);
+	assert_int_equal(ops->copy(f.e, 0, f.pcie + 42 * 4096, 42 * 4096, 4096, &fence), 0);
+	assert_int_equal(ops->fence_wait(f.e, 0, fence, 20 * 1000 * 1000), -ETIMEDOUT);
+	assert_int_equal(emu_gpu_read(f.e, f.pcie + 42 * 4096, buf, 4096), 0);
+	assert_memory_equal(buf, zero, 4096);
+	wait_ok(f.e, 0, fence);
+	assert_int_equal(ops->fence_error(f.e, 0, fence), 0);
+	assert_int_equal(emu_gpu_read(f.e, f.pcie + 42 * 4096, buf, 4096), 0);
+	assert_memory_equal(buf, lv + 42 * 4096, 4096);
+
 	/* Injection on a bad engine id. */
+	assert_int_equal(emu_inject_start_delay(f.e, 9, 1, 1), -EINVAL);
 	assert_int_equal(emu_inject_copy_failure(f.e, 9, 1), -EINVAL);
 	assert_int_equal(emu_inject_fence_delay(f.e, 9, 1, 1), -EINVAL);
 	assert_int_equal(emu_inject_hang(f.e, 9), -EINVAL);

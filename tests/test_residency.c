@@ -226,6 +226,9 @@ static int fill_segment(struct env *e, int seg, uint64_t size, int prio,
 	if (free_b)
 		create_in(e, seg, free_b, VIDMM_PRIO_MAX, VIDMM_ALLOC_UNPAGABLE);
 	assert_int_equal(stats_of(e).seg[seg].free, 0);
+	/* New allocations are busy until their clears have run: the cases
+	 * start from idle ones. */
+	assert_int_equal(vidmm_wait_idle(e->vm, JOB_WAIT_NS), 0);
 	return n;
 }
 
@@ -676,7 +679,9 @@ static void evict_deleted_reaped(void **state)
 	assert_int_equal(st3.page_outs, st0.page_outs);
 	check_ok(e->vm);
 
-	/* A destroy of an idle allocation is immediate, not deferred. */
+	/* A destroy of an idle allocation (its clear done) is immediate, not
+	 * deferred. */
+	assert_int_equal(vidmm_wait_idle(e->vm, JOB_WAIT_NS), 0);
 	assert_int_equal(vidmm_destroy_allocation(e->vm, c), 0);
 	assert_int_equal(stats_of(e).seg[e->local_invis].free, sz);
 	assert_int_equal(stats_of(e).deferred_destroys, st3.deferred_destroys);

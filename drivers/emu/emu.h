@@ -64,7 +64,7 @@ struct emu;
  *    fill repeats the 4 pattern bytes (little-endian) from dst onwards.
  *    submit_job: job engines only; every ref 8-byte aligned (-EINVAL);
  *    CHECKSUM is XXH3-64 of the refs' bytes in order, seeded with job->seed.
- *    All block only while the engine's ring (64 commands) is full.
+ *    None blocks: a full ring (64 commands) returns -EAGAIN.
  *  - fence_wait: -EINVAL for a fence never issued; polls ~100 us before
  *    sleeping. fence_error: the error of the command whose fence is exactly
  *    this value (0 if it succeeded), -EINPROGRESS if not yet completed,
@@ -134,21 +134,26 @@ void emu_set_tlb_check(struct emu *e, bool on);
 
 /*
  * Fault injection. All are counted against commands *submitted* after the
- * call (not commands already queued), so tests are deterministic.
+ * call (not commands already queued), so tests are deterministic. A call
+ * replaces what the previous call of the same kind left (n 0 cancels).
  *  - copy failure: the next n commands (copy, fill or job) on the engine fail
  *    with -EIO without touching their destination; their fences still signal,
  *    fence_error reports -EIO and faults.copy_errors counts them.
  *  - fence delay: the next n commands signal their fence delay_ns after the
  *    work is done (the engine is busy meanwhile, as a slow engine would be).
+ *  - start delay: the next n commands start their work delay_ns after the
+ *    engine takes them (a late engine: a caller that gave up waiting sees
+ *    the command's writes land afterwards).
  *  - hang: the engine stops taking commands; fences of queued and later
  *    commands never signal until emu_reset_engine, which aborts every command
  *    not yet started with -EIO (counted in copy_errors), signals their fences
- *    and restarts the engine. While hung with a full ring, submitting returns
- *    -EBUSY instead of blocking forever.
+ *    and restarts the engine. Submitting to a hung engine queues until its
+ *    ring is full, then returns -EAGAIN like any full ring.
  * Return 0 or -EINVAL (bad engine).
  */
 int emu_inject_copy_failure(struct emu *e, uint32_t engine, uint32_t n);
 int emu_inject_fence_delay(struct emu *e, uint32_t engine, uint64_t delay_ns, uint32_t n);
+int emu_inject_start_delay(struct emu *e, uint32_t engine, uint64_t delay_ns, uint32_t n);
 int emu_inject_hang(struct emu *e, uint32_t engine);
 int emu_reset_engine(struct emu *e, uint32_t engine);
 
@@ -161,6 +166,7 @@ struct emu_engine_stats {
 	uint64_t tlb_flushes;  /* invalidations applied to this engine's TLB */
 	uint64_t submitted;    /* last fence issued */
 	uint64_t completed;    /* last fence completed */
+	uint64_t ring_full;    /* submits refused with -EAGAIN (ring full) */
 };
 int emu_engine_stats(struct emu *e, uint32_t engine, struct emu_engine_stats *out);
 

@@ -86,7 +86,8 @@ struct emu_cmd {
 	enum { CMD_COPY, CMD_FILL, CMD_JOB } type;
 	uint64_t fence;
 	bool inject_fail;
-	uint64_t delay_ns;
+	uint64_t delay_ns;       /* fence signals this long after the work */
+	uint64_t start_delay_ns; /* the work starts this long after the engine takes it */
 	uint64_t dst, src, size;
 	uint32_t pattern;
 	struct vidmm_chip_job job;
@@ -100,11 +101,12 @@ struct emu_err_rec {
 /*
  * One engine: a thread fed by a bounded ring.
  *
- * lock protects: ring[], head, count, space_waiters, issued, executing, hung, stop,
+ * lock protects: ring[], head, count, ring_full, issued, executing, hung, stop,
  * reset_gen, the injection counters and the error history. Condvars, all
  * used with lock: work (the engine thread waits for commands, for a reset
- * during a delay, or for stop), space (submitters wait for a free slot),
- * done (fence waiters and emu_reset_engine waiting for the running command).
+ * during a delay, or for stop), done (fence waiters and emu_reset_engine
+ * waiting for the running command). Submitters never wait: a full ring is
+ * -EAGAIN.
  * completed is stored with release while holding lock and loaded with acquire
  * without it, so a fence_completed poll sees the command's writes. submits
  * mirrors issued (stored under lock) so the idle engine can poll for work
@@ -120,10 +122,10 @@ struct emu_engine {
 	bool thread_started;
 
 	pthread_mutex_t lock;
-	pthread_cond_t work, space, done;
+	pthread_cond_t work, done;
 	struct emu_cmd *ring;
 	uint32_t head, count;
-	uint32_t space_waiters; /* submitters blocked on a full ring */
+	uint64_t ring_full;  /* submits refused with -EAGAIN */
 	uint64_t issued;     /* last fence handed out */
 	uint64_t executing;  /* fence of the command running, 0 if none */
 	bool hung, stop;
@@ -131,6 +133,8 @@ struct emu_engine {
 	uint32_t inject_fail_n;
 	uint32_t inject_delay_n;
 	uint64_t inject_delay_ns;
+	uint32_t inject_start_n;
+	uint64_t inject_start_ns;
 	struct emu_err_rec errs[EMU_ERR_HIST];
 	uint32_t err_head, err_count; /* ring of the newest failures */
 	uint64_t err_lost_upto;       /* failures at or below this were dropped */

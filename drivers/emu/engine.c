@@ -379,6 +379,19 @@ static void abs_deadline(struct timespec *ts, uint64_t deadline_ns)
 	ts->tv_nsec = (long)(deadline_ns % 1000000000ull);
 }
 
+/* With eng->lock held: sleep ns on the engine's own condvar, so a reset or
+ * stop cuts it short. */
+static void sleep_on_work(struct emu_engine *eng, uint64_t ns, uint64_t my_reset)
+{
+	uint64_t now = emu_now_ns();
+	uint64_t deadline = now + (ns < UINT64_MAX / 2 - now ? ns : UINT64_MAX / 2 - now);
+	struct timespec ts;
+
+	abs_deadline(&ts, deadline);
+	while (!eng->stop && eng->reset_gen == my_reset && emu_now_ns() < deadline)
+		pthread_cond_timedwait(&eng->work, &eng->lock, &ts);
+}
+
 static void *engine_main(void *arg)
 {
 	struct emu_engine *eng = arg;
@@ -415,13 +428,17 @@ static void *engine_main(void *arg)
 		eng->count--;
 		eng->executing = c->fence;
 		uint64_t my_reset = eng->reset_gen;
-		/* Hysteresis: wake a blocked submitter once per half ring rather
-		 * than once per command (a wakeup costs more than a small copy). */
-		if (eng->space_waiters && eng->count <= EMU_RING_SIZE / 2)
-			pthread_cond_broadcast(&eng->space);
 		pthread_mutex_unlock(&eng->lock);
 
 		uint64_t t0 = emu_now_ns();
+		if (c->start_delay_ns) {
+			/* A late engine: the command runs after its delay (a reset
+			 * or stop cuts it short), so whoever gave up waiting for
+			 * its fence meanwhile sees its writes land later. */
+			pthread_mutex_lock(&eng->lock);
+			sleep_on_work(eng, c->start_delay_ns, my_reset);
+			pthread_mutex_unlock(&eng->lock);
+		}
 		/* An injected failure must leave the destination untouched. */
 		int err = c->inject_fail ? -EIO : execute(eng, c);
 		if (!err)
@@ -429,16 +446,8 @@ static void *engine_main(void *arg)
 		publish_tlb_stats(eng);
 
 		pthread_mutex_lock(&eng->lock);
-		if (c->delay_ns) {
-			/* Late fence: sleep on our own condvar so reset/stop cut it short. */
-			uint64_t now = emu_now_ns();
-			uint64_t deadline = now + (c->delay_ns < UINT64_MAX / 2 - now ? c->delay_ns
-										: UINT64_MAX / 2 - now);
-			struct timespec ts;
-			abs_deadline(&ts, deadline);
-			while (!eng->stop && eng->reset_gen == my_reset && emu_now_ns() < deadline)
-				pthread_cond_timedwait(&eng->work, &eng->lock, &ts);
-		}
+		if (c->delay_ns) /* late fence */
+			sleep_on_work(eng, c->delay_ns, my_reset);
 		if (err)
 			record_error(eng, c->fence, err);
 		signal_locked(eng, c->fence);
@@ -465,7 +474,8 @@ static struct emu_engine *get_engine(struct emu *e, uint32_t engine)
 
 /*
  * Reserve a ring slot and a fence; fill() completes the command in place
- * while the lock is held, so the engine sees it whole.
+ * while the lock is held, so the engine sees it whole. Never blocks: a full
+ * ring is -EAGAIN (chip.h), because callers may hold their own locks.
  */
 static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
 		  const struct vidmm_chip_job *job, uint64_t *fence)
@@ -475,19 +485,14 @@ static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
 	if (!eng || !fence)
 		return -EINVAL;
 	pthread_mutex_lock(&eng->lock);
-	while (eng->count == EMU_RING_SIZE && !eng->stop) {
-		if (eng->hung) {
-			/* Blocking would never end: the engine takes nothing until reset. */
-			pthread_mutex_unlock(&eng->lock);
-			return -EBUSY;
-		}
-		eng->space_waiters++;
-		pthread_cond_wait(&eng->space, &eng->lock);
-		eng->space_waiters--;
-	}
 	if (eng->stop) {
 		pthread_mutex_unlock(&eng->lock);
 		return -ESHUTDOWN;
+	}
+	if (eng->count == EMU_RING_SIZE) {
+		eng->ring_full++;
+		pthread_mutex_unlock(&eng->lock);
+		return -EAGAIN;
 	}
 	struct emu_cmd *c = &eng->ring[(eng->head + eng->count) % EMU_RING_SIZE];
 	c->type = proto->type;
@@ -500,6 +505,11 @@ static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
 	c->fence = ++eng->issued;
 	c->inject_fail = false;
 	c->delay_ns = 0;
+	c->start_delay_ns = 0;
+	if (eng->inject_start_n) {
+		eng->inject_start_n--;
+		c->start_delay_ns = eng->inject_start_ns;
+	}
 	if (eng->inject_fail_n) {
 		eng->inject_fail_n--;
 		c->inject_fail = true;
@@ -660,6 +670,19 @@ int emu_inject_fence_delay(struct emu *e, uint32_t engine, uint64_t delay_ns, ui
 	return 0;
 }
 
+int emu_inject_start_delay(struct emu *e, uint32_t engine, uint64_t delay_ns, uint32_t n)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+
+	if (!eng)
+		return -EINVAL;
+	pthread_mutex_lock(&eng->lock);
+	eng->inject_start_n = n;
+	eng->inject_start_ns = delay_ns;
+	pthread_mutex_unlock(&eng->lock);
+	return 0;
+}
+
 int emu_inject_hang(struct emu *e, uint32_t engine)
 {
 	struct emu_engine *eng = get_engine(e, engine);
@@ -668,8 +691,6 @@ int emu_inject_hang(struct emu *e, uint32_t engine)
 		return -EINVAL;
 	pthread_mutex_lock(&eng->lock);
 	eng->hung = true;
-	/* Blocked submitters must see it and give up (-EBUSY). */
-	pthread_cond_broadcast(&eng->space);
 	pthread_mutex_unlock(&eng->lock);
 	return 0;
 }
@@ -703,7 +724,6 @@ int emu_reset_engine(struct emu *e, uint32_t engine)
 	eng->hung = false;
 	last = eng->issued;
 	signal_locked(eng, last);
-	pthread_cond_broadcast(&eng->space);
 	pthread_cond_broadcast(&eng->work);
 	pthread_mutex_unlock(&eng->lock);
 	if (aborted)
@@ -725,6 +745,7 @@ int emu_engine_stats(struct emu *e, uint32_t engine, struct emu_engine_stats *ou
 	out->tlb_flushes = atomic_load_explicit(&eng->stat_tlb_flushes, memory_order_relaxed);
 	pthread_mutex_lock(&eng->lock);
 	out->submitted = eng->issued;
+	out->ring_full = eng->ring_full;
 	pthread_mutex_unlock(&eng->lock);
 	out->completed = atomic_load_explicit(&eng->completed, memory_order_acquire);
 	return 0;
@@ -746,7 +767,6 @@ static int engine_init(struct emu *e, struct emu_engine *eng, uint32_t id)
 	/* Fence waits and delays use CLOCK_MONOTONIC deadlines. */
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&eng->work, &ca);
-	pthread_cond_init(&eng->space, &ca);
 	pthread_cond_init(&eng->done, &ca);
 	pthread_condattr_destroy(&ca);
 	eng->ring = calloc(EMU_RING_SIZE, sizeof(*eng->ring));
@@ -790,7 +810,6 @@ void engines_stop(struct emu *e)
 		pthread_mutex_lock(&eng->lock);
 		eng->stop = true;
 		pthread_cond_broadcast(&eng->work);
-		pthread_cond_broadcast(&eng->space);
 		pthread_mutex_unlock(&eng->lock);
 		pthread_join(eng->thread, NULL);
 	}
@@ -799,7 +818,6 @@ void engines_stop(struct emu *e)
 		if (eng->e) {
 			pthread_mutex_destroy(&eng->lock);
 			pthread_cond_destroy(&eng->work);
-			pthread_cond_destroy(&eng->space);
 			pthread_cond_destroy(&eng->done);
 		}
 		tlb_fini(&eng->tlb);
