@@ -289,7 +289,8 @@ int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out)
 		char why[192] = "";
 		ret = reclaim_init(vm, why, sizeof(why));
 		if (ret) {
-			init_fail(ret, "swap: %s", why[0] ? why : "cannot open the swap file");
+			/* The store's reasons start with "swap:" already. */
+			init_fail(ret, "%s", why[0] ? why : "swap: cannot open the swap file");
 			reclaim_fini(vm);
 			residency_fini(vm);
 			gart_fini(vm);
