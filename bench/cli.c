@@ -20,7 +20,7 @@
 enum {
 	O_DRIVER = 256, O_PROFILE, O_LOCAL, O_PCIE, O_PAGING, O_SYSMEM, O_SWAP, O_DURATION,
 	O_OPS, O_THREADS, O_SEED, O_VERIFY, O_SWAPDIR, O_PERF, O_PIN, O_RECORD, O_OUT,
-	O_QUIET, O_PARAM, O_PMODE, O_NOSTATS, O_HELP,
+	O_QUIET, O_PARAM, O_PMODE, O_NOSTATS, O_FENCE_TIMEOUT, O_NOCLEAR, O_INJECT, O_HELP,
 };
 
 static const struct option run_opts[] = {
@@ -45,6 +45,9 @@ static const struct option run_opts[] = {
 	{ "param", required_argument, NULL, O_PARAM },
 	{ "paging-mode", required_argument, NULL, O_PMODE },
 	{ "no-stats", no_argument, NULL, O_NOSTATS },
+	{ "fence-timeout", required_argument, NULL, O_FENCE_TIMEOUT },
+	{ "no-clear", no_argument, NULL, O_NOCLEAR },
+	{ "inject", required_argument, NULL, O_INJECT },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -245,6 +248,26 @@ int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *e
 		case O_NOSTATS:
 			c->stats = false;
 			break;
+		case O_FENCE_TIMEOUT: {
+			char *end;
+			errno = 0;
+			double ms = strtod(optarg, &end);
+			if (errno || end == optarg || (*end && strcmp(end, "ms")) || !(ms >= 0.01) ||
+			    ms > 3600e3) {
+				snprintf(err, len, "--fence-timeout: '%s' is not a number of milliseconds "
+					 "between 0.01 and 3600000", optarg);
+				return -EINVAL;
+			}
+			c->fence_timeout_ns = (uint64_t)(ms * 1e6);
+			break;
+		}
+		case O_NOCLEAR:
+			c->no_clear = true;
+			break;
+		case O_INJECT:
+			if (inject_parse(optarg, &c->inject, err, len))
+				return -EINVAL;
+			break;
 		case O_PMODE:
 			if (strcmp(optarg, "window") == 0)
 				c->paging_mode = VIDMM_PAGING_WINDOW;
@@ -408,6 +431,14 @@ void cli_help_run(FILE *out)
 		"  --out FILE.json         write the results document\n"
 		"  --quiet                 no progress bar, no summary\n"
 		"  --no-stats              skip latency histograms and the time series\n"
+		"  --fence-timeout MS      bound of every internal GPU wait of the manager\n"
+		"                          (default 2000 ms); short ones make copies outlive waits\n"
+		"  --no-clear              do not clear new allocations (measures what clearing\n"
+		"                          costs; the results record it)\n"
+		"  --inject KIND[:RATE]    inject faults: RATE per command or I/O in (0,1) (default\n"
+		"  --inject KIND:COUNT     0.01), or COUNT over the run; repeatable or comma-\n"
+		"                          separated. Kinds: copy-fail, fence-delay, late, hang,\n"
+		"                          swap-write, swap-read, short-io. Counted in the results.\n"
 		"\nworkloads:\n");
 	for (const struct workload *const *w = workload_table; *w; w++)
 		fprintf(out, "  %-14s %s\n", (*w)->name, (*w)->description);

@@ -51,6 +51,8 @@ int platform_open_opts(const struct vidmm_profile *p, const char *driver,
 		.swap_size = opts && opts->no_swap ? 0 : p->swap,
 		.swap_dir = opts ? opts->swap_dir : NULL,
 		.no_background_reclaim = opts && opts->no_background_reclaim,
+		.fence_timeout_ns = opts ? opts->fence_timeout_ns : 0,
+		.no_clear_on_create = opts && opts->no_clear_on_create,
 	};
 	ret = vidmm_init(&out->cfg, &out->vm);
 	if (ret) {

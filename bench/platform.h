@@ -42,6 +42,8 @@ struct platform_opts {
 	/* no background reclaim thread: swap-outs happen only inside calls, so
 	 * a run is reproducible (vidmm-bench record/replay) */
 	bool no_background_reclaim;
+	uint64_t fence_timeout_ns; /* 0: the manager's default */
+	bool no_clear_on_create;   /* measure without clearing new allocations */
 };
 /* platform_open with opts (NULL: the defaults platform_open uses). */
 int platform_open_opts(const struct vidmm_profile *p, const char *driver,

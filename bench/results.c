@@ -138,12 +138,25 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 	for (unsigned i = 0; i < c->nparams; i++)
 		json_object_set_new(params, c->params[i].name, json_string(c->params[i].value));
 	json_object_set_new(run, "params", params);
-	json_object_set_new(run, "config", json_pack("{s:s,s:i,s:f,s:I,s:b,s:b,s:s,s:I,s:b}",
+	json_t *cfg = json_pack("{s:s,s:i,s:f,s:I,s:b,s:b,s:s,s:I,s:b,s:b,s:I}",
 		"profile", c->profile.name, "threads", (int)c->threads,
 		"duration_s", c->duration_s, "ops_limit", (json_int_t)c->ops_limit,
 		"verify", c->verify, "stats", c->stats,
 		"paging_mode", c->paging_mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
-		"seed", (json_int_t)c->seed, "deterministic", c->deterministic));
+		"seed", (json_int_t)c->seed, "deterministic", c->deterministic,
+		"clear_on_create", !c->no_clear,
+		"fence_timeout_ns", (json_int_t)(c->fence_timeout_ns ? c->fence_timeout_ns
+									: 2000000000ull));
+	json_t *inj = json_array();
+	for (unsigned i = 0; i < c->inject.n; i++) {
+		const struct inject_spec *sp = &c->inject.s[i];
+		json_array_append_new(inj, sp->count
+			? json_pack("{s:s,s:I}", "kind", inject_kind_name(sp->kind), "count",
+				    (json_int_t)sp->count)
+			: json_pack("{s:s,s:f}", "kind", inject_kind_name(sp->kind), "rate", sp->rate));
+	}
+	json_object_set_new(cfg, "inject", inj);
+	json_object_set_new(run, "config", cfg);
 
 	json_t *m = json_object();
 	json_object_set_new(m, "duration_s", json_real(secs));
@@ -277,8 +290,16 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 	} else {
 		json_object_set_new(run, "perf", json_null());
 	}
-	json_object_set_new(run, "checks", json_pack("{s:b,s:s,s:s}", "passed", !res->failed,
+	json_t *faults = json_object();
+	for (int k = 0; k < INJ_KINDS; k++)
+		if (res->faults[k])
+			json_object_set_new(faults, inject_kind_name((enum inject_kind)k),
+					    json_integer((json_int_t)res->faults[k]));
+	json_object_set_new(run, "faults_injected", faults);
+	json_object_set_new(run, "checks", json_pack("{s:b,s:s,s:I,s:s,s:s}", "passed", !res->failed,
 		"vidmm_check", res->check_failed ? res->check_err : "ok",
+		"undocumented_errnos", (json_int_t)res->undocumented,
+		"first_undocumented", res->undocumented_first,
 		"failure", res->failed ? res->fail_reason : ""));
 	return run;
 }
@@ -459,6 +480,17 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 			(uint64_t)st->swap_checksum_failures);
 	for (unsigned k = 0; k < res->ngauges; k++)
 		fprintf(out, "  %s = %.4g\n", res->gauges[k].name, res->gauges[k].v);
+	if (c->inject.n) {
+		fprintf(out, "  faults injected:");
+		for (int k = 0; k < INJ_KINDS; k++)
+			if (res->faults[k])
+				fprintf(out, " %s %" PRIu64, inject_kind_name((enum inject_kind)k),
+					res->faults[k]);
+		fprintf(out, "; copy failures %" PRIu64 ", copy timeouts %" PRIu64
+			", swap write/read errors %" PRIu64 "/%" PRIu64 "\n",
+			(uint64_t)st->copy_failures, (uint64_t)st->copy_timeouts,
+			(uint64_t)st->swap_write_errors, (uint64_t)st->swap_read_errors);
+	}
 	if (res->failed)
 		fprintf(out, "  CHECK FAILED: %s\n", res->fail_reason);
 }

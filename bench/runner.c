@@ -31,6 +31,7 @@
 #endif
 
 #include "runner.h"
+#include "contract.h"
 #include "metrics.h"
 #include "perf.h"
 #include "pin.h"
@@ -70,6 +71,7 @@ struct runner_state {
 	atomic_uint_fast64_t ops;
 	atomic_uint_fast64_t next_id;
 	atomic_uint_fast64_t seed_ctr;
+	atomic_uint_fast64_t undocumented;
 	uint64_t t0_ns;
 	pthread_mutex_t lock; /* gauges, check result, samples */
 	pthread_cond_t cond;  /* wakes the sampler at the end */
@@ -385,6 +387,24 @@ bool wl_continue(struct wl_thread *t)
 	return true;
 }
 
+/* Every return of the manager is checked against what vidmm.h documents
+ * for the call (bench/contract.h): an undocumented one fails the run. */
+static int contract(struct wl_thread *t, enum vidmm_call call, int ret)
+{
+	struct runner_state *rs = t->r->rs;
+
+	if (contract_errno_ok(call, ret))
+		return ret;
+	if (atomic_fetch_add(&rs->undocumented, 1) == 0) {
+		pthread_mutex_lock(&rs->lock);
+		snprintf(rs->res->undocumented_first, sizeof(rs->res->undocumented_first),
+			 "%s returned %d (%s); documented: %s", contract_call_name(call), ret,
+			 vidmm_strerror(ret), contract_errnos(call));
+		pthread_mutex_unlock(&rs->lock);
+	}
+	return ret;
+}
+
 static void harvest(struct wl_thread *t, bool wait)
 {
 	struct thread_priv *hp = t->hp;
@@ -396,7 +416,7 @@ static void harvest(struct wl_thread *t, bool wait)
 			if (!wait)
 				return;
 			uint64_t t0 = wl_ticks();
-			int ret = vidmm_wait_fence(vm, p->f, FENCE_TIMEOUT_NS);
+			int ret = contract(t, CALL_WAIT_FENCE, vidmm_wait_fence(vm, p->f, FENCE_TIMEOUT_NS));
 			if (stats_on(t))
 				rec(t, WL_OP_WAIT, t0);
 			if (ret) {
@@ -422,7 +442,7 @@ static int wait_last(struct wl_thread *t)
 
 	if (hp->has_last) {
 		uint64_t t0 = wl_ticks();
-		ret = vidmm_wait_fence(t->r->vm, hp->last, FENCE_TIMEOUT_NS);
+		ret = contract(t, CALL_WAIT_FENCE, vidmm_wait_fence(t->r->vm, hp->last, FENCE_TIMEOUT_NS));
 		if (stats_on(t))
 			rec(t, WL_OP_WAIT, t0);
 		hp->has_last = false;
@@ -440,7 +460,7 @@ int runner_raw_create(struct wl_thread *t, const struct vidmm_alloc_desc *d, uin
 		      vidmm_handle_t *h)
 {
 	uint64_t t0 = stats_on(t) ? wl_ticks() : 0;
-	int ret = vidmm_create_allocation(t->r->vm, d, h);
+	int ret = contract(t, CALL_CREATE, vidmm_create_allocation(t->r->vm, d, h));
 
 	if (stats_on(t))
 		rec(t, WL_OP_CREATE, t0);
@@ -462,7 +482,7 @@ int runner_raw_create(struct wl_thread *t, const struct vidmm_alloc_desc *d, uin
 int runner_raw_destroy(struct wl_thread *t, vidmm_handle_t h, uint64_t id)
 {
 	uint64_t t0 = stats_on(t) ? wl_ticks() : 0;
-	int ret = vidmm_destroy_allocation(t->r->vm, h);
+	int ret = contract(t, CALL_DESTROY, vidmm_destroy_allocation(t->r->vm, h));
 
 	if (stats_on(t))
 		rec(t, WL_OP_DESTROY, t0);
@@ -485,7 +505,7 @@ int runner_raw_submit(struct wl_thread *t, const struct vidmm_job *job, const ui
 			/* Wait for the oldest result before reusing its slot. */
 			struct pend *o = &hp->pend[hp->head];
 			uint64_t t0 = wl_ticks();
-			int w = vidmm_wait_fence(t->r->vm, o->f, FENCE_TIMEOUT_NS);
+			int w = contract(t, CALL_WAIT_FENCE, vidmm_wait_fence(t->r->vm, o->f, FENCE_TIMEOUT_NS));
 			if (stats_on(t))
 				rec(t, WL_OP_WAIT, t0);
 			t->integrity_errors += w ? 1 : o->result;
@@ -499,7 +519,7 @@ int runner_raw_submit(struct wl_thread *t, const struct vidmm_job *job, const ui
 		j.result = NULL;
 	}
 	uint64_t t0 = stats_on(t) ? wl_ticks() : 0;
-	ret = vidmm_submit(t->r->vm, &j, &f);
+	ret = contract(t, CALL_SUBMIT, vidmm_submit(t->r->vm, &j, &f));
 	if (stats_on(t))
 		rec(t, WL_OP_SUBMIT, t0);
 	t->ops++;
@@ -531,15 +551,19 @@ static int raw_simple(struct wl_thread *t, char kind, vidmm_handle_t h, uint64_t
 
 	switch (kind) {
 	case 'l':
-		ret = vidmm_lock(t->r->vm, h, cpu);
+		ret = contract(t, CALL_LOCK, vidmm_lock(t->r->vm, h, cpu));
 		k = WL_OP_LOCK;
 		break;
 	case 'u':
-		ret = vidmm_unlock(t->r->vm, h);
+		ret = contract(t, CALL_UNLOCK, vidmm_unlock(t->r->vm, h));
 		k = WL_OP_UNLOCK;
 		break;
+	case 'o':
+		ret = contract(t, CALL_SWAP_OUT, vidmm_swap_out(t->r->vm, h));
+		k = WL_OP_EVICT;
+		break;
 	default:
-		ret = vidmm_evict(t->r->vm, h);
+		ret = contract(t, CALL_EVICT, vidmm_evict(t->r->vm, h));
 		k = WL_OP_EVICT;
 		break;
 	}
@@ -565,6 +589,11 @@ int runner_raw_unlock(struct wl_thread *t, vidmm_handle_t h, uint64_t id)
 int runner_raw_evict(struct wl_thread *t, vidmm_handle_t h, uint64_t id)
 {
 	return raw_simple(t, 'e', h, id, NULL);
+}
+
+int runner_raw_swap_out(struct wl_thread *t, vidmm_handle_t h, uint64_t id)
+{
+	return raw_simple(t, 'o', h, id, NULL);
 }
 
 /* A fresh pattern seed: from the run seed, so a verify run is replayable,
@@ -722,6 +751,11 @@ int wl_evict(struct wl_thread *t, struct wl_alloc *a)
 	return raw_simple(t, 'e', a->h, a->id, NULL);
 }
 
+int wl_swap_out(struct wl_thread *t, struct wl_alloc *a)
+{
+	return raw_simple(t, 'o', a->h, a->id, NULL);
+}
+
 void wl_hist(struct wl_thread *t, unsigned k, uint64_t ns)
 {
 	if (stats_on(t) && k < WL_MAX_HISTS)
@@ -747,21 +781,26 @@ void wl_gauge(struct wl_run *r, const char *name, double v)
 	pthread_mutex_unlock(&rs->lock);
 }
 
-int wl_check(struct wl_thread *t)
+int wl_run_check(struct wl_run *r)
 {
-	struct runner_state *rs = t->r->rs;
-	int ret = vidmm_check(t->r->vm);
+	struct runner_state *rs = r->rs;
+	int ret = vidmm_check(r->vm);
 
 	if (ret) {
 		pthread_mutex_lock(&rs->lock);
 		if (!rs->res->check_failed) {
 			rs->res->check_failed = true;
 			snprintf(rs->res->check_err, sizeof(rs->res->check_err), "%s",
-				 vidmm_check_error(t->r->vm));
+				 ret == -EUCLEAN ? vidmm_check_error(r->vm) : vidmm_strerror(ret));
 		}
 		pthread_mutex_unlock(&rs->lock);
 	}
 	return ret;
+}
+
+int wl_check(struct wl_thread *t)
+{
+	return wl_run_check(t->r);
 }
 
 /* ---- threads -------------------------------------------------------------------- */
@@ -905,7 +944,10 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		.swap_dir = c->swap_dir[0] ? c->swap_dir : NULL,
 		/* reclaim runs on its own clock: off where a run must replay */
 		.no_background_reclaim = c->deterministic,
+		.fence_timeout_ns = c->fence_timeout_ns,
+		.no_clear_on_create = c->no_clear,
 	};
+	struct inject_run *inj = NULL;
 	struct perf_group pg;
 	struct rusage ru0, ru1;
 	pthread_t samp;
@@ -1016,6 +1058,16 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		}
 	}
 
+	/* Faults from the first operation to the last: armed now, after the
+	 * workload's setup. Late and delayed commands come a few fence
+	 * timeouts late, so waits for them do time out. */
+	{
+		uint64_t ft = c->fence_timeout_ns ? c->fence_timeout_ns : 2000000000ull;
+		uint64_t late = ft < 5000000ull ? 3 * ft : 5000000ull + ft / 1000;
+		ret = inject_start(&c->inject, &pl, c->seed, c->duration_s, late, &inj, err, len);
+		if (ret)
+			goto out_setup;
+	}
 	getrusage(RUSAGE_SELF, &ru0);
 	if (res->perf_ok)
 		perf_start(&pg);
@@ -1039,6 +1091,8 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	pthread_cond_signal(&rs->cond);
 	pthread_mutex_unlock(&rs->lock);
 	pthread_join(samp, NULL);
+	inject_stop(inj, res->faults);
+	inj = NULL;
 	if (res->perf_ok) {
 		struct perf_counts pc;
 		perf_stop(&pg);
@@ -1074,6 +1128,7 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	}
 	if (c->w->teardown)
 		c->w->teardown(r);
+	res->undocumented = atomic_load(&rs->undocumented);
 	vidmm_query_stats(pl.vm, &res->st);
 	vidmm_query_segments(pl.vm, res->segs, VIDMM_MAX_SEGMENTS, &res->nsegs);
 	for (int k = 0; k < RUN_VM_HISTS; k++)
@@ -1101,14 +1156,24 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 			 (uint64_t)res->st.swap_checksum_failures);
 		fail(res, why);
 	}
-	if (c->verify && res->st.dummy_page_faults) {
-		snprintf(why, sizeof(why), "%" PRIu64 " dummy-page faults in a verify run",
-			 (uint64_t)res->st.dummy_page_faults);
+	/* A copy that ran after the manager stopped waiting for it may go
+	 * through a window already pointed back at the dummy page: those
+	 * accesses are accounted for (late_unmapped_pages); any other is a
+	 * GPU access to memory nobody mapped. */
+	if (c->verify && res->st.dummy_page_faults > res->st.late_unmapped_pages) {
+		snprintf(why, sizeof(why), "%" PRIu64 " dummy-page faults in a verify run (%" PRIu64
+			 " explained by late copies)", (uint64_t)res->st.dummy_page_faults,
+			 (uint64_t)res->st.late_unmapped_pages);
 		fail(res, why);
 	}
 	if (res->workload_error) {
 		snprintf(why, sizeof(why), "workload %s: %s", c->w->name,
 			 vidmm_strerror(res->workload_error));
+		fail(res, why);
+	}
+	if (res->undocumented) {
+		snprintf(why, sizeof(why), "%" PRIu64 " undocumented return codes, the first: %s",
+			 res->undocumented, res->undocumented_first);
 		fail(res, why);
 	}
 	ret = 0;
@@ -1121,6 +1186,7 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	return 0;
 
 out_setup:
+	inject_stop(inj, NULL);
 	if (c->w->teardown)
 		c->w->teardown(r);
 	platform_close(&pl);

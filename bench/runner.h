@@ -18,6 +18,7 @@
 
 #include "core/vidmm.h"
 #include "drivers/profile.h"
+#include "inject.h"
 #include "workloads/workload.h"
 
 #define RUN_MAX_PARAMS 24
@@ -49,6 +50,9 @@ struct run_config {
 	bool progress;           /* draw a progress bar on stderr */
 	bool deterministic;      /* wait for every fence (forced by record/replay) */
 	char swap_dir[256];
+	uint64_t fence_timeout_ns; /* --fence-timeout; 0: the manager's default */
+	bool no_clear;           /* --no-clear: new allocations are not cleared */
+	struct inject_plan inject; /* --inject */
 	struct trace_writer *trace; /* --record, or NULL */
 	void *wl_arg;            /* handed to the workload as r->priv before setup */
 	unsigned nparams;
@@ -96,9 +100,13 @@ struct run_result {
 	bool perf_scaled[16];
 	/* pin */
 	char topology[256];
+	/* faults injected (--inject), per kind */
+	uint64_t faults[INJ_KINDS];
 	/* checks */
 	bool check_failed;
 	char check_err[256];
+	uint64_t undocumented;                    /* returns vidmm.h does not document */
+	char undocumented_first[160];
 	int workload_error;                       /* a thread body's negative errno */
 	bool failed;                              /* any check failed: exit 1 */
 	char fail_reason[384];
@@ -135,5 +143,6 @@ int runner_raw_submit(struct wl_thread *t, const struct vidmm_job *job, const ui
 int runner_raw_lock(struct wl_thread *t, vidmm_handle_t h, uint64_t id);
 int runner_raw_unlock(struct wl_thread *t, vidmm_handle_t h, uint64_t id);
 int runner_raw_evict(struct wl_thread *t, vidmm_handle_t h, uint64_t id);
+int runner_raw_swap_out(struct wl_thread *t, vidmm_handle_t h, uint64_t id);
 
 #endif

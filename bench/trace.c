@@ -299,6 +299,9 @@ static bool replay_line(struct wl_thread *t, struct trace_replay *tr, const json
 	case 'e':
 		r = runner_raw_evict(t, tr->h[id], (uint64_t)id);
 		break;
+	case 'o':
+		r = runner_raw_swap_out(t, tr->h[id], (uint64_t)id);
+		break;
 	default:
 		goto bad;
 	}

@@ -17,6 +17,9 @@
  *     ["d", id, ret]                                                  destroy
  *     ["s", op, seed, engine, [[id, access], ...], ret]               submit
  *     ["l", id, ret]  ["u", id, ret]  ["e", id, ret]           lock/unlock/evict
+ *     ["o", id, ret]                                                  swap_out
+ *   The header may also carry "policy" (VIDMM_POLICY_VERSION of the build
+ *   that recorded it; 1 when absent).
  *   id: the run's allocation number (not the handle, which is the core's);
  *   op: enum vidmm_job_op; seed: the job's 64-bit seed as a signed 64-bit
  *   integer (JSON parsers keep 64-bit signed integers exactly);

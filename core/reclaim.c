@@ -410,6 +410,7 @@ void reclaim_query_stats(struct vidmm *vm, struct vidmm_stats *out)
 	out->swap_file_bytes = ss.file_size;
 	out->swap_used_bytes = ss.used_bytes;
 	out->swap_checksum_failures = ss.checksum_failures;
+	memcpy(out->swap_injected, ss.injected_by, sizeof(out->swap_injected));
 	out->swap_queue_depth_reached = ss.qd_reached;
 	out->swap_ring_flags = ss.ring_flags;
 	snprintf(out->swap_io_mode, sizeof(out->swap_io_mode), "%s", ss.io_mode ? ss.io_mode : "");
@@ -551,6 +552,17 @@ int vidmm_debug_swap_inject(vidmm_t *vm, bool on_write, int err, unsigned n)
 	if (!vm || !vm->swap)
 		return -ENODEV;
 	swap_inject_error(vm->swap, on_write, err, n);
+	return 0;
+}
+
+int vidmm_debug_swap_inject_random(vidmm_t *vm, bool on_write, int err, double p,
+				   uint64_t seed)
+{
+	if (!vm || !vm->swap)
+		return -ENODEV;
+	if (!(p >= 0.0 && p <= 1.0))
+		return -EINVAL;
+	swap_inject_random(vm->swap, on_write, err, p, seed);
 	return 0;
 }
 

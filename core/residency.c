@@ -295,6 +295,7 @@ static int flush_windows(struct vidmm *vm, struct paging_window **w, uint32_t *n
 		if (x->fence && vm->chip->fence_completed(vm->chip_ctx, x->engine) < x->fence) {
 			x->late = true;
 			vm->st.quarantined_bytes += x->win.size;
+			vm->st.late_unmapped_pages += x->win.size >> vm->gart.geo.page_shift;
 			continue;
 		}
 		heap_free(paging_seg(vm)->heap, &x->win);
@@ -1061,8 +1062,10 @@ static int migrate_visible_locked(struct vidmm *vm, struct vidmm_allocation *a,
 		if (ret == -ETIMEDOUT && any_pending(vm, pending)) {
 			/* A late copy may still write the range and frames. */
 			transit_del(&t);
-			if (t.mapped)
+			if (t.mapped) {
 				gart_unmap(vm, t.node.start, t.pages.npages);
+				vm->st.late_unmapped_pages += t.pages.npages;
+			}
 			quarantine_commit(vm, q, t.seg, &t.node, &t.pages, pending);
 			q = NULL;
 		} else {

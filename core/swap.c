@@ -175,8 +175,16 @@ struct swap_store {
 	atomic_uint ring_flags;
 	atomic_uint inj_n[2];
 	atomic_int inj_err[2];
+	/* Random faults: probabilities in 2^-32 units of an error (inj_p,
+	 * with inj_perr) and of a short completion (inj_ps), drawn from a
+	 * seeded counter stream (swap_inject_random). */
+	atomic_uint inj_p[2], inj_ps[2];
+	atomic_int inj_perr[2];
+	atomic_uint_fast64_t inj_ctr;
+	uint64_t inj_seed;
 	atomic_uint_fast64_t csum_fail;
 	atomic_uint_fast64_t injected;
+	atomic_uint_fast64_t injected_by[3]; /* write errors, read errors, short I/Os */
 };
 
 static const uint32_t flag_steps[] = {
@@ -533,6 +541,31 @@ void swap_inject_error(struct swap_store *s, bool on_write, int err, unsigned n)
 	atomic_store(&s->inj_n[d], n);
 }
 
+void swap_inject_random(struct swap_store *s, bool on_write, int err, double p, uint64_t seed)
+{
+	int d = on_write ? DIR_WRITE : DIR_READ;
+	unsigned q = p >= 1.0 ? UINT32_MAX : p > 0.0 ? (unsigned)(p * 4294967296.0) : 0;
+	if (err > 0)
+		err = -err;
+	s->inj_seed = seed;
+	if (!err) {
+		atomic_store(&s->inj_ps[d], q);
+		return;
+	}
+	atomic_store(&s->inj_p[d], 0);
+	atomic_store(&s->inj_perr[d], err);
+	atomic_store(&s->inj_p[d], q);
+}
+
+/* One draw of the random fault stream: below p (2^-32 units)? */
+static bool inject_draw(struct swap_store *s, unsigned p)
+{
+	uint64_t z = s->inj_seed + 0x9e3779b97f4a7c15ull * (atomic_fetch_add(&s->inj_ctr, 1) + 1);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (uint32_t)((z ^ (z >> 31)) >> 32) < p;
+}
+
 /* Take one injected fault for direction d: 1 and *err set, or 0. */
 static int inject_take(struct swap_store *s, int d, int *err)
 {
@@ -542,6 +575,16 @@ static int inject_take(struct swap_store *s, int d, int *err)
 			*err = atomic_load(&s->inj_err[d]);
 			return 1;
 		}
+	}
+	unsigned p = atomic_load_explicit(&s->inj_p[d], memory_order_relaxed);
+	if (p && inject_draw(s, p)) {
+		*err = atomic_load(&s->inj_perr[d]);
+		return 1;
+	}
+	p = atomic_load_explicit(&s->inj_ps[d], memory_order_relaxed);
+	if (p && inject_draw(s, p)) {
+		*err = 0;
+		return 1;
 	}
 	return 0;
 }
@@ -1042,6 +1085,7 @@ static int op_prep(struct pipe *p, struct op *o)
 	 * can come back short several times. */
 	if (!o->inject_err && inject_take(p->s, p->dir, &err)) {
 		atomic_fetch_add(&p->s->injected, 1);
+		atomic_fetch_add(&p->s->injected_by[err ? (p->dir == DIR_WRITE ? 0 : 1) : 2], 1);
 		if (err)
 			o->inject_err = err;
 		else
@@ -1500,6 +1544,8 @@ void swap_query_stats(struct swap_store *s, struct swap_stats *out)
 	out->short_ios = sum->shorts;
 	out->io_errors = sum->errors;
 	out->injected = atomic_load(&s->injected);
+	for (int i = 0; i < 3; i++)
+		out->injected_by[i] = atomic_load(&s->injected_by[i]);
 	out->qd_reached = sum->qd_reached;
 	out->write_lat = sum->lat[DIR_WRITE];
 	out->read_lat = sum->lat[DIR_READ];

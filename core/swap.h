@@ -125,6 +125,7 @@ struct swap_stats {
 	uint64_t short_ios;       /* completions short of the request, remainder resubmitted */
 	uint64_t io_errors;       /* I/Os completed with an error (injected ones included) */
 	uint64_t injected;        /* faults injected */
+	uint64_t injected_by[3];  /* of which write errors, read errors, short I/Os */
 	uint64_t checksum_failures;
 	/* submission-to-completion latency per I/O, ns */
 	struct vidmm_hist write_lat, read_lat;
@@ -219,6 +220,11 @@ const char *swap_ring_flags_str(uint32_t flags, char *buf, size_t len);
  * the store must resubmit the rest. n == 0 cancels.
  */
 void swap_inject_error(struct swap_store *s, bool on_write, int err, unsigned n);
+/* From now on each I/O in the given direction fails with err (err 0: comes
+ * back short instead; the two are set independently) with probability p (0
+ * turns it off), drawn from a stream seeded with seed. Counted in injected
+ * like the above. */
+void swap_inject_random(struct swap_store *s, bool on_write, int err, double p, uint64_t seed);
 
 /* The file descriptor (tests corrupt the file through it). */
 int swap_test_fd(const struct swap_store *s);

@@ -223,6 +223,9 @@ struct vidmm_stats {
 	uint64_t clear_retries;                     /* clears issued again after the engine failed one */
 	uint64_t ring_full_waits;                   /* chip commands refused (ring full): waited, locks dropped */
 	uint64_t quarantined_bytes;                 /* now: range and frame bytes a late copy may still write */
+	uint64_t late_unmapped_pages;               /* GART pages unmapped under a copy that had not
+						     * finished: each may show up once as a dummy-page
+						     * access when that copy runs late */
 	uint64_t submits, locks;
 	uint64_t evicted_allocations, evicted_bytes;/* now: paged out, in system pages */
 
@@ -237,6 +240,7 @@ struct vidmm_stats {
 	/* filled from the swap store at query time */
 	uint64_t swap_file_bytes, swap_used_bytes;
 	uint64_t swap_checksum_failures;
+	uint64_t swap_injected[3];                  /* test hooks: write errors, read errors, short I/Os */
 	uint32_t swap_queue_depth_reached;
 	uint32_t swap_ring_flags;                   /* IORING_SETUP_* obtained */
 	char swap_io_mode[16];                      /* "direct", "buffered" or "" (no swap) */
@@ -496,6 +500,11 @@ int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist 
 /* The next n swap I/Os in one direction fail with err (a negative errno), or
  * complete short when err is 0. -ENODEV without a swap file. */
 int vidmm_debug_swap_inject(vidmm_t *vm, bool on_write, int err, unsigned n);
+/* From now on each swap I/O in one direction fails with err (0: completes
+ * short) with probability p, from a stream seeded with seed; p 0 stops it.
+ * -ENODEV without a swap file, -EINVAL for p outside [0, 1]. */
+int vidmm_debug_swap_inject_random(vidmm_t *vm, bool on_write, int err, double p,
+				   uint64_t seed);
 /* The swap file's descriptor (tests corrupt it through pwrite), or -ENODEV. */
 int vidmm_debug_swap_fd(vidmm_t *vm);
 

@@ -23,10 +23,12 @@
 #include <stdbool.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <xxhash.h>
 
 #include "vt.h"
 #include "vt_env.h"
+#include "vt_proc.h"
 #include "bench/contract.h"
 
 #define KIB VT_KIB
@@ -1018,6 +1020,132 @@ static void release_validates_first(void **state)
 	vt_env_down(e);
 }
 
+/* ---- SHARED-STRESS ---------------------------------------------------------------------- */
+
+/*
+ * The `shared` workload (workloads/shared.c) through the real vidmm-bench:
+ * 4 and 8 threads on one shared set of allocations at 3x local memory on
+ * tiny, with --verify, a checker running vidmm_check every few ms, and every
+ * return code checked against vidmm.h by the harness. Phases: the default
+ * fence timeout, 2 ms, and fault injection (copy failures, late and delayed
+ * copies, engine hangs, swap I/O errors and short I/O), each with 4 and 8
+ * threads. VIDMM_STRESS_SECONDS sets the total (default 60).
+ */
+struct phase {
+	const char *threads;
+	const char *fence_ms;      /* NULL: the default */
+	const char *inject;        /* NULL: none */
+};
+
+static void stress_phase(const struct phase *ph, uint64_t seed, double secs, const char *dir,
+			 int idx, double *ops_per_s)
+{
+	char seedbuf[32], dur[32], out[512];
+	const char *a[32];
+	int n = 0;
+	struct vt_result *r = calloc(1, sizeof(*r));
+
+	assert_non_null(r);
+	snprintf(seedbuf, sizeof(seedbuf), "%" PRIu64, seed);
+	snprintf(dur, sizeof(dur), "%.1f", secs);
+	snprintf(out, sizeof(out), "%s/phase%d.json", dir, idx);
+	a[n++] = "run";
+	a[n++] = "shared";
+	a[n++] = "--profile";
+	a[n++] = "tiny";
+	a[n++] = "--verify";
+	a[n++] = "--quiet";
+	a[n++] = "--threads";
+	a[n++] = ph->threads;
+	a[n++] = "--duration";
+	a[n++] = dur;
+	a[n++] = "--seed";
+	a[n++] = seedbuf;
+	a[n++] = "--swap-dir";
+	a[n++] = dir;
+	a[n++] = "--out";
+	a[n++] = out;
+	if (ph->fence_ms) {
+		a[n++] = "--fence-timeout";
+		a[n++] = ph->fence_ms;
+	}
+	if (ph->inject) {
+		a[n++] = "--inject";
+		a[n++] = ph->inject;
+	}
+	a[n] = NULL;
+	vt_run_bench(r, a);
+
+	json_error_t je;
+	json_t *d = json_load_file(out, 0, &je);
+	json_t *run = d ? json_array_get(json_object_get(d, "runs"), 0) : NULL;
+	json_t *m = run ? json_object_get(run, "metrics") : NULL;
+	json_t *chk = run ? json_object_get(run, "checks") : NULL;
+	if (!m || !chk) {
+		vt_show("shared", r);
+		fail_msg("phase %d: no results in %s", idx, out);
+	}
+	double ops = json_number_value(json_object_get(m, "ops"));
+	double dur_s = json_number_value(json_object_get(m, "duration_s"));
+	double ie = json_number_value(json_object_get(m, "integrity_errors"));
+	double jf = json_number_value(json_object_get(m, "job_failures"));
+	double undoc = json_number_value(json_object_get(chk, "undocumented_errnos"));
+	const char *vc = json_string_value(json_object_get(chk, "vidmm_check"));
+	json_t *faults = json_object_get(run, "faults_injected");
+	char fbuf[256] = "";
+	const char *key;
+	json_t *val;
+	json_object_foreach(faults, key, val)
+		snprintf(fbuf + strlen(fbuf), sizeof(fbuf) - strlen(fbuf), " %s %lld", key,
+			 (long long)json_integer_value(val));
+	*ops_per_s = dur_s > 0 ? ops / dur_s : 0;
+	printf("phase %d: %s threads, fence timeout %s, faults %s: %.0f ops in %.1f s (%.0f ops/s), "
+	       "%.0f documented job refusals, %.0f integrity errors, %.0f undocumented errnos, "
+	       "vidmm_check %s;%s\n", idx, ph->threads, ph->fence_ms ? ph->fence_ms : "default",
+	       ph->inject ? ph->inject : "none", ops, dur_s, *ops_per_s, jf, ie, undoc, vc ? vc : "?",
+	       fbuf[0] ? fbuf : " no faults");
+	fflush(stdout);
+	if (r->status != 0 || ie != 0 || undoc != 0 || !vc || strcmp(vc, "ok") != 0 || ops <= 0) {
+		vt_show("shared", r);
+		fail_msg("phase %d failed (exit %d)", idx, r->status);
+	}
+	if (ph->inject && !json_object_size(faults))
+		fail_msg("phase %d: no fault was injected", idx);
+	json_decref(d);
+	free(r);
+}
+
+static void shared_stress(void **state)
+{
+	static const char *const faults =
+		"copy-fail:0.01,late:0.01,fence-delay:0.01,hang:2,swap-write:0.02,swap-read:0.02,"
+		"short-io:0.02";
+	const struct phase phases[] = {
+		{ "4", NULL, NULL },   { "8", NULL, NULL },
+		{ "4", "2", NULL },    { "8", "2", NULL },
+		{ "4", NULL, faults }, { "8", "2", faults },
+	};
+	const int np = (int)(sizeof(phases) / sizeof(phases[0]));
+	uint64_t seed = vt_seed("SHARED-STRESS");
+	const char *env = getenv("VIDMM_STRESS_SECONDS");
+	double total = env && *env ? strtod(env, NULL) : 60.0, best = 0;
+	char *dir = vt_mktmpdir("vidmm-shared");
+
+	(void)state;
+	if (!(total > 0))
+		total = 60.0;
+	for (int i = 0; i < np; i++) {
+		double ops;
+		stress_phase(&phases[i], seed + (uint64_t)i, total / np, dir, i, &ops);
+		if (ops > best)
+			best = ops;
+	}
+	printf("SHARED-STRESS: %d phases of %.1f s, seed %" PRIu64 ", all clean\n", np, total / np,
+	       seed);
+	vt_rmtree(dir);
+	free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -1033,6 +1161,7 @@ int main(int argc, char **argv)
 		VT_CASE("PLACEMENT-FREE-FIRST", placement_free_first),
 		VT_CASE("DUMMY-FAULTS-ONCE", dummy_faults_once),
 		VT_CASE("RELEASE-VALIDATES-FIRST", release_validates_first),
+		VT_CASE("SHARED-STRESS", shared_stress),
 	};
 	return VT_MAIN("shared", cases);
 }

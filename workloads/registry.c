@@ -10,11 +10,11 @@
 #include "workload.h"
 
 extern const struct workload wl_alloc_churn, wl_frag, wl_oversubscribe, wl_game_frame,
-	wl_ml_train, wl_paging, wl_swap, wl_multi_client;
+	wl_ml_train, wl_paging, wl_swap, wl_multi_client, wl_shared;
 
 const struct workload *const workload_table[] = {
 	&wl_alloc_churn, &wl_frag, &wl_oversubscribe, &wl_game_frame,
-	&wl_ml_train, &wl_paging, &wl_swap, &wl_multi_client, NULL,
+	&wl_ml_train, &wl_paging, &wl_swap, &wl_multi_client, &wl_shared, NULL,
 };
 
 const struct workload *workload_find(const char *name)

@@ -8,7 +8,9 @@
  * through wl_* is what gives every workload, for free: per-thread latency
  * histograms per operation kind, the operation count and --ops/--duration
  * stop, --verify content checking (FILL on create and on write, VERIFY on
- * read and before destroy), and --record traces that `replay` reproduces.
+ * read and before destroy), --record traces that `replay` reproduces, and a
+ * check of every return code against what vidmm.h documents (an
+ * undocumented one fails the run).
  *
  * Must not: know about the CLI, results files or threads (bench/ does that),
  * or touch the core beyond core/vidmm.h. The wl_* calls are implemented in
@@ -166,6 +168,7 @@ int wl_sync(struct wl_thread *t);
 int wl_lock(struct wl_thread *t, struct wl_alloc *a, void **cpu);
 int wl_unlock(struct wl_thread *t, struct wl_alloc *a);
 int wl_evict(struct wl_thread *t, struct wl_alloc *a);
+int wl_swap_out(struct wl_thread *t, struct wl_alloc *a);
 
 /* Timing for workload histograms: a cheap timestamp and a duration in ns. */
 uint64_t wl_ticks(void);
@@ -174,8 +177,10 @@ uint64_t wl_ticks_ns(uint64_t ticks);
 void wl_hist(struct wl_thread *t, unsigned k, uint64_t ns);
 /* Set a run-level value reported under the run's "workload" metrics. */
 void wl_gauge(struct wl_run *r, const char *name, double v);
-/* vidmm_check; a failure is recorded and fails the run (exit 1). */
+/* vidmm_check; a failure is recorded and fails the run (exit 1). The run
+ * form may be called from a workload's own threads (a checker). */
 int wl_check(struct wl_thread *t);
+int wl_run_check(struct wl_run *r);
 
 /* ---- randomness: xoshiro256**, seeded per thread from the run seed ------ */
 

@@ -154,6 +154,22 @@ void emu_set_tlb_check(struct emu *e, bool on);
 int emu_inject_copy_failure(struct emu *e, uint32_t engine, uint32_t n);
 int emu_inject_fence_delay(struct emu *e, uint32_t engine, uint64_t delay_ns, uint32_t n);
 int emu_inject_start_delay(struct emu *e, uint32_t engine, uint64_t delay_ns, uint32_t n);
+/*
+ * Random faults: from now on each command submitted to the engine fails
+ * (EMU_FAULT_FAIL), signals its fence delay_ns late (EMU_FAULT_FENCE_DELAY)
+ * or starts delay_ns late (EMU_FAULT_START_DELAY) with probability p, drawn
+ * from a stream seeded with seed in submission order (the same commands get
+ * the same faults). p 0 turns the kind off. Faults applied so far are
+ * counted per kind (emu_engine_stats.injected). 0 or -EINVAL.
+ */
+enum emu_fault_kind {
+	EMU_FAULT_FAIL = 0,
+	EMU_FAULT_FENCE_DELAY,
+	EMU_FAULT_START_DELAY,
+	EMU_FAULT_KINDS
+};
+int emu_inject_random(struct emu *e, uint32_t engine, enum emu_fault_kind kind, double p,
+		      uint64_t delay_ns, uint64_t seed);
 int emu_inject_hang(struct emu *e, uint32_t engine);
 int emu_reset_engine(struct emu *e, uint32_t engine);
 
@@ -167,6 +183,7 @@ struct emu_engine_stats {
 	uint64_t submitted;    /* last fence issued */
 	uint64_t completed;    /* last fence completed */
 	uint64_t ring_full;    /* submits refused with -EAGAIN (ring full) */
+	uint64_t injected[EMU_FAULT_KINDS]; /* faults applied, by kind (all injections) */
 };
 int emu_engine_stats(struct emu *e, uint32_t engine, struct emu_engine_stats *out);
 

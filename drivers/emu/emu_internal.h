@@ -135,6 +135,13 @@ struct emu_engine {
 	uint64_t inject_delay_ns;
 	uint32_t inject_start_n;
 	uint64_t inject_start_ns;
+	/* Random faults (emu_inject_random): per-command probabilities in
+	 * 2^-32 units, drawn from a seeded stream in submission order, so a
+	 * run with the same commands gets the same faults. */
+	uint32_t rnd_fail, rnd_fence, rnd_start;
+	uint64_t rnd_fence_ns, rnd_start_ns;
+	uint64_t rnd_state;
+	uint64_t injected[EMU_FAULT_KINDS];
 	struct emu_err_rec errs[EMU_ERR_HIST];
 	uint32_t err_head, err_count; /* ring of the newest failures */
 	uint64_t err_lost_upto;       /* failures at or below this were dropped */

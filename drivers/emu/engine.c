@@ -472,6 +472,16 @@ static struct emu_engine *get_engine(struct emu *e, uint32_t engine)
 	return &e->engines[engine];
 }
 
+/* The next draw of the engine's fault stream (with eng->lock held). */
+static uint32_t rnd_draw(struct emu_engine *eng)
+{
+	/* splitmix64: one multiply-xorshift step per draw. */
+	uint64_t z = (eng->rnd_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
 /*
  * Reserve a ring slot and a fence; fill() completes the command in place
  * while the lock is held, so the engine sees it whole. Never blocks: a full
@@ -518,6 +528,15 @@ static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
 		eng->inject_delay_n--;
 		c->delay_ns = eng->inject_delay_ns;
 	}
+	if (eng->rnd_fail && rnd_draw(eng) < eng->rnd_fail)
+		c->inject_fail = true;
+	if (eng->rnd_fence && rnd_draw(eng) < eng->rnd_fence)
+		c->delay_ns = eng->rnd_fence_ns;
+	if (eng->rnd_start && rnd_draw(eng) < eng->rnd_start)
+		c->start_delay_ns = eng->rnd_start_ns;
+	eng->injected[EMU_FAULT_FAIL] += c->inject_fail;
+	eng->injected[EMU_FAULT_FENCE_DELAY] += c->delay_ns != 0;
+	eng->injected[EMU_FAULT_START_DELAY] += c->start_delay_ns != 0;
 	eng->count++;
 	atomic_store_explicit(&eng->submits, eng->issued, memory_order_relaxed);
 	*fence = c->fence;
@@ -683,6 +702,34 @@ int emu_inject_start_delay(struct emu *e, uint32_t engine, uint64_t delay_ns, ui
 	return 0;
 }
 
+int emu_inject_random(struct emu *e, uint32_t engine, enum emu_fault_kind kind, double p,
+		      uint64_t delay_ns, uint64_t seed)
+{
+	struct emu_engine *eng = get_engine(e, engine);
+
+	if (!eng || (unsigned)kind >= EMU_FAULT_KINDS || !(p >= 0.0 && p <= 1.0))
+		return -EINVAL;
+	/* In 2^-32 units; p 1.0 saturates just below certainty. */
+	uint32_t q = p >= 1.0 ? UINT32_MAX : (uint32_t)(p * 4294967296.0);
+	pthread_mutex_lock(&eng->lock);
+	eng->rnd_state = seed ^ (0x632be59bd9b4e019ull * (engine + 1));
+	switch (kind) {
+	case EMU_FAULT_FAIL:
+		eng->rnd_fail = q;
+		break;
+	case EMU_FAULT_FENCE_DELAY:
+		eng->rnd_fence = q;
+		eng->rnd_fence_ns = delay_ns;
+		break;
+	default:
+		eng->rnd_start = q;
+		eng->rnd_start_ns = delay_ns;
+		break;
+	}
+	pthread_mutex_unlock(&eng->lock);
+	return 0;
+}
+
 int emu_inject_hang(struct emu *e, uint32_t engine)
 {
 	struct emu_engine *eng = get_engine(e, engine);
@@ -746,6 +793,8 @@ int emu_engine_stats(struct emu *e, uint32_t engine, struct emu_engine_stats *ou
 	pthread_mutex_lock(&eng->lock);
 	out->submitted = eng->issued;
 	out->ring_full = eng->ring_full;
+	for (int k = 0; k < EMU_FAULT_KINDS; k++)
+		out->injected[k] = eng->injected[k];
 	pthread_mutex_unlock(&eng->lock);
 	out->completed = atomic_load_explicit(&eng->completed, memory_order_acquire);
 	return 0;
