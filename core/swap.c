@@ -169,6 +169,7 @@ struct swap_store {
 	size_t reg_len;
 	bool reg_ok;                /* region small enough to register */
 	char reg_note[96];
+	char io_note[96];           /* why buffered, when direct was wanted */
 
 	atomic_uint reg_gen;
 	atomic_uint flag_step;      /* first setup-flags step worth trying */
@@ -355,13 +356,27 @@ int swap_open(const struct swap_config *cfg, struct swap_store **out,
 			want_direct = false;
 	}
 
-	if (want_direct && !dio_alignment(fd, &mem, &off))
+	char io_note[96] = "";
+	if (want_direct && !dio_alignment(fd, &mem, &off)) {
 		want_direct = false;
+		snprintf(io_note, sizeof(io_note), "no direct-I/O alignment reported");
+	}
+	if (want_direct && cfg->test_dio_align)
+		mem = off = cfg->test_dio_align;
+	/* Callers' buffers are page frames and their lengths page multiples
+	 * (swap.h): direct I/O with a coarser alignment could not take them.
+	 * Buffered I/O takes any; say why it is used. */
+	if (want_direct && (off > 4096 || mem > 4096)) {
+		snprintf(io_note, sizeof(io_note),
+			 "direct-I/O alignment %u (memory %u) is coarser than the 4096-byte page",
+			 off, mem);
+		want_direct = false;
+	}
 	if (!want_direct) {
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_DIRECT);
 		mem = off = 1;
 	}
-	unit = off > 4096 ? off : 4096;
+	unit = 4096;
 	size = (cfg->size + unit - 1) / unit * unit;
 
 	if (fallocate(fd, 0, 0, (off_t)size) < 0) {
@@ -392,6 +407,7 @@ int swap_open(const struct swap_config *cfg, struct swap_store **out,
 			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_DIRECT);
 			want_direct = false;
 			mem = off = 1;
+			snprintf(io_note, sizeof(io_note), "the file system refused an aligned direct I/O");
 		} else if (ret) {
 			set_err(err, err_len, "swap: first I/O on the swap file in %s failed: %s",
 				dir, strerror(-ret));
@@ -408,6 +424,7 @@ int swap_open(const struct swap_config *cfg, struct swap_store **out,
 	}
 	s->fd = fd;
 	s->direct = want_direct;
+	snprintf(s->io_note, sizeof(s->io_note), "%s", io_note);
 	s->tmpfile = tmpfile;
 	s->mem_align = mem;
 	s->offset_align = off;
@@ -1500,6 +1517,7 @@ void swap_query_stats(struct swap_store *s, struct swap_stats *out)
 
 	memset(out, 0, sizeof(*out));
 	out->io_mode = s->direct ? "direct" : "buffered";
+	snprintf(out->io_note, sizeof(out->io_note), "%s", s->io_note);
 	out->file_kind = s->tmpfile ? "tmpfile" : "mkstemp";
 	out->mem_align = s->mem_align;
 	out->offset_align = s->offset_align;

@@ -57,6 +57,7 @@ struct swap_config {
 	unsigned queue_depth; /* I/Os in flight per ring; 0: SWAP_DEFAULT_QD */
 	bool force_buffered;  /* never use O_DIRECT */
 	bool no_tmpfile;      /* skip O_TMPFILE, use mkstemp+unlink (tests the fallback) */
+	uint32_t test_dio_align; /* tests: pretend the file's direct-I/O alignment is this */
 };
 
 /*
@@ -102,6 +103,7 @@ struct swap_req {
 struct swap_stats {
 	/* what the store got from the machine */
 	const char *io_mode;      /* "direct" or "buffered" */
+	char io_note[96];         /* why buffered, when direct was wanted */
 	const char *buffer_mode;  /* "registered", "plain" or "mixed" (some rings failed to register) */
 	const char *file_kind;    /* "tmpfile" or "mkstemp" */
 	char buffer_note[96];     /* why plain, when it is */

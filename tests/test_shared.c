@@ -413,17 +413,21 @@ struct late {
 	uint64_t seed;
 	int idx;
 	atomic_bool *stop;
+	pthread_barrier_t *created;
 	uint64_t ops, bad, fails, bad_ret;
 };
 
-#define LATE_N 12
+/* 2x local memory between three threads. Under a sanitizer copies are ~10x
+ * slower: smaller allocations keep each copy well inside the timeout. */
+#define LATE_N (VT_SANITIZED ? 48 : 12)
+#define LATE_UNIT (VT_SANITIZED ? 256 * KIB : 1 * MIB)
 
 static void *late_main(void *arg)
 {
 	struct late *l = arg;
 	struct vt_rng r;
-	vidmm_handle_t h[LATE_N];
-	uint64_t seed[LATE_N];
+	vidmm_handle_t h[48];
+	uint64_t seed[48];
 	int n = 0;
 
 	vt_rng_seed(&r, l->seed);
@@ -432,8 +436,8 @@ static void *late_main(void *arg)
 	 * 2 ms fence timeout, a create that must wait for busy victims (the
 	 * other threads' new allocations are busy until cleared) may give up
 	 * with -EBUSY: try again. */
-	for (int tries = 0; n < LATE_N && tries < 1000; tries++) {
-		uint64_t sz = (1 + vt_rng_below(&r, 6)) * 1 * MIB;
+	for (int tries = 0; n < LATE_N && tries < 2000; tries++) {
+		uint64_t sz = (1 + vt_rng_below(&r, 6)) * LATE_UNIT;
 		struct vidmm_alloc_desc d = { .size = sz, .priority = VIDMM_PRIO_NORMAL, .n_preferred = 2,
 					      .preferred = { (uint32_t)l->e->local_invis,
 							     (uint32_t)l->e->local_vis } };
@@ -441,11 +445,14 @@ static void *late_main(void *arg)
 		if (!contract_errno_ok(CALL_CREATE, ret))
 			l->bad_ret = (uint64_t)(-ret);
 		if (ret) {
-			usleep(1000);
+			/* Victims still being cleared: let the copy engine catch up. */
+			vidmm_wait_idle(l->vm, VT_WAIT_NS);
 			continue;
 		}
 		seed[n++] = 0;
 	}
+	/* Everybody's allocations exist before anybody keeps them busy. */
+	pthread_barrier_wait(l->created);
 	while (n && !atomic_load(l->stop)) {
 		int i = (int)vt_rng_below(&r, (uint64_t)n);
 		int ret;
@@ -475,29 +482,35 @@ static void *late_main(void *arg)
 	return NULL;
 }
 
+/* 2 ms as the issue measured; a sanitizer makes copies ~10x slower, and a
+ * timeout shorter than any copy would only ever time out. */
+#define LATE_TIMEOUT (VT_SANITIZED ? 25 * MS : 2 * MS)
+
 static void late_copy_run(enum vidmm_paging_mode mode, uint64_t seed, uint64_t secs)
 {
-	struct vt_env_opts o = { .fence_timeout_ns = 2 * MS, .mode = mode };
+	struct vt_env_opts o = { .fence_timeout_ns = LATE_TIMEOUT, .mode = mode };
 	struct vt_env *e = vt_env_up(&o);
 	struct late l[3];
 	pthread_t th[3];
 	atomic_bool stop = false;
 	uint64_t peak_q = 0;
 	struct vt_rng r;
+	pthread_barrier_t created;
 
 	vt_rng_seed(&r, seed);
+	pthread_barrier_init(&created, NULL, 3);
 	for (int i = 0; i < 3; i++) {
 		l[i] = (struct late){ .vm = e->vm, .e = e, .seed = seed + (uint64_t)i, .idx = i,
-				      .stop = &stop };
+				      .stop = &stop, .created = &created };
 		assert_int_equal(pthread_create(&th[i], NULL, late_main, &l[i]), 0);
 	}
 	uint64_t end = vt_now_ns() + secs * SEC;
 	while (vt_now_ns() < end) {
-		/* Now and then a copy starts late on purpose: 3-10 ms, longer
-		 * than the manager waits for it. */
+		/* Now and then a copy starts late on purpose: 1.5-5 timeouts,
+		 * longer than the manager waits for it. */
 		uint32_t ce = (uint32_t)vt_rng_below(&r, e->eng.n_copy);
-		emu_inject_start_delay(e->emu, ce, (3 + vt_rng_below(&r, 8)) * MS, 1);
-		usleep(20000);
+		emu_inject_start_delay(e->emu, ce, (3 + vt_rng_below(&r, 8)) * LATE_TIMEOUT / 2, 1);
+		usleep(VT_SANITIZED ? 100000 : 20000);
 		struct vidmm_stats st = vt_stats(e->vm);
 		if (st.quarantined_bytes > peak_q)
 			peak_q = st.quarantined_bytes;
@@ -515,14 +528,15 @@ static void late_copy_run(enum vidmm_paging_mode mode, uint64_t seed, uint64_t s
 			fail_msg("submit returned -%" PRIu64 " (%s), not documented", l[i].bad_ret,
 				 vidmm_strerror(-(int)l[i].bad_ret));
 	}
+	pthread_barrier_destroy(&created);
 	struct vidmm_stats st = vt_stats(e->vm);
 	for (int i = 0; i < 3; i++)
 		if (!l[i].ops)
 			fail_msg("thread %d could not create its allocations", i);
-	printf("%s mode, 2 ms fence timeout, %" PRIu64 " s: %" PRIu64 " jobs (%" PRIu64
+	printf("%s mode, %" PRIu64 " ms fence timeout, %" PRIu64 " s: %" PRIu64 " jobs (%" PRIu64
 	       " refused), %" PRIu64 " copy timeouts, quarantine peak %" PRIu64 " KiB, %" PRIu64
 	       " page-ins, %" PRIu64 " mismatched words\n", mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
-	       secs, ops, fails, st.copy_timeouts, peak_q / KIB, st.page_ins, bad);
+	       (uint64_t)(LATE_TIMEOUT / MS), secs, ops, fails, st.copy_timeouts, peak_q / KIB, st.page_ins, bad);
 	if (bad)
 		fail_msg("%" PRIu64 " words overwritten by copies that ran after the manager stopped "
 			 "waiting for them", bad);
@@ -538,7 +552,7 @@ static void late_copy_run(enum vidmm_paging_mode mode, uint64_t seed, uint64_t s
 static void late_copy_after_timeout(void **state)
 {
 	uint64_t seed = vt_seed("LATE-COPY-AFTER-TIMEOUT");
-	uint64_t secs = VT_SANITIZED ? 5 : 6;
+	uint64_t secs = VT_SANITIZED ? 8 : 6;
 
 	(void)state;
 	watchdog(300);
@@ -842,7 +856,9 @@ static void errnos_as_documented(void **state)
 		platform_close(&pl);
 	}
 
-	struct vt_env_opts o = { .fence_timeout_ns = 50 * MS, .no_background_reclaim = true };
+	/* Long enough for a 2 MiB copy under a sanitizer, short enough that
+	 * waits on a hung engine end soon. */
+	struct vt_env_opts o = { .fence_timeout_ns = 400 * MS, .no_background_reclaim = true };
 	struct vt_env *e = vt_env_up(&o);
 	void *cpu = NULL;
 	int ret;
@@ -860,6 +876,7 @@ static void errnos_as_documented(void **state)
 	d.size = 2 * MIB;
 	vidmm_handle_t al = 0;
 	assert_int_equal(vidmm_create_allocation(e->vm, &d, &al), 0);
+	assert_int_equal(vidmm_wait_idle(e->vm, VT_WAIT_NS), 0);
 	assert_int_equal(expect_doc(CALL_LOCK, vidmm_lock(e->vm, al, &cpu), "2 MiB-aligned lock"), 0);
 	assert_int_equal((uintptr_t)vt_info(e->vm, al).gpu_addr % (2 * MIB), 0);
 	assert_int_equal(vidmm_unlock(e->vm, al), 0);
