@@ -334,6 +334,9 @@ static bool mr_lru_get(gb_state *st, size_t n)
 		}
 	}
 	mr_lru.n = n;
+	/* The fills' clears run on a copy engine: an allocation still being
+	 * cleared is busy and would be passed over as a victim. */
+	vidmm_wait_idle(mr_lru.m.vm, 30ull * 1000000000ull);
 	vidmm_query_stats(mr_lru.m.vm, &s);
 	if (s.seg[mr_lru.m.seg].free != 0 || s.page_outs != 0) {
 		mr_lru_close();

@@ -87,26 +87,14 @@ struct vidmm_allocation *handle_lookup_locked(struct vidmm *vm, vidmm_handle_t h
 	return s->a;
 }
 
-/* Make sure a slot can be taken without allocating: before anything else
- * changes, so publishing a finished allocation cannot fail. */
-static int slot_reserve_locked(struct vidmm *vm)
-{
-	if (vm->free_head || vm->nslots < vm->cap_slots)
-		return 0;
-	uint32_t ncap = vm->cap_slots ? vm->cap_slots * 2 : 256;
-	struct handle_slot *n;
-	if (ncap <= vm->cap_slots || ncap > 0x7fffffffu)
-		return -ENOMEM;
-	n = realloc(vm->slots, ncap * sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	vm->slots = n;
-	vm->cap_slots = ncap;
-	return 0;
-}
-
-/* Publish a: after slot_reserve_locked, cannot fail. */
-static void slot_take_locked(struct vidmm *vm, struct vidmm_allocation *a)
+/*
+ * Take a slot out of circulation for a create in progress, before anything
+ * else changes, so publishing the finished allocation cannot fail. It is
+ * the create's own: placement may drop the lock, and other creates then
+ * take other slots (a reservation of "some capacity" would not survive
+ * that). An empty reserved slot makes every handle naming it stale.
+ */
+static int slot_reserve_locked(struct vidmm *vm, uint32_t *idx)
 {
 	uint32_t i;
 
@@ -114,11 +102,37 @@ static void slot_take_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		i = vm->free_head - 1;
 		vm->free_head = vm->slots[i].next_free;
 	} else {
+		if (vm->nslots == vm->cap_slots) {
+			uint32_t ncap = vm->cap_slots ? vm->cap_slots * 2 : 256;
+			struct handle_slot *n;
+			if (ncap <= vm->cap_slots || ncap > 0x7fffffffu)
+				return -ENOMEM;
+			n = realloc(vm->slots, ncap * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			vm->slots = n;
+			vm->cap_slots = ncap;
+		}
 		i = vm->nslots++;
 		vm->slots[i].gen = 1;
 	}
-	vm->slots[i].a = a;
+	vm->slots[i].a = NULL;
 	vm->slots[i].next_free = 0;
+	*idx = i;
+	return 0;
+}
+
+/* Give a reserved slot back unused. */
+static void slot_unreserve_locked(struct vidmm *vm, uint32_t i)
+{
+	vm->slots[i].next_free = vm->free_head;
+	vm->free_head = i + 1;
+}
+
+/* Publish a in its reserved slot. */
+static void slot_take_locked(struct vidmm *vm, struct vidmm_allocation *a, uint32_t i)
+{
+	vm->slots[i].a = a;
 	a->slot = i;
 	a->gen = vm->slots[i].gen;
 }
@@ -207,6 +221,8 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 	struct vidmm_allocation *a;
 	struct transit t = { 0 };
 	uint64_t page;
+	uint32_t slot = 0;
+	bool reserved = false;
 	int ret;
 
 	if (!vm || !d || !out)
@@ -230,8 +246,10 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 	ret = placement_order(vm, d, a);
 	if (ret == -EINVAL)
 		goto err_unlock;
-	if (!ret)
-		ret = slot_reserve_locked(vm);
+	if (!ret) {
+		ret = slot_reserve_locked(vm, &slot);
+		reserved = ret == 0;
+	}
 	/* Place first, then publish the handle: placement may drop the lock to
 	 * page victims out, and nobody may see a half-made allocation. */
 	if (!ret)
@@ -243,7 +261,7 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 	a->pages = t.pages;
 	a->residency = VIDMM_RESIDENT;
 	segment_list_add(a->seg, a);
-	slot_take_locked(vm, a);
+	slot_take_locked(vm, a, slot);
 	vm->live_allocs++;
 	*out = ((uint64_t)a->gen << 32) | (a->slot + 1);
 	pthread_mutex_unlock(&vm->lock);
@@ -251,6 +269,8 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 
 err_count:
 	vm->alloc_failures++;
+	if (reserved)
+		slot_unreserve_locked(vm, slot);
 err_unlock:
 	pthread_mutex_unlock(&vm->lock);
 	free(a);

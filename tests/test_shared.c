@@ -498,12 +498,14 @@ static void late_copy_run(enum vidmm_paging_mode mode, uint64_t seed, uint64_t s
 	pthread_barrier_t created;
 
 	vt_rng_seed(&r, seed);
-	pthread_barrier_init(&created, NULL, 3);
+	/* The main thread too: the run's clock starts once all exist. */
+	pthread_barrier_init(&created, NULL, 4);
 	for (int i = 0; i < 3; i++) {
 		l[i] = (struct late){ .vm = e->vm, .e = e, .seed = seed + (uint64_t)i, .idx = i,
 				      .stop = &stop, .created = &created };
 		assert_int_equal(pthread_create(&th[i], NULL, late_main, &l[i]), 0);
 	}
+	pthread_barrier_wait(&created);
 	uint64_t end = vt_now_ns() + secs * SEC;
 	while (vt_now_ns() < end) {
 		/* Now and then a copy starts late on purpose: 1.5-5 timeouts,
@@ -1037,6 +1039,75 @@ static void release_validates_first(void **state)
 	vt_env_down(e);
 }
 
+/* ---- CONCURRENT-CREATE ------------------------------------------------------------------ */
+
+/*
+ * A create that must page a victim out drops the lock in the middle of its
+ * placement (here for 200 ms: the copy's fence comes late). Meanwhile
+ * another thread's create takes the last free entry of the handle table.
+ * The first must still publish its handle in an entry of its own (a
+ * reservation of "some room in the table", made before placement, did not
+ * survive that: the table overflowed).
+ */
+struct creator {
+	vidmm_t *vm;
+	int seg;
+	vidmm_handle_t h;
+	int ret;
+};
+
+static void *creator_main(void *arg)
+{
+	struct creator *c = arg;
+
+	c->ret = vt_create(c->vm, c->seg, 1 * MIB, VIDMM_PRIO_NORMAL, 0, &c->h);
+	return NULL;
+}
+
+static void concurrent_create(void **state)
+{
+	struct vt_env *e = vt_env_up(NULL);
+	vidmm_handle_t fill[16], small[300];
+	struct creator c;
+	pthread_t th;
+	int n = 0;
+
+	(void)state;
+	watchdog(120);
+	/* local-visible: idle pagable 1 MiB allocations and an unpagable rest. */
+	int nf = fill_segment(e, e->local_vis, 1 * MIB, fill, 16);
+	/* The handle table (256 entries at first) one short of full. */
+	while (nf + 1 + n < 255)
+		small[n++] = vt_must_create(e->vm, e->pcie_snoop, 4 * KIB, VIDMM_PRIO_NORMAL, 0);
+	assert_int_equal(vidmm_wait_idle(e->vm, VT_WAIT_NS), 0);
+	assert_int_equal(vt_stats(e->vm).allocations, (uint64_t)(nf + 1 + n));
+
+	/* The creator's victim copy signals 200 ms late. */
+	for (uint32_t i = 0; i < e->eng.n_copy; i++)
+		assert_int_equal(emu_inject_fence_delay(e->emu, i, 200 * MS, 1), 0);
+	c = (struct creator){ .vm = e->vm, .seg = e->local_vis };
+	assert_int_equal(pthread_create(&th, NULL, creator_main, &c), 0);
+	usleep(50000);
+	/* It is waiting for that copy, lock dropped: take the last entry. */
+	vidmm_handle_t last = vt_must_create(e->vm, e->pcie_snoop, 4 * KIB, VIDMM_PRIO_NORMAL, 0);
+	pthread_join(th, NULL);
+	printf("create behind a late victim copy: %d (%s); %" PRIu64 " live handles\n", c.ret,
+	       vidmm_strerror(c.ret), vt_stats(e->vm).allocations);
+	assert_int_equal(c.ret, 0);
+	assert_int_not_equal(c.h, last);
+	vt_check(e->vm, "after the two creates");
+	vt_must_fill(e->vm, c.h, 81);
+	vt_must_fill(e->vm, last, 82);
+	assert_int_equal(vt_must_verify(e->vm, c.h, 81), 0);
+	assert_int_equal(vt_must_verify(e->vm, last, 82), 0);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(vidmm_destroy_allocation(e->vm, small[i]), 0);
+	assert_int_equal(vidmm_wait_idle(e->vm, VT_WAIT_NS), 0);
+	vt_check(e->vm, "at the end");
+	alarm(0);
+	vt_env_down(e);
+}
+
 /* ---- SHARED-STRESS ---------------------------------------------------------------------- */
 
 /*
@@ -1178,6 +1249,7 @@ int main(int argc, char **argv)
 		VT_CASE("PLACEMENT-FREE-FIRST", placement_free_first),
 		VT_CASE("DUMMY-FAULTS-ONCE", dummy_faults_once),
 		VT_CASE("RELEASE-VALIDATES-FIRST", release_validates_first),
+		VT_CASE("CONCURRENT-CREATE", concurrent_create),
 		VT_CASE("SHARED-STRESS", shared_stress),
 	};
 	return VT_MAIN("shared", cases);
