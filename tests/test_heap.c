@@ -1270,6 +1270,70 @@ static void test_random_differential(void **state)
 	free(live);
 }
 
+/* ---- HEAP-FREE-NEVER-FAILS ---- */
+
+/*
+ * This program is linked with --wrap=malloc (tests/meson.build): with
+ * fail_mallocs set, every malloc in it (the heap's included) returns NULL.
+ * A free that must create a hole between two live ranges then has no
+ * memory to get a descriptor from: it must still give the range back (the
+ * manager's callers cannot undo a free: a range that failed to come back
+ * was leaked and the allocation disagreed with the heap).
+ */
+static bool fail_mallocs;
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+	return fail_mallocs ? NULL : __real_malloc(n);
+}
+
+static void test_free_never_fails(void **state)
+{
+	enum { N = 5000 };
+	struct heap *h;
+	struct heap_node *n = calloc(N, sizeof(*n));
+	struct heap_stats st;
+
+	(void)state;
+	assert_non_null(n);
+	assert_int_equal(heap_create(0, (uint64_t)N * 4096, &h), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(heap_alloc(h, &n[i], 4096, 0, 0, UINT64_MAX, HEAP_BOTTOM_UP), 0);
+	/* Every other one first: each of these frees opens a new hole between
+	 * two live ranges, the case that needs a new descriptor. */
+	fail_mallocs = true;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = pass; i < N; i += 2) {
+			int ret = heap_free(h, &n[i]);
+			if (ret) {
+				fail_mallocs = false;
+				fail_msg("heap_free of range %d failed with %d while memory was short", i, ret);
+			}
+		}
+	fail_mallocs = false;
+	check_heap(h, "after freeing everything with no memory");
+	heap_query(h, &st);
+	assert_int_equal(st.holes, 1);
+	assert_int_equal(st.free, (uint64_t)N * 4096);
+	/* Allocation is where memory shortage may show: -ENOMEM up front,
+	 * nothing changed. */
+	fail_mallocs = true;
+	int ret = 0, got = 0;
+	for (int i = 0; i < N && !ret; i++)
+		if (!(ret = heap_alloc(h, &n[i], 4096, 0, 0, UINT64_MAX, HEAP_BOTTOM_UP)))
+			got++;
+	fail_mallocs = false;
+	printf("with malloc failing: %d allocations succeeded before %d\n", got, ret);
+	assert_true(ret == 0 || ret == -ENOMEM);
+	check_heap(h, "after allocating with no memory");
+	for (int i = 0; i < got; i++)
+		assert_int_equal(heap_free(h, &n[i]), 0);
+	heap_destroy(h);
+	free(n);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -1280,6 +1344,7 @@ int main(int argc, char **argv)
 		VT_CASE("HEAP-ALIGN", test_align),
 		VT_CASE("HEAP-TOPDOWN-BOTTOMUP", test_topdown_bottomup),
 		VT_CASE("HEAP-RANDOM-DIFFERENTIAL", test_random_differential),
+		VT_CASE("HEAP-FREE-NEVER-FAILS", test_free_never_fails),
 	};
 
 	return VT_MAIN("heap", cases);
