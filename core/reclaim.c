@@ -97,6 +97,21 @@ static bool swappable(const struct vidmm_allocation *a)
 	       !(a->flags & VIDMM_ALLOC_UNPAGABLE);
 }
 
+/* a's data is safely in its slot: give its pages back and put it on the
+ * swapped list. a is off every other list already. */
+static void mark_swapped_locked(struct vidmm *vm, struct vidmm_allocation *a, uint64_t took_ns)
+{
+	sysmem_free(&vm->sysmem, &a->pages);
+	a->residency = VIDMM_SWAPPED;
+	a->swapped_ns = now_ns();
+	list_add_tail(&a->cache, &vm->swapped);
+	vm->st.swap_outs++;
+	vm->st.bytes_swapped_out += a->size;
+	vm->st.swapped_allocations++;
+	vm->st.swapped_bytes += a->size;
+	vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_OUT], took_ns);
+}
+
 /*
  * Write cands[0..n) (EVICTED, swappable) to the swap file in one batch.
  * Returns the number of pages freed (>= 0) or a negative errno when nothing
@@ -149,18 +164,10 @@ static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation *
 			first_err = first_err ? first_err : req[i].result;
 		} else {
 			freed += (int64_t)a->pages.npages;
-			sysmem_free(&vm->sysmem, &a->pages);
 			list_del(&a->cache);
 			vm->st.evicted_allocations--;
 			vm->st.evicted_bytes -= a->size;
-			a->residency = VIDMM_SWAPPED;
-			a->swapped_ns = now_ns();
-			list_add_tail(&a->cache, &vm->swapped);
-			vm->st.swap_outs++;
-			vm->st.bytes_swapped_out += a->size;
-			vm->st.swapped_allocations++;
-			vm->st.swapped_bytes += a->size;
-			vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_OUT], per);
+			mark_swapped_locked(vm, a, per);
 		}
 		alloc_release_locked(vm, a);
 	}
@@ -475,15 +482,7 @@ static int swap_out_owned(struct vidmm *vm, struct vidmm_allocation *a)
 		vm->st.evicted_allocations--;
 		vm->st.evicted_bytes -= a->size;
 	}
-	sysmem_free(&vm->sysmem, &a->pages);
-	a->residency = VIDMM_SWAPPED;
-	a->swapped_ns = now_ns();
-	list_add_tail(&a->cache, &vm->swapped);
-	vm->st.swap_outs++;
-	vm->st.bytes_swapped_out += a->size;
-	vm->st.swapped_allocations++;
-	vm->st.swapped_bytes += a->size;
-	vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_OUT], now_ns() - t0);
+	mark_swapped_locked(vm, a, now_ns() - t0);
 	return 0;
 
 err_pages:

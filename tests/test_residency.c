@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "vt.h"
+#include "vt_env.h"
 #include "bench/platform.h"
 #include "drivers/emu/emu.h"
 
@@ -41,87 +42,8 @@
 
 /* ---- fixture ------------------------------------------------------------------ */
 
-/* What a case changes from the profile's defaults. */
-struct env_opts {
-	uint64_t sysmem;             /* 0: the profile's */
-	bool plain_lru;
-	enum vidmm_paging_mode mode;
-	uint64_t fence_timeout_ns;   /* 0: the manager's default (2 s) */
-	uint64_t move_budget;        /* cfg.submit_move_budget; 0: unlimited */
-	uint64_t bounce_window_ns;   /* cfg.bounce_window_ns; 0: the manager's 100 ms */
-};
-
-struct env {
-	struct platform pl;
-	vidmm_t *vm;
-	struct emu *emu;
-	int local_vis, local_invis, pcie_snoop, pcie_unsnoop, paging;
-	uint64_t page;
-	struct vidmm_chip_engines eng;
-	uint32_t job_engine;         /* chip id of job engine 0 (for fault injection) */
-};
-
-static struct env *env_up(const struct env_opts *o)
-{
-	static const struct env_opts defaults;
-	struct env *e = calloc(1, sizeof(*e));
-	struct vidmm_profile p;
-	char err[256] = "";
-
-	if (!o)
-		o = &defaults;
-	assert_non_null(e);
-	assert_int_equal(vidmm_profile_builtin("tiny", &p), 0);
-	if (o->sysmem)
-		p.sysmem = o->sysmem;
-	if (platform_open(&p, "emu", &e->pl, err, sizeof(err)))
-		fail_msg("platform_open: %s", err);
-	if (o->plain_lru || o->mode != VIDMM_PAGING_WINDOW || o->fence_timeout_ns ||
-	    o->move_budget || o->bounce_window_ns) {
-		/* platform_open builds the manager from the profile alone; rebuild
-		 * it on the same chip with the case's configuration. */
-		struct vidmm_config cfg = e->pl.cfg;
-		cfg.evict_plain_lru = o->plain_lru;
-		cfg.paging_mode = o->mode;
-		cfg.fence_timeout_ns = o->fence_timeout_ns;
-		cfg.submit_move_budget = o->move_budget;
-		cfg.bounce_window_ns = o->bounce_window_ns;
-		vidmm_destroy(e->pl.vm);
-		e->pl.vm = NULL;
-		int ret = vidmm_init(&cfg, &e->pl.vm);
-		if (ret)
-			fail_msg("vidmm_init with the case's config: %s", vidmm_init_error());
-		e->pl.cfg = cfg;
-	}
-	e->vm = e->pl.vm;
-	e->emu = e->pl.emu;
-	e->page = p.page_size;
-	e->local_vis = platform_find_segment(e->vm, VIDMM_SEG_LOCAL | VIDMM_SEG_CPU_VISIBLE,
-					     VIDMM_SEG_LOCAL | VIDMM_SEG_CPU_VISIBLE);
-	e->local_invis = platform_find_segment(e->vm, VIDMM_SEG_LOCAL | VIDMM_SEG_CPU_VISIBLE,
-					       VIDMM_SEG_LOCAL);
-	e->pcie_snoop = platform_find_segment(e->vm, VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED | VIDMM_SEG_PAGING,
-					      VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED);
-	e->pcie_unsnoop = platform_find_segment(e->vm, VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED | VIDMM_SEG_PAGING,
-						VIDMM_SEG_PCIE);
-	e->paging = platform_find_segment(e->vm, VIDMM_SEG_PAGING, VIDMM_SEG_PAGING);
-	assert_true(e->local_vis >= 0 && e->local_invis >= 0 && e->pcie_snoop >= 0 &&
-		    e->pcie_unsnoop >= 0 && e->paging >= 0);
-	assert_int_equal(emu_chip_ops.query_engines(e->emu, &e->eng), 0);
-	assert_true(e->eng.n_copy >= 1 && e->eng.n_job >= 1);
-	e->job_engine = e->eng.n_copy; /* vidmm_job.engine 0 */
-	return e;
-}
-
-static void env_down(struct env *e)
-{
-	/* A case that hung an engine and failed before resetting it must not
-	 * leave teardown waiting on a fence that never comes. */
-	for (uint32_t i = 0; i < e->eng.n_copy + e->eng.n_job; i++)
-		emu_reset_engine(e->emu, i);
-	platform_close(&e->pl);
-	free(e);
-}
+/* The fixture is the standard one (tests/vt_env.h): tiny profile, emulated
+ * GPU, manager configured per case. */
 
 static void check_ok(vidmm_t *vm)
 {
@@ -137,21 +59,21 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
 }
 
-static struct vidmm_stats stats_of(struct env *e)
+static struct vidmm_stats stats_of(struct vt_env *e)
 {
 	struct vidmm_stats st;
 	assert_int_equal(vidmm_query_stats(e->vm, &st), 0);
 	return st;
 }
 
-static struct vidmm_chip_faults faults_of(struct env *e)
+static struct vidmm_chip_faults faults_of(struct vt_env *e)
 {
 	struct vidmm_chip_faults f;
 	assert_int_equal(emu_chip_ops.fault_report(e->emu, &f), 0);
 	return f;
 }
 
-static int try_create(struct env *e, int seg, uint64_t size, int prio, uint32_t flags,
+static int try_create(struct vt_env *e, int seg, uint64_t size, int prio, uint32_t flags,
 		      vidmm_handle_t *h)
 {
 	struct vidmm_alloc_desc d = { .size = size, .priority = (enum vidmm_priority)prio,
@@ -163,7 +85,7 @@ static int try_create(struct env *e, int seg, uint64_t size, int prio, uint32_t 
 	return vidmm_create_allocation(e->vm, &d, h);
 }
 
-static vidmm_handle_t create_in(struct env *e, int seg, uint64_t size, int prio, uint32_t flags)
+static vidmm_handle_t create_in(struct vt_env *e, int seg, uint64_t size, int prio, uint32_t flags)
 {
 	vidmm_handle_t h = 0;
 	int ret = try_create(e, seg, size, prio, flags, &h);
@@ -181,7 +103,7 @@ static vidmm_handle_t create_in(struct env *e, int seg, uint64_t size, int prio,
 	return h;
 }
 
-static struct vidmm_alloc_info info_of(struct env *e, vidmm_handle_t h)
+static struct vidmm_alloc_info info_of(struct vt_env *e, vidmm_handle_t h)
 {
 	struct vidmm_alloc_info i;
 	int ret = vidmm_query_allocation(e->vm, h, &i);
@@ -190,12 +112,12 @@ static struct vidmm_alloc_info info_of(struct env *e, vidmm_handle_t h)
 	return i;
 }
 
-static bool is_resident(struct env *e, vidmm_handle_t h)
+static bool is_resident(struct vt_env *e, vidmm_handle_t h)
 {
 	return info_of(e, h).residency == VIDMM_RESIDENT;
 }
 
-static void expect_resident_at(struct env *e, vidmm_handle_t h, int seg, uint64_t addr,
+static void expect_resident_at(struct vt_env *e, vidmm_handle_t h, int seg, uint64_t addr,
 			       const char *what)
 {
 	struct vidmm_alloc_info i = info_of(e, h);
@@ -205,7 +127,7 @@ static void expect_resident_at(struct env *e, vidmm_handle_t h, int seg, uint64_
 			 (int)i.segment, i.gpu_addr);
 }
 
-static void expect_evicted(struct env *e, vidmm_handle_t h, const char *what)
+static void expect_evicted(struct vt_env *e, vidmm_handle_t h, const char *what)
 {
 	struct vidmm_alloc_info i = info_of(e, h);
 	if (i.residency != VIDMM_EVICTED)
@@ -219,7 +141,7 @@ static void expect_evicted(struct env *e, vidmm_handle_t h, const char *what)
  * only the returned allocations can make room. Needs the segment's free
  * space to be one hole (true for a fresh manager).
  */
-static int fill_segment(struct env *e, int seg, uint64_t size, int prio,
+static int fill_segment(struct vt_env *e, int seg, uint64_t size, int prio,
 			vidmm_handle_t *out, int max)
 {
 	struct vidmm_stats st = stats_of(e);
@@ -282,14 +204,14 @@ static int run1(vidmm_t *vm, enum vidmm_job_op op, uint64_t seed, vidmm_handle_t
 	return vidmm_wait_fence(vm, f, JOB_WAIT_NS);
 }
 
-static void gpu_fill(struct env *e, vidmm_handle_t h, uint64_t seed)
+static void gpu_fill(struct vt_env *e, vidmm_handle_t h, uint64_t seed)
 {
 	int ret = run1(e->vm, VIDMM_JOB_FILL, seed, h, NULL);
 	if (ret)
 		fail_msg("FILL job: %s", vidmm_strerror(ret));
 }
 
-static uint64_t gpu_verify(struct env *e, vidmm_handle_t h, uint64_t seed)
+static uint64_t gpu_verify(struct vt_env *e, vidmm_handle_t h, uint64_t seed)
 {
 	uint64_t bad = UINT64_MAX;
 	int ret = run1(e->vm, VIDMM_JOB_VERIFY, seed, h, &bad);
@@ -299,7 +221,7 @@ static uint64_t gpu_verify(struct env *e, vidmm_handle_t h, uint64_t seed)
 }
 
 /* A use of the allocation on the GPU: makes it resident and most recent. */
-static void gpu_touch(struct env *e, vidmm_handle_t h)
+static void gpu_touch(struct vt_env *e, vidmm_handle_t h)
 {
 	int ret = run1(e->vm, VIDMM_JOB_TOUCH, 0, h, NULL);
 	if (ret)
@@ -312,7 +234,7 @@ static void gpu_touch(struct env *e, vidmm_handle_t h)
  * when a range is freed, so without this a page-in that skipped its copy
  * back into the same range would still "see" the old data.
  */
-static void scrub_free(struct env *e, int seg)
+static void scrub_free(struct vt_env *e, int seg)
 {
 	vidmm_handle_t h[64];
 	int n = 0;
@@ -333,7 +255,7 @@ static void scrub_free(struct env *e, int seg)
 
 static void evict_lru_first(void **state)
 {
-	struct env *e = env_up(NULL);
+	struct vt_env *e = vt_env_up(NULL);
 	vidmm_handle_t a[16], x[2], b[16];
 	uint64_t addr[16];
 	const uint64_t sz = 4 * MIB;
@@ -396,14 +318,14 @@ static void evict_lru_first(void **state)
 	assert_true(is_resident(e, b[0]));
 	for (int i = 2; i < m; i++)
 		assert_true(is_resident(e, b[i]));
-	env_down(e);
+	vt_env_down(e);
 }
 
 /* ---- EVICT-PRIORITY ---------------------------------------------------------------- */
 
 static void evict_priority(void **state)
 {
-	struct env *e = env_up(NULL);
+	struct vt_env *e = vt_env_up(NULL);
 	const uint64_t sz = 4 * MIB;
 	/* Created highest priority first, so plain LRU would pick the wrong
 	 * ones: the policy must look at priority before recency. */
@@ -446,14 +368,14 @@ static void evict_priority(void **state)
 			assert_int_equal(st1.evictions_by_priority[p] - st0.evictions_by_priority[p],
 					 p == order[v] ? 1 : 0);
 	}
-	env_down(e);
+	vt_env_down(e);
 }
 
 /* ---- EVICT-ALL-PINNED-FAILS ---------------------------------------------------------- */
 
 static void evict_all_pinned_fails(void **state)
 {
-	struct env *e = env_up(NULL);
+	struct vt_env *e = vt_env_up(NULL);
 	vidmm_handle_t h[32];
 	struct vidmm_alloc_info before[32];
 	void *cpu[32];
@@ -524,7 +446,7 @@ static void evict_all_pinned_fails(void **state)
 	assert_int_equal(stats_of(e).page_outs, st0.page_outs + 1);
 	for (int i = 3; i < n; i += 2)
 		assert_int_equal(vidmm_unlock(e->vm, h[i]), 0);
-	env_down(e);
+	vt_env_down(e);
 }
 
 /* ---- EVICT-SKIP-BUSY ------------------------------------------------------------------- */
@@ -533,8 +455,8 @@ static void evict_skip_busy(void **state)
 {
 	/* A 1 s bound on waits for busy victims keeps the -EBUSY path quick
 	 * and still leaves room for the 200 ms delayed fence below. */
-	struct env_opts o = { .fence_timeout_ns = 1 * SEC };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .fence_timeout_ns = 1 * SEC };
+	struct vt_env *e = vt_env_up(&o);
 	const uint64_t sz = 4 * MIB;
 	struct vidmm_fence f;
 
@@ -618,15 +540,15 @@ static void evict_skip_busy(void **state)
 	assert_int_equal(vidmm_destroy_allocation(e->vm, y), 0);
 	assert_int_equal(gpu_verify(e, a0, 77), 0);
 	check_ok(e->vm);
-	env_down(e);
+	vt_env_down(e);
 }
 
 /* ---- EVICT-DELETED-REAPED --------------------------------------------------------------- */
 
 static void evict_deleted_reaped(void **state)
 {
-	struct env_opts o = { .fence_timeout_ns = 1 * SEC };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .fence_timeout_ns = 1 * SEC };
+	struct vt_env *e = vt_env_up(&o);
 	const uint64_t sz = 4 * MIB;
 	struct vidmm_fence f;
 	struct vidmm_alloc_info ai;
@@ -697,7 +619,7 @@ static void evict_deleted_reaped(void **state)
 	assert_int_equal(stats_of(e).seg[e->local_invis].free, sz);
 	assert_int_equal(stats_of(e).deferred_destroys, st3.deferred_destroys);
 	check_ok(e->vm);
-	env_down(e);
+	vt_env_down(e);
 }
 
 /* ---- EVICT-CONTIGUOUS-WINDOW ------------------------------------------------------------- */
@@ -721,8 +643,8 @@ static int cmp_addr(const void *x, const void *y)
  */
 static uint64_t fragmented_request(bool plain, bool *one_window, uint64_t *victims)
 {
-	struct env_opts o = { .plain_lru = plain };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .plain_lru = plain };
+	struct vt_env *e = vt_env_up(&o);
 	vidmm_handle_t h[64];
 	struct by_addr s[64];
 	const uint64_t req = 4 * MIB;
@@ -772,7 +694,7 @@ static uint64_t fragmented_request(bool plain, bool *one_window, uint64_t *victi
 	printf("%s: %d victims, %" PRIu64 " MiB paged out, %s\n",
 	       plain ? "plain LRU" : "contiguous window", count, bytes / MIB,
 	       *one_window ? "one contiguous range" : "scattered");
-	env_down(e);
+	vt_env_down(e);
 	return bytes;
 }
 
@@ -800,7 +722,7 @@ static void evict_contiguous_window(void **state)
 /* ---- PAGE-WINDOW-ONE-COPY ------------------------------------------------------------------ */
 
 /* Bytes the copy engines have written so far (the hardware's own count). */
-static uint64_t copy_engine_bytes(struct env *e)
+static uint64_t copy_engine_bytes(struct vt_env *e)
 {
 	uint64_t sum = 0;
 	for (uint32_t i = 0; i < e->eng.n_copy; i++) {
@@ -813,8 +735,8 @@ static uint64_t copy_engine_bytes(struct env *e)
 
 static void page_copies(enum vidmm_paging_mode mode)
 {
-	struct env_opts o = { .mode = mode };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .mode = mode };
+	struct vt_env *e = vt_env_up(&o);
 	const uint64_t sizes[] = { 4 * MIB, 1 * MIB + 12 * KIB, 64 * KIB };
 	const uint64_t copies = mode == VIDMM_PAGING_WINDOW ? 1 : 2;
 	const char *name = mode == VIDMM_PAGING_WINDOW ? "window" : "bounce";
@@ -869,7 +791,7 @@ static void page_copies(enum vidmm_paging_mode mode)
 		assert_true(gpu_verify(e, h, seed + 1) > 0);
 	}
 	assert_int_equal(faults_of(e).dummy_page_accesses, dummy0);
-	env_down(e);
+	vt_env_down(e);
 }
 
 static void page_window_one_copy(void **state)
@@ -883,7 +805,7 @@ static void page_window_one_copy(void **state)
 
 static void page_in_at_submit(void **state)
 {
-	struct env *e = env_up(NULL);
+	struct vt_env *e = vt_env_up(NULL);
 	const uint64_t sz = 2 * MIB;
 	uint64_t bad = UINT64_MAX;
 
@@ -955,7 +877,7 @@ static void page_in_at_submit(void **state)
 	assert_int_equal(st2.dummy_page_faults, st0.dummy_page_faults);
 	assert_int_equal(faults_of(e).dummy_page_accesses, f0.dummy_page_accesses);
 	check_ok(e->vm);
-	env_down(e);
+	vt_env_down(e);
 }
 
 /* ---- LOCK-PINS --------------------------------------------------------------------------- */
@@ -978,7 +900,7 @@ static uint64_t cpu_mismatches(const void *cpu, uint64_t size, uint64_t seed)
 
 static void lock_pins(void **state)
 {
-	struct env *e = env_up(NULL);
+	struct vt_env *e = vt_env_up(NULL);
 	const uint64_t sz = 1 * MIB;
 	vidmm_handle_t fill[32];
 	void *cpu = NULL, *cpu2 = NULL;
@@ -1041,13 +963,13 @@ static void lock_pins(void **state)
 	assert_true(vidmm_unlock(e->vm, l) < 0);
 	assert_int_equal(vidmm_evict(e->vm, l), 0);
 	check_ok(e->vm);
-	env_down(e);
+	vt_env_down(e);
 }
 
 /* ---- FENCE-TIMEOUT --------------------------------------------------------------------- */
 
 /* Wait until every command queued on the engine has completed. */
-static void engine_drain(struct env *e, uint32_t engine, uint64_t timeout_ns)
+static void engine_drain(struct vt_env *e, uint32_t engine, uint64_t timeout_ns)
 {
 	struct emu_engine_stats es;
 	uint64_t end = now_ns() + timeout_ns;
@@ -1072,8 +994,8 @@ static void engine_drain(struct env *e, uint32_t engine, uint64_t timeout_ns)
  */
 static void slow_copy_engine_timeout(void)
 {
-	struct env_opts o = { .fence_timeout_ns = 300 * MS };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .fence_timeout_ns = 300 * MS };
+	struct vt_env *e = vt_env_up(&o);
 	const uint64_t sz = 1 * MIB;
 	uint64_t bad = UINT64_MAX;
 	struct vidmm_fence f;
@@ -1134,13 +1056,13 @@ static void slow_copy_engine_timeout(void)
 	assert_int_equal(gpu_verify(e, y, 22), 0);
 	assert_int_equal(gpu_verify(e, x, 21), 0);
 	check_ok(e->vm);
-	env_down(e);
+	vt_env_down(e);
 }
 
 static void fence_timeout(void **state)
 {
-	struct env_opts o = { .fence_timeout_ns = 300 * MS };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .fence_timeout_ns = 300 * MS };
+	struct vt_env *e = vt_env_up(&o);
 	struct vidmm_fence f;
 	void *cpu = NULL;
 
@@ -1208,14 +1130,14 @@ static void fence_timeout(void **state)
 	assert_int_equal(gpu_verify(e, b, 12), 0);
 	assert_int_equal(gpu_verify(e, a, 11), 0);
 	check_ok(e->vm);
-	env_down(e);
+	vt_env_down(e);
 
 	slow_copy_engine_timeout();
 }
 
 /* ---- FAULT-COPY-FAILS ------------------------------------------------------------------- */
 
-static void inject_copy_failures(struct env *e, uint32_t n)
+static void inject_copy_failures(struct vt_env *e, uint32_t n)
 {
 	for (uint32_t i = 0; i < e->eng.n_copy; i++)
 		assert_int_equal(emu_inject_copy_failure(e->emu, i, n), 0);
@@ -1223,7 +1145,7 @@ static void inject_copy_failures(struct env *e, uint32_t n)
 
 static void fault_copy_fails(void **state)
 {
-	struct env *e = env_up(NULL);
+	struct vt_env *e = vt_env_up(NULL);
 	const uint64_t sz = 4 * MIB;
 	struct vidmm_fence f;
 	uint64_t bad = UINT64_MAX;
@@ -1296,7 +1218,7 @@ static void fault_copy_fails(void **state)
 	assert_int_equal(gpu_verify(e, v1, 101), 0);
 	assert_int_equal(faults_of(e).dummy_page_accesses, dummy0);
 	check_ok(e->vm);
-	env_down(e);
+	vt_env_down(e);
 }
 
 /* ---- STRESS-EVICT-VERIFY ------------------------------------------------------------------ */
@@ -1544,8 +1466,8 @@ static void stress_phase(uint64_t seed, double factor, uint64_t budget_ns, uint6
 {
 	/* The working set exceeds local memory up to 3x: the paged-out part
 	 * needs system pages beyond the tiny profile's 128 MiB. */
-	struct env_opts o = { .sysmem = 512 * MIB };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .sysmem = 512 * MIB };
+	struct vt_env *e = vt_env_up(&o);
 	struct s_thread t[STRESS_THREADS];
 	atomic_bool stop = false;
 
@@ -1648,7 +1570,7 @@ static void stress_phase(uint64_t seed, double factor, uint64_t budget_ns, uint6
 	assert_int_equal(faults_of(e).dummy_page_accesses, dummy0);
 	assert_int_equal(st1.dummy_page_faults, st0.dummy_page_faults);
 	assert_int_equal(st1.allocations, 0);
-	env_down(e);
+	vt_env_down(e);
 }
 
 static void stress_evict_verify(void **state)
@@ -1681,8 +1603,8 @@ static void thrash_case(uint64_t budget, bool *y_in_pcie, struct vidmm_stats *de
 {
 	/* Bounces are page-ins within a wall-clock window of the page-out: one
 	 * wide enough for any sanitizer build. */
-	struct env_opts o = { .move_budget = budget, .bounce_window_ns = 60 * SEC };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .move_budget = budget, .bounce_window_ns = 60 * SEC };
+	struct vt_env *e = vt_env_up(&o);
 	const uint64_t sz = 2 * MIB;
 	vidmm_handle_t xy[2], filler[32];
 	struct vidmm_alloc_desc d = { .size = sz, .priority = VIDMM_PRIO_NORMAL, .n_preferred = 2,
@@ -1720,7 +1642,7 @@ static void thrash_case(uint64_t budget, bool *y_in_pcie, struct vidmm_stats *de
 	delta->page_ins = s1.page_ins - s0.page_ins;
 	delta->pcie_remaps = s1.pcie_remaps - s0.pcie_remaps;
 	delta->bounces = s1.bounces - s0.bounces;
-	env_down(e);
+	vt_env_down(e);
 }
 
 static void thrash_control(void **state)

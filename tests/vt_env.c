@@ -6,7 +6,6 @@
  */
 #include "vt_env.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -15,27 +14,13 @@
 #include <unistd.h>
 
 #include "vt.h"
+#include "vt_proc.h"
 
 uint64_t vt_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * VT_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static int dir_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
 }
 
 struct vt_env *vt_env_up(const struct vt_env_opts *o)
@@ -70,13 +55,14 @@ struct vt_env *vt_env_up(const struct vt_env_opts *o)
 	if (platform_open_opts(&e->prof, "emu", &po, &e->pl, err, sizeof(err)))
 		fail_msg("platform_open: %s", err);
 	if (o->plain_lru || o->fence_timeout_ns || o->move_budget || o->no_clear ||
-	    o->force_buffered) {
+	    o->force_buffered || o->bounce_window_ns) {
 		/* The platform builds the manager from the profile: rebuild it on
 		 * the same chip with the case's configuration. */
 		struct vidmm_config cfg = e->pl.cfg;
 		cfg.evict_plain_lru = o->plain_lru;
 		cfg.fence_timeout_ns = o->fence_timeout_ns;
 		cfg.submit_move_budget = o->move_budget;
+		cfg.bounce_window_ns = o->bounce_window_ns;
 		cfg.no_clear_on_create = o->no_clear;
 		cfg.swap_force_buffered = o->force_buffered;
 		vidmm_destroy(e->pl.vm);
@@ -114,7 +100,7 @@ void vt_env_down(struct vt_env *e)
 		emu_reset_engine(e->emu, i);
 	platform_close(&e->pl);
 	if (e->dir[0]) {
-		if (dir_entries(e->dir) != 0)
+		if (vt_count_files(e->dir) != 0)
 			fail_msg("swap directory %s is not empty after the manager closed", e->dir);
 		rmdir(e->dir);
 	}

@@ -43,6 +43,7 @@ struct vt_env_opts {
 	bool plain_lru;
 	uint64_t fence_timeout_ns;
 	uint64_t move_budget;
+	uint64_t bounce_window_ns;
 	bool no_clear;
 	bool force_buffered;
 	bool no_background_reclaim;
