@@ -76,13 +76,7 @@ static struct vidmm_chip_faults faults_of(struct vt_env *e)
 static int try_create(struct vt_env *e, int seg, uint64_t size, int prio, uint32_t flags,
 		      vidmm_handle_t *h)
 {
-	struct vidmm_alloc_desc d = { .size = size, .priority = (enum vidmm_priority)prio,
-				      .flags = flags };
-	if (seg >= 0) {
-		d.n_preferred = 1;
-		d.preferred[0] = (uint32_t)seg;
-	}
-	return vidmm_create_allocation(e->vm, &d, h);
+	return vt_create(e->vm, seg, size, prio, flags, h);
 }
 
 static vidmm_handle_t create_in(struct vt_env *e, int seg, uint64_t size, int prio, uint32_t flags)

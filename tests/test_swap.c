@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "vt.h"
+#include "vt_env.h"
 #include "bench/platform.h"
 #include "drivers/emu/emu.h"
 
@@ -255,13 +256,7 @@ static struct vidmm_stats stats_of(vidmm_t *vm)
 static int try_create(vidmm_t *vm, int seg, uint64_t size, int prio, uint32_t flags,
 		      vidmm_handle_t *h)
 {
-	struct vidmm_alloc_desc d = { .size = size, .priority = (enum vidmm_priority)prio,
-				      .flags = flags };
-	if (seg >= 0) {
-		d.n_preferred = 1;
-		d.preferred[0] = (uint32_t)seg;
-	}
-	return vidmm_create_allocation(vm, &d, h);
+	return vt_create(vm, seg, size, prio, flags, h);
 }
 
 static vidmm_handle_t create_in(struct env *e, int seg, uint64_t size, int prio, uint32_t flags)
