@@ -437,8 +437,10 @@ void cli_help_run(FILE *out)
 		"                          costs; the results record it)\n"
 		"  --inject KIND[:RATE]    inject faults: RATE per command or I/O in (0,1) (default\n"
 		"  --inject KIND:COUNT     0.01), or COUNT over the run; repeatable or comma-\n"
-		"                          separated. Kinds: copy-fail, fence-delay, late, hang,\n"
-		"                          swap-write, swap-read, short-io. Counted in the results.\n"
+		"                          separated. Kinds: copy-fail, fence-delay, late, hang\n"
+		"                          (count), job-fail, sysmem-full (count), swap-write,\n"
+		"                          swap-read, short-io, swap-full, corrupt. Counted in the\n"
+		"                          results; losses the API reports are not integrity errors.\n"
 		"\nworkloads:\n");
 	for (const struct workload *const *w = workload_table; *w; w++)
 		fprintf(out, "  %-14s %s\n", (*w)->name, (*w)->description);

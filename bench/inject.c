@@ -19,11 +19,36 @@
 #include "drivers/emu/emu.h"
 
 static const char *const names[INJ_KINDS] = {
-	[INJ_COPY_FAIL] = "copy-fail",   [INJ_FENCE_DELAY] = "fence-delay",
-	[INJ_LATE] = "late",             [INJ_HANG] = "hang",
-	[INJ_SWAP_WRITE] = "swap-write", [INJ_SWAP_READ] = "swap-read",
-	[INJ_SHORT_IO] = "short-io",
+	[INJ_COPY_FAIL] = "copy-fail",     [INJ_FENCE_DELAY] = "fence-delay",
+	[INJ_LATE] = "late",               [INJ_HANG] = "hang",
+	[INJ_JOB_FAIL] = "job-fail",       [INJ_SYSMEM_FULL] = "sysmem-full",
+	[INJ_SWAP_WRITE] = "swap-write",   [INJ_SWAP_READ] = "swap-read",
+	[INJ_SHORT_IO] = "short-io",       [INJ_SWAP_FULL] = "swap-full",
+	[INJ_CORRUPT] = "corrupt",
 };
+
+/* The swap store's fault kind behind a swap injection kind. */
+static enum vidmm_swap_fault swap_kind(enum inject_kind k)
+{
+	switch (k) {
+	case INJ_SWAP_WRITE: return VIDMM_SWAP_FAULT_WRITE;
+	case INJ_SWAP_READ: return VIDMM_SWAP_FAULT_READ;
+	case INJ_SHORT_IO: return VIDMM_SWAP_FAULT_SHORT;
+	case INJ_SWAP_FULL: return VIDMM_SWAP_FAULT_FULL;
+	default: return VIDMM_SWAP_FAULT_CORRUPT;
+	}
+}
+
+static bool is_swap(enum inject_kind k)
+{
+	return k >= INJ_SWAP_WRITE;
+}
+
+/* Kinds that happen as episodes over the run: a count, never a rate. */
+static bool count_only(enum inject_kind k)
+{
+	return k == INJ_HANG || k == INJ_SYSMEM_FULL;
+}
 
 const char *inject_kind_name(enum inject_kind k)
 {
@@ -32,7 +57,8 @@ const char *inject_kind_name(enum inject_kind k)
 
 const char *inject_kinds_help(void)
 {
-	return "copy-fail, fence-delay, late, hang, swap-write, swap-read, short-io";
+	return "copy-fail, fence-delay, late, hang, job-fail, sysmem-full, swap-write, swap-read, "
+	       "short-io, swap-full, corrupt";
 }
 
 int inject_parse(const char *arg, struct inject_plan *p, char *err, size_t len)
@@ -60,7 +86,7 @@ int inject_parse(const char *arg, struct inject_plan *p, char *err, size_t len)
 			return -EINVAL;
 		}
 		s.kind = (enum inject_kind)k;
-		if (k == INJ_HANG)
+		if (count_only(s.kind))
 			s.rate = 0, s.count = 3;
 		if (colon) {
 			char *end;
@@ -72,8 +98,9 @@ int inject_parse(const char *arg, struct inject_plan *p, char *err, size_t len)
 				return -EINVAL;
 			}
 			if (v < 1) {
-				if (k == INJ_HANG) {
-					snprintf(err, len, "--inject hang: takes a count (hang:3), not a rate");
+				if (count_only(s.kind)) {
+					snprintf(err, len, "--inject %s: takes a count (%s:3), not a rate",
+						 tok, tok);
 					return -EINVAL;
 				}
 				s.rate = v, s.count = 0;
@@ -107,7 +134,7 @@ struct inject_run {
 	bool stop;
 	uint64_t counted[INJ_KINDS]; /* counted faults and hangs, by the thread */
 	struct emu_engine_stats base[16];
-	uint64_t swap_base[3];
+	uint64_t swap_base[VIDMM_SWAP_FAULT_KINDS];
 };
 
 static uint64_t mix(uint64_t *x)
@@ -135,6 +162,27 @@ static bool nap(struct inject_run *r, uint64_t ns)
 	return go;
 }
 
+/* Another client takes every system page it can for a while (unpagable
+ * PCIe allocations, as a real one could), then gives them back. */
+static void sysmem_episode(struct inject_run *r)
+{
+	vidmm_handle_t held[256];
+	int n = 0;
+	struct vidmm_alloc_desc d = { .size = 1u << 20, .priority = VIDMM_PRIO_MAX,
+				      .flags = VIDMM_ALLOC_UNPAGABLE | VIDMM_ALLOC_CPU_VISIBLE };
+
+	while (n < 256 && d.size >= 4096) {
+		if (vidmm_create_allocation(r->pl->vm, &d, &held[n]) == 0)
+			n++;
+		else
+			d.size /= 2;
+	}
+	r->counted[INJ_SYSMEM_FULL]++;
+	nap(r, 10 * r->delay_ns);
+	for (int i = 0; i < n; i++)
+		vidmm_destroy_allocation(r->pl->vm, held[i]);
+}
+
 /* One counted fault of kind k on the emulator or the store. */
 static void fire(struct inject_run *r, enum inject_kind k, uint64_t *rng)
 {
@@ -153,6 +201,9 @@ static void fire(struct inject_run *r, enum inject_kind k, uint64_t *rng)
 	case INJ_LATE:
 		emu_inject_start_delay(e, ce, r->delay_ns, 1);
 		break;
+	case INJ_JOB_FAIL:
+		emu_inject_copy_failure(e, eng.n_copy, 1);
+		break;
 	case INJ_HANG:
 		/* Hung long enough for every wait on it to time out, then reset:
 		 * its queued commands fail with -EIO. */
@@ -161,13 +212,28 @@ static void fire(struct inject_run *r, enum inject_kind k, uint64_t *rng)
 		nap(r, 4 * r->delay_ns);
 		emu_reset_engine(e, ce);
 		return;
+	case INJ_SYSMEM_FULL:
+		sysmem_episode(r);
+		return;
 	case INJ_SWAP_WRITE:
 	case INJ_SWAP_READ:
 	case INJ_SHORT_IO:
 		vidmm_debug_swap_inject(r->pl->vm, k != INJ_SWAP_READ, k == INJ_SHORT_IO ? 0 : -EIO, 1);
 		break;
-	default:
-		return;
+	default: {
+		/* Full file or corruption: armed for the next event only. */
+		enum vidmm_swap_fault sk = swap_kind(k);
+		struct vidmm_stats st;
+		uint64_t before = vidmm_query_stats(r->pl->vm, &st) ? 0 : st.swap_injected[sk];
+		vidmm_debug_swap_fault(r->pl->vm, sk, 1.0, mix(rng));
+		for (int i = 0; i < 100; i++) {
+			if (!nap(r, r->delay_ns) || vidmm_query_stats(r->pl->vm, &st) ||
+			    st.swap_injected[sk] != before)
+				break;
+		}
+		vidmm_debug_swap_fault(r->pl->vm, sk, 0, 0);
+		break;
+	}
 	}
 }
 
@@ -226,7 +292,7 @@ int inject_start(const struct inject_plan *p, struct platform *pl, uint64_t seed
 	}
 	for (unsigned i = 0; i < p->n; i++) {
 		const struct inject_spec *s = &p->s[i];
-		bool swap = s->kind >= INJ_SWAP_WRITE;
+		bool swap = is_swap(s->kind);
 		if (swap && vidmm_debug_swap_fd(pl->vm) < 0) {
 			snprintf(err, len, "--inject %s: the run has no swap file (--swap-mib 0?)",
 				 names[s->kind]);
@@ -239,10 +305,12 @@ int inject_start(const struct inject_plan *p, struct platform *pl, uint64_t seed
 			continue;
 		uint64_t ks = seed + 0x9e37ull * (i + 1);
 		if (swap) {
-			vidmm_debug_swap_inject_random(pl->vm, s->kind != INJ_SWAP_READ,
-						       s->kind == INJ_SHORT_IO ? 0 : -EIO, s->rate, ks);
-			if (s->kind == INJ_SHORT_IO)
-				vidmm_debug_swap_inject_random(pl->vm, false, 0, s->rate, ks + 1);
+			vidmm_debug_swap_fault(pl->vm, swap_kind(s->kind), s->rate, ks);
+			continue;
+		}
+		if (s->kind == INJ_JOB_FAIL) {
+			for (uint32_t c = eng.n_copy; c < eng.n_copy + eng.n_job; c++)
+				emu_inject_random(pl->emu, c, EMU_FAULT_FAIL, s->rate, 0, ks);
 			continue;
 		}
 		enum emu_fault_kind ek = s->kind == INJ_COPY_FAIL ? EMU_FAULT_FAIL
@@ -276,30 +344,31 @@ void inject_stop(struct inject_run *r, uint64_t counts[INJ_KINDS])
 		pthread_join(r->th, NULL);
 	/* Random faults off, and no engine left hung. */
 	emu_chip_ops.query_engines(r->pl->emu, &eng);
-	for (uint32_t c = 0; c < eng.n_copy; c++)
+	for (uint32_t c = 0; c < eng.n_copy + eng.n_job; c++)
 		for (int k = 0; k < EMU_FAULT_KINDS; k++)
 			emu_inject_random(r->pl->emu, c, (enum emu_fault_kind)k, 0, 0, 0);
 	if (vidmm_debug_swap_fd(r->pl->vm) >= 0)
-		for (int dir = 0; dir < 2; dir++) {
-			vidmm_debug_swap_inject_random(r->pl->vm, dir, 0, 0, 0);
-			vidmm_debug_swap_inject_random(r->pl->vm, dir, -EIO, 0, 0);
-		}
+		for (int k = 0; k < VIDMM_SWAP_FAULT_KINDS; k++)
+			vidmm_debug_swap_fault(r->pl->vm, (enum vidmm_swap_fault)k, 0, 0);
 	if (counts) {
 		for (uint32_t c = 0; c < eng.n_copy + eng.n_job && c < 16; c++) {
 			struct emu_engine_stats st;
 			emu_engine_stats(r->pl->emu, c, &st);
-			counts[INJ_COPY_FAIL] += st.injected[EMU_FAULT_FAIL] -
-						 r->base[c].injected[EMU_FAULT_FAIL];
+			counts[c < eng.n_copy ? INJ_COPY_FAIL : INJ_JOB_FAIL] +=
+				st.injected[EMU_FAULT_FAIL] - r->base[c].injected[EMU_FAULT_FAIL];
 			counts[INJ_FENCE_DELAY] += st.injected[EMU_FAULT_FENCE_DELAY] -
 						   r->base[c].injected[EMU_FAULT_FENCE_DELAY];
 			counts[INJ_LATE] += st.injected[EMU_FAULT_START_DELAY] -
 					    r->base[c].injected[EMU_FAULT_START_DELAY];
 		}
 		counts[INJ_HANG] = r->counted[INJ_HANG];
+		counts[INJ_SYSMEM_FULL] = r->counted[INJ_SYSMEM_FULL];
 		struct vidmm_stats vs;
 		if (vidmm_query_stats(r->pl->vm, &vs) == 0)
-			for (int i = 0; i < 3; i++)
-				counts[INJ_SWAP_WRITE + i] = vs.swap_injected[i] - r->swap_base[i];
+			for (int k = INJ_SWAP_WRITE; k < INJ_KINDS; k++) {
+				enum vidmm_swap_fault sk = swap_kind((enum inject_kind)k);
+				counts[k] = vs.swap_injected[sk] - r->swap_base[sk];
+			}
 	}
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cv);

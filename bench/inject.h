@@ -25,10 +25,14 @@ enum inject_kind {
 	INJ_COPY_FAIL = 0, /* a copy-engine command fails (-EIO on its fence) */
 	INJ_FENCE_DELAY,   /* a copy-engine fence signals late */
 	INJ_LATE,          /* a copy-engine command starts late: runs after its waiter gave up */
-	INJ_HANG,          /* a copy engine hangs, and is reset after a while */
+	INJ_HANG,          /* a copy engine hangs, and is reset after a while (COUNT) */
+	INJ_JOB_FAIL,      /* a GPU job fails on the job engine (vidmm_fence_status reports it) */
+	INJ_SYSMEM_FULL,   /* another client takes every free system page for a while (COUNT) */
 	INJ_SWAP_WRITE,    /* a swap write fails with -EIO */
 	INJ_SWAP_READ,     /* a swap read fails with -EIO */
 	INJ_SHORT_IO,      /* a swap I/O completes short (the store must finish it) */
+	INJ_SWAP_FULL,     /* a swap slot is refused as if the file were full */
+	INJ_CORRUPT,       /* a byte of swapped data is flipped on disk (checksums catch it) */
 	INJ_KINDS
 };
 

@@ -173,6 +173,7 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 	rate(m, "swap_ins", st->swap_ins, secs, res->ops);
 	rate(m, "dummy_page_faults", st->dummy_page_faults, secs, res->ops);
 	rate(m, "integrity_errors", res->integrity_errors, secs, res->ops);
+	json_object_set_new(m, "reported_losses", json_integer((json_int_t)res->reported_losses));
 	json_object_set_new(m, "bytes_paged_out", json_integer((json_int_t)st->bytes_paged_out));
 	json_object_set_new(m, "bytes_paged_in", json_integer((json_int_t)st->bytes_paged_in));
 	json_object_set_new(m, "bytes_paged_out_per_sec",

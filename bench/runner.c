@@ -45,9 +45,16 @@ const char *const wl_op_names[WL_OP_COUNT] = {
 #define PEND_N 64
 #define FENCE_TIMEOUT_NS (10ull * 1000000000ull)
 
+/* A VERIFY in flight, and the writes it checks (distinct FILL fences of its
+ * refs): if one of those failed on the engine, the API reported that data
+ * lost, and the VERIFY's mismatches are not integrity errors. */
+#define PEND_DEPS 4
+
 struct pend {
 	struct vidmm_fence f;
 	uint64_t result;
+	struct vidmm_fence dep[PEND_DEPS];
+	unsigned ndep;
 };
 
 struct thread_priv {
@@ -56,6 +63,9 @@ struct thread_priv {
 	unsigned head, count;
 	struct vidmm_fence last;
 	bool has_last;
+	/* the writes the next VERIFY depends on (wl_job sets them) */
+	struct vidmm_fence next_dep[PEND_DEPS];
+	unsigned next_ndep;
 	uint64_t ops_flushed;
 	_Atomic uint64_t ops_seen; /* t->ops as of the last wl_continue, for the sampler */
 	pthread_t tid;
@@ -405,6 +415,31 @@ static int contract(struct wl_thread *t, enum vidmm_call call, int ret)
 	return ret;
 }
 
+/* A completed command the engine did not fail. -ENODATA (so many failures
+ * since that the engine forgot) counts as failed: then nobody can tell. */
+static bool fence_ok(struct wl_thread *t, struct vidmm_fence f)
+{
+	int st = contract(t, CALL_FENCE_STATUS, vidmm_fence_status(t->r->vm, f));
+	return st != -EIO && st != -ENODATA;
+}
+
+/* The mismatches a completed VERIFY counts as integrity errors: none if the
+ * VERIFY itself failed on the engine (it checked nothing: counted lost), or
+ * if a write it checks failed (the API reports that data lost). */
+static uint64_t verify_outcome(struct wl_thread *t, const struct pend *p)
+{
+	if (!fence_ok(t, p->f)) {
+		t->reported_losses++;
+		return 0;
+	}
+	for (unsigned i = 0; i < p->ndep; i++)
+		if (!fence_ok(t, p->dep[i])) {
+			t->reported_losses++;
+			return 0;
+		}
+	return p->result;
+}
+
 static void harvest(struct wl_thread *t, bool wait)
 {
 	struct thread_priv *hp = t->hp;
@@ -429,7 +464,7 @@ static void harvest(struct wl_thread *t, bool wait)
 				continue;
 			}
 		}
-		t->integrity_errors += p->result;
+		t->integrity_errors += verify_outcome(t, p);
 		hp->head = (hp->head + 1) % PEND_N;
 		hp->count--;
 	}
@@ -508,16 +543,19 @@ int runner_raw_submit(struct wl_thread *t, const struct vidmm_job *job, const ui
 			int w = contract(t, CALL_WAIT_FENCE, vidmm_wait_fence(t->r->vm, o->f, FENCE_TIMEOUT_NS));
 			if (stats_on(t))
 				rec(t, WL_OP_WAIT, t0);
-			t->integrity_errors += w ? 1 : o->result;
+			t->integrity_errors += w ? 1 : verify_outcome(t, o);
 			hp->head = (hp->head + 1) % PEND_N;
 			hp->count--;
 		}
 		p = &hp->pend[(hp->head + hp->count) % PEND_N];
 		p->result = 0;
+		p->ndep = hp->next_ndep;
+		memcpy(p->dep, hp->next_dep, sizeof(p->dep));
 		j.result = &p->result;
 	} else {
 		j.result = NULL;
 	}
+	hp->next_ndep = 0;
 	uint64_t t0 = stats_on(t) ? wl_ticks() : 0;
 	ret = contract(t, CALL_SUBMIT, vidmm_submit(t->r->vm, &j, &f));
 	if (stats_on(t))
@@ -605,6 +643,19 @@ static uint64_t new_seed(struct wl_thread *t)
 	return v ? v : 1;
 }
 
+/* Remember a write the next VERIFY checks (distinct fences; past
+ * PEND_DEPS the oldest are not tracked, which only loses the excuse). */
+static void add_dep(struct thread_priv *hp, struct vidmm_fence f)
+{
+	if (!f.value)
+		return;
+	for (unsigned i = 0; i < hp->next_ndep; i++)
+		if (hp->next_dep[i].engine == f.engine && hp->next_dep[i].value == f.value)
+			return;
+	if (hp->next_ndep < PEND_DEPS)
+		hp->next_dep[hp->next_ndep++] = f;
+}
+
 int wl_create(struct wl_thread *t, const struct vidmm_alloc_desc *d, struct wl_alloc *a)
 {
 	uint64_t id = atomic_fetch_add(&t->r->rs->next_id, 1);
@@ -619,8 +670,10 @@ int wl_create(struct wl_thread *t, const struct vidmm_alloc_desc *d, struct wl_a
 		.op = VIDMM_JOB_FILL, .seed = new_seed(t), .nrefs = 1,
 		.refs = { { a->h, VIDMM_ACCESS_WRITE } },
 	};
-	if (runner_raw_submit(t, &j, &a->id) == 0)
+	if (runner_raw_submit(t, &j, &a->id) == 0) {
 		a->seed = j.seed;
+		a->wfence = t->hp->last;
+	}
 	return 0;
 }
 
@@ -635,6 +688,7 @@ int wl_destroy(struct wl_thread *t, struct wl_alloc *a)
 			.op = VIDMM_JOB_VERIFY, .seed = a->seed, .nrefs = 1,
 			.refs = { { a->h, VIDMM_ACCESS_READ } },
 		};
+		add_dep(t->hp, a->wfence);
 		runner_raw_submit(t, &j, &a->id);
 	}
 	ret = runner_raw_destroy(t, a->h, a->id);
@@ -688,6 +742,7 @@ int wl_job(struct wl_thread *t, struct wl_alloc *const *refs, const uint32_t *ac
 			j.refs[j.nrefs].handle = refs[k]->h;
 			j.refs[j.nrefs].access = VIDMM_ACCESS_READ;
 			j.nrefs++;
+			add_dep(t->hp, refs[k]->wfence);
 		}
 		int r = runner_raw_submit(t, &j, ids);
 		if (r && !ret)
@@ -714,8 +769,10 @@ int wl_job(struct wl_thread *t, struct wl_alloc *const *refs, const uint32_t *ac
 		int r = runner_raw_submit(t, &j, ids);
 		if (!r) {
 			for (uint32_t i = 0; i < n; i++)
-				if (access[i] & VIDMM_ACCESS_WRITE)
+				if (access[i] & VIDMM_ACCESS_WRITE) {
 					refs[i]->seed = j.seed;
+					refs[i]->wfence = t->hp->last;
+				}
 		} else if (!ret) {
 			ret = r;
 		}
@@ -731,6 +788,13 @@ int wl_lock(struct wl_thread *t, struct wl_alloc *a, void **cpu)
 
 	if (ret || !t->r->verify || !a->seed)
 		return ret;
+	/* The lock waited for the GPU: a write the engine failed is reported
+	 * lost, and the content is unknown from now on. */
+	if (a->wfence.value && !fence_ok(t, a->wfence)) {
+		t->reported_losses++;
+		a->seed = 0;
+		return 0;
+	}
 	/* The CPU's view must hold the same pattern the GPU wrote: checks the
 	 * lock path (page-in for the CPU, contiguous PCIe remap) too. */
 	const uint64_t *w = *cpu;
@@ -1118,6 +1182,7 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		res->create_failures += t->create_failures;
 		res->job_failures += t->job_failures;
 		res->integrity_errors += t->integrity_errors;
+		res->reported_losses += t->reported_losses;
 		res->verify_jobs += t->verify_jobs;
 		for (int k = 0; k < WL_MAX_COUNTERS; k++)
 			res->ctr[k] += t->ctr[k];
@@ -1151,7 +1216,9 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		snprintf(why, sizeof(why), "vidmm_check: %s", res->check_err);
 		fail(res, why);
 	}
-	if (res->st.swap_checksum_failures) {
+	/* Checksum failures are what injected corruption must produce (each
+	 * read of a corrupted slot fails again); without it they are lost data. */
+	if (res->st.swap_checksum_failures && !res->faults[INJ_CORRUPT]) {
 		snprintf(why, sizeof(why), "%" PRIu64 " swap-in checksum failures",
 			 (uint64_t)res->st.swap_checksum_failures);
 		fail(res, why);

@@ -78,6 +78,7 @@ struct run_gauge {
 struct run_result {
 	double duration_s;
 	uint64_t ops, units, create_failures, job_failures, integrity_errors, verify_jobs;
+	uint64_t reported_losses; /* data the API reported lost (failed jobs) */
 	uint64_t ctr[WL_MAX_COUNTERS];
 	unsigned ngauges;
 	struct run_gauge gauges[WL_MAX_GAUGES];

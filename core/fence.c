@@ -102,6 +102,23 @@ int vidmm_wait_fence(vidmm_t *vm, struct vidmm_fence f, uint64_t timeout_ns)
 	return ret;
 }
 
+int vidmm_fence_status(vidmm_t *vm, struct vidmm_fence f)
+{
+	if (!vm || f.engine >= nengines(vm))
+		return -EINVAL;
+	if (vm->chip->fence_completed(vm->chip_ctx, f.engine) < f.value) {
+		/* Issued at all? A fence beyond the newest cannot signal. */
+		pthread_mutex_lock(&vm->lock);
+		bool known = f.value <= vm->issued[f.engine];
+		pthread_mutex_unlock(&vm->lock);
+		return known ? -EINPROGRESS : -EINVAL;
+	}
+	if (!vm->chip->fence_error)
+		return 0;
+	int err = vm->chip->fence_error(vm->chip_ctx, f.engine, f.value);
+	return err == 0 || err == -ENODATA ? err : err == -EINVAL ? -EINVAL : -EIO;
+}
+
 bool vidmm_fence_signalled(vidmm_t *vm, struct vidmm_fence f)
 {
 	if (!vm || f.engine >= nengines(vm))

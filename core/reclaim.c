@@ -554,14 +554,25 @@ int vidmm_debug_swap_inject(vidmm_t *vm, bool on_write, int err, unsigned n)
 	return 0;
 }
 
-int vidmm_debug_swap_inject_random(vidmm_t *vm, bool on_write, int err, double p,
-				   uint64_t seed)
+int vidmm_debug_swap_fault(vidmm_t *vm, enum vidmm_swap_fault kind, double p, uint64_t seed)
 {
 	if (!vm || !vm->swap)
 		return -ENODEV;
-	if (!(p >= 0.0 && p <= 1.0))
+	if ((unsigned)kind >= VIDMM_SWAP_FAULT_KINDS || !(p >= 0.0 && p <= 1.0))
 		return -EINVAL;
-	swap_inject_random(vm->swap, on_write, err, p, seed);
+	switch (kind) {
+	case VIDMM_SWAP_FAULT_WRITE:
+	case VIDMM_SWAP_FAULT_READ:
+		swap_inject_random(vm->swap, kind == VIDMM_SWAP_FAULT_WRITE, -EIO, p, seed);
+		break;
+	case VIDMM_SWAP_FAULT_SHORT:
+		swap_inject_random(vm->swap, true, 0, p, seed);
+		swap_inject_random(vm->swap, false, 0, p, seed + 1);
+		break;
+	default:
+		swap_inject_full_corrupt(vm->swap, kind == VIDMM_SWAP_FAULT_CORRUPT, p, seed);
+		break;
+	}
 	return 0;
 }
 

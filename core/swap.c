@@ -181,11 +181,12 @@ struct swap_store {
 	 * seeded counter stream (swap_inject_random). */
 	atomic_uint inj_p[2], inj_ps[2];
 	atomic_int inj_perr[2];
+	atomic_uint inj_full, inj_corrupt; /* slot allocation refused; data flipped on disk */
 	atomic_uint_fast64_t inj_ctr;
 	uint64_t inj_seed;
 	atomic_uint_fast64_t csum_fail;
 	atomic_uint_fast64_t injected;
-	atomic_uint_fast64_t injected_by[3]; /* write errors, read errors, short I/Os */
+	atomic_uint_fast64_t injected_by[5]; /* write errors, read errors, short I/Os, full, corrupt */
 };
 
 static const uint32_t flag_steps[] = {
@@ -574,6 +575,13 @@ void swap_inject_random(struct swap_store *s, bool on_write, int err, double p, 
 	atomic_store(&s->inj_p[d], q);
 }
 
+void swap_inject_full_corrupt(struct swap_store *s, bool corrupt, double p, uint64_t seed)
+{
+	unsigned q = p >= 1.0 ? UINT32_MAX : p > 0.0 ? (unsigned)(p * 4294967296.0) : 0;
+	s->inj_seed = seed;
+	atomic_store(corrupt ? &s->inj_corrupt : &s->inj_full, q);
+}
+
 /* One draw of the random fault stream: below p (2^-32 units)? */
 static bool inject_draw(struct swap_store *s, unsigned p)
 {
@@ -779,6 +787,12 @@ int swap_slot_alloc(struct swap_store *s, uint64_t bytes, struct swap_slot *out)
 	memset(out, 0, sizeof(*out));
 	if (!bytes || bytes % s->unit)
 		return -EINVAL;
+	unsigned pf = atomic_load_explicit(&s->inj_full, memory_order_relaxed);
+	if (pf && inject_draw(s, pf)) {
+		atomic_fetch_add(&s->injected, 1);
+		atomic_fetch_add(&s->injected_by[3], 1);
+		return -ENOSPC;
+	}
 
 	pthread_mutex_lock(&s->lock);
 	heap_query(s->heap, &hs);
@@ -1484,9 +1498,37 @@ static int run_pipe(struct swap_store *s, struct swap_req *reqs, unsigned n, int
 	return first;
 }
 
+/*
+ * Test hook: flip one byte of a written slot on disk, as a failing disk
+ * would, behind the store's back (the checksum must catch it on read).
+ */
+static void corrupt_after_write(struct swap_store *s, struct swap_req *reqs, unsigned n)
+{
+	unsigned p = atomic_load_explicit(&s->inj_corrupt, memory_order_relaxed);
+	void *blk;
+
+	if (!p || posix_memalign(&blk, 4096, 4096))
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		if (reqs[i].result || !reqs[i].slot->n_ext || !inject_draw(s, p))
+			continue;
+		uint64_t off = reqs[i].slot->ext[0].off; /* unit-aligned: 4096 */
+		if (pread(s->fd, blk, 4096, (off_t)off) == 4096) {
+			((uint8_t *)blk)[inject_draw(s, UINT32_MAX) ? 17 : 4000] ^= 0x5a;
+			if (pwrite(s->fd, blk, 4096, (off_t)off) == 4096) {
+				atomic_fetch_add(&s->injected, 1);
+				atomic_fetch_add(&s->injected_by[4], 1);
+			}
+		}
+	}
+	free(blk);
+}
+
 int swap_write_many(struct swap_store *s, struct swap_req *reqs, unsigned n)
 {
-	return run_pipe(s, reqs, n, DIR_WRITE);
+	int ret = run_pipe(s, reqs, n, DIR_WRITE);
+	corrupt_after_write(s, reqs, n);
+	return ret;
 }
 
 int swap_read_many(struct swap_store *s, struct swap_req *reqs, unsigned n)
@@ -1498,7 +1540,7 @@ int swap_write(struct swap_store *s, struct swap_slot *slot,
 	       const struct swap_iov *iov, unsigned n)
 {
 	struct swap_req q = { .slot = slot, .iov = iov, .niov = n };
-	return run_pipe(s, &q, 1, DIR_WRITE);
+	return swap_write_many(s, &q, 1);
 }
 
 int swap_read(struct swap_store *s, struct swap_slot *slot,
@@ -1562,7 +1604,7 @@ void swap_query_stats(struct swap_store *s, struct swap_stats *out)
 	out->short_ios = sum->shorts;
 	out->io_errors = sum->errors;
 	out->injected = atomic_load(&s->injected);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 5; i++)
 		out->injected_by[i] = atomic_load(&s->injected_by[i]);
 	out->qd_reached = sum->qd_reached;
 	out->write_lat = sum->lat[DIR_WRITE];

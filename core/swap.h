@@ -127,7 +127,8 @@ struct swap_stats {
 	uint64_t short_ios;       /* completions short of the request, remainder resubmitted */
 	uint64_t io_errors;       /* I/Os completed with an error (injected ones included) */
 	uint64_t injected;        /* faults injected */
-	uint64_t injected_by[3];  /* of which write errors, read errors, short I/Os */
+	uint64_t injected_by[5];  /* of which write errors, read errors, short I/Os,
+				   * slot allocations refused (full), slots corrupted on disk */
 	uint64_t checksum_failures;
 	/* submission-to-completion latency per I/O, ns */
 	struct vidmm_hist write_lat, read_lat;
@@ -227,6 +228,10 @@ void swap_inject_error(struct swap_store *s, bool on_write, int err, unsigned n)
  * turns it off), drawn from a stream seeded with seed. Counted in injected
  * like the above. */
 void swap_inject_random(struct swap_store *s, bool on_write, int err, double p, uint64_t seed);
+/* With probability p: a slot allocation is refused as if the file were full
+ * (corrupt false), or one byte of a slot just written is flipped on disk
+ * behind the store's back (corrupt true; a read must fail its checksum). */
+void swap_inject_full_corrupt(struct swap_store *s, bool corrupt, double p, uint64_t seed);
 
 /* The file descriptor (tests corrupt the file through it). */
 int swap_test_fd(const struct swap_store *s);

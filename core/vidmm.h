@@ -189,6 +189,16 @@ struct vidmm_segment_stats {
 	uint64_t driver_count;
 };
 
+/* Kinds of swap faults the test hook vidmm_debug_swap_fault injects. */
+enum vidmm_swap_fault {
+	VIDMM_SWAP_FAULT_WRITE = 0, /* a write I/O fails with -EIO */
+	VIDMM_SWAP_FAULT_READ,      /* a read I/O fails with -EIO */
+	VIDMM_SWAP_FAULT_SHORT,     /* an I/O completes short (both directions) */
+	VIDMM_SWAP_FAULT_FULL,      /* a slot allocation is refused: the file is "full" */
+	VIDMM_SWAP_FAULT_CORRUPT,   /* a byte of a slot just written is flipped on disk */
+	VIDMM_SWAP_FAULT_KINDS
+};
+
 struct vidmm_stats {
 	uint32_t nsegments;
 	struct vidmm_segment_stats seg[VIDMM_MAX_SEGMENTS];
@@ -240,7 +250,7 @@ struct vidmm_stats {
 	/* filled from the swap store at query time */
 	uint64_t swap_file_bytes, swap_used_bytes;
 	uint64_t swap_checksum_failures;
-	uint64_t swap_injected[3];                  /* test hooks: write errors, read errors, short I/Os */
+	uint64_t swap_injected[VIDMM_SWAP_FAULT_KINDS]; /* test hooks: faults injected, by kind */
 	uint32_t swap_queue_depth_reached;
 	uint32_t swap_ring_flags;                   /* IORING_SETUP_* obtained */
 	char swap_io_mode[16];                      /* "direct", "buffered" or "" (no swap) */
@@ -396,6 +406,15 @@ int vidmm_wait_fence(vidmm_t *vm, struct vidmm_fence fence, uint64_t timeout_ns)
  */
 int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns);
 
+/*
+ * The outcome of the command a fence belongs to: 0 done, -EINPROGRESS not
+ * yet, -EIO the engine failed it (a job that failed wrote nothing it was
+ * asked to: what it was to write is lost, and the API says so here),
+ * -ENODATA too old to tell, -EINVAL (NULL vm, unknown engine, a fence
+ * never issued).
+ */
+int vidmm_fence_status(vidmm_t *vm, struct vidmm_fence fence);
+
 /* Non-blocking: true when signalled. */
 bool vidmm_fence_signalled(vidmm_t *vm, struct vidmm_fence fence);
 
@@ -500,11 +519,10 @@ int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist 
 /* The next n swap I/Os in one direction fail with err (a negative errno), or
  * complete short when err is 0. -ENODEV without a swap file. */
 int vidmm_debug_swap_inject(vidmm_t *vm, bool on_write, int err, unsigned n);
-/* From now on each swap I/O in one direction fails with err (0: completes
- * short) with probability p, from a stream seeded with seed; p 0 stops it.
- * -ENODEV without a swap file, -EINVAL for p outside [0, 1]. */
-int vidmm_debug_swap_inject_random(vidmm_t *vm, bool on_write, int err, double p,
-				   uint64_t seed);
+/* Random swap faults: from now on each event of the kind happens with
+ * probability p, from a stream seeded with seed; p 0 stops that kind.
+ * -ENODEV without a swap file, -EINVAL for a bad kind or p outside [0, 1]. */
+int vidmm_debug_swap_fault(vidmm_t *vm, enum vidmm_swap_fault kind, double p, uint64_t seed);
 /* The swap file's descriptor (tests corrupt it through pwrite), or -ENODEV. */
 int vidmm_debug_swap_fd(vidmm_t *vm);
 

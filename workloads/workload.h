@@ -65,6 +65,8 @@ struct wl_alloc {
 	uint64_t id;        /* run-unique, dense: the trace's name for it */
 	uint64_t size;
 	uint64_t seed;      /* content pattern seed (verify); 0 = unknown content */
+	struct vidmm_fence wfence; /* the job that last wrote it (verify): if the
+				    * engine failed it, the API reports the loss */
 };
 
 struct wl_run;
@@ -129,6 +131,8 @@ struct wl_thread {
 	uint64_t job_failures;     /* submits the manager refused */
 	uint64_t integrity_errors; /* mismatched words seen by VERIFY */
 	uint64_t verify_jobs;
+	uint64_t reported_losses;  /* writes the API reported lost (a failed job):
+				    * their mismatches are not integrity errors */
 	uint64_t ctr[WL_MAX_COUNTERS];
 	struct thread_priv *hp;    /* the harness's per-thread state */
 };
