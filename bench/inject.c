@@ -260,6 +260,53 @@ static void *inject_main(void *arg)
 	return NULL;
 }
 
+void inject_arm_rates(const struct inject_plan *p, struct platform *pl, uint64_t seed,
+		      uint64_t delay_ns)
+{
+	struct vidmm_chip_engines eng;
+
+	emu_chip_ops.query_engines(pl->emu, &eng);
+	for (unsigned i = 0; i < p->n; i++) {
+		const struct inject_spec *s = &p->s[i];
+		uint64_t ks = seed + 0x9e37ull * (i + 1);
+		if (!s->rate)
+			continue;
+		if (is_swap(s->kind)) {
+			vidmm_debug_swap_fault(pl->vm, swap_kind(s->kind), s->rate, ks);
+			continue;
+		}
+		if (s->kind == INJ_JOB_FAIL) {
+			for (uint32_t c = eng.n_copy; c < eng.n_copy + eng.n_job; c++)
+				emu_inject_random(pl->emu, c, EMU_FAULT_FAIL, s->rate, 0, ks);
+			continue;
+		}
+		enum emu_fault_kind ek = s->kind == INJ_COPY_FAIL ? EMU_FAULT_FAIL
+				       : s->kind == INJ_FENCE_DELAY ? EMU_FAULT_FENCE_DELAY
+								    : EMU_FAULT_START_DELAY;
+		for (uint32_t c = 0; c < eng.n_copy; c++)
+			emu_inject_random(pl->emu, c, ek, s->rate, delay_ns, ks);
+	}
+}
+
+int inject_fire_once(struct platform *pl, enum inject_kind k, uint64_t seed, uint64_t delay_ns)
+{
+	struct inject_run r = { .pl = pl, .delay_ns = delay_ns, .stop = true };
+	uint64_t rng = seed;
+
+	/* Episodes need a thread; a full file and a corruption need the store
+	 * to stay armed until the event: neither is a one-shot here. */
+	if ((unsigned)k >= INJ_KINDS || count_only(k) || k == INJ_SWAP_FULL || k == INJ_CORRUPT)
+		return -EINVAL;
+	if (is_swap(k) && vidmm_debug_swap_fd(pl->vm) < 0)
+		return -ENODEV;
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cv, NULL);
+	fire(&r, k, &rng);
+	pthread_mutex_destroy(&r.lock);
+	pthread_cond_destroy(&r.cv);
+	return 0;
+}
+
 int inject_start(const struct inject_plan *p, struct platform *pl, uint64_t seed,
 		 double duration_s, uint64_t delay_ns, struct inject_run **out,
 		 char *err, size_t len)
@@ -292,8 +339,7 @@ int inject_start(const struct inject_plan *p, struct platform *pl, uint64_t seed
 	}
 	for (unsigned i = 0; i < p->n; i++) {
 		const struct inject_spec *s = &p->s[i];
-		bool swap = is_swap(s->kind);
-		if (swap && vidmm_debug_swap_fd(pl->vm) < 0) {
+		if (is_swap(s->kind) && vidmm_debug_swap_fd(pl->vm) < 0) {
 			snprintf(err, len, "--inject %s: the run has no swap file (--swap-mib 0?)",
 				 names[s->kind]);
 			inject_stop(r, NULL);
@@ -301,24 +347,8 @@ int inject_start(const struct inject_plan *p, struct platform *pl, uint64_t seed
 		}
 		if (s->count > most)
 			most = s->count;
-		if (!s->rate)
-			continue;
-		uint64_t ks = seed + 0x9e37ull * (i + 1);
-		if (swap) {
-			vidmm_debug_swap_fault(pl->vm, swap_kind(s->kind), s->rate, ks);
-			continue;
-		}
-		if (s->kind == INJ_JOB_FAIL) {
-			for (uint32_t c = eng.n_copy; c < eng.n_copy + eng.n_job; c++)
-				emu_inject_random(pl->emu, c, EMU_FAULT_FAIL, s->rate, 0, ks);
-			continue;
-		}
-		enum emu_fault_kind ek = s->kind == INJ_COPY_FAIL ? EMU_FAULT_FAIL
-				       : s->kind == INJ_FENCE_DELAY ? EMU_FAULT_FENCE_DELAY
-								    : EMU_FAULT_START_DELAY;
-		for (uint32_t c = 0; c < eng.n_copy; c++)
-			emu_inject_random(pl->emu, c, ek, s->rate, delay_ns, ks);
 	}
+	inject_arm_rates(p, pl, seed, delay_ns);
 	if (most) {
 		r->period_s = (duration_s > 0 ? duration_s : 10.0) / (double)(most + 1);
 		if (pthread_create(&r->th, NULL, inject_main, r) == 0)

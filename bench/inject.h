@@ -68,6 +68,14 @@ struct inject_run;
 int inject_start(const struct inject_plan *p, struct platform *pl, uint64_t seed,
 		 double duration_s, uint64_t delay_ns, struct inject_run **out,
 		 char *err, size_t len);
+/* Arm only the rate faults of p (no thread: counted kinds are left out). */
+void inject_arm_rates(const struct inject_plan *p, struct platform *pl, uint64_t seed,
+		      uint64_t delay_ns);
+/* One fault of kind k on the next command or I/O it applies to (not the
+ * episodes hang and sysmem-full, nor swap-full and corrupt). 0, -EINVAL,
+ * -ENODEV. */
+int inject_fire_once(struct platform *pl, enum inject_kind k, uint64_t seed, uint64_t delay_ns);
+
 /* Stop injecting (engines reset out of any hang) and report what was
  * injected, per kind. Frees r. */
 void inject_stop(struct inject_run *r, uint64_t counts[INJ_KINDS]);

@@ -82,6 +82,7 @@ struct runner_state {
 	atomic_uint_fast64_t next_id;
 	atomic_uint_fast64_t seed_ctr;
 	atomic_uint_fast64_t undocumented;
+	struct platform *pl;  /* the run's chip and manager (replayed faults) */
 	uint64_t t0_ns;
 	pthread_mutex_t lock; /* gauges, check result, samples */
 	pthread_cond_t cond;  /* wakes the sampler at the end */
@@ -619,6 +620,58 @@ int runner_raw_lock(struct wl_thread *t, vidmm_handle_t h, uint64_t id)
 	return raw_simple(t, 'l', h, id, &cpu);
 }
 
+int runner_raw_lock_cpu(struct wl_thread *t, vidmm_handle_t h, uint64_t id, void **cpu)
+{
+	return raw_simple(t, 'l', h, id, cpu);
+}
+
+int runner_raw_submit_expect(struct wl_thread *t, const struct vidmm_job *job,
+			     const uint64_t *ids, uint64_t expect)
+{
+	struct vidmm_job j = *job;
+	struct vidmm_fence f;
+	uint64_t result = UINT64_MAX;
+	uint64_t t0 = stats_on(t) ? wl_ticks() : 0;
+	int ret;
+
+	j.result = &result;
+	t->hp->next_ndep = 0;
+	ret = contract(t, CALL_SUBMIT, vidmm_submit(t->r->vm, &j, &f));
+	if (stats_on(t))
+		rec(t, WL_OP_SUBMIT, t0);
+	t->ops++;
+	if (t->r->rs->c->trace)
+		trace_op_submit(t->r->rs->c->trace, &j, ids, ret);
+	if (ret) {
+		t->job_failures++;
+		return ret;
+	}
+	if (contract(t, CALL_WAIT_FENCE, vidmm_wait_fence(t->r->vm, f, FENCE_TIMEOUT_NS))) {
+		t->integrity_errors++;
+		return 0;
+	}
+	/* A job the engine failed checked nothing: the API says so. */
+	if (!fence_ok(t, f)) {
+		t->reported_losses++;
+		return 0;
+	}
+	t->verify_jobs++;
+	if (result != expect)
+		t->integrity_errors++;
+	return 0;
+}
+
+int runner_raw_fault(struct wl_thread *t, const char *kind, uint64_t seed)
+{
+	for (int k = 0; k < INJ_KINDS; k++)
+		if (strcmp(kind, inject_kind_name((enum inject_kind)k)) == 0) {
+			uint64_t ft = t->r->rs->c->fence_timeout_ns ? t->r->rs->c->fence_timeout_ns
+								   : 2000000000ull;
+			return inject_fire_once(t->r->rs->pl, (enum inject_kind)k, seed, 3 * ft / 2);
+		}
+	return -EINVAL;
+}
+
 int runner_raw_unlock(struct wl_thread *t, vidmm_handle_t h, uint64_t id)
 {
 	return raw_simple(t, 'u', h, id, NULL);
@@ -1052,6 +1105,7 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	}
 
 	struct wl_run *r = &rs->run;
+	rs->pl = &pl;
 	r->w = c->w;
 	r->vm = pl.vm;
 	r->prof = &pl.profile;

@@ -145,5 +145,13 @@ int runner_raw_lock(struct wl_thread *t, vidmm_handle_t h, uint64_t id);
 int runner_raw_unlock(struct wl_thread *t, vidmm_handle_t h, uint64_t id);
 int runner_raw_evict(struct wl_thread *t, vidmm_handle_t h, uint64_t id);
 int runner_raw_swap_out(struct wl_thread *t, vidmm_handle_t h, uint64_t id);
+/* Lock and hand back the CPU pointer. */
+int runner_raw_lock_cpu(struct wl_thread *t, vidmm_handle_t h, uint64_t id, void **cpu);
+/* Submit, wait, and count an integrity error unless the job's result word
+ * is expect (a job the engine failed counts as a reported loss). */
+int runner_raw_submit_expect(struct wl_thread *t, const struct vidmm_job *job,
+			     const uint64_t *ids, uint64_t expect);
+/* One fault of the named --inject kind now (inject_fire_once). */
+int runner_raw_fault(struct wl_thread *t, const char *kind, uint64_t seed);
 
 #endif

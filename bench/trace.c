@@ -180,6 +180,7 @@ struct trace_replay {
 	char first_div[160];
 	uint64_t recorded_threads;
 	int64_t policy;          /* VIDMM_POLICY_VERSION of the recording (1 if absent) */
+	bool check_each;         /* run vidmm_check after every call (fuzz reproducers) */
 	uint64_t failed_now;     /* calls that succeeded in the recording and fail now */
 	/* id -> handle */
 	vidmm_handle_t *h;
@@ -222,6 +223,49 @@ static void diverged(struct trace_replay *tr, const char *what, int want, int go
 	if (!tr->divergent++)
 		snprintf(tr->first_div, sizeof(tr->first_div),
 			 "line %" PRIu64 ": %s returned %d, recorded %d", tr->lineno, what, got, want);
+}
+
+/*
+ * ["V", id, [[len, kind, seed], ...], ret]: lock, compare what the CPU sees
+ * with those runs (kind 0 zeros, 1 the pattern of seed, 2 unknown), unlock;
+ * every mismatched word is an integrity error.
+ * ["W", id, seed, ret]: lock, write the pattern of seed, unlock.
+ */
+static bool replay_cpu(struct wl_thread *t, struct trace_replay *tr, const json_t *a, bool write,
+		       uint64_t id)
+{
+	int64_t ret, seed = 0;
+	const json_t *runs = json_array_get(a, 2);
+	void *cpu = NULL;
+
+	if (!geti(a, 3, &ret) || (write ? !geti(a, 2, &seed) : !json_is_array(runs)))
+		return false;
+	int r = runner_raw_lock_cpu(t, tr->h[id], id, &cpu);
+	if (r != ret)
+		diverged(tr, write ? "CPU write" : "CPU read", (int)ret, r);
+	if (r)
+		return true;
+	struct vidmm_alloc_info in;
+	uint64_t size = vidmm_query_allocation(t->r->vm, tr->h[id], &in) ? 0 : in.size;
+	uint64_t *w = cpu, off = 0;
+	if (write) {
+		for (; off < size; off += 8)
+			w[off / 8] = vidmm_pattern_word((uint64_t)seed, off);
+	} else {
+		for (size_t i = 0; i < json_array_size(runs); i++) {
+			int64_t len, kind, rseed;
+			const json_t *run = json_array_get(runs, i);
+			if (!geti(run, 0, &len) || !geti(run, 1, &kind) || !geti(run, 2, &rseed))
+				return false;
+			for (uint64_t end = off + (uint64_t)len; off < end && off < size; off += 8) {
+				uint64_t want = kind == 0 ? 0 : vidmm_pattern_word((uint64_t)rseed, off);
+				if (kind != 2 && w[off / 8] != want)
+					t->integrity_errors++;
+			}
+		}
+	}
+	runner_raw_unlock(t, tr->h[id], id);
+	return true;
 }
 
 /* One call line. false: malformed (tr->bad says why). */
@@ -277,9 +321,25 @@ static bool replay_line(struct wl_thread *t, struct trace_replay *tr, const json
 			j.refs[i].handle = tr->h[rid];
 			j.refs[i].access = (uint32_t)acc;
 		}
-		int r = runner_raw_submit(t, &j, ids);
+		int64_t expect;
+		int r = geti(a, 6, &expect) ? runner_raw_submit_expect(t, &j, ids, (uint64_t)expect)
+					    : runner_raw_submit(t, &j, ids);
 		if (r != ret)
 			diverged(tr, "submit", (int)ret, r);
+		return true;
+	}
+	if (strcmp(k, "V") == 0 || strcmp(k, "W") == 0)
+		return replay_cpu(t, tr, a, k[0] == 'W', (uint64_t)id);
+	if (strcmp(k, "F") == 0) {
+		int64_t seed;
+		const char *kind = json_string_value(json_array_get(a, 2));
+		if (!kind || !geti(a, 3, &seed))
+			goto bad;
+		if (runner_raw_fault(t, kind, (uint64_t)seed)) {
+			snprintf(tr->bad, sizeof(tr->bad), "%s:%" PRIu64 ": fault '%s' cannot be injected "
+				 "here", tr->path, tr->lineno, kind);
+			return false;
+		}
 		return true;
 	}
 	if (!geti(a, 2, &ret))
@@ -340,6 +400,11 @@ static int replay_thread(struct wl_thread *t)
 		}
 		bool ok = json_is_array(v) && replay_line(t, tr, v);
 		json_decref(v);
+		if (ok && tr->check_each && wl_run_check(t->r)) {
+			fprintf(stderr, "replay: %s:%" PRIu64 ": vidmm_check failed after this call\n",
+				tr->path, tr->lineno);
+			break;
+		}
 		if (!ok) {
 			if (!tr->bad[0])
 				snprintf(tr->bad, sizeof(tr->bad), "%s:%" PRIu64 ": malformed trace line",
@@ -403,6 +468,7 @@ int trace_replay_open(const char *path, struct run_config *c, struct trace_repla
 	c->seed = (uint64_t)json_integer_value(seed);
 	const json_t *pol = json_object_get(h, "policy");
 	tr->policy = json_is_integer(pol) ? json_integer_value(pol) : 1;
+	tr->check_each = json_is_true(json_object_get(h, "check_each"));
 	c->paging_mode = strcmp(json_string_value(pm), "bounce") == 0 ? VIDMM_PAGING_BOUNCE
 								       : VIDMM_PAGING_WINDOW;
 	c->verify = json_is_true(json_object_get(h, "verify"));
@@ -435,6 +501,24 @@ int trace_replay_compare(struct trace_replay *tr, const struct run_result *res, 
 	}
 	const json_t *st = json_object_get(tr->footer, "stats");
 	unsigned same = 0, diff = 0;
+
+	if (!st) {
+		/* A reproducer (vidmm-bench fuzz): no counters to match, only the
+		 * checks it carries and the results it expects. */
+		if (tr->divergent)
+			fprintf(out, "replay: %" PRIu64 " calls returned what the model forbids "
+				"(first: %s)\n", tr->divergent, tr->first_div);
+		if (tr->divergent || res->integrity_errors || res->check_failed || res->undocumented) {
+			fprintf(out, "replay: the reproducer FAILS: %" PRIu64 " wrong results, %" PRIu64
+				" integrity errors, vidmm_check %s, %" PRIu64 " undocumented errnos\n",
+				tr->divergent, res->integrity_errors,
+				res->check_failed ? res->check_err : "ok", res->undocumented);
+			return 1;
+		}
+		fprintf(out, "replay: %" PRIu64 " calls; every check of the reproducer passed\n",
+			res->ops);
+		return 0;
+	}
 
 	if (tr->recorded_threads > 1)
 		fprintf(out, "replay: note: recorded with %" PRIu64 " threads; the calls are replayed "

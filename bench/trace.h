@@ -18,6 +18,15 @@
  *     ["s", op, seed, engine, [[id, access], ...], ret]               submit
  *     ["l", id, ret]  ["u", id, ret]  ["e", id, ret]           lock/unlock/evict
  *     ["o", id, ret]                                                  swap_out
+ *   and, in reproducers written by `vidmm-bench fuzz`:
+ *     ["s", op, seed, engine, refs, ret, expect]  a job whose result word
+ *         (VERIFY: mismatched words; CHECKSUM: the checksum) must be expect
+ *     ["V", id, [[len, kind, seed], ...], ret]  lock, check what the CPU
+ *         sees (kind 0 zeros, 1 the pattern of seed, 2 unknown), unlock
+ *     ["W", id, seed, ret]                      lock, write a pattern, unlock
+ *     ["F", 0, "KIND", seed]                    inject one fault (--inject kinds)
+ *   with "check_each": true in the header (vidmm_check after every call) and
+ *   a footer without "stats" (no counters to compare).
  *   The header may also carry "policy" (VIDMM_POLICY_VERSION of the build
  *   that recorded it; 1 when absent).
  *   id: the run's allocation number (not the handle, which is the core's);

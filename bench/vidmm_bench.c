@@ -29,6 +29,8 @@
 #define EXIT_CHECK 1
 #define EXIT_USAGE 2
 
+int fuzz_main(int argc, char **argv); /* fuzz_cli.c */
+
 static void list(FILE *out)
 {
 	fprintf(out, "workloads:\n");
@@ -357,6 +359,8 @@ int main(int argc, char **argv)
 		return cmd_overhead(sargc, sargv);
 	if (strcmp(cmd, "micro") == 0)
 		return cmd_micro(sargc, sargv);
+	if (strcmp(cmd, "fuzz") == 0)
+		return fuzz_main(sargc, sargv);
 	/* reports/: the Markdown summary comes from results.c, passed in so the
 	 * library does not link the harness */
 	if (strcmp(cmd, "report") == 0)

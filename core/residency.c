@@ -997,6 +997,15 @@ static int page_in_owned(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
 			return -ENOMEM;
 		}
 		transit_add(vm, &t);
+#if defined(VIDMM_PLANTED_BUG) && VIDMM_PLANTED_BUG == 1
+		/* The planted defect of the fuzzer's test variant (core/meson.build):
+		 * from its second page-in on, an allocation of a multiple of 3
+		 * pages skips its copy back and comes back with stale bytes. */
+		if ((a->size >> vm->gart.geo.page_shift) % 3 == 0 && a->last_in_ns) {
+			memset(pending, 0, VIDMM_MAX_ENGINES * sizeof(*pending));
+			ret = 0;
+		} else
+#endif
 		ret = transfer(vm, a, t.node.start, false, pending);
 		transit_del(&t);
 		if (ret) {
