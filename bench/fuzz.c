@@ -829,8 +829,9 @@ static void step(struct exec *x, uint32_t opi, const struct fop *f)
 		do_fault(x, opi, f);
 		break;
 	}
-	if (x->o->plant_at && f->orig == x->o->plant_at && sl->h)
-		finding(x, FAIL_PLANT, opi, "call %u: the planted failure (its slot is live)", f->orig);
+	if (x->o->plant_at && f->orig >= x->o->plant_at && sl->h)
+		finding(x, FAIL_PLANT, opi, "call %u: the planted failure (the first call from "
+			"number %u on that finds its slot live)", f->orig, x->o->plant_at);
 }
 
 static int exec_open(struct exec *x, const struct fuzz_opts *o, enum vidmm_paging_mode mode,

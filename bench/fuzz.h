@@ -48,8 +48,9 @@ struct fuzz_opts {
 	char swap_dir[256];
 	const char *repro;        /* reproducer path; NULL: fuzz-<seed>.trace */
 	bool progress;
-	/* test hook (FUZZ-MINIMIZE): a synthetic failure when the call that
-	 * was number plant_at of its generated program runs on a live slot */
+	/* test hook (FUZZ-MINIMIZE): a synthetic failure at the first call
+	 * numbered plant_at or later (in its generated program) that runs on
+	 * a live slot */
 	uint32_t plant_at;
 };
 

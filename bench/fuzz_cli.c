@@ -51,8 +51,9 @@ static void help(FILE *out)
 		"  --repro FILE            where a finding's trace goes (default fuzz-SEED.trace)\n"
 		"  --out FILE.json         results: executions, calls and returns by kind, findings\n"
 		"  --quiet                 no progress line\n"
-		"  --plant-at N            test hook: a synthetic failure when call N of a program\n"
-		"                          runs on a live allocation (tests the minimizer)\n"
+		"  --plant-at N            test hook: a synthetic failure at the first call from\n"
+		"                          number N on that finds its allocation live (tests the\n"
+		"                          minimizer)\n"
 		"\nExit status: 0 nothing found, 1 a finding, 2 bad usage.\n");
 }
 
