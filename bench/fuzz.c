@@ -279,7 +279,10 @@ static void count_ret_at(struct exec *x, uint32_t opi, unsigned kind, int ret)
 	if (!x->st)
 		return;
 	pthread_mutex_lock(&x->lock);
-	x->st->calls++;
+	/* A cpu_write is a lock, stores and an unlock: its lock and unlock are
+	 * the calls, counted under their own kinds. */
+	if (kind != K_CPU_WRITE)
+		x->st->calls++;
 	x->st->calls_by_kind[kind]++;
 	unsigned e = ret < 0 && -ret < 160 ? (unsigned)-ret : ret ? 159 : 0;
 	x->st->rets[kind][e]++;
@@ -635,8 +638,9 @@ static void do_create(struct exec *x, uint32_t opi, const struct fop *f, struct 
 		expect_must(x, opi, f, CALL_CREATE, ret, -ENOSPC);
 	else
 		expect(x, opi, f, CALL_CREATE, ret, LEGAL(0, -ENOSPC, -EBUSY, -ENOMEM, -EIO));
+	/* The id is taken under the lock: another thread creates too. */
 	pthread_mutex_lock(&x->lock);
-	x->next_id++;
+	uint64_t id = x->next_id++;
 	pthread_mutex_unlock(&x->lock);
 	if (ret)
 		return;
@@ -645,7 +649,7 @@ static void do_create(struct exec *x, uint32_t opi, const struct fop *f, struct 
 		x->leaked[x->nleaked++] = sl->h; /* still live: destroyed at the end */
 	pthread_mutex_unlock(&x->lock);
 	__atomic_store_n(&sl->h, h, __ATOMIC_RELAXED);
-	sl->id = x->next_id - 1;
+	sl->id = id;
 	sl->size = (f->size + 4095) / 4096 * 4096;
 	sl->flags = f->flags;
 	sl->cpu_ok = cpu_ok;
@@ -687,6 +691,7 @@ static void do_cpu_write(struct exec *x, uint32_t opi, const struct fop *f, stru
 	if (!sl->h)
 		return;
 	int ret = do_lock(x, opi, f, sl);
+	count_ret(x, K_CPU_WRITE, ret);
 	if (ret)
 		return;
 	uint64_t *w = sl->cpu;
@@ -694,6 +699,7 @@ static void do_cpu_write(struct exec *x, uint32_t opi, const struct fop *f, stru
 		w[off / 8] = vidmm_pattern_word(f->seed, off);
 	content_set(&sl->c, sl->size, C_PAT, f->seed);
 	int u = vidmm_unlock(x->pl.vm, sl->h);
+	count_ret(x, K_UNLOCK, u);
 	if (u)
 		finding(x, FAIL_SITUATION, opi, "call %u: unlock after a CPU write: %d", f->orig, u);
 	else if (--sl->locks == 0)
@@ -1055,9 +1061,23 @@ static void gen_op(struct src *s, const struct fuzz_opts *o, uint32_t orig, stru
 		/* the last entry, an unknown flag, a third as often as the rest */
 		f->flags = fl[pick(s, 3 * (sizeof(fl) / sizeof(fl[0])) - 2) / 3];
 		f->npref = (uint8_t)(pick(s, 3) == 0 ? 1 + pick(s, 3) : 0);
-		for (int i = 0; i < f->npref; i++)
-			f->pref[i] = (uint32_t)pick(s, 7);
-		s->live |= 1u << f->slot;
+		/* Mostly distinct ids of the four segments every small profile has
+		 * (a rejected create teaches little); now and then any id. */
+		uint32_t base = (uint32_t)pick(s, 4);
+		bool odd = false;
+		for (int i = 0; i < f->npref; i++) {
+			bool any = pick(s, 8) == 0;
+			f->pref[i] = any ? (uint32_t)pick(s, 7) : (base + (uint32_t)i) % 4;
+			odd |= any;
+		}
+		/* Which slots later calls aim at: a create that is surely refused
+		 * leaves its slot empty (the old allocation is destroyed first). */
+		odd |= !f->size || f->size >= (1ull << 30) || f->prio >= VIDMM_PRIO_COUNT ||
+		       f->flags == (1u << 7) || f->align == (3 << 12);
+		if (odd)
+			s->live &= ~(1u << f->slot);
+		else
+			s->live |= 1u << f->slot;
 		break;
 	}
 	case K_SUBMIT: {
@@ -1677,11 +1697,14 @@ void *fuzz_results_json(const struct fuzz_opts *o, const struct fuzz_stats *st)
 		for (int e = 0; e < 160; e++) {
 			if (!st->rets[k][e])
 				continue;
-			char name[32];
+			char name[48];
+			const char *en = e ? strerrorname_np(e) : NULL;
 			if (e == 0)
 				snprintf(name, sizeof(name), "0");
+			else if (en && e < 159)
+				snprintf(name, sizeof(name), "-%s", en);
 			else
-				snprintf(name, sizeof(name), "-%d (%s)", e, vidmm_strerror(-e));
+				snprintf(name, sizeof(name), "other");
 			json_object_set_new(r, name, json_integer((json_int_t)st->rets[k][e]));
 		}
 		json_object_set_new(rets, kind_names[k], r);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "coverage.h"
 #include "fuzz.h"
 #include "reports/rfile.h"
 
@@ -256,6 +257,11 @@ int fuzz_main(int argc, char **argv)
 	       o.differential ? "" : "");
 	if (o.differential)
 		printf("fuzz: %" PRIu64 " differential comparisons\n", st->differential_runs);
+	uint64_t edges, hit;
+	bool covered = coverage_edges(&edges, &hit);
+	if (covered)
+		printf("fuzz: coverage %" PRIu64 " of %" PRIu64 " edges (%.1f%%)\n", hit, edges,
+		       100.0 * (double)hit / (double)edges);
 	if (st->found) {
 		printf("FOUND (program seed %" PRIu64 "): %s\n", st->finding_seed, st->finding);
 		if (st->original_len)
@@ -267,6 +273,9 @@ int fuzz_main(int argc, char **argv)
 	if (outp) {
 		json_t *doc = json_pack("{s:{s:s,s:I},s:o}", "context", "tool", "vidmm-bench fuzz",
 					"seed", (json_int_t)o.seed, "fuzz", fuzz_results_json(&o, st));
+		json_object_set_new(json_object_get(doc, "fuzz"), "coverage", covered ?
+			json_pack("{s:I,s:I}", "edges", (json_int_t)edges, "edges_hit", (json_int_t)hit) :
+			json_null());
 		char *s = json_dumps(doc, JSON_INDENT(1));
 		json_decref(doc);
 		if (!s || rfile_put(&out, s, err, sizeof(err))) {

@@ -57,7 +57,7 @@ static const struct suite_run quick_runs[] = {
 	{ "paging", "", 0, 2.0, VIDMM_PAGING_BOUNCE },
 	{ "swap", "pressure=1.3", 0, 2.0, VIDMM_PAGING_WINDOW },
 	{ "multi-client", "", 4, 3.0, VIDMM_PAGING_WINDOW },
-	{ NULL },
+	{ .workload = NULL },
 };
 
 static const struct suite_run full_runs[] = {
@@ -74,7 +74,7 @@ static const struct suite_run full_runs[] = {
 	{ "swap", "", 0, 10.0, VIDMM_PAGING_WINDOW },
 	{ "multi-client", "", 4, 15.0, VIDMM_PAGING_WINDOW },
 	{ "multi-client", "", 8, 15.0, VIDMM_PAGING_WINDOW },
-	{ NULL },
+	{ .workload = NULL },
 };
 
 static const struct suite suites[] = {
@@ -82,7 +82,7 @@ static const struct suite suites[] = {
 	  true, quick_runs, MICRO_QUICK, "0.05" },
 	{ "full", "longer runs and more variants on the default profile (~3 min)", "default",
 	  false, full_runs, ".", "0.1" },
-	{ NULL },
+	{ .name = NULL },
 };
 
 void suite_list(FILE *out)

@@ -187,7 +187,7 @@ struct trace_replay {
 	uint64_t nh;
 };
 
-static const struct wl_param no_params[] = { { NULL } };
+static const struct wl_param no_params[] = { { .name = NULL } };
 
 static int grow(struct trace_replay *tr, uint64_t id)
 {

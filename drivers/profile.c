@@ -281,13 +281,13 @@ static const char *json_type_name(const json_t *v)
 	return "unknown";
 }
 
+static int profile_from_json(json_t *root, const char *path, struct vidmm_profile *out,
+			     char *err, size_t err_len);
+
 int vidmm_profile_load(const char *path, struct vidmm_profile *out, char *err, size_t err_len)
 {
 	json_error_t jerr;
 	json_t *root;
-	struct vidmm_profile p;
-	const char *key;
-	json_t *val;
 	int ret;
 
 	if (!path || !out) {
@@ -309,6 +309,37 @@ int vidmm_profile_load(const char *path, struct vidmm_profile *out, char *err, s
 		       jerr.text);
 		return -EINVAL;
 	}
+	return profile_from_json(root, path, out, err, err_len);
+}
+
+int vidmm_profile_parse(const char *text, size_t len, const char *name, struct vidmm_profile *out,
+			char *err, size_t err_len)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (!text || !name || !out) {
+		seterr(err, err_len, "profile: NULL text, name or output");
+		return -EINVAL;
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		seterr(err, err_len, "%s:%d:%d: malformed JSON: %s", name, jerr.line, jerr.column,
+		       jerr.text);
+		return -EINVAL;
+	}
+	return profile_from_json(root, name, out, err, err_len);
+}
+
+/* Takes root's reference. path names the source in messages. */
+static int profile_from_json(json_t *root, const char *path, struct vidmm_profile *out,
+			     char *err, size_t err_len)
+{
+	struct vidmm_profile p;
+	const char *key;
+	json_t *val;
+	int ret;
+
 	if (!json_is_object(root)) {
 		seterr(err, err_len, "%s: the top level must be an object, not %s", path,
 		       json_type_name(root));

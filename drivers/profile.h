@@ -53,6 +53,11 @@ int vidmm_profile_builtin(const char *name, struct vidmm_profile *out);
 int vidmm_profile_load(const char *path, struct vidmm_profile *out, char *err,
 		       size_t err_len);
 
+/* The same from JSON text in memory; name stands for the source in
+ * messages. */
+int vidmm_profile_parse(const char *text, size_t len, const char *name, struct vidmm_profile *out,
+			char *err, size_t err_len);
+
 /* NAME of a built-in profile or a path ending in .json. */
 int vidmm_profile_resolve(const char *name_or_path, struct vidmm_profile *out,
 			  char *err, size_t err_len);

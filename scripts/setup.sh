@@ -8,6 +8,7 @@ PKGS=(
   liburing-dev libpci-dev libhwloc-dev libcmocka-dev libjansson-dev
   libbenchmark-dev libxxhash-dev
   libasan8 libubsan1 libtsan2
+  clang libclang-rt-14-dev
   pciutils util-linux fio
 )
 

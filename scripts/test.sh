@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds vidmm-bench and runs every test: a normal build with warnings as
 # errors, the same tests under ASan+UBSan, and the multi-threaded tests under
-# TSan. The last line is "N passed, N failed" over all of them.
+# TSan, and the libFuzzer targets when clang is there. The last line is
+# "N passed, N failed" over all of them; a stage that cannot run here is
+# named on its own "skipped:" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -11,7 +13,8 @@ total_pass=0
 total_fail=0
 
 # Multi-threaded suites, run again under TSan.
-TSAN_SUITES=(${VIDMM_TSAN_SUITES:-test_emu test_residency test_swap test_swapstore test_shared})
+TSAN_SUITES=(${VIDMM_TSAN_SUITES:-test_emu test_residency test_swap test_swapstore test_shared
+	test_fuzz_threads})
 
 configure() { # dir, extra meson args...
 	local dir=$1; shift
@@ -54,7 +57,10 @@ run_config() { # label dir suites-args -- meson args
 	fi
 }
 
-run_config "release (warnings as errors)" build --
+# vidmm-bench fuzz runs (tests/test_fuzz.c): short in the release build,
+# 60 s single-threaded and 60 s with 4 threads under the sanitizers.
+VIDMM_FUZZ_SECONDS=10 run_config "release (warnings as errors)" build --
+export VIDMM_FUZZ_SECONDS=60
 # UBSan only prints and goes on unless told to stop: make every report fail.
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
@@ -68,6 +74,15 @@ done
 if [ ${#tsan[@]} -gt 0 ]; then
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	run_config "TSan" build-tsan "${tsan[@]}" -- -Db_sanitize=thread -Db_lundef=false -Dgbench=disabled
+fi
+
+# libFuzzer targets (tests/fuzz): 10 s each from the corpus, then 60 s each.
+if command -v clang >/dev/null 2>&1 && echo 'int main(void){return 0;}' |
+	clang -x c -fsanitize=fuzzer-no-link -o /dev/null - >/dev/null 2>&1; then
+	CC=clang run_config "libFuzzer targets" build-fuzz fuzz_targets -- -Dfuzz=enabled \
+		-Db_sanitize=address,undefined -Db_lundef=false -Dgbench=disabled
+else
+	echo "skipped: libFuzzer targets (no clang with libFuzzer: apt-get install clang libclang-rt-14-dev)"
 fi
 
 echo "$total_pass passed, $total_fail failed"

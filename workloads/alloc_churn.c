@@ -21,7 +21,7 @@ static const struct wl_param params[] = {
 	  NULL },
 	{ "alpha", WL_P_FLOAT, "1.5", "power-law exponent (dist=powerlaw)", 0.1, 10, NULL },
 	{ "slots", WL_P_INT, "4096", "most live allocations per thread", 2, 1 << 20, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static const char *const counters[] = { "creates", "destroys", "frag_samples", NULL };

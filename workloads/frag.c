@@ -21,7 +21,7 @@ static const struct wl_param params[] = {
 	  1, NULL },
 	{ "large_mult", WL_P_INT, "16", "large allocation = this many small ones", 2, 1 << 16, NULL },
 	{ "large_count", WL_P_INT, "8", "large requests per round", 1, 1 << 16, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static const char *const hists[] = { "large_create", NULL };

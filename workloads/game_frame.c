@@ -30,7 +30,7 @@ static const struct wl_param params[] = {
 	  10000, NULL },
 	{ "vsync", WL_P_INT, "0", "1: sleep out the rest of the budget after each frame", 0, 1,
 	  NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static const char *const hists[] = { "frame", NULL };

@@ -24,7 +24,7 @@ static const struct wl_param params[] = {
 	{ "act_frac", WL_P_FLOAT, "0.05", "activation per layer, fraction of local memory", 1e-5,
 	  1, NULL },
 	{ "ckpt_every", WL_P_INT, "20", "steps between checkpoints (0: never)", 0, 1000000, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static const char *const hists[] = { "step", "checkpoint", NULL };

@@ -20,7 +20,7 @@ static const struct wl_param params[] = {
 	{ "refs", WL_P_INT, "4", "objects per job", 1, 64, NULL },
 	{ "zipf", WL_P_FLOAT, "0.9", "Zipf skew within a client", 0, 5, NULL },
 	{ "churn", WL_P_FLOAT, "0.05", "probability per job of replacing one object", 0, 1, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static const char *const counters[] = { "recreated", NULL };

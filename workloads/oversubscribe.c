@@ -19,7 +19,7 @@ static const struct wl_param params[] = {
 	{ "refs", WL_P_INT, "4", "objects per job", 1, 64, NULL },
 	{ "zipf", WL_P_FLOAT, "0.8", "Zipf skew of object popularity (0 = uniform)", 0, 5, NULL },
 	{ "write_frac", WL_P_FLOAT, "0.25", "probability that a job writes an object", 0, 1, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static const char *const counters[] = { "objects", NULL };

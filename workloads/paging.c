@@ -22,7 +22,7 @@ static const struct wl_param params[] = {
 	  NULL },
 	{ "batch_frac", WL_P_FLOAT, "0.25", "bytes per class per round, fraction of local memory",
 	  1e-4, 0.9, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static const char *const hists[] = { "page_out_small", "page_out_mid", "page_out_large",

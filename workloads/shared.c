@@ -41,7 +41,7 @@ static const struct wl_param params[] = {
 	  "using", 0, 1, NULL },
 	{ "check_ms", WL_P_INT, "5", "vidmm_check period of the checker thread (0: none)", 0, 10000,
 	  NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static const char *const counters[] = { "cpu_locks", "moves", "recreated", "racy_destroys",

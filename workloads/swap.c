@@ -21,7 +21,7 @@ static const struct wl_param params[] = {
 	{ "obj_frac", WL_P_FLOAT, "0.01", "object size, fraction of the system-page budget", 1e-5,
 	  0.5, NULL },
 	{ "refs", WL_P_INT, "2", "objects per job", 1, 64, NULL },
-	{ NULL },
+	{ .name = NULL },
 };
 
 static const char *const counters[] = { "objects", "enomem", "recreated", NULL };
