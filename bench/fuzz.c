@@ -490,6 +490,9 @@ static void job_done(struct exec *x, uint32_t opi, const struct fop *f, struct v
 			f->orig, vidmm_strerror(w));
 		return;
 	}
+	if (!vidmm_fence_signalled(x->pl.vm, fence))
+		finding(x, FAIL_SITUATION, opi, "call %u: a fence the wait returned 0 for is not "
+			"signalled", f->orig);
 	int status = vidmm_fence_status(x->pl.vm, fence);
 	if (!contract_errno_ok(CALL_FENCE_STATUS, status))
 		finding(x, FAIL_ERRNO, opi, "vidmm_fence_status returned %d", status);
@@ -727,9 +730,102 @@ static void do_move(struct exec *x, uint32_t opi, const struct fop *f, struct sl
 		expect(x, opi, f, call, ret, LEGAL(0, -EBUSY, -ENOMEM, -EIO, -ETIMEDOUT));
 }
 
+/* The queries besides vidmm_query_allocation (K_QUERY with jop 1..4): they
+ * change nothing, so they agree with the model or it is a finding. */
+static void do_query_other(struct exec *x, uint32_t opi, const struct fop *f)
+{
+	int ret;
+
+	switch (f->jop) {
+	case 1: {
+		struct vidmm_segment_info si[VIDMM_MAX_SEGMENTS];
+		uint32_t n = 0;
+		ret = vidmm_query_segments(x->pl.vm, f->variant ? NULL : si,
+					   f->variant ? 1 : VIDMM_MAX_SEGMENTS, &n);
+		count_ret(x, K_QUERY, ret);
+		expect_must(x, opi, f, CALL_QUERY_SEGMENTS, ret, f->variant ? -EINVAL : 0);
+		if (!ret && n != x->nseg)
+			finding(x, FAIL_SITUATION, opi, "call %u: %u segments, %u at start", f->orig,
+				n, x->nseg);
+		/* Segments never change after init. */
+		for (uint32_t i = 0; !ret && i < n && i < x->nseg; i++)
+			if (si[i].id != x->seg[i].id || si[i].base != x->seg[i].base ||
+			    si[i].size != x->seg[i].size || si[i].flags != x->seg[i].flags)
+				finding(x, FAIL_SITUATION, opi, "call %u: segment %u changed since init",
+					f->orig, i);
+		break;
+	}
+	case 2: {
+		struct vidmm_swapped_info sw[NSLOT * 2];
+		uint32_t n = 0;
+		ret = vidmm_query_swapped(x->pl.vm, f->variant ? NULL : sw,
+					  f->variant ? 1 : NSLOT * 2, &n);
+		count_ret(x, K_QUERY, ret);
+		expect_must(x, opi, f, CALL_QUERY_SWAPPED, ret, f->variant ? -EINVAL : 0);
+		if (ret || x->o->threads > 1)
+			break;
+		/* Every handle listed is one the program holds, with its size. */
+		for (uint32_t i = 0; i < n && i < NSLOT * 2; i++) {
+			bool known = false;
+			for (int k = 0; k < NSLOT; k++)
+				if (x->s[k].h == sw[i].handle) {
+					known = true;
+					if (sw[i].size != x->s[k].size)
+						finding(x, FAIL_SITUATION, opi, "call %u: swapped list "
+							"gives %" PRIu64 " bytes for a %" PRIu64 "-byte "
+							"allocation", f->orig, sw[i].size, x->s[k].size);
+				}
+			for (uint32_t k = 0; k < x->nleaked && !known; k++)
+				known = x->leaked[k] == sw[i].handle;
+			if (!known)
+				finding(x, FAIL_SITUATION, opi, "call %u: the swapped list holds handle "
+					"%#" PRIx64 ", which is not live", f->orig, (uint64_t)sw[i].handle);
+		}
+		break;
+	}
+	case 3: {
+		struct vidmm_hist *h = malloc(sizeof(*h));
+		enum vidmm_hist_id id = (enum vidmm_hist_id)(f->seed % (VIDMM_HIST_SWAP_READ_IO + 2));
+		bool valid = id <= VIDMM_HIST_SWAP_READ_IO;
+		if (!h)
+			return;
+		ret = vidmm_query_histogram(x->pl.vm, id, h);
+		count_ret(x, K_QUERY, ret);
+		if (valid)
+			expect(x, opi, f, CALL_QUERY_HIST, ret, LEGAL(0, -ENOMEM));
+		else
+			expect_must(x, opi, f, CALL_QUERY_HIST, ret, -EINVAL);
+		if (!ret && h->count && (h->min > h->max || vidmm_hist_quantile(h, 0.5) > h->max))
+			finding(x, FAIL_SITUATION, opi, "call %u: histogram %d: min %" PRIu64 ", max %"
+				PRIu64 ", p50 %" PRIu64, f->orig, (int)id, h->min, h->max,
+				vidmm_hist_quantile(h, 0.5));
+		free(h);
+		break;
+	}
+	default: {
+		/* A fence the manager never gave out: not signalled, and waiting on
+		 * it is refused or times out at once. */
+		struct vidmm_fence fake = { .engine = (uint32_t)(f->seed % 8), .value = UINT64_MAX / 2 };
+		bool sig = vidmm_fence_signalled(x->pl.vm, fake);
+		ret = vidmm_wait_fence(x->pl.vm, fake, 0);
+		count_ret(x, K_QUERY, ret);
+		expect(x, opi, f, CALL_WAIT_FENCE, ret, LEGAL(-EINVAL, -ETIMEDOUT));
+		if (sig)
+			finding(x, FAIL_SITUATION, opi, "call %u: a fence never submitted reads as "
+				"signalled", f->orig);
+		break;
+	}
+	}
+}
+
 static void do_query(struct exec *x, uint32_t opi, const struct fop *f, struct slot *sl)
 {
 	bool live;
+
+	if (f->jop) {
+		do_query_other(x, opi, f);
+		return;
+	}
 	vidmm_handle_t h = pick_handle(sl, f->variant == 2 ? 2 : 0, &live);
 	struct vidmm_alloc_info in;
 	int ret = vidmm_query_allocation(x->pl.vm, h, &in);
@@ -1113,11 +1209,14 @@ static void gen_op(struct src *s, const struct fuzz_opts *o, uint32_t orig, stru
 		if (f->variant != 1 && f->variant != 2)
 			s->live &= ~(1u << f->slot);
 		break;
+	case K_QUERY:
+		/* half on an allocation, the rest the other queries */
+		f->jop = (uint8_t)(pick(s, 2) ? 0 : 1 + pick(s, 4));
+		/* fall through */
 	case K_LOCK:
 	case K_UNLOCK:
 	case K_EVICT:
 	case K_SWAP_OUT:
-	case K_QUERY:
 		f->variant = (uint8_t)(pick(s, 15) == 0 ? 1 + pick(s, 2) : 0);
 		break;
 	case K_FAULT:
@@ -1673,7 +1772,10 @@ int fuzz_one_input(const uint8_t *data, size_t size, char *why, size_t len)
 		o.profile.swap = 16ull << 20;
 		o.threads = 1;
 		o.fault_calls = true;
-		o.fence_timeout_ns = 200000000ull;
+		/* Shorter than the CLI's 100 ms: an injected late or hung command
+		 * costs one timeout, and libFuzzer lives on executions per second. A
+		 * timeout is a legal result, never a finding. */
+		o.fence_timeout_ns = 20000000ull;
 		init = true;
 	}
 	/* A call per 16 bytes of input, at most 256. */
