@@ -182,12 +182,20 @@ struct trace_replay {
 	int64_t policy;          /* VIDMM_POLICY_VERSION of the recording (1 if absent) */
 	bool check_each;         /* run vidmm_check after every call (fuzz reproducers) */
 	uint64_t failed_now;     /* calls that succeeded in the recording and fail now */
+	uint64_t creates;        /* create lines so far */
 	/* id -> handle */
 	vidmm_handle_t *h;
 	uint64_t nh;
 };
 
 static const struct wl_param no_params[] = { { .name = NULL } };
+
+/* The handle an allocation id stands for: 0 (never created, or destroyed)
+ * for an id no create line named. */
+static vidmm_handle_t handle_of(const struct trace_replay *tr, int64_t id)
+{
+	return id >= 0 && (uint64_t)id < tr->nh ? tr->h[id] : 0;
+}
 
 static int grow(struct trace_replay *tr, uint64_t id)
 {
@@ -240,13 +248,13 @@ static bool replay_cpu(struct wl_thread *t, struct trace_replay *tr, const json_
 
 	if (!geti(a, 3, &ret) || (write ? !geti(a, 2, &seed) : !json_is_array(runs)))
 		return false;
-	int r = runner_raw_lock_cpu(t, tr->h[id], id, &cpu);
+	int r = runner_raw_lock_cpu(t, handle_of(tr, (int64_t)id), id, &cpu);
 	if (r != ret)
 		diverged(tr, write ? "CPU write" : "CPU read", (int)ret, r);
 	if (r)
 		return true;
 	struct vidmm_alloc_info in;
-	uint64_t size = vidmm_query_allocation(t->r->vm, tr->h[id], &in) ? 0 : in.size;
+	uint64_t size = vidmm_query_allocation(t->r->vm, handle_of(tr, (int64_t)id), &in) ? 0 : in.size;
 	uint64_t *w = cpu, off = 0;
 	if (write) {
 		for (; off < size; off += 8)
@@ -264,7 +272,7 @@ static bool replay_cpu(struct wl_thread *t, struct trace_replay *tr, const json_
 			}
 		}
 	}
-	runner_raw_unlock(t, tr->h[id], id);
+	runner_raw_unlock(t, handle_of(tr, (int64_t)id), id);
 	return true;
 }
 
@@ -274,9 +282,23 @@ static bool replay_line(struct wl_thread *t, struct trace_replay *tr, const json
 	const char *k = json_string_value(json_array_get(a, 0));
 	int64_t id, ret;
 
-	if (!k || !geti(a, 1, &id) || id < 0 || grow(tr, (uint64_t)id + 1))
+	if (!k || !geti(a, 1, &id) || id < 0)
 		goto bad;
 	if (strcmp(k, "c") == 0) {
+		/* Ids number the creates in the order they were called, and lines
+		 * are written in about that order (at most one pending create per
+		 * recording thread): an id far ahead is a damaged trace, and would
+		 * size the id table by itself. */
+		uint64_t ahead = tr->recorded_threads ? tr->recorded_threads : 1;
+		if ((uint64_t)id >= tr->creates + ahead) {
+			snprintf(tr->bad, sizeof(tr->bad), "%s:%" PRIu64 ": allocation id %" PRId64
+				 " out of order (%" PRIu64 " creates so far)", tr->path, tr->lineno,
+				 id, tr->creates);
+			return false;
+		}
+		tr->creates++;
+		if (grow(tr, (uint64_t)id + 1))
+			goto bad;
 		int64_t size, align, prio, flags;
 		const json_t *pref = json_array_get(a, 6);
 		struct vidmm_alloc_desc d = { 0 };
@@ -314,11 +336,10 @@ static bool replay_line(struct wl_thread *t, struct trace_replay *tr, const json
 		for (uint32_t i = 0; i < j.nrefs; i++) {
 			int64_t rid, acc;
 			const json_t *r = json_array_get(refs, i);
-			if (!geti(r, 0, &rid) || !geti(r, 1, &acc) || rid < 0 ||
-			    grow(tr, (uint64_t)rid + 1))
+			if (!geti(r, 0, &rid) || !geti(r, 1, &acc) || rid < 0)
 				goto bad;
 			ids[i] = (uint64_t)rid;
-			j.refs[i].handle = tr->h[rid];
+			j.refs[i].handle = handle_of(tr, rid);
 			j.refs[i].access = (uint32_t)acc;
 		}
 		int64_t expect;
@@ -347,20 +368,21 @@ static bool replay_line(struct wl_thread *t, struct trace_replay *tr, const json
 	int r;
 	switch (k[0] && !k[1] ? k[0] : 0) {
 	case 'd':
-		r = runner_raw_destroy(t, tr->h[id], (uint64_t)id);
-		tr->h[id] = 0;
+		r = runner_raw_destroy(t, handle_of(tr, id), (uint64_t)id);
+		if ((uint64_t)id < tr->nh)
+			tr->h[id] = 0;
 		break;
 	case 'l':
-		r = runner_raw_lock(t, tr->h[id], (uint64_t)id);
+		r = runner_raw_lock(t, handle_of(tr, id), (uint64_t)id);
 		break;
 	case 'u':
-		r = runner_raw_unlock(t, tr->h[id], (uint64_t)id);
+		r = runner_raw_unlock(t, handle_of(tr, id), (uint64_t)id);
 		break;
 	case 'e':
-		r = runner_raw_evict(t, tr->h[id], (uint64_t)id);
+		r = runner_raw_evict(t, handle_of(tr, id), (uint64_t)id);
 		break;
 	case 'o':
-		r = runner_raw_swap_out(t, tr->h[id], (uint64_t)id);
+		r = runner_raw_swap_out(t, handle_of(tr, id), (uint64_t)id);
 		break;
 	default:
 		goto bad;
@@ -459,6 +481,12 @@ int trace_replay_open(const char *path, struct run_config *c, struct trace_repla
 		snprintf(err, len, "replay: %s: header: seed, paging_mode or threads missing", path);
 		goto fail;
 	}
+	/* The recorder's own limit (--threads). */
+	if (json_integer_value(th) < 1 || json_integer_value(th) > 256) {
+		snprintf(err, len, "replay: %s: header: threads %" JSON_INTEGER_FORMAT
+			 " (a recording has 1 to 256)", path, json_integer_value(th));
+		goto fail;
+	}
 	char perr[200];
 	if (metrics_profile_from_json(json_object_get(h, "profile"), &c->profile, perr,
 				      sizeof(perr))) {
@@ -491,12 +519,14 @@ fail:
 
 int trace_replay_compare(struct trace_replay *tr, const struct run_result *res, FILE *out)
 {
+	/* A damaged trace is an error, on stderr like every other. */
 	if (tr->bad[0]) {
-		fprintf(out, "replay: %s\n", tr->bad);
+		fprintf(stderr, "vidmm-bench replay: %s\n", tr->bad);
 		return -EINVAL;
 	}
 	if (!tr->footer) {
-		fprintf(out, "replay: %s: no footer line (was the recording interrupted?)\n", tr->path);
+		fprintf(stderr, "vidmm-bench replay: %s: no footer line (was the recording "
+			"interrupted?)\n", tr->path);
 		return -EINVAL;
 	}
 	const json_t *st = json_object_get(tr->footer, "stats");

@@ -77,7 +77,7 @@ int trace_replay_open(const char *path, struct run_config *c, struct trace_repla
 /*
  * After runner_run: compare the final counters with the footer. Prints the
  * verdict (and every difference) on out. 0 equal, 1 different, -EINVAL when
- * the trace had no footer or a malformed line.
+ * the trace had no footer or a malformed line (said on stderr).
  */
 int trace_replay_compare(struct trace_replay *tr, const struct run_result *res, FILE *out);
 void trace_replay_close(struct trace_replay *tr);

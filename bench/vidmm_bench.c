@@ -129,9 +129,14 @@ static int cmd_run(int argc, char **argv, bool replay)
 	}
 	if (tr) {
 		int cmp = trace_replay_compare(tr, &res, stdout);
-		if (cmp < 0)
-			status = EXIT_USAGE;
-		else if (cmp > 0 && status == 0)
+		if (cmp < 0) {
+			/* A damaged trace: what ran is no result (bad input, no output). */
+			trace_replay_close(tr);
+			rfile_abort(&out);
+			runner_result_free(&res);
+			return EXIT_USAGE;
+		}
+		if (cmp > 0 && status == 0)
 			status = EXIT_CHECK;
 		trace_replay_close(tr);
 	}

@@ -359,6 +359,26 @@ static void cli_replay_exact(void **state)
 	fclose(f);
 	vt_run_bench(&r, (const char *[]){ "replay", tr, "--quiet", NULL });
 	assert_int_equal(r.status, 2);
+	/* A damaged line deep in the trace (an allocation id far ahead, found by
+	 * fuzz_trace: it sized the id table to 8 GiB): one message, exit 2, and
+	 * no results file. */
+	char out[512];
+	snprintf(out, sizeof(out), "%s/bad.json", dir);
+	f = fopen(tr, "w");
+	fputs("{\"vidmm_trace\":1,\"workload\":\"x\",\"seed\":1,\"threads\":1,"
+	      "\"paging_mode\":\"window\",\"profile\":{\"name\":\"tiny\","
+	      "\"local_visible\":16777216,\"local_invisible\":50331648,"
+	      "\"pcie_snooped\":33554432,\"pcie_unsnooped\":33554432,\"paging\":8388608,"
+	      "\"sysmem\":134217728,\"sysmem_reserve\":8388608,\"swap\":0,"
+	      "\"page_size\":4096,\"gart_entry_bytes\":4,\"gart_levels\":3,"
+	      "\"copy_engines\":1,\"tlb_entries\":64,\"paging_snooped\":true}}\n"
+	      "[\"c\",0,4096,0,1,0,[],0]\n[\"c\",962262716,4096,0,1,0,[],0]\n", f);
+	fclose(f);
+	vt_run_bench(&r, (const char *[]){ "replay", tr, "--out", out, NULL });
+	vt_show("replay of a damaged trace", &r);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "out of order"));
+	assert_int_equal(access(out, F_OK), -1);
 	vt_rmtree(dir);
 	free(dir);
 }
