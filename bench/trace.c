@@ -287,10 +287,11 @@ static bool replay_line(struct wl_thread *t, struct trace_replay *tr, const json
 	if (strcmp(k, "c") == 0) {
 		/* Ids number the creates in the order they were called, and lines
 		 * are written in about that order (at most one pending create per
-		 * recording thread): an id far ahead is a damaged trace, and would
+		 * recording thread; fuzz reproducers start at 1, id 0 standing for
+		 * a forged handle): an id far ahead is a damaged trace, and would
 		 * size the id table by itself. */
 		uint64_t ahead = tr->recorded_threads ? tr->recorded_threads : 1;
-		if ((uint64_t)id >= tr->creates + ahead) {
+		if ((uint64_t)id > tr->creates + ahead) {
 			snprintf(tr->bad, sizeof(tr->bad), "%s:%" PRIu64 ": allocation id %" PRId64
 				 " out of order (%" PRIu64 " creates so far)", tr->path, tr->lineno,
 				 id, tr->creates);
