@@ -480,6 +480,20 @@ static int do_unlock(struct exec *x, uint32_t opi, const struct fop *f, struct s
 }
 
 /* Wait for a job and apply it to the model (or learn that it failed). */
+/* A job result the model predicts: recorded for the reproducer, counted. */
+static void checked(struct exec *x, uint32_t opi, uint64_t want)
+{
+	if (x->rec) {
+		x->rec[opi].has_result = true;
+		x->rec[opi].result = want;
+	}
+	if (x->st) {
+		pthread_mutex_lock(&x->lock);
+		x->st->content_checks++;
+		pthread_mutex_unlock(&x->lock);
+	}
+}
+
 static void job_done(struct exec *x, uint32_t opi, const struct fop *f, struct vidmm_fence fence,
 		     const uint64_t *resultp, struct slot **r)
 {
@@ -525,15 +539,7 @@ static void job_done(struct exec *x, uint32_t opi, const struct fop *f, struct v
 		}
 		if (!known)
 			break;
-		if (x->rec) {
-			x->rec[opi].has_result = true;
-			x->rec[opi].result = want;
-		}
-		if (x->st) {
-			pthread_mutex_lock(&x->lock);
-			x->st->content_checks++;
-			pthread_mutex_unlock(&x->lock);
-		}
+		checked(x, opi, want);
 		if (result != want)
 			finding(x, FAIL_CONTENT, opi, "call %u (VERIFY, seed %" PRIu64 "): %" PRIu64
 				" mismatched words, the model expects %" PRIu64, f->orig, f->seed,
@@ -553,15 +559,7 @@ static void job_done(struct exec *x, uint32_t opi, const struct fop *f, struct v
 		if (!known)
 			break;
 		uint64_t want = XXH3_64bits_digest(&hs);
-		if (x->rec) {
-			x->rec[opi].has_result = true;
-			x->rec[opi].result = want;
-		}
-		if (x->st) {
-			pthread_mutex_lock(&x->lock);
-			x->st->content_checks++;
-			pthread_mutex_unlock(&x->lock);
-		}
+		checked(x, opi, want);
 		if (result != want)
 			finding(x, FAIL_CONTENT, opi, "call %u (CHECKSUM of %u allocations): 0x%016" PRIx64
 				", the model expects 0x%016" PRIx64, f->orig, f->nref, result, want);

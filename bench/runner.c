@@ -528,6 +528,24 @@ int runner_raw_destroy(struct wl_thread *t, vidmm_handle_t h, uint64_t id)
 	return ret;
 }
 
+/* vidmm_submit as every submit path of the runner makes it: timed, checked
+ * against the contract, counted, recorded in the trace. */
+static int submit_counted(struct wl_thread *t, struct vidmm_job *j, const uint64_t *ids,
+			  struct vidmm_fence *f)
+{
+	uint64_t t0 = stats_on(t) ? wl_ticks() : 0;
+	int ret = contract(t, CALL_SUBMIT, vidmm_submit(t->r->vm, j, f));
+
+	if (stats_on(t))
+		rec(t, WL_OP_SUBMIT, t0);
+	t->ops++;
+	if (t->r->rs->c->trace)
+		trace_op_submit(t->r->rs->c->trace, j, ids, ret);
+	if (ret)
+		t->job_failures++;
+	return ret;
+}
+
 int runner_raw_submit(struct wl_thread *t, const struct vidmm_job *job, const uint64_t *ids)
 {
 	struct thread_priv *hp = t->hp;
@@ -557,17 +575,9 @@ int runner_raw_submit(struct wl_thread *t, const struct vidmm_job *job, const ui
 		j.result = NULL;
 	}
 	hp->next_ndep = 0;
-	uint64_t t0 = stats_on(t) ? wl_ticks() : 0;
-	ret = contract(t, CALL_SUBMIT, vidmm_submit(t->r->vm, &j, &f));
-	if (stats_on(t))
-		rec(t, WL_OP_SUBMIT, t0);
-	t->ops++;
-	if (t->r->rs->c->trace)
-		trace_op_submit(t->r->rs->c->trace, &j, ids, ret);
-	if (ret) {
-		t->job_failures++;
+	ret = submit_counted(t, &j, ids, &f);
+	if (ret)
 		return ret;
-	}
 	if (p) {
 		p->f = f;
 		hp->count++;
@@ -631,21 +641,13 @@ int runner_raw_submit_expect(struct wl_thread *t, const struct vidmm_job *job,
 	struct vidmm_job j = *job;
 	struct vidmm_fence f;
 	uint64_t result = UINT64_MAX;
-	uint64_t t0 = stats_on(t) ? wl_ticks() : 0;
 	int ret;
 
 	j.result = &result;
 	t->hp->next_ndep = 0;
-	ret = contract(t, CALL_SUBMIT, vidmm_submit(t->r->vm, &j, &f));
-	if (stats_on(t))
-		rec(t, WL_OP_SUBMIT, t0);
-	t->ops++;
-	if (t->r->rs->c->trace)
-		trace_op_submit(t->r->rs->c->trace, &j, ids, ret);
-	if (ret) {
-		t->job_failures++;
+	ret = submit_counted(t, &j, ids, &f);
+	if (ret)
 		return ret;
-	}
 	if (contract(t, CALL_WAIT_FENCE, vidmm_wait_fence(t->r->vm, f, FENCE_TIMEOUT_NS))) {
 		t->integrity_errors++;
 		return 0;

@@ -17,23 +17,18 @@
 #include "reports/compare.h"
 #include "reports/report.h"
 
+#include "fuzz_file.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char path[] = "/tmp/vidmm-fuzz-results-XXXXXX";
-	int fd = mkstemp(path);
+	char path[64];
 	json_t *doc = NULL;
 	char err[512] = "";
 
-	if (fd < 0)
+	if (fuzz_file_write(data, size, path))
 		return 0;
-	if (write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		unlink(path);
-		return 0;
-	}
-	close(fd);
 	if (report_load(path, &doc, err, sizeof(err)) == 0) {
 		free(report_markdown(doc, results_summary_md));
 		free(report_html(doc));

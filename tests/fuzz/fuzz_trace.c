@@ -17,25 +17,20 @@
 #include "bench/runner.h"
 #include "bench/trace.h"
 
+#include "fuzz_file.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char path[] = "/tmp/vidmm-fuzz-trace-XXXXXX";
-	int fd = mkstemp(path);
+	char path[64];
 	struct run_config c;
 	struct trace_replay *tr = NULL;
 	struct run_result res;
 	char err[512] = "";
 
-	if (fd < 0)
+	if (fuzz_file_write(data, size, path))
 		return 0;
-	if (write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		unlink(path);
-		return 0;
-	}
-	close(fd);
 	memset(&c, 0, sizeof(c));
 	if (trace_replay_open(path, &c, &tr, err, sizeof(err)) == 0) {
 		const struct vidmm_profile *p = &c.profile;
