@@ -87,157 +87,8 @@ static int dir_entries(const char *dir)
 	return n;
 }
 
-/* ---- fixture ------------------------------------------------------------------------ */
+/* ---- fixture: tests/vt_env.h ------------------------------------------------------ */
 
-/* What a case changes from the tiny profile and the platform's manager config. */
-struct env_opts {
-	uint64_t sysmem, sysmem_reserve; /* 0: the profile's */
-	uint64_t swap;                   /* 0: the profile's */
-	bool no_swap;
-	const char *swap_root;           /* parent of the case's swap dir (NULL: $TMPDIR) */
-	bool force_buffered;
-	bool no_background_reclaim;
-	uint32_t reclaim_high_pct, reclaim_low_pct;
-};
-
-struct env {
-	struct platform pl;
-	vidmm_t *vm;
-	struct emu *emu;
-	struct vidmm_profile prof;
-	char dir[256];                   /* the case's swap directory ("" if none) */
-	int local_vis, local_invis, pcie_snoop;
-	struct vidmm_chip_engines eng;
-};
-
-/*
- * Open the tiny profile with o's changes, its swap file in a fresh directory.
- * No cmocka calls: forked children use it too. 0, or a negative errno with a
- * reason in err.
- */
-static int env_open(struct env *e, const struct env_opts *o, char *err, size_t err_len)
-{
-	static const struct env_opts defaults;
-	struct platform_opts po = { .paging_mode = VIDMM_PAGING_WINDOW };
-	int ret;
-
-	memset(e, 0, sizeof(*e));
-	if (!o)
-		o = &defaults;
-	ret = vidmm_profile_builtin("tiny", &e->prof);
-	if (ret) {
-		snprintf(err, err_len, "no tiny profile");
-		return ret;
-	}
-	if (o->sysmem)
-		e->prof.sysmem = o->sysmem;
-	if (o->sysmem_reserve)
-		e->prof.sysmem_reserve = o->sysmem_reserve;
-	if (o->swap)
-		e->prof.swap = o->swap;
-	po.no_swap = o->no_swap;
-	if (!o->no_swap) {
-		ret = make_dir_in(o->swap_root, e->dir, sizeof(e->dir));
-		if (ret) {
-			snprintf(err, err_len, "mkdtemp in %s: %s",
-				 o->swap_root ? o->swap_root : tmp_root(), strerror(-ret));
-			e->dir[0] = 0;
-			return ret;
-		}
-		po.swap_dir = e->dir;
-	}
-	ret = platform_open_opts(&e->prof, "emu", &po, &e->pl, err, err_len);
-	if (ret)
-		goto fail;
-	if (o->force_buffered || o->no_background_reclaim || o->reclaim_high_pct ||
-	    o->reclaim_low_pct) {
-		/* The platform builds the manager from the profile alone: rebuild
-		 * it on the same chip with the case's swap configuration. */
-		struct vidmm_config cfg = e->pl.cfg;
-		cfg.swap_force_buffered = o->force_buffered;
-		cfg.no_background_reclaim = o->no_background_reclaim;
-		cfg.reclaim_high_pct = o->reclaim_high_pct;
-		cfg.reclaim_low_pct = o->reclaim_low_pct;
-		vidmm_destroy(e->pl.vm);
-		e->pl.vm = NULL;
-		ret = vidmm_init(&cfg, &e->pl.vm);
-		if (ret) {
-			snprintf(err, err_len, "vidmm_init with the case's config: %s",
-				 vidmm_init_error());
-			emu_destroy(e->pl.emu);
-			e->pl.emu = NULL;
-			goto fail;
-		}
-		e->pl.cfg = cfg;
-	}
-	e->vm = e->pl.vm;
-	e->emu = e->pl.emu;
-	e->local_vis = platform_find_segment(e->vm, VIDMM_SEG_LOCAL | VIDMM_SEG_CPU_VISIBLE,
-					     VIDMM_SEG_LOCAL | VIDMM_SEG_CPU_VISIBLE);
-	e->local_invis = platform_find_segment(e->vm, VIDMM_SEG_LOCAL | VIDMM_SEG_CPU_VISIBLE,
-					       VIDMM_SEG_LOCAL);
-	e->pcie_snoop = platform_find_segment(e->vm, VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED | VIDMM_SEG_PAGING,
-					      VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED);
-	emu_chip_ops.query_engines(e->emu, &e->eng);
-	if (e->local_vis < 0 || e->local_invis < 0 || e->pcie_snoop < 0 || e->eng.n_job < 1) {
-		snprintf(err, err_len, "the tiny profile lacks a segment or a job engine");
-		platform_close(&e->pl);
-		ret = -ENODEV;
-		goto fail;
-	}
-	return 0;
-fail:
-	if (e->dir[0])
-		rmdir(e->dir);
-	e->dir[0] = 0;
-	return ret;
-}
-
-/* Close the manager; the swap file had no name, so the directory must be
- * empty. 0, or -ENOTEMPTY (the directory is then left for inspection). */
-static int env_close(struct env *e)
-{
-	int ret = 0;
-
-	if (e->eng.n_copy + e->eng.n_job)
-		for (uint32_t i = 0; i < e->eng.n_copy + e->eng.n_job; i++)
-			emu_reset_engine(e->emu, i);
-	platform_close(&e->pl);
-	if (e->dir[0]) {
-		if (dir_entries(e->dir) != 0)
-			ret = -ENOTEMPTY;
-		else
-			rmdir(e->dir);
-	}
-	return ret;
-}
-
-static struct env *env_up(const struct env_opts *o)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	char err[512] = "";
-
-	assert_non_null(e);
-	if (env_open(e, o, err, sizeof(err)))
-		fail_msg("env: %s", err);
-	return e;
-}
-
-static void env_down(struct env *e)
-{
-	char dir[sizeof(e->dir)];
-
-	memcpy(dir, e->dir, sizeof(dir));
-	if (env_close(e))
-		fail_msg("swap directory %s is not empty after the manager closed", dir);
-	free(e);
-}
-
-static void check_ok(vidmm_t *vm, const char *when)
-{
-	if (vidmm_check(vm))
-		fail_msg("vidmm_check (%s): %s", when, vidmm_check_error(vm));
-}
 
 static uint64_t now_ns(void)
 {
@@ -259,7 +110,7 @@ static int try_create(vidmm_t *vm, int seg, uint64_t size, int prio, uint32_t fl
 	return vt_create(vm, seg, size, prio, flags, h);
 }
 
-static vidmm_handle_t create_in(struct env *e, int seg, uint64_t size, int prio, uint32_t flags)
+static vidmm_handle_t create_in(struct vt_env *e, int seg, uint64_t size, int prio, uint32_t flags)
 {
 	vidmm_handle_t h = 0;
 	int ret = try_create(e->vm, seg, size, prio, flags, &h);
@@ -430,8 +281,8 @@ static void expect_swap_empty(vidmm_t *vm, const char *what)
 
 static void swap_roundtrip(void **state)
 {
-	struct env_opts o = { .no_background_reclaim = true };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .no_background_reclaim = true };
+	struct vt_env *e = vt_env_up(&o);
 	struct vt_rng rng;
 	uint64_t seed = vt_seed("SWAP-ROUNDTRIP");
 	/* Sizes that exercise one extent, several extents (> 2 MiB) and a
@@ -460,7 +311,7 @@ static void swap_roundtrip(void **state)
 		gpu_fill(e->vm, h[i], sd[i]);
 		total += sizes[i];
 	}
-	check_ok(e->vm, "after fill");
+	vt_check(e->vm, "after fill");
 	struct vidmm_stats s0 = stats_of(e->vm);
 	if (strcmp(s0.swap_io_mode, "direct") && strcmp(s0.swap_io_mode, "buffered"))
 		fail_msg("swap_io_mode is '%s' with a swap file", s0.swap_io_mode);
@@ -472,7 +323,7 @@ static void swap_roundtrip(void **state)
 		char what[64];
 		snprintf(what, sizeof(what), "allocation %d (%" PRIu64 " bytes)", i, sizes[i]);
 		expect_swap_out(e->vm, h[i], what);
-		check_ok(e->vm, what);
+		vt_check(e->vm, what);
 	}
 	struct vidmm_stats s1 = stats_of(e->vm);
 	assert_int_equal(s1.swap_outs - s0.swap_outs, N);
@@ -517,7 +368,7 @@ static void swap_roundtrip(void **state)
 			expect_lock_data(e->vm, h[i], sizes[i], sd[i], what);
 		if (residency_of(e->vm, h[i]) == VIDMM_SWAPPED)
 			fail_msg("%s: still swapped after use", what);
-		check_ok(e->vm, what);
+		vt_check(e->vm, what);
 	}
 	struct vidmm_stats s2 = stats_of(e->vm);
 	assert_int_equal(s2.swap_ins - s0.swap_ins, N);
@@ -564,7 +415,7 @@ static void swap_roundtrip(void **state)
 		else
 			expect_lock_data(e->vm, h[i], sizes[i], sd[i], "second swap-in (lock)");
 	}
-	check_ok(e->vm, "after the second round");
+	vt_check(e->vm, "after the second round");
 	assert_int_equal(stats_of(e->vm).swap_used_bytes, 0);
 
 	/* Destroying a swapped allocation frees its slot too. */
@@ -574,7 +425,7 @@ static void swap_roundtrip(void **state)
 	assert_int_equal(stats_of(e->vm).swap_used_bytes, 0);
 	assert_int_equal(stats_of(e->vm).swapped_allocations, 0);
 	assert_int_equal(vidmm_swap_out(e->vm, h[4]), -EBADF);
-	check_ok(e->vm, "after destroying a swapped allocation");
+	vt_check(e->vm, "after destroying a swapped allocation");
 
 	/* What may not be swapped out says so and stays where it is. */
 	void *cpu;
@@ -587,19 +438,19 @@ static void swap_roundtrip(void **state)
 	expect_residency(e->vm, pin, VIDMM_RESIDENT, "unpagable");
 	assert_int_equal(vidmm_swap_out(e->vm, 0), -EBADF);
 	assert_int_equal(vidmm_swap_out(NULL, h[0]), -EINVAL);
-	check_ok(e->vm, "after refused swap-outs");
-	env_down(e);
+	vt_check(e->vm, "after refused swap-outs");
+	vt_env_down(e);
 
 	/* Without a swap file: -ENODEV, and the hooks say so too. */
-	struct env_opts ns = { .no_swap = true };
-	e = env_up(&ns);
+	struct vt_env_opts ns = { .no_swap = true };
+	e = vt_env_up(&ns);
 	vidmm_handle_t x = create_in(e, -1, 64 * KIB, VIDMM_PRIO_NORMAL, 0);
 	assert_int_equal(vidmm_swap_out(e->vm, x), -ENODEV);
 	assert_int_equal(vidmm_debug_swap_fd(e->vm), -ENODEV);
 	assert_int_equal(vidmm_debug_swap_inject(e->vm, true, -EIO, 1), -ENODEV);
 	assert_string_equal(stats_of(e->vm).swap_io_mode, "");
-	check_ok(e->vm, "no swap");
-	env_down(e);
+	vt_check(e->vm, "no swap");
+	vt_env_down(e);
 }
 
 /* ---- SWAP-VERIFY-PATTERN ----------------------------------------------------------- */
@@ -611,7 +462,7 @@ struct tracked {
 
 static void swap_verify_pattern(void **state)
 {
-	struct env *e = env_up(NULL);
+	struct vt_env *e = vt_env_up(NULL);
 	uint64_t seed = vt_seed("SWAP-VERIFY-PATTERN");
 	struct vt_rng rng;
 	static const uint64_t sizes[] = { 64 * KIB, 256 * KIB, 1 * MIB, 2 * MIB, 2 * MIB, 4 * MIB };
@@ -648,9 +499,9 @@ static void swap_verify_pattern(void **state)
 		total += sz;
 		n++;
 		if (n % 64 == 0)
-			check_ok(e->vm, "while filling");
+			vt_check(e->vm, "while filling");
 	}
-	check_ok(e->vm, "after filling");
+	vt_check(e->vm, "after filling");
 	struct vidmm_stats s0 = stats_of(e->vm);
 	printf("%zu allocations, %" PRIu64 " MiB; swap-outs so far %" PRIu64 " (%" PRIu64
 	       " MiB on disk)\n", n, total / MIB, s0.swap_outs, s0.swapped_bytes / MIB);
@@ -690,7 +541,7 @@ static void swap_verify_pattern(void **state)
 			fail_msg("access %" PRIu64 " (op %d) on allocation 0x%" PRIx64 ": %" PRIu64
 				 " mismatched words", k, op, a->h, bad);
 		if (k % 64 == 63)
-			check_ok(e->vm, "during random access");
+			vt_check(e->vm, "during random access");
 	}
 	/* Last, everything once more, in creation order (oldest: the most
 	 * likely to have gone to disk and come back several times). */
@@ -701,7 +552,7 @@ static void swap_verify_pattern(void **state)
 			fail_msg("final VERIFY of #%zu: %s, %" PRIu64 " mismatched words", i,
 				 vidmm_strerror(ret), bad);
 	}
-	check_ok(e->vm, "after the final pass");
+	vt_check(e->vm, "after the final pass");
 	struct vidmm_stats s1 = stats_of(e->vm);
 	printf("accesses: %" PRIu64 " verify, %" PRIu64 " lock-read, %" PRIu64 " lock-write, %"
 	       PRIu64 " fill; swap-outs %" PRIu64 " (%" PRIu64 " MiB), swap-ins %" PRIu64
@@ -720,9 +571,9 @@ static void swap_verify_pattern(void **state)
 	struct vidmm_stats s2 = stats_of(e->vm);
 	assert_int_equal(s2.allocations, 0);
 	expect_swap_empty(e->vm, "after destroying everything");
-	check_ok(e->vm, "after destroying everything");
+	vt_check(e->vm, "after destroying everything");
 	free(t);
-	env_down(e);
+	vt_env_down(e);
 }
 
 /* ---- SWAP-ENOSPC ---------------------------------------------------------------------- */
@@ -735,8 +586,8 @@ static void swap_verify_pattern(void **state)
  */
 static void large_request_with_room(uint64_t seed)
 {
-	struct env_opts o = { .sysmem = 48 * MIB, .no_background_reclaim = true };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .sysmem = 48 * MIB, .no_background_reclaim = true };
+	struct vt_env *e = vt_env_up(&o);
 	const uint64_t small = 16 * KIB, big = 24 * MIB;
 	struct vt_rng rng;
 	struct tracked *t = NULL;
@@ -764,7 +615,7 @@ static void large_request_with_room(uint64_t seed)
 			fail_msg("evict small #%zu: %s", n, vidmm_strerror(ret));
 		n++;
 	}
-	check_ok(e->vm, "small allocations paged out");
+	vt_check(e->vm, "small allocations paged out");
 	struct vidmm_stats s0 = stats_of(e->vm);
 	int seg = platform_find_segment(e->vm, VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED | VIDMM_SEG_PAGING,
 					VIDMM_SEG_PCIE);
@@ -775,7 +626,7 @@ static void large_request_with_room(uint64_t seed)
 	       "24 MiB allocation: %s after %" PRIu64 " swap-outs (%" PRIu64 " MiB of %" PRIu64
 	       " MiB swap used)\n", n, s0.sysmem_pages_used, limit, ret ? vidmm_strerror(ret) : "ok",
 	       s1.swap_outs - s0.swap_outs, s1.swap_used_bytes / MIB, s1.swap_file_bytes / MIB);
-	check_ok(e->vm, "after the large request");
+	vt_check(e->vm, "after the large request");
 	if (ret)
 		fail_msg("a 24 MiB allocation failed (%d: %s) with %" PRIu64 " MiB free in the swap file "
 			 "and %zu swappable allocations: the swap-out gave up early", ret,
@@ -784,17 +635,17 @@ static void large_request_with_room(uint64_t seed)
 	assert_int_equal(vidmm_destroy_allocation(e->vm, x), 0);
 	for (size_t i = 0; i < n; i++)
 		expect_verify(e->vm, t[i].h, t[i].seed, "small allocation after the large request");
-	check_ok(e->vm, "after verifying the small allocations");
+	vt_check(e->vm, "after verifying the small allocations");
 	free(t);
-	env_down(e);
+	vt_env_down(e);
 }
 
 static void swap_enospc(void **state)
 {
 	/* 8 MiB of swap behind a 48 MiB budget: the file fills long before
 	 * anything else does. */
-	struct env_opts o = { .sysmem = 48 * MIB, .swap = 8 * MIB };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .sysmem = 48 * MIB, .swap = 8 * MIB };
+	struct vt_env *e = vt_env_up(&o);
 	uint64_t seed = vt_seed("SWAP-ENOSPC");
 	struct vt_rng rng;
 	enum { MAXN = 512 };
@@ -827,7 +678,7 @@ static void swap_enospc(void **state)
 		fail_msg("%d x 2 MiB created without running out: the swap file is not bounded", n);
 	printf("creation #%d failed: %d (%s)\n", n, ret, vidmm_strerror(ret));
 	expect_clear_error(ret, "creation past memory + swap");
-	check_ok(e->vm, "after the failed creation");
+	vt_check(e->vm, "after the failed creation");
 	struct vidmm_stats s1 = stats_of(e->vm);
 	printf("%d allocations live; swapped %" PRIu64 " (%" PRIu64 " MiB of a %" PRIu64
 	       " MiB file, %" PRIu64 " used), swap_full %" PRIu64 ", system pages %" PRIu64 "/%"
@@ -857,7 +708,7 @@ static void swap_enospc(void **state)
 			 vidmm_strerror(ret));
 	expect_residency(e->vm, t[victim].h, VIDMM_EVICTED, "after the refused swap-out");
 	assert_true(stats_of(e->vm).swap_full > full0);
-	check_ok(e->vm, "after the refused swap-out");
+	vt_check(e->vm, "after the refused swap-out");
 
 	/* Nothing lost: with the ballast gone there is room to swap in, and
 	 * every allocation made before the failure still holds its data. */
@@ -870,14 +721,14 @@ static void swap_enospc(void **state)
 		else
 			expect_verify(e->vm, t[i].h, t[i].seed, what);
 	}
-	check_ok(e->vm, "after verifying everything");
+	vt_check(e->vm, "after verifying everything");
 	struct vidmm_stats s2 = stats_of(e->vm);
 	assert_int_equal(s2.swap_read_errors + s2.swap_checksum_failures, 0);
 	for (int i = 0; i < n; i++)
 		assert_int_equal(vidmm_destroy_allocation(e->vm, t[i].h), 0);
 	expect_swap_empty(e->vm, "after destroying everything");
-	check_ok(e->vm, "after destroying everything");
-	env_down(e);
+	vt_check(e->vm, "after destroying everything");
+	vt_env_down(e);
 
 	large_request_with_room(seed ^ 0x5bd1e995);
 }
@@ -888,8 +739,8 @@ static void swap_eio(void **state)
 {
 	/* No background reclaim: an injected fault must hit the I/O this case
 	 * starts, not one the reclaim thread happens to issue. */
-	struct env_opts o = { .sysmem = 48 * MIB, .no_background_reclaim = true };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .sysmem = 48 * MIB, .no_background_reclaim = true };
+	struct vt_env *e = vt_env_up(&o);
 	uint64_t seed = vt_seed("SWAP-EIO");
 	struct vt_rng rng;
 	const uint64_t sz = 4 * MIB + 64 * KIB; /* three extents: several I/Os */
@@ -919,7 +770,7 @@ static void swap_eio(void **state)
 	assert_int_equal(vidmm_query_allocation(e->vm, a, &ia1), 0);
 	assert_int_equal(ia1.segment, ia0.segment);
 	assert_int_equal(ia1.gpu_addr, ia0.gpu_addr);
-	check_ok(e->vm, "after a failed swap write");
+	vt_check(e->vm, "after a failed swap write");
 	struct vidmm_stats s1 = stats_of(e->vm);
 	assert_int_equal(s1.swap_write_errors - s0.swap_write_errors, 1);
 	assert_int_equal(s1.swap_outs, s0.swap_outs);
@@ -930,7 +781,7 @@ static void swap_eio(void **state)
 	ret = vidmm_swap_out(e->vm, b);               /* from PCIe: same answer */
 	assert_int_equal(ret, -EIO);
 	expect_residency(e->vm, b, VIDMM_RESIDENT, "PCIe, after a failed swap write");
-	check_ok(e->vm, "after a second failed swap write");
+	vt_check(e->vm, "after a second failed swap write");
 	expect_verify(e->vm, a, sa, "data of a after the failed swap-out");
 	expect_lock_data(e->vm, b, 2 * MIB, sb, "data of b after the failed swap-out");
 
@@ -958,14 +809,14 @@ static void swap_eio(void **state)
 		fail_msg("128 MiB created over a 48 MiB budget while every swap write fails");
 	if (ret != -ENOMEM && ret != -ENOSPC && ret != -EIO)
 		fail_msg("creation under pressure with failing swap: %d (%s)", ret, vidmm_strerror(ret));
-	check_ok(e->vm, "after pressure with failing writes");
+	vt_check(e->vm, "after pressure with failing writes");
 	assert_int_equal(stats_of(e->vm).swapped_allocations, 0);
 	assert_int_equal(vidmm_debug_swap_inject(e->vm, true, 0, 0), 0); /* cancel */
 	for (int i = 0; i < n; i++)
 		expect_verify(e->vm, t[i].h, t[i].seed, "pressure survivor");
 	for (int i = 0; i < n; i++)
 		assert_int_equal(vidmm_destroy_allocation(e->vm, t[i].h), 0);
-	check_ok(e->vm, "after the pressure part");
+	vt_check(e->vm, "after the pressure part");
 
 	/* Read fails: the page-in fails with -EIO, the allocation stays
 	 * swapped (its slot kept), and a retry without the fault succeeds. */
@@ -984,7 +835,7 @@ static void swap_eio(void **state)
 		fail_msg("lock of a swapped allocation with failing reads: %d (%s), expected -EIO",
 			 ret, vidmm_strerror(ret));
 	expect_residency(e->vm, b, VIDMM_SWAPPED, "b after a failed swap read");
-	check_ok(e->vm, "after failed swap reads");
+	vt_check(e->vm, "after failed swap reads");
 	struct vidmm_stats s3 = stats_of(e->vm);
 	assert_int_equal(s3.swap_read_errors - s2.swap_read_errors, 2);
 	assert_int_equal(s3.swap_ins, s2.swap_ins);
@@ -1001,7 +852,7 @@ static void swap_eio(void **state)
 	assert_int_equal(s4.swap_ins - s3.swap_ins, 2);
 	assert_int_equal(s4.swapped_allocations, 0);
 	assert_int_equal(s4.swap_used_bytes, 0);
-	check_ok(e->vm, "after the retry");
+	vt_check(e->vm, "after the retry");
 
 	/* Short completions both ways (err 0): the store finishes them, and
 	 * the data survive a round trip. */
@@ -1009,8 +860,8 @@ static void swap_eio(void **state)
 	expect_swap_out(e->vm, a, "a with short writes");
 	assert_int_equal(vidmm_debug_swap_inject(e->vm, false, 0, 3), 0);
 	expect_verify(e->vm, a, sa, "a with short reads");
-	check_ok(e->vm, "after short I/O");
-	env_down(e);
+	vt_check(e->vm, "after short I/O");
+	vt_env_down(e);
 }
 
 /* ---- SWAP-CORRUPT --------------------------------------------------------------------- */
@@ -1068,7 +919,7 @@ static int file_xor_byte(int fd, uint64_t at, uint8_t x)
 /* Corrupt allocation h (filled with seed, swapped) at data offset data_off
  * and show that using it fails loudly, twice (job and lock), with nothing
  * changed; then repair the byte and show the slot was kept intact. */
-static void corrupt_case(struct env *e, vidmm_handle_t h, uint64_t size, uint64_t seed,
+static void corrupt_case(struct vt_env *e, vidmm_handle_t h, uint64_t size, uint64_t seed,
 			 uint64_t data_off, const char *what)
 {
 	int fd = vidmm_debug_swap_fd(e->vm);
@@ -1102,7 +953,7 @@ static void corrupt_case(struct env *e, vidmm_handle_t h, uint64_t size, uint64_
 			 vidmm_strerror(ret));
 	}
 	expect_residency(e->vm, h, VIDMM_SWAPPED, what);
-	check_ok(e->vm, what);
+	vt_check(e->vm, what);
 	struct vidmm_stats s1 = stats_of(e->vm);
 	assert_int_equal(s1.swap_checksum_failures - s0.swap_checksum_failures, 2);
 	assert_int_equal(s1.swap_read_errors - s0.swap_read_errors, 2);
@@ -1119,8 +970,8 @@ static void corrupt_case(struct env *e, vidmm_handle_t h, uint64_t size, uint64_
 static void swap_corrupt(void **state)
 {
 	/* A small file: the scans for the pattern words read all of it. */
-	struct env_opts o = { .swap = 32 * MIB, .no_background_reclaim = true };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .swap = 32 * MIB, .no_background_reclaim = true };
+	struct vt_env *e = vt_env_up(&o);
 	uint64_t seed = vt_seed("SWAP-CORRUPT");
 	struct vt_rng rng;
 	const uint64_t sz1 = 1 * MIB, sz2 = 4 * MIB + 8 * KIB;
@@ -1139,7 +990,7 @@ static void swap_corrupt(void **state)
 	expect_swap_out(e->vm, a, "a");
 	expect_swap_out(e->vm, b, "b");
 	expect_swap_out(e->vm, c, "c");
-	check_ok(e->vm, "after swapping out");
+	vt_check(e->vm, "after swapping out");
 
 	/* First word of a one-extent allocation; a word inside the second
 	 * extent of a multi-extent one; the last word of the third extent. */
@@ -1158,10 +1009,10 @@ static void swap_corrupt(void **state)
 	assert_true(at >= 0);
 	assert_int_equal(file_xor_byte(fd, (uint64_t)at, 0xff), 0);
 	assert_int_equal(vidmm_destroy_allocation(e->vm, a), 0);
-	check_ok(e->vm, "after destroying the corrupted allocation");
+	vt_check(e->vm, "after destroying the corrupted allocation");
 	assert_int_equal(stats_of(e->vm).swap_used_bytes, 0);
 	assert_int_equal(stats_of(e->vm).swapped_allocations, 0);
-	env_down(e);
+	vt_env_down(e);
 }
 
 /* ---- SWAP-MEMLOCK-FALLBACK ------------------------------------------------------------ */
@@ -1206,17 +1057,17 @@ static bool has_ipc_lock(void)
 /* In the child: a manager with o's profile, n allocations of size (the first
  * n_out swapped out explicitly, the rest under whatever pressure there is),
  * all read back by job or lock, and the buffer mode it ended up with. */
-static void child_swap_run(const struct env_opts *o, uint64_t seed, uint64_t size, int n,
+static void child_swap_run(const struct vt_env_opts *o, uint64_t seed, uint64_t size, int n,
 			   int n_out, const char *label, const char *want_mode)
 {
-	struct env e;
+	struct vt_env e;
 	char err[512] = "";
 	struct vt_rng rng;
 	struct tracked t[32];
 	uint64_t bad;
 
 	CHILD_CHECK(n <= 32);
-	if (env_open(&e, o, err, sizeof(err))) {
+	if (vt_env_open(&e, o, err, sizeof(err))) {
 		fprintf(stderr, "child: %s: env: %s\n", label, err);
 		_exit(1);
 	}
@@ -1245,7 +1096,7 @@ static void child_swap_run(const struct env_opts *o, uint64_t seed, uint64_t siz
 	CHILD_CHECK(st.swap_outs >= (uint64_t)n_out && st.swap_ins >= (uint64_t)n_out);
 	CHILD_CHECK(st.swap_read_errors == 0 && st.swap_write_errors == 0);
 	CHILD_CHECK(strcmp(st.swap_buffer_mode, want_mode) == 0);
-	CHILD_CHECK(env_close(&e) == 0);
+	CHILD_CHECK(vt_env_close(&e) == 0);
 }
 
 /* The child: whole managers under an 8 MiB lock limit, without CAP_IPC_LOCK. */
@@ -1270,14 +1121,14 @@ static void memlock_child(uint64_t seed, const char *root, uid_t uid)
 	/* A 48 MiB pool over the limit: never registered (the store's own
 	 * check); swap works with plain buffers, under real pressure too
 	 * (24 x 4 MiB over 64 MiB local and a 48 MiB budget). */
-	const struct env_opts big = { .sysmem = 48 * MIB, .swap_root = root };
+	const struct vt_env_opts big = { .sysmem = 48 * MIB, .swap_root = root };
 	child_swap_run(&big, seed, 4 * MIB, 24, 2, "48 MiB pool", "plain");
 
 	/* A 6 MiB pool with 4 MiB of this user's lock limit already taken by
 	 * another ring: the kernel refuses the registration (the limit binds,
 	 * not just the store's own check), and swap falls back to plain
 	 * buffers. One ring in the manager: no reclaim thread doing I/O. */
-	const struct env_opts fit = { .sysmem = 6 * MIB, .sysmem_reserve = 2 * MIB,
+	const struct vt_env_opts fit = { .sysmem = 6 * MIB, .sysmem_reserve = 2 * MIB,
 				      .no_background_reclaim = true, .swap_root = root };
 	struct io_uring other;
 	void *held = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1329,7 +1180,7 @@ static void swap_memlock_fallback(void **state)
 /* ---- SWAP-BUFFERED-FALLBACK ---------------------------------------------------------- */
 
 /* A short round trip of n allocations through swap; returns the io mode. */
-static void roundtrip_some(struct env *e, uint64_t seed, const char *what)
+static void roundtrip_some(struct vt_env *e, uint64_t seed, const char *what)
 {
 	struct vt_rng rng;
 	vidmm_handle_t h[6];
@@ -1343,7 +1194,7 @@ static void roundtrip_some(struct env *e, uint64_t seed, const char *what)
 		gpu_fill(e->vm, h[i], sd[i]);
 		expect_swap_out(e->vm, h[i], what);
 	}
-	check_ok(e->vm, what);
+	vt_check(e->vm, what);
 	assert_int_equal(stats_of(e->vm).swapped_allocations, 6);
 	for (int i = 0; i < 6; i++) {
 		if (i % 2)
@@ -1355,7 +1206,7 @@ static void roundtrip_some(struct env *e, uint64_t seed, const char *what)
 	assert_int_equal(st.swapped_allocations, 0);
 	assert_int_equal(st.swap_used_bytes, 0);
 	assert_true(st.swap_ins >= 6);
-	check_ok(e->vm, what);
+	vt_check(e->vm, what);
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(vidmm_destroy_allocation(e->vm, h[i]), 0);
 }
@@ -1363,48 +1214,48 @@ static void roundtrip_some(struct env *e, uint64_t seed, const char *what)
 static void swap_buffered_fallback(void **state)
 {
 	uint64_t seed = vt_seed("SWAP-BUFFERED-FALLBACK");
-	struct env *e;
+	struct vt_env *e;
 
 	(void)state;
 	/* Forced: never O_DIRECT, whatever the file system could do. */
-	struct env_opts o = { .force_buffered = true, .no_background_reclaim = true };
-	e = env_up(&o);
+	struct vt_env_opts o = { .force_buffered = true, .no_background_reclaim = true };
+	e = vt_env_up(&o);
 	assert_string_equal(stats_of(e->vm).swap_io_mode, "buffered");
 	roundtrip_some(e, seed, "forced buffered");
 	printf("forced: io=%s buffers=%s\n", stats_of(e->vm).swap_io_mode,
 	       stats_of(e->vm).swap_buffer_mode);
-	env_down(e);
+	vt_env_down(e);
 
 	/* Not forced, in the default directory: the mode is one of the two. */
-	struct env_opts d = { .no_background_reclaim = true };
-	e = env_up(&d);
+	struct vt_env_opts d = { .no_background_reclaim = true };
+	e = vt_env_up(&d);
 	char mode[16];
 	snprintf(mode, sizeof(mode), "%s", stats_of(e->vm).swap_io_mode);
 	if (strcmp(mode, "direct") && strcmp(mode, "buffered"))
 		fail_msg("swap_io_mode '%s' in %s", mode, tmp_root());
 	roundtrip_some(e, seed + 1, "default directory");
 	printf("%s: io=%s\n", tmp_root(), mode);
-	env_down(e);
+	vt_env_down(e);
 
 	/* tmpfs (/dev/shm): O_DIRECT may or may not be allowed there (kernel
 	 * dependent); either way swap works and reports what it got. */
 	struct stat sb;
 	if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0) {
-		struct env_opts s = { .swap_root = "/dev/shm", .swap = 32 * MIB,
+		struct vt_env_opts s = { .swap_root = "/dev/shm", .swap = 32 * MIB,
 				      .no_background_reclaim = true };
-		e = env_up(&s);
+		e = vt_env_up(&s);
 		snprintf(mode, sizeof(mode), "%s", stats_of(e->vm).swap_io_mode);
 		if (strcmp(mode, "direct") && strcmp(mode, "buffered"))
 			fail_msg("swap_io_mode '%s' on /dev/shm", mode);
 		roundtrip_some(e, seed + 2, "/dev/shm");
 		printf("/dev/shm: io=%s buffers=%s\n", mode, stats_of(e->vm).swap_buffer_mode);
-		env_down(e);
+		vt_env_down(e);
 		/* Forced buffered on tmpfs as well. */
 		s.force_buffered = true;
-		e = env_up(&s);
+		e = vt_env_up(&s);
 		assert_string_equal(stats_of(e->vm).swap_io_mode, "buffered");
 		roundtrip_some(e, seed + 3, "/dev/shm, forced buffered");
-		env_down(e);
+		vt_env_down(e);
 	} else {
 		printf("/dev/shm: absent or not writable, that part skipped\n");
 	}
@@ -1459,15 +1310,15 @@ static void swap_no_leftover(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct env e;
-		struct env_opts o = { .swap_root = dir, .sysmem = 48 * MIB };
+		struct vt_env e;
+		struct vt_env_opts o = { .swap_root = dir, .sysmem = 48 * MIB };
 		char err[512];
 		struct vt_rng rng;
 		vidmm_handle_t h;
 		struct vidmm_stats st;
 
 		close(pfd[0]);
-		if (env_open(&e, &o, err, sizeof(err))) {
+		if (vt_env_open(&e, &o, err, sizeof(err))) {
 			fprintf(stderr, "child: env: %s\n", err);
 			_exit(1);
 		}
@@ -1701,8 +1552,8 @@ static void swap_concurrent(void **state)
 {
 	/* A 64 MiB budget and low watermarks: the four clients' 160 MiB keep
 	 * background reclaim busy, while the callers also swap synchronously. */
-	struct env_opts o = { .sysmem = 64 * MIB, .reclaim_high_pct = 70, .reclaim_low_pct = 50 };
-	struct env *e = env_up(&o);
+	struct vt_env_opts o = { .sysmem = 64 * MIB, .reclaim_high_pct = 70, .reclaim_low_pct = 50 };
+	struct vt_env *e = vt_env_up(&o);
 	uint64_t seed = vt_seed("SWAP-CONCURRENT");
 	struct cc_shared sh = { .vm = e->vm };
 	struct cc_thread th[CC_THREADS];
@@ -1758,7 +1609,7 @@ static void swap_concurrent(void **state)
 	for (int i = 0; i < CC_THREADS; i++)
 		for (int k = 0; k < th[i].n; k++)
 			expect_verify(e->vm, th[i].t[k].h, th[i].t[k].seed, "after the run");
-	check_ok(e->vm, "after the run");
+	vt_check(e->vm, "after the run");
 	assert_int_equal(atomic_load(&sh.integrity_errors), 0);
 	assert_int_equal(s1.swap_read_errors + s1.swap_write_errors + s1.swap_checksum_failures, 0);
 	assert_int_equal(s1.dummy_page_faults, 0);
@@ -1778,9 +1629,9 @@ static void swap_concurrent(void **state)
 	assert_int_equal(s2.allocations, 0);
 	assert_int_equal(s2.swapped_allocations, 0);
 	assert_int_equal(s2.swap_used_bytes, 0);
-	check_ok(e->vm, "at the end");
+	vt_check(e->vm, "at the end");
 	pthread_mutex_destroy(&sh.msg_lock);
-	env_down(e);
+	vt_env_down(e);
 }
 
 int main(int argc, char **argv)

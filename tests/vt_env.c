@@ -23,17 +23,20 @@ uint64_t vt_now_ns(void)
 	return (uint64_t)ts.tv_sec * VT_SEC + (uint64_t)ts.tv_nsec;
 }
 
-struct vt_env *vt_env_up(const struct vt_env_opts *o)
+int vt_env_open(struct vt_env *e, const struct vt_env_opts *o, char *err, size_t len)
 {
 	static const struct vt_env_opts defaults;
 	struct platform_opts po = { .paging_mode = VIDMM_PAGING_WINDOW };
-	struct vt_env *e = calloc(1, sizeof(*e));
-	char err[512] = "";
+	int ret;
 
-	assert_non_null(e);
+	memset(e, 0, sizeof(*e));
 	if (!o)
 		o = &defaults;
-	assert_int_equal(vidmm_profile_builtin(o->profile ? o->profile : "tiny", &e->prof), 0);
+	ret = vidmm_profile_builtin(o->profile ? o->profile : "tiny", &e->prof);
+	if (ret) {
+		snprintf(err, len, "no profile %s", o->profile ? o->profile : "tiny");
+		return ret;
+	}
 	if (o->sysmem)
 		e->prof.sysmem = o->sysmem;
 	if (o->sysmem_reserve)
@@ -47,15 +50,21 @@ struct vt_env *vt_env_up(const struct vt_env_opts *o)
 	po.no_background_reclaim = o->no_background_reclaim;
 	if (!o->no_swap) {
 		const char *t = getenv("TMPDIR");
-		snprintf(e->dir, sizeof(e->dir), "%s/vidmm-vt-XXXXXX", t && *t ? t : "/tmp");
-		if (!mkdtemp(e->dir))
-			fail_msg("mkdtemp %s: %s", e->dir, strerror(errno));
+		const char *root = o->swap_root ? o->swap_root : t && *t ? t : "/tmp";
+		snprintf(e->dir, sizeof(e->dir), "%s/vidmm-vt-XXXXXX", root);
+		if (!mkdtemp(e->dir)) {
+			ret = -errno;
+			snprintf(err, len, "mkdtemp in %s: %s", root, strerror(errno));
+			e->dir[0] = 0;
+			return ret;
+		}
 		po.swap_dir = e->dir;
 	}
-	if (platform_open_opts(&e->prof, "emu", &po, &e->pl, err, sizeof(err)))
-		fail_msg("platform_open: %s", err);
+	ret = platform_open_opts(&e->prof, "emu", &po, &e->pl, err, len);
+	if (ret)
+		goto fail;
 	if (o->plain_lru || o->fence_timeout_ns || o->move_budget || o->no_clear ||
-	    o->force_buffered || o->bounce_window_ns) {
+	    o->force_buffered || o->bounce_window_ns || o->reclaim_high_pct || o->reclaim_low_pct) {
 		/* The platform builds the manager from the profile: rebuild it on
 		 * the same chip with the case's configuration. */
 		struct vidmm_config cfg = e->pl.cfg;
@@ -65,10 +74,17 @@ struct vt_env *vt_env_up(const struct vt_env_opts *o)
 		cfg.bounce_window_ns = o->bounce_window_ns;
 		cfg.no_clear_on_create = o->no_clear;
 		cfg.swap_force_buffered = o->force_buffered;
+		cfg.reclaim_high_pct = o->reclaim_high_pct;
+		cfg.reclaim_low_pct = o->reclaim_low_pct;
 		vidmm_destroy(e->pl.vm);
 		e->pl.vm = NULL;
-		if (vidmm_init(&cfg, &e->pl.vm))
-			fail_msg("vidmm_init with the case's config: %s", vidmm_init_error());
+		ret = vidmm_init(&cfg, &e->pl.vm);
+		if (ret) {
+			snprintf(err, len, "vidmm_init with the case's config: %s", vidmm_init_error());
+			emu_destroy(e->pl.emu);
+			e->pl.emu = NULL;
+			goto fail;
+		}
 		e->pl.cfg = cfg;
 	}
 	e->vm = e->pl.vm;
@@ -85,14 +101,24 @@ struct vt_env *vt_env_up(const struct vt_env_opts *o)
 						VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED | VIDMM_SEG_PAGING,
 						VIDMM_SEG_PCIE);
 	e->paging = platform_find_segment(e->vm, VIDMM_SEG_PAGING, VIDMM_SEG_PAGING);
-	assert_int_equal(emu_chip_ops.query_engines(e->emu, &e->eng), 0);
-	assert_true(e->local_vis >= 0 && e->local_invis >= 0 && e->pcie_snoop >= 0 &&
-		    e->pcie_unsnoop >= 0 && e->paging >= 0 && e->eng.n_job >= 1);
+	if (emu_chip_ops.query_engines(e->emu, &e->eng) || e->local_vis < 0 ||
+	    e->local_invis < 0 || e->pcie_snoop < 0 || e->pcie_unsnoop < 0 || e->paging < 0 ||
+	    e->eng.n_job < 1) {
+		snprintf(err, len, "the profile lacks a segment or a job engine");
+		platform_close(&e->pl);
+		ret = -ENODEV;
+		goto fail;
+	}
 	e->job_engine = e->eng.n_copy;
-	return e;
+	return 0;
+fail:
+	if (e->dir[0])
+		rmdir(e->dir);
+	e->dir[0] = 0;
+	return ret;
 }
 
-void vt_env_down(struct vt_env *e)
+int vt_env_close(struct vt_env *e)
 {
 	/* A case that hung an engine and failed before resetting it must not
 	 * leave teardown waiting on a fence that never comes. */
@@ -101,9 +127,30 @@ void vt_env_down(struct vt_env *e)
 	platform_close(&e->pl);
 	if (e->dir[0]) {
 		if (vt_count_files(e->dir) != 0)
-			fail_msg("swap directory %s is not empty after the manager closed", e->dir);
+			return -ENOTEMPTY;
 		rmdir(e->dir);
 	}
+	return 0;
+}
+
+struct vt_env *vt_env_up(const struct vt_env_opts *o)
+{
+	struct vt_env *e = calloc(1, sizeof(*e));
+	char err[512] = "";
+
+	assert_non_null(e);
+	if (vt_env_open(e, o, err, sizeof(err)))
+		fail_msg("fixture: %s", err);
+	return e;
+}
+
+void vt_env_down(struct vt_env *e)
+{
+	char dir[sizeof(e->dir)];
+
+	memcpy(dir, e->dir, sizeof(dir));
+	if (vt_env_close(e))
+		fail_msg("swap directory %s is not empty after the manager closed", dir);
 	free(e);
 }
 

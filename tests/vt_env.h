@@ -18,6 +18,7 @@
 #define VIDMM_VT_ENV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bench/platform.h"
@@ -47,6 +48,8 @@ struct vt_env_opts {
 	bool no_clear;
 	bool force_buffered;
 	bool no_background_reclaim;
+	uint32_t reclaim_high_pct, reclaim_low_pct;
+	const char *swap_root;        /* parent of the swap directory (NULL: $TMPDIR or /tmp) */
 };
 
 struct vt_env {
@@ -61,9 +64,16 @@ struct vt_env {
 	uint32_t job_engine;          /* chip id of job engine 0 */
 };
 
-/* Open / close (the swap directory must be empty afterwards). */
+/* Open / close (the swap directory must be empty afterwards), failing the
+ * case on an error. */
 struct vt_env *vt_env_up(const struct vt_env_opts *o);
 void vt_env_down(struct vt_env *e);
+/* The same without cmocka, for forked children and cases that expect the
+ * open to fail: 0 or a negative errno with the reason in err; close is
+ * -ENOTEMPTY when the swap directory was not empty (it is then left for
+ * inspection). */
+int vt_env_open(struct vt_env *e, const struct vt_env_opts *o, char *err, size_t len);
+int vt_env_close(struct vt_env *e);
 
 /* vidmm_check, failing the case with its reason. */
 void vt_check(vidmm_t *vm, const char *when);
