@@ -1755,6 +1755,19 @@ int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st, char *err, size_t
 	return 0;
 }
 
+void fuzz_default_profile(struct vidmm_profile *p)
+{
+	/* Small: every few calls something must be paged or swapped. */
+	vidmm_profile_builtin("tiny", p);
+	snprintf(p->name, sizeof(p->name), "fuzz-small");
+	p->local_visible = 4u << 20;
+	p->local_invisible = 8u << 20;
+	p->pcie_snooped = p->pcie_unsnooped = 8u << 20;
+	p->paging = 2u << 20;
+	p->sysmem = 24u << 20;
+	p->swap = 32u << 20;
+}
+
 int fuzz_one_input(const uint8_t *data, size_t size, char *why, size_t len)
 {
 	static struct fuzz_opts o;
@@ -1766,8 +1779,7 @@ int fuzz_one_input(const uint8_t *data, size_t size, char *why, size_t len)
 	char err[256];
 
 	if (!init) {
-		vidmm_profile_builtin("tiny", &o.profile);
-		o.profile.swap = 16ull << 20;
+		fuzz_default_profile(&o.profile);
 		o.threads = 1;
 		o.fault_calls = true;
 		/* Shorter than the CLI's 100 ms: an injected late or hung command
@@ -1776,10 +1788,16 @@ int fuzz_one_input(const uint8_t *data, size_t size, char *why, size_t len)
 		o.fence_timeout_ns = 20000000ull;
 		init = true;
 	}
-	/* A call per 16 bytes of input, at most 256. */
+	if (!size)
+		return 0;
+	/* The first byte picks the paging mode and the eviction policy; then
+	 * calls until the input runs out, at most 256. */
+	enum vidmm_paging_mode mode = data[0] & 1 ? VIDMM_PAGING_BOUNCE : VIDMM_PAGING_WINDOW;
+	bool plain_lru = data[0] & 2;
+	s.at = 1;
 	while (n < 256 && s.at + 4 <= size)
 		gen_op(&s, &o, n + 1, &prog[n]), n++;
-	if (exec_program(&o, VIDMM_PAGING_WINDOW, false, prog, n, NULL, NULL, &x, err, sizeof(err)))
+	if (exec_program(&o, mode, plain_lru, prog, n, NULL, NULL, &x, err, sizeof(err)))
 		return 0;
 	if (!x.failed)
 		return 0;

@@ -81,8 +81,12 @@ const char *fuzz_kind_name(unsigned k);
  */
 int fuzz_run(const struct fuzz_opts *o, struct fuzz_stats *st, char *err, size_t len);
 
-/* libFuzzer: decode data into one program and run it with every check.
- * 0: clean; 1: a finding (described in why). */
+/* The default profile of `vidmm-bench fuzz` and fuzz_api ("fuzz-small"). */
+void fuzz_default_profile(struct vidmm_profile *p);
+
+/* libFuzzer: decode data into one program (the first byte: paging mode and
+ * eviction policy) and run it with every check. 0: clean; 1: a finding
+ * (described in why). */
 int fuzz_one_input(const uint8_t *data, size_t size, char *why, size_t len);
 
 /* The results document of a fuzzing session (jansson: json_t *). */

@@ -215,15 +215,7 @@ int fuzz_main(int argc, char **argv)
 			goto usage;
 		}
 	} else {
-		/* Small: every few calls something must be paged or swapped. */
-		vidmm_profile_builtin("tiny", &o.profile);
-		snprintf(o.profile.name, sizeof(o.profile.name), "fuzz-small");
-		o.profile.local_visible = 4u << 20;
-		o.profile.local_invisible = 8u << 20;
-		o.profile.pcie_snooped = o.profile.pcie_unsnooped = 8u << 20;
-		o.profile.paging = 2u << 20;
-		o.profile.sysmem = 24u << 20;
-		o.profile.swap = 32u << 20;
+		fuzz_default_profile(&o.profile);
 		char perr[256];
 		if (vidmm_profile_validate(&o.profile, perr, sizeof(perr))) {
 			fprintf(stderr, "vidmm-bench fuzz: the built-in fuzz profile: %s\n", perr);
