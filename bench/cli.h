@@ -50,8 +50,9 @@ void cli_help_workload(FILE *out, const struct workload *w);
 void cli_help_replay(FILE *out);
 
 /*
- * Path of a program built next to this one (vidmm-micro beside vidmm-bench),
- * from /proc/self/exe. 0, or -ENOENT when it is not there or not executable.
+ * Path of a program built with this one (vidmm-micro: beside vidmm-bench once
+ * installed, in micro/ below it in the build tree), from /proc/self/exe. 0,
+ * or -ENOENT when it is not there or not executable.
  */
 int cli_sibling_path(const char *name, char *out, size_t len);
 

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "probe.h"
+#include "drivers/probe.h"
 #include "reports/compare.h"
 #include "reports/report.h"
 #include "results.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_gbshim.c - tests of the C API over Google Benchmark (bench/gbshim.h).
+ * test_gbshim.c - tests of the C API over Google Benchmark (bench/micro/gbshim.h).
  *
  * Owns: the GBSHIM-* cases, and the benchmarks they run.
  * Must not: test vidmm itself, or depend on how fast this machine is beyond

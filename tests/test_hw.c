@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_hw.c - HW-PROBE, HW-PERF, HW-PIN: the hardware helper modules
- * (bench/probe, bench/perf, bench/pin) on whatever machine runs the tests.
+ * (drivers/probe, bench/perf, bench/pin) on whatever machine runs the tests.
  *
  * Owns: checks that hold on a GPU-less 2-core VM without a PMU as well as on
  * a GPU server. Must not: require a GPU, hardware counters, or root; assert
@@ -23,7 +23,7 @@
 #include "vt.h"
 #include "bench/perf.h"
 #include "bench/pin.h"
-#include "bench/probe.h"
+#include "drivers/probe.h"
 
 #define NONE_MSG "no display-class PCI devices found (class 0x03xx)"
 

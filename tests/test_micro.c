@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_micro.c - MICRO-SMOKE: every microbenchmark family of vidmm-micro
- * (bench/micro_{heap,gart,mmu,residency,fence,swap}.c) runs, with every argument,
+ * (bench/micro/micro_{heap,gart,mmu,residency,fence,swap}.c) runs, with every argument,
  * and reports sane results in Google Benchmark's JSON.
  *
  * Owns: that one check. Must not: judge performance (the machine is shared

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * heap_bench.c - benchmark of the range allocator (core/heap.h) against the
- * original driver's algorithm (bench/heap_baseline.h).
+ * original driver's algorithm (bench/tools/heap_baseline.h).
  *
  * Owns: the workloads (steady churn at N live allocations; churn in a 50%
  * checkerboard left by allocating 2N and freeing every other one), the

@@ -2,10 +2,10 @@
 /*
  * micro.h - the list of vidmm-micro's benchmark files.
  *
- * Owns: the one list of bench/micro_<x>.c files. Adding a file is one line
+ * Owns: the one list of bench/micro/micro_<x>.c files. Adding a file is one line
  * here, X(<x>), in MICRO_BENCHES: micro_main.c calls every
  * micro_<x>_register() in this order, and bench/meson.build reads this list
- * to compile bench/micro_<x>.c into vidmm-micro (keep one X(...) per line).
+ * to compile bench/micro/micro_<x>.c into vidmm-micro (keep one X(...) per line).
  * Must not: hold anything but the list and the registration prototype.
  *
  * micro_<x>_register() runs after gb_initialize() and before

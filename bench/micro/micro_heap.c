@@ -2,7 +2,7 @@
 /*
  * micro_heap.c - Google Benchmark microbenchmarks of the range allocator
  * (core/heap.h) beside the original driver's size-sorted list heap
- * (bench/heap_baseline.h), at the same sizes and the same layouts.
+ * (bench/tools/heap_baseline.h), at the same sizes and the same layouts.
  *
  * Owns: BM_heap_pair/live:N/frag:F/mode:M and BM_heap_baseline_pair/live:N/
  * frag:F. Must not: touch core/ or the baseline (their cost is what is

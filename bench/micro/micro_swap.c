@@ -10,7 +10,7 @@
  * Must not: change core/ or drivers/, or reach into the manager or the swap
  * store (core/swap.h): the swap figures go through core/vidmm.h only, so they
  * are what a client sees. The raw loop is a minimal copy of the one in
- * bench/swap_bench.c / swap_raw.c rather than a shared helper: both of those
+ * bench/tools/swap_bench.c / swap_raw.c rather than a shared helper: both of those
  * keep it static around their own structs and fixed QD arrays, and this file
  * must not edit them.
  *
@@ -21,7 +21,7 @@
  *
  * Swap: the data live in the snooped PCIe segment, whose pages are the data,
  * so paging out or in is a GART update and the figures are the swap I/O, not
- * copies (as bench/swap_bench.c does). The manager runs without background
+ * copies (as bench/tools/swap_bench.c does). The manager runs without background
  * reclaim, so every swap I/O happens inside the timed calls. Manual time,
  * wall clock around: vidmm_swap_out of every (already paged-out) allocation
  * (BM_swap_out); vidmm_lock + vidmm_unlock of every swapped allocation, which
@@ -341,7 +341,7 @@ static void bm_swap(gb_state *st, void *user)
 	gb_set_label(st, label);
 }
 
-/* ---- raw: sequential O_DIRECT io_uring, as bench/swap_bench.c ------------- */
+/* ---- raw: sequential O_DIRECT io_uring, as bench/tools/swap_bench.c ---------- */
 
 /* The store asks for these in this order; so does the raw loop, so both run
  * on the same kind of ring. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * heap_baseline.h - the original driver's heap algorithm, kept only as the
- * benchmark's point of comparison (bench/heap_bench.c).
+ * benchmark's point of comparison (bench/tools/heap_bench.c).
  *
  * Owns: a free list of blocks sorted by size (a singly linked list), first
  * fit in that order (so the smallest block that fits), and coalescing on free
