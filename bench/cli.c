@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sys/stat.h>
+#include <math.h>
 #include <unistd.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -20,7 +22,8 @@
 enum {
 	O_DRIVER = 256, O_PROFILE, O_LOCAL, O_PCIE, O_PAGING, O_SYSMEM, O_SWAP, O_DURATION,
 	O_OPS, O_THREADS, O_SEED, O_VERIFY, O_SWAPDIR, O_PERF, O_PIN, O_RECORD, O_OUT,
-	O_QUIET, O_PARAM, O_PMODE, O_NOSTATS, O_FENCE_TIMEOUT, O_NOCLEAR, O_INJECT, O_HELP,
+	O_QUIET, O_PARAM, O_PMODE, O_NOSTATS, O_FENCE_TIMEOUT, O_NOCLEAR, O_INJECT, O_WARMUP,
+	O_SETUP_LIMIT, O_ALLOW_EMPTY, O_REPEAT, O_SAME_SEED, O_HTML, O_PARTIAL, O_HELP,
 };
 
 static const struct option run_opts[] = {
@@ -48,6 +51,13 @@ static const struct option run_opts[] = {
 	{ "fence-timeout", required_argument, NULL, O_FENCE_TIMEOUT },
 	{ "no-clear", no_argument, NULL, O_NOCLEAR },
 	{ "inject", required_argument, NULL, O_INJECT },
+	{ "warmup", required_argument, NULL, O_WARMUP },
+	{ "setup-limit", required_argument, NULL, O_SETUP_LIMIT },
+	{ "allow-empty", no_argument, NULL, O_ALLOW_EMPTY },
+	{ "repeat", required_argument, NULL, O_REPEAT },
+	{ "same-seed", no_argument, NULL, O_SAME_SEED },
+	{ "html", required_argument, NULL, O_HTML },
+	{ "partial", no_argument, NULL, O_PARTIAL },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -56,7 +66,43 @@ static const struct option run_opts[] = {
 static bool replay_ok(int c)
 {
 	return c == O_DRIVER || c == O_PERF || c == O_PIN || c == O_OUT || c == O_QUIET ||
-	       c == O_NOSTATS || c == O_HELP;
+	       c == O_NOSTATS || c == O_HELP || c == O_HTML || c == O_PARTIAL || c == O_ALLOW_EMPTY;
+}
+
+int cli_value_ok(const char *opt, const char *value, char *err, size_t len)
+{
+	/* getopt takes the next word as the value even when it is the next
+	 * option: `--out --ops 10` would write a file named "--ops". No value
+	 * of ours starts with "--". */
+	if (value[0] == '-' && value[1] == '-') {
+		snprintf(err, len, "option '%s' needs a value (got the option '%s')", opt, value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cli_parse_seconds(const char *opt, const char *s, double min, double max, double *out,
+		      char *err, size_t len)
+{
+	char *end;
+
+	errno = 0;
+	double d = strtod(s, &end);
+	if (end == s || *end || (errno && errno != ERANGE) || !isfinite(d) ||
+	    (errno == ERANGE && d == 0)) {
+		snprintf(err, len, "%s: '%s' is not a number of seconds", opt, s);
+		return -EINVAL;
+	}
+	if (d < min) {
+		snprintf(err, len, "%s: %s is too small (at least %g s)", opt, s, min);
+		return -EINVAL;
+	}
+	if (d > max) {
+		snprintf(err, len, "%s: %s is too large (at most %.0f s)", opt, s, max);
+		return -EINVAL;
+	}
+	*out = d;
+	return 0;
 }
 
 static const char *opt_name(int c)
@@ -157,6 +203,10 @@ int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *e
 			snprintf(err, len, "option '%s' needs a value", argv[optind - 1]);
 			return -EINVAL;
 		}
+		/* `--opt VALUE` (not `--opt=VALUE`, which says what it means) */
+		if (optarg && optind >= 2 && optarg == argv[optind - 1] &&
+		    cli_value_ok(argv[optind - 2], optarg, err, len))
+			return -EINVAL;
 		if (replay && !replay_ok(ch)) {
 			snprintf(err, len, "--%s: does not apply to replay (the trace fixes it)",
 				 opt_name(ch));
@@ -191,19 +241,38 @@ int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *e
 			mib_set[i] = true;
 			break;
 		}
-		case O_DURATION: {
-			char *end;
-			errno = 0;
-			double d = strtod(optarg, &end);
-			if (errno || *end || end == optarg || !(d > 0) || d > 1e6) {
-				snprintf(err, len, "--duration: '%s' is not a positive number of seconds",
-					 optarg);
+		case O_DURATION:
+			if (cli_parse_seconds("--duration", optarg, 0.001, 1e6, &c->duration_s, err,
+					      len))
 				return -EINVAL;
-			}
-			c->duration_s = d;
 			dur_set = true;
 			break;
-		}
+		case O_WARMUP:
+			if (cli_parse_seconds("--warmup", optarg, 0, 3600, &c->warmup_s, err, len))
+				return -EINVAL;
+			break;
+		case O_SETUP_LIMIT:
+			if (cli_parse_seconds("--setup-limit", optarg, 0.1, 1e6, &c->setup_limit_s, err,
+					      len))
+				return -EINVAL;
+			break;
+		case O_ALLOW_EMPTY:
+			c->allow_empty = true;
+			break;
+		case O_REPEAT:
+			if (cli_parse_u64("--repeat", optarg, 1000, false, &v, err, len))
+				return -EINVAL;
+			o->repeat = (unsigned)v;
+			break;
+		case O_SAME_SEED:
+			o->same_seed = true;
+			break;
+		case O_HTML:
+			o->html = optarg;
+			break;
+		case O_PARTIAL:
+			o->partial = true;
+			break;
 		case O_OPS:
 			if (cli_parse_u64("--ops", optarg, UINT64_MAX / 2, false, &c->ops_limit, err,
 					  len))
@@ -229,6 +298,21 @@ int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *e
 				return -EINVAL;
 			}
 			snprintf(c->swap_dir, sizeof(c->swap_dir), "%s", optarg);
+			/* Checked here, before anything runs, with the reason. */
+			struct stat sd;
+			if (stat(optarg, &sd)) {
+				snprintf(err, len, "--swap-dir %s: %s", optarg, strerror(errno));
+				return -EINVAL;
+			}
+			if (!S_ISDIR(sd.st_mode)) {
+				snprintf(err, len, "--swap-dir %s: not a directory", optarg);
+				return -EINVAL;
+			}
+			if (access(optarg, W_OK | X_OK)) {
+				snprintf(err, len, "--swap-dir %s: cannot create files there: %s", optarg,
+					 strerror(errno));
+				return -EINVAL;
+			}
 			break;
 		case O_PERF:
 			c->perf = true;

@@ -25,6 +25,10 @@ struct cli_run {
 	bool quiet;
 	bool seed_set;
 	bool help;           /* --help was printed: exit 0 */
+	unsigned repeat;     /* --repeat N (0: once) */
+	bool same_seed;      /* --same-seed: every repetition with the one seed */
+	const char *html;    /* --html: a report page of the results */
+	bool partial;        /* replay --partial: a trace without its footer */
 };
 
 /*
@@ -40,6 +44,14 @@ int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *e
  * non-negative) decimal integer no larger than max. */
 int cli_parse_u64(const char *opt, const char *s, uint64_t max, bool zero_ok, uint64_t *out,
 		  char *err, size_t len);
+
+/* An option's separate value that is itself an option (`--out --ops 10`):
+ * -EINVAL, "option '--out' needs a value". */
+int cli_value_ok(const char *opt, const char *value, char *err, size_t len);
+
+/* A number of seconds in [min, max], strict: the message says which bound. */
+int cli_parse_seconds(const char *opt, const char *s, double min, double max, double *out,
+		      char *err, size_t len);
 
 /* A seed from the clock, below 2^63 (results keep it as a JSON integer). */
 uint64_t cli_clock_seed(void);

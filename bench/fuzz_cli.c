@@ -17,7 +17,7 @@
 #include "cli.h"
 #include "coverage.h"
 #include "fuzz.h"
-#include "reports/rfile.h"
+#include "rfile.h"
 
 #define EXIT_USAGE 2
 

@@ -6,6 +6,8 @@
  * readers compare files across versions.
  */
 #include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -128,4 +130,51 @@ int metrics_profile_from_json(const json_t *o, struct vidmm_profile *p, char *er
 	}
 	p->paging_snooped = json_is_true(v);
 	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* P(B <= k) for B ~ Binomial(n, 1/2). */
+static double binom_cdf_half(unsigned n, int k)
+{
+	double p = 0, c = 1; /* C(n, 0) */
+
+	if (k < 0)
+		return 0;
+	for (int i = 0; i <= k && i <= (int)n; i++) {
+		p += c;
+		c = c * (double)(n - (unsigned)i) / (double)(i + 1);
+	}
+	return p * pow(0.5, (double)n);
+}
+
+void metrics_median_ci(const double *v, unsigned n, struct metrics_ci *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!n)
+		return;
+	double *x = malloc(n * sizeof(*x));
+	if (!x)
+		return;
+	memcpy(x, v, n * sizeof(*x));
+	qsort(x, n, sizeof(*x), cmp_double);
+	out->median = n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+	/* [x(k+1), x(n-k)] covers the median with P(k+1 <= B <= n-k-1). */
+	unsigned best = 0;
+	double cov = n > 1 ? 1.0 - 2.0 * pow(0.5, (double)n) : 0;
+	for (unsigned k = 1; n >= 2 * k + 1; k++) {
+		double c = binom_cdf_half(n, (int)(n - k - 1)) - binom_cdf_half(n, (int)k);
+		if (c < 0.95)
+			break;
+		best = k;
+		cov = c;
+	}
+	out->lo = x[best];
+	out->hi = x[n - 1 - best];
+	out->coverage = cov;
+	free(x);
 }

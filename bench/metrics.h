@@ -38,6 +38,23 @@
 	X(swap_used_bytes, true) X(swap_checksum_failures, true)                   \
 	X(swap_queue_depth_reached, false)
 
+/* The fields of METRICS_STATS_FIELDS that only grow (counts of events), so
+ * that the difference over the measured window means something; the others
+ * are levels (pages in use, live allocations). X(name, deterministic). */
+#define METRICS_COUNTER_FIELDS(X)                                                \
+	X(gart_invalidations, true) X(alloc_failures, true)                        \
+	X(dummy_page_faults, true) X(stale_tlb_hits, true) X(page_outs, true)     \
+	X(page_ins, true) X(bytes_paged_out, true) X(bytes_paged_in, true)         \
+	X(bytes_copied_window, true) X(bytes_copied_bounce, true)                  \
+	X(pcie_remaps, true) X(busy_waits, true) X(throttled_moves, true)          \
+	X(bounces, false) X(deferred_destroys, true) X(copy_failures, true)        \
+	X(copy_timeouts, false) X(migrations, true) X(cleared_bytes, true)         \
+	X(clears, true) X(submits, true) X(locks, true) X(swap_outs, true)         \
+	X(swap_ins, true) X(bytes_swapped_out, true) X(bytes_swapped_in, true)     \
+	X(swap_write_errors, true) X(swap_read_errors, true) X(swap_full, true)    \
+	X(reclaim_runs, false) X(reclaimed_bytes, false)                           \
+	X(swap_checksum_failures, true)
+
 /* Every scalar counter, evictions_by_priority as an array, and per segment
  * {total, free, largest_free, resident}. */
 json_t *metrics_stats_json(const struct vidmm_stats *st);
@@ -54,6 +71,15 @@ uint64_t metrics_seg_resident(const struct vidmm_segment_stats *s);
 
 /* 1 - largest_free / free over a segment (0 when nothing is free). */
 double metrics_fragmentation(const struct vidmm_segment_stats *s);
+
+/* The median of v[0..n) and a distribution-free interval for it from order
+ * statistics (binomial ranks): the narrowest with at least 95% coverage, or
+ * [min, max] when n is too small for that (coverage says what it has). The
+ * Python reports compute the same (reports/vidmm_reports/stats.py). */
+struct metrics_ci {
+	double median, lo, hi, coverage;
+};
+void metrics_median_ci(const double *v, unsigned n, struct metrics_ci *out);
 
 #include "drivers/profile.h"
 

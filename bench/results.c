@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 #include "results.h"
+#include "units.h"
 #include "metrics.h"
 #include "perf.h"
 #include "vidmm_version.h"
-#include "reports/rjson.h"
 
 /* ---- context ------------------------------------------------------------------ */
 
@@ -130,7 +130,9 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 	json_t *run = json_object();
 	json_t *params = json_object();
 	double secs = res->duration_s;
-	const struct vidmm_stats *st = &res->st;
+	/* Rates and counts of the measured window; the "vidmm" section below
+	 * is the manager's final state. */
+	const struct vidmm_stats *st = &res->st_window;
 
 	json_object_set_new(run, "workload", json_string(c->w->name));
 	json_object_set_new(run, "family", json_string(c->w->family));
@@ -156,7 +158,26 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 			: json_pack("{s:s,s:f}", "kind", inject_kind_name(sp->kind), "rate", sp->rate));
 	}
 	json_object_set_new(cfg, "inject", inj);
+	json_object_set_new(cfg, "warmup_s", json_real(c->warmup_s));
+	json_object_set_new(cfg, "allow_empty", json_boolean(c->allow_empty));
 	json_object_set_new(run, "config", cfg);
+
+	json_object_set_new(run, "phases", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:I}",
+		"setup_s", res->setup_s, "warmup_s", res->warmup_s, "measured_s", res->duration_s,
+		"teardown_s", res->teardown_s, "window_start_s", res->window_start_s,
+		"window_end_s", res->window_end_s, "ops_total", (json_int_t)res->ops_total));
+	json_object_set_new(run, "inconclusive", json_boolean(res->inconclusive));
+	json_object_set_new(run, "inconclusive_reason", json_string(res->inconclusive_reason));
+	json_object_set_new(run, "interrupted", json_boolean(res->interrupted));
+	json_t *notes = json_array();
+	for (unsigned i = 0; i < res->nnotes; i++)
+		json_array_append_new(notes, json_string(res->notes[i]));
+	json_object_set_new(run, "notes", notes);
+	json_t *head = json_array();
+	for (const struct wl_headline *h = c->w->headline; h && h->name; h++)
+		json_array_append_new(head, json_pack("{s:s,s:s,s:s}", "name", h->name,
+			"better", h->lower_is_better ? "lower" : "higher", "unit", h->unit ? h->unit : ""));
+	json_object_set_new(run, "headline", head);
 
 	json_t *m = json_object();
 	json_object_set_new(m, "duration_s", json_real(secs));
@@ -166,6 +187,7 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 	json_object_set_new(m, "units", json_integer((json_int_t)res->units));
 	json_object_set_new(m, "units_per_sec", json_real(secs > 0 ? (double)res->units / secs : 0));
 	rate(m, "alloc_failures", st->alloc_failures, secs, res->ops);
+	json_object_set_new(m, "create_failures", json_integer((json_int_t)res->create_failures));
 	rate(m, "job_failures", res->job_failures, secs, res->ops);
 	rate(m, "page_outs", st->page_outs, secs, res->ops);
 	rate(m, "page_ins", st->page_ins, secs, res->ops);
@@ -198,6 +220,10 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 	json_t *wm = json_object();
 	for (unsigned k = 0; c->w->counters && c->w->counters[k] && k < WL_MAX_COUNTERS; k++)
 		json_object_set_new(wm, c->w->counters[k], json_integer((json_int_t)res->ctr[k]));
+	for (unsigned k = 0; c->w->setup_counters && c->w->setup_counters[k] && k < WL_MAX_COUNTERS;
+	     k++)
+		json_object_set_new(wm, c->w->setup_counters[k],
+				    json_integer((json_int_t)res->setup_ctr[k]));
 	for (unsigned k = 0; k < res->ngauges; k++)
 		json_object_set_new(wm, res->gauges[k].name, json_real(res->gauges[k].v));
 	json_object_set_new(run, "workload_metrics", wm);
@@ -231,12 +257,13 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 	json_object_set_new(run, "latency", lat);
 	json_object_set_new(run, "histograms", hists);
 
-	json_t *vm = metrics_stats_json(st);
+	json_t *vm = metrics_stats_json(&res->st);
 	json_t *segs = json_object_get(vm, "segments");
 	for (uint32_t i = 0; i < res->nsegs && i < json_array_size(segs); i++) {
 		json_t *s = json_array_get(segs, i);
 		json_object_set_new(s, "name", json_string(res->segs[i].name));
-		json_object_set_new(s, "fragmentation", json_real(metrics_fragmentation(&st->seg[i])));
+		json_object_set_new(s, "fragmentation",
+				    json_real(metrics_fragmentation(&res->st.seg[i])));
 	}
 	json_object_set_new(run, "vidmm", vm);
 
@@ -244,7 +271,7 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 	json_t *ts = json_object();
 	json_t *t_s = json_array(), *sys = json_array(), *evb = json_array(), *po = json_array();
 	json_t *pi = json_array(), *af = json_array(), *dpf = json_array(), *ops = json_array();
-	json_t *swp = json_array();
+	json_t *swp = json_array(), *swo = json_array(), *swi = json_array();
 	json_t *res_seg = json_object();
 	json_t *seg_arr[VIDMM_MAX_SEGMENTS];
 	for (uint32_t i = 0; i < res->nsegs; i++) {
@@ -259,6 +286,8 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 		json_array_append_new(sys, json_integer((json_int_t)s->sysmem_pages));
 		json_array_append_new(evb, json_integer((json_int_t)s->evicted_bytes));
 		json_array_append_new(swp, json_integer((json_int_t)s->swap_used_bytes));
+		json_array_append_new(swo, json_integer((json_int_t)s->swap_out_bytes));
+		json_array_append_new(swi, json_integer((json_int_t)s->swap_in_bytes));
 		json_array_append_new(po, json_integer((json_int_t)s->page_outs));
 		json_array_append_new(pi, json_integer((json_int_t)s->page_ins));
 		json_array_append_new(af, json_integer((json_int_t)s->alloc_failures));
@@ -271,6 +300,8 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 	json_object_set_new(ts, "sysmem_pages", sys);
 	json_object_set_new(ts, "evicted_bytes", evb);
 	json_object_set_new(ts, "swap_bytes", swp);
+	json_object_set_new(ts, "swap_out_bytes", swo);
+	json_object_set_new(ts, "swap_in_bytes", swi);
 	json_object_set_new(ts, "page_outs", po);
 	json_object_set_new(ts, "page_ins", pi);
 	json_object_set_new(ts, "alloc_failures", af);
@@ -313,174 +344,130 @@ json_t *results_document(json_t *ctx, json_t *runs)
 	return d;
 }
 
-/* ---- summary.md ---------------------------------------------------------------- */
-
-struct sbuf {
-	char *p;
-	size_t n, cap;
-};
-
-static void sb(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb(struct sbuf *b, const char *fmt, ...)
+/* A workload value by name: a counter (summed over threads) or a gauge. */
+static bool wl_value(const struct run_config *c, const struct run_result *res, const char *name,
+		     double *v)
 {
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int w = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-		va_end(ap);
-		if (w < 0)
-			return;
-		if (b->p && b->n + (size_t)w < b->cap) {
-			b->n += (size_t)w;
-			return;
+	for (unsigned k = 0; c->w->counters && c->w->counters[k] && k < WL_MAX_COUNTERS; k++)
+		if (strcmp(c->w->counters[k], name) == 0) {
+			*v = (double)res->ctr[k];
+			return true;
 		}
-		size_t nc = (b->cap + (size_t)w + 1) * 2;
-		char *np = realloc(b->p, nc);
-		if (!np)
-			return;
-		b->p = np;
-		b->cap = nc;
-	}
+	for (unsigned k = 0; c->w->setup_counters && c->w->setup_counters[k] && k < WL_MAX_COUNTERS;
+	     k++)
+		if (strcmp(c->w->setup_counters[k], name) == 0) {
+			*v = (double)res->setup_ctr[k];
+			return true;
+		}
+	for (unsigned k = 0; k < res->ngauges; k++)
+		if (strcmp(res->gauges[k].name, name) == 0) {
+			*v = res->gauges[k].v;
+			return true;
+		}
+	return false;
 }
 
-
-char *results_summary_md(const json_t *doc)
+static const char *fmt_value(char *buf, double v, const char *unit)
 {
-	struct sbuf b = { 0 };
-	const json_t *ctx = json_object_get(doc, "context");
-	const json_t *runs = json_object_get(doc, "runs");
-	const json_t *prof = json_object_get(ctx, "profile");
-
-	sb(&b, "# vidmm-bench results\n\n");
-	if (json_object_get(ctx, "suite"))
-		sb(&b, "Suite **%s**", rj_str(ctx, "suite"));
-	sb(&b, "\n\n| context | |\n|---|---|\n");
-	sb(&b, "| version | %s (%s) |\n", rj_str(ctx, "version"), rj_str(ctx, "git_rev"));
-	sb(&b, "| started | %s |\n", rj_str(ctx, "started_at"));
-	sb(&b, "| driver / profile | %s / %s (local %.0f MiB, PCIe %.0f MiB, paging %.0f MiB, "
-	   "sysmem %.0f MiB) |\n", rj_str(ctx, "driver"), rj_str(prof, "name"),
-	   (rj_num(prof, "local_visible") + rj_num(prof, "local_invisible")) / 1048576.0,
-	   (rj_num(prof, "pcie_snooped") + rj_num(prof, "pcie_unsnooped")) / 1048576.0,
-	   rj_num(prof, "paging") / 1048576.0, rj_num(prof, "sysmem") / 1048576.0);
-	sb(&b, "| paging mode | %s |\n", rj_str(ctx, "paging_mode"));
-	sb(&b, "| host | %s, %.0f CPUs; %s |\n", rj_str(ctx, "host_cpu"), rj_num(ctx, "host_cpus"),
-	   rj_str(ctx, "kernel"));
-	sb(&b, "| hw perf counters | %s |\n",
-	   json_is_true(json_object_get(ctx, "hw_perf_counters")) ? "yes" : "no");
-	sb(&b, "| swap | %s |\n", json_is_true(json_object_get(ctx, "swap_available"))
-	   ? "available" : "unavailable (no swap file)");
-	sb(&b, "| seed | %.0f |\n", rj_num(ctx, "seed"));
-	if (json_is_string(json_object_get(ctx, "topology")))
-		sb(&b, "| topology | %s |\n", rj_str(ctx, "topology"));
-	if (json_is_number(json_object_get(ctx, "wall_s")))
-		sb(&b, "| suite wall time | %.1f s |\n", rj_num(ctx, "wall_s"));
-	if (json_is_number(json_object_get(ctx, "peak_rss_kib")))
-		sb(&b, "| peak RSS | %.1f MiB |\n", rj_num(ctx, "peak_rss_kib") / 1024.0);
-	if (json_is_string(json_object_get(ctx, "microbenchmarks")))
-		sb(&b, "| microbenchmarks (vidmm-micro, Google Benchmark JSON) | %s |\n",
-		   json_string_value(json_object_get(ctx, "microbenchmarks")));
-
-	/* One table per family, in order of first appearance. */
-	size_t n = json_array_size(runs);
-	char **seen = calloc(n + 1, sizeof(char *));
-	size_t nseen = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *fam = rj_str(json_array_get(runs, i), "family");
-		bool dup = false;
-		for (size_t k = 0; k < nseen; k++)
-			dup |= strcmp(seen[k], fam) == 0;
-		if (dup || !seen)
-			continue;
-		seen[nseen++] = (char *)fam;
-		sb(&b, "\n## %s\n\n", fam);
-		sb(&b, "| workload | params | threads | s | ops/s | units/s | create p50 / p99 | "
-		   "submit p50 / p99 | alloc fail | page-outs | page-ins | MiB out / in | "
-		   "dummy faults | integrity errors | check |\n");
-		sb(&b, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-		for (size_t j = i; j < n; j++) {
-			const json_t *r = json_array_get(runs, j);
-			if (strcmp(rj_str(r, "family"), fam) != 0)
-				continue;
-			const json_t *m = json_object_get(r, "metrics");
-			const json_t *lat = json_object_get(r, "latency");
-			const json_t *cr = json_object_get(lat, "create");
-			const json_t *su = json_object_get(lat, "submit");
-			const json_t *cfg = json_object_get(r, "config");
-			const json_t *chk = json_object_get(r, "checks");
-			char c50[32], c99[32], s50[32], s99[32];
-			rj_fmt_ns(c50, sizeof(c50), rj_num(cr, "p50_ns"));
-			rj_fmt_ns(c99, sizeof(c99), rj_num(cr, "p99_ns"));
-			rj_fmt_ns(s50, sizeof(s50), rj_num(su, "p50_ns"));
-			rj_fmt_ns(s99, sizeof(s99), rj_num(su, "p99_ns"));
-			sb(&b, "| %s | ", rj_str(r, "workload"));
-			const char *k;
-			const json_t *v;
-			bool first = true;
-			json_object_foreach((json_t *)json_object_get(r, "params"), k, v) {
-				sb(&b, "%s%s=%s", first ? "" : " ", k, json_string_value(v));
-				first = false;
-			}
-			sb(&b, "%spaging_mode=%s", first ? "" : " ", rj_str(cfg, "paging_mode"));
-			sb(&b, " | %.0f | %.1f | %.0f | %.1f %s | %s / %s | %s / %s | %.0f | %.0f | %.0f | "
-			   "%.1f / %.1f | %.0f | %.0f | %s |\n",
-			   rj_num(cfg, "threads"), rj_num(m, "duration_s"), rj_num(m, "ops_per_sec"),
-			   rj_num(m, "units_per_sec"), rj_str(m, "unit"), c50, c99, s50, s99,
-			   rj_num(m, "alloc_failures"), rj_num(m, "page_outs"), rj_num(m, "page_ins"),
-			   rj_num(m, "bytes_paged_out") / 1048576.0, rj_num(m, "bytes_paged_in") / 1048576.0,
-			   rj_num(m, "dummy_page_faults"), rj_num(m, "integrity_errors"),
-			   json_is_true(json_object_get(chk, "passed")) ? "ok"
-								      : rj_str(chk, "failure"));
-		}
-		/* Workload-specific numbers, one line per run. */
-		for (size_t j = i; j < n; j++) {
-			const json_t *r = json_array_get(runs, j);
-			const json_t *wm = json_object_get(r, "workload_metrics");
-			if (strcmp(rj_str(r, "family"), fam) != 0 || !json_object_size(wm))
-				continue;
-			sb(&b, "\n%s:", rj_str(r, "workload"));
-			const char *k;
-			const json_t *v;
-			json_object_foreach((json_t *)wm, k, v)
-				sb(&b, " %s=%.4g", k, json_number_value(v));
-			sb(&b, "\n");
-		}
+	if (unit && strcmp(unit, "ns") == 0)
+		return units_ns(buf, v);
+	if (unit && strcmp(unit, "bytes") == 0)
+		return units_bytes(buf, v);
+	if (unit && strcmp(unit, "MiB/s") == 0) {
+		units_bytes(buf, v * 1048576.0);
+		strcat(buf, "/s");
+		return buf;
 	}
-	free(seen);
-	return b.p;
+	return units_count(buf, v);
 }
 
 void results_print_run(FILE *out, const struct run_config *c, const struct run_result *res)
 {
-	const struct vidmm_stats *st = &res->st;
+	const struct vidmm_stats *st = &res->st_window;
 	const struct vidmm_hist *cr = &res->hist[WL_OP_CREATE], *su = &res->hist[WL_OP_SUBMIT];
+	const char *unit = c->w->unit ? c->w->unit : "units";
+	double secs = res->duration_s;
+	char a[UNITS_BUF], b[UNITS_BUF], d[UNITS_BUF], e[UNITS_BUF], f[UNITS_BUF], g[UNITS_BUF];
+	char h8[UNITS_BUF];
 
-	fprintf(out, "%s: %" PRIu64 " ops in %.2f s (%.0f ops/s), %" PRIu64 " %s (%.1f/s)\n",
-		c->w->name, res->ops, res->duration_s,
-		res->duration_s > 0 ? (double)res->ops / res->duration_s : 0.0, res->units,
-		c->w->unit ? c->w->unit : "units",
-		res->duration_s > 0 ? (double)res->units / res->duration_s : 0.0);
-	if (cr->count)
-		fprintf(out, "  latency: create p50 %" PRIu64 " ns p99 %" PRIu64 " ns\n",
-			vidmm_hist_quantile(cr, 0.5), vidmm_hist_quantile(cr, 0.99));
-	if (su->count)
-		fprintf(out, "  latency: submit p50 %" PRIu64 " ns p99 %" PRIu64 " ns\n",
-			vidmm_hist_quantile(su, 0.5), vidmm_hist_quantile(su, 0.99));
-	fprintf(out, "  alloc failures %" PRIu64 ", job failures %" PRIu64 ", page-outs %" PRIu64
-		" (%.1f MiB), page-ins %" PRIu64 " (%.1f MiB), dummy-page faults %" PRIu64
-		", integrity errors %" PRIu64 "%s\n", (uint64_t)st->alloc_failures,
-		res->job_failures, (uint64_t)st->page_outs, (double)st->bytes_paged_out / 1048576.0,
-		(uint64_t)st->page_ins, (double)st->bytes_paged_in / 1048576.0,
-		(uint64_t)st->dummy_page_faults, res->integrity_errors,
-		c->verify ? "" : " (not verifying: --verify)");
-	if (st->swap_io_mode[0])
-		fprintf(out, "  swap (%s I/O): swap-outs %" PRIu64 " (%.1f MiB), swap-ins %" PRIu64
-			" (%.1f MiB), swap full %" PRIu64 ", checksum failures %" PRIu64 "\n",
-			st->swap_io_mode, (uint64_t)st->swap_outs,
-			(double)st->bytes_swapped_out / 1048576.0, (uint64_t)st->swap_ins,
-			(double)st->bytes_swapped_in / 1048576.0, (uint64_t)st->swap_full,
-			(uint64_t)st->swap_checksum_failures);
-	for (unsigned k = 0; k < res->ngauges; k++)
-		fprintf(out, "  %s = %.4g\n", res->gauges[k].name, res->gauges[k].v);
+	fprintf(out, "%s: %s calls in the %s measured window (%s/s), %s %s (%s/s)\n", c->w->name,
+		units_count(a, (double)res->ops), units_s(b, secs),
+		units_count(d, secs > 0 ? (double)res->ops / secs : 0), units_count(e, (double)res->units),
+		unit, units_count(f, secs > 0 ? (double)res->units / secs : 0));
+	fprintf(out, "  outside the window: setup %s", units_s(a, res->setup_s));
+	if (res->warmup_s > 0)
+		fprintf(out, ", warm-up %s", units_s(b, res->warmup_s));
+	fprintf(out, ", teardown %s\n", units_s(d, res->teardown_s));
+	if (cr->count || su->count) {
+		fprintf(out, "  latency:");
+		if (cr->count)
+			fprintf(out, " create p50 %s p99 %s%s", units_ns(a, (double)vidmm_hist_quantile(cr, 0.5)),
+				units_ns(b, (double)vidmm_hist_quantile(cr, 0.99)), su->count ? ";" : "");
+		if (su->count)
+			fprintf(out, " submit p50 %s p99 %s", units_ns(a, (double)vidmm_hist_quantile(su, 0.5)),
+				units_ns(b, (double)vidmm_hist_quantile(su, 0.99)));
+		fprintf(out, "\n");
+	}
+	fprintf(out, "  page-outs %s (%s), page-ins %s (%s), alloc failures %s, job failures %s, "
+		"dummy-page faults %s\n", units_count(a, (double)st->page_outs),
+		units_bytes(b, (double)st->bytes_paged_out), units_count(d, (double)st->page_ins),
+		units_bytes(e, (double)st->bytes_paged_in), units_count(f, (double)st->alloc_failures),
+		units_count(g, (double)res->job_failures), units_count(h8, (double)st->dummy_page_faults));
+	if (c->verify)
+		fprintf(out, "  integrity: %s errors in %s VERIFY jobs%s\n",
+			units_count(a, (double)res->integrity_errors),
+			units_count(b, (double)res->verify_jobs),
+			res->reported_losses ? " (losses the API reported are not errors)" : "");
+	else
+		fprintf(out, "  integrity: not checked (run with --verify)\n");
+	if (res->st.swap_io_mode[0])
+		fprintf(out, "  swap (%s I/O): swap-outs %s (%s), swap-ins %s (%s), swap full %s, "
+			"checksum failures %s\n", res->st.swap_io_mode,
+			units_count(a, (double)st->swap_outs), units_bytes(b, (double)st->bytes_swapped_out),
+			units_count(d, (double)st->swap_ins), units_bytes(e, (double)st->bytes_swapped_in),
+			units_count(f, (double)st->swap_full),
+			units_count(g, (double)st->swap_checksum_failures));
+	/* The workload's headline values first, then the rest of its own. */
+	bool first = true;
+	for (const struct wl_headline *h = c->w->headline; h && h->name; h++) {
+		double v;
+		if (!wl_value(c, res, h->name, &v))
+			continue;
+		fprintf(out, "%s%s %s", first ? "  " : ", ", h->name, fmt_value(a, v, h->unit));
+		first = false;
+	}
+	if (!first)
+		fprintf(out, " (%s is better)\n", c->w->headline[0].lower_is_better ? "lower" : "higher");
+	first = true;
+	for (unsigned k = 0; c->w->counters && c->w->counters[k] && k < WL_MAX_COUNTERS; k++) {
+		bool head = false;
+		for (const struct wl_headline *h = c->w->headline; h && h->name; h++)
+			head |= strcmp(h->name, c->w->counters[k]) == 0;
+		if (head)
+			continue;
+		fprintf(out, "%s%s %s", first ? "  workload: " : ", ", c->w->counters[k],
+			units_count(a, (double)res->ctr[k]));
+		first = false;
+	}
+	for (unsigned k = 0; c->w->setup_counters && c->w->setup_counters[k] && k < WL_MAX_COUNTERS;
+	     k++) {
+		fprintf(out, "%s%s %s", first ? "  workload: " : ", ", c->w->setup_counters[k],
+			units_count(a, (double)res->setup_ctr[k]));
+		first = false;
+	}
+	for (unsigned k = 0; k < res->ngauges; k++) {
+		bool head = false;
+		for (const struct wl_headline *h = c->w->headline; h && h->name; h++)
+			head |= strcmp(h->name, res->gauges[k].name) == 0;
+		if (head)
+			continue;
+		fprintf(out, "%s%s %s", first ? "  workload: " : ", ", res->gauges[k].name,
+			strstr(res->gauges[k].name, "bytes") ? units_bytes(a, res->gauges[k].v)
+							       : units_count(a, res->gauges[k].v));
+		first = false;
+	}
+	if (!first)
+		fprintf(out, "\n");
 	if (c->inject.n) {
 		fprintf(out, "  faults injected:");
 		for (int k = 0; k < INJ_KINDS; k++)
@@ -489,9 +476,15 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 					res->faults[k]);
 		fprintf(out, "; copy failures %" PRIu64 ", copy timeouts %" PRIu64
 			", swap write/read errors %" PRIu64 "/%" PRIu64 "\n",
-			(uint64_t)st->copy_failures, (uint64_t)st->copy_timeouts,
-			(uint64_t)st->swap_write_errors, (uint64_t)st->swap_read_errors);
+			(uint64_t)res->st.copy_failures, (uint64_t)res->st.copy_timeouts,
+			(uint64_t)res->st.swap_write_errors, (uint64_t)res->st.swap_read_errors);
 	}
+	for (unsigned k = 0; k < res->nnotes; k++)
+		fprintf(out, "  note: %s\n", res->notes[k]);
+	if (res->interrupted)
+		fprintf(out, "  INTERRUPTED: the figures cover the window up to the signal\n");
+	if (res->inconclusive)
+		fprintf(out, "  INCONCLUSIVE: %s\n", res->inconclusive_reason);
 	if (res->failed)
 		fprintf(out, "  CHECK FAILED: %s\n", res->fail_reason);
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * results.h - results documents ({"context": {...}, "runs": [...]},
- * ARCHITECTURE.md section 9; keys documented in bench/RESULTS.md), the
- * summary.md of a suite, and writing files so that a reader never sees a
- * partial one.
+ * ARCHITECTURE.md section 9; keys documented in bench/RESULTS.md) and the
+ * console summary of a run. summary.md and the HTML report are drawn from
+ * these documents by reports/vidmm_reports.
  *
- * Owns: the JSON layout of a run and of the context, and the temp-file +
- * rename discipline. Must not: run anything or decide exit codes.
+ * Owns: the JSON layout of a run and of the context. Must not: run anything
+ * or decide exit codes.
  */
 #ifndef VIDMM_RESULTS_H
 #define VIDMM_RESULTS_H
@@ -21,8 +21,8 @@
 /* Version of the results layout; bumped only when a key changes meaning. */
 #define RESULTS_FORMAT 1
 
-/* Output files: reports/rfile.h (rfile_open, rfile_put, rfile_abort). */
-#include "reports/rfile.h"
+/* Output files: rfile.h (rfile_open, rfile_put, rfile_abort). */
+#include "rfile.h"
 
 /*
  * The context: version, git revision, driver, profile, host CPU, kernel,
@@ -34,10 +34,6 @@ json_t *results_context(const struct run_config *c, const struct run_result *res
 json_t *results_run(const struct run_config *c, const struct run_result *res);
 /* {"context": ctx, "runs": runs} (steals both references). */
 json_t *results_document(json_t *ctx, json_t *runs);
-
-/* summary.md of a results document: the context, then one table per
- * workload family. malloc'd. */
-char *results_summary_md(const json_t *doc);
 
 /* A few human lines about a run (stdout of `run`). */
 void results_print_run(FILE *out, const struct run_config *c, const struct run_result *res);

@@ -15,6 +15,8 @@
  * more than the 3% budget the statistics may add; two rdtsc cost ~1%.
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -217,6 +219,18 @@ int runner_resolve_params(struct run_config *c, const char *const *keys,
 
 /* ---- threads -------------------------------------------------------------------- */
 
+static volatile sig_atomic_t interrupt_flag;
+
+void runner_interrupt(void)
+{
+	interrupt_flag = 1;
+}
+
+bool runner_interrupted(void)
+{
+	return interrupt_flag != 0;
+}
+
 static void *worker(void *arg)
 {
 	struct wl_thread *t = arg;
@@ -225,20 +239,27 @@ static void *worker(void *arg)
 	if (rs->pinned)
 		pin_thread(&rs->pin, t->idx);
 	t->hp->ret = rs->c->w->thread(t);
+	window_thread_end(t);
 	runtime_thread_done(t);
 	return NULL;
+}
+
+static uint64_t ops_now(struct runner_state *rs)
+{
+	uint64_t ops = 0;
+
+	for (unsigned i = 0; i < rs->run.nthreads; i++)
+		ops += atomic_load_explicit(&rs->threads[i].hp->ops_seen, memory_order_relaxed);
+	return ops;
 }
 
 static void sample(struct runner_state *rs, double t_s)
 {
 	struct run_result *res = rs->res;
 	struct vidmm_stats st;
-	uint64_t ops = 0;
 
 	if (vidmm_query_stats(rs->run.vm, &st))
 		return;
-	for (unsigned i = 0; i < rs->run.nthreads; i++)
-		ops += atomic_load_explicit(&rs->threads[i].hp->ops_seen, memory_order_relaxed);
 	if (res->nsamples == rs->cap_samples) {
 		size_t nc = rs->cap_samples ? rs->cap_samples * 2 : 256;
 		struct run_sample *n = realloc(res->samples, nc * sizeof(*n));
@@ -259,31 +280,63 @@ static void sample(struct runner_state *rs, double t_s)
 	s->alloc_failures = st.alloc_failures;
 	s->dummy_page_faults = st.dummy_page_faults;
 	s->swap_used_bytes = st.swap_used_bytes;
-	s->ops = ops;
+	s->swap_out_bytes = st.bytes_swapped_out;
+	s->swap_in_bytes = st.bytes_swapped_in;
+	s->ops = ops_now(rs);
 }
 
-static void progress(struct runner_state *rs, double el)
+/* The progress line says which phase the run is in: a long setup is not a
+ * measurement that hangs at 100%. */
+static void progress(struct runner_state *rs, uint64_t now, uint64_t ops_ws)
 {
 	const struct run_config *c = rs->c;
-	uint64_t ops = 0;
-	double frac;
-	char bar[31];
+	uint64_t ops = ops_now(rs);
+	double el = (double)(now - rs->t0_ns) * 1e-9;
+	const char *name = c->w->name;
 
-	for (unsigned i = 0; i < rs->run.nthreads; i++)
-		ops += atomic_load_explicit(&rs->threads[i].hp->ops_seen, memory_order_relaxed);
-	if (c->duration_s > 0)
-		frac = el / c->duration_s;
-	else
-		frac = c->ops_limit ? (double)ops / (double)c->ops_limit : 0;
-	if (frac > 1)
-		frac = 1;
-	int fill = (int)(frac * 30);
-	memset(bar, '=', (size_t)fill);
-	memset(bar + fill, ' ', (size_t)(30 - fill));
-	bar[30] = 0;
-	fprintf(stderr, "\r%-14s [%s] %3.0f%% %6.1fs %10" PRIu64 " ops %9.0f ops/s", c->w->name,
-		bar, frac * 100, el, ops, el > 0 ? (double)ops / el : 0.0);
+	switch (atomic_load(&rs->phase)) {
+	case PH_SETUP:
+		fprintf(stderr, "\r%-14s setup: %5.1f s, %" PRIu64 " calls\033[K", name, el, ops);
+		break;
+	case PH_WARMUP: {
+		double w = (double)(now - atomic_load(&rs->t_warm_ns)) * 1e-9;
+		fprintf(stderr, "\r%-14s warm-up: %4.1f of %.1f s\033[K", name, w, c->warmup_s);
+		break;
+	}
+	case PH_MEASURE: {
+		double m = (double)(now - atomic_load(&rs->t_ws_ns)) * 1e-9, frac;
+		uint64_t mops = ops - ops_ws;
+		char bar[31];
+		if (c->duration_s > 0)
+			frac = m / c->duration_s;
+		else
+			frac = c->ops_limit ? (double)mops / (double)c->ops_limit : 0;
+		if (frac > 1)
+			frac = 1;
+		int fill = (int)(frac * 30);
+		memset(bar, '=', (size_t)fill);
+		memset(bar + fill, ' ', (size_t)(30 - fill));
+		bar[30] = 0;
+		fprintf(stderr, "\r%-14s [%s] %3.0f%% %6.1f s %10" PRIu64 " calls %9.0f/s\033[K",
+			name, bar, frac * 100, m, mops, m > 0 ? (double)mops / m : 0.0);
+		break;
+	}
+	default: {
+		uint64_t we = atomic_load(&rs->t_we_ns);
+		fprintf(stderr, "\r%-14s teardown: %4.1f s\033[K", name,
+			we ? (double)(now - we) * 1e-9 : 0.0);
+		break;
+	}
+	}
 	fflush(stderr);
+}
+
+/* How long setup may run before the run is stopped as failed. */
+static uint64_t setup_limit_ns(const struct run_config *c)
+{
+	double s = c->setup_limit_s > 0 ? c->setup_limit_s
+					: (10.0 * c->duration_s > 60.0 ? 10.0 * c->duration_s : 60.0);
+	return (uint64_t)(s * 1e9);
 }
 
 static void *sampler(void *arg)
@@ -291,40 +344,73 @@ static void *sampler(void *arg)
 	struct runner_state *rs = arg;
 	const struct run_config *c = rs->c;
 	const uint64_t period = 100ull * 1000 * 1000;
-	uint64_t next = rs->t0_ns + period;
+	uint64_t next = rs->t0_ns + period, ops_ws = 0;
+	bool saw_measure = false;
 
-	pthread_mutex_lock(&rs->lock);
-	while (!rs->done) {
+	for (;;) {
+		pthread_mutex_lock(&rs->lock);
+		bool done = rs->done;
+		pthread_mutex_unlock(&rs->lock);
+		if (done)
+			break;
 		uint64_t now = runner_mono_ns();
-		uint64_t deadline = c->duration_s > 0 ? rs->t0_ns + (uint64_t)(c->duration_s * 1e9)
-						      : UINT64_MAX;
-		if (now >= deadline)
-			atomic_store(&rs->stop, true);
+		int ph = atomic_load(&rs->phase);
+		/* Written here only, read after every thread has been joined. */
+		if (interrupt_flag && ph != PH_DRAIN) {
+			rs->res->interrupted = true;
+			window_stop(rs);
+			ph = PH_DRAIN;
+		}
+		if (ph == PH_SETUP && now - rs->t0_ns >= setup_limit_ns(c)) {
+			rs->res->setup_overrun = true;
+			window_stop(rs);
+			ph = PH_DRAIN;
+		}
+		uint64_t warm_end = UINT64_MAX, deadline = UINT64_MAX;
+		if (ph == PH_WARMUP) {
+			warm_end = atomic_load(&rs->t_warm_ns) + (uint64_t)(c->warmup_s * 1e9);
+			if (now >= warm_end && window_move(rs, PH_WARMUP, PH_MEASURE))
+				ph = PH_MEASURE;
+		}
+		if (ph == PH_MEASURE) {
+			if (!saw_measure) {
+				ops_ws = ops_now(rs);
+				saw_measure = true;
+			}
+			if (c->duration_s > 0) {
+				deadline = atomic_load(&rs->t_ws_ns) + (uint64_t)(c->duration_s * 1e9);
+				if (now >= deadline)
+					window_move(rs, PH_MEASURE, PH_DRAIN);
+			}
+		}
 		if (now >= next) {
 			double el = (double)(now - rs->t0_ns) * 1e-9;
-			pthread_mutex_unlock(&rs->lock);
 			if (c->stats)
 				sample(rs, el);
 			if (c->progress)
-				progress(rs, el);
-			pthread_mutex_lock(&rs->lock);
+				progress(rs, now, ops_ws);
 			next += period;
 			if (next < now)
 				next = now + period;
 			continue;
 		}
-		uint64_t wake = next < deadline ? next : deadline;
+		uint64_t wake = next;
+		if (deadline < wake)
+			wake = deadline;
+		if (warm_end < wake)
+			wake = warm_end;
+		if (ph == PH_SETUP && rs->t0_ns + setup_limit_ns(c) < wake)
+			wake = rs->t0_ns + setup_limit_ns(c);
 		if (wake <= now)
 			wake = now + 1000000;
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t abs_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec +
-				  (wake - now);
-		ts.tv_sec = (time_t)(abs_ns / 1000000000ull);
-		ts.tv_nsec = (long)(abs_ns % 1000000000ull);
-		pthread_cond_timedwait(&rs->cond, &rs->lock, &ts);
+		struct timespec ts = { .tv_sec = (time_t)(wake / 1000000000ull),
+				       .tv_nsec = (long)(wake % 1000000000ull) };
+		pthread_mutex_lock(&rs->lock);
+		if (!rs->done && !rs->kick)
+			pthread_cond_timedwait(&rs->cond, &rs->lock, &ts);
+		rs->kick = false;
+		pthread_mutex_unlock(&rs->lock);
 	}
-	pthread_mutex_unlock(&rs->lock);
 	if (c->progress)
 		fprintf(stderr, "\r\033[K");
 	return NULL;
@@ -338,6 +424,17 @@ void runner_result_free(struct run_result *res)
 	free(res->vm_hist);
 	free(res->samples);
 	memset(res, 0, sizeof(*res));
+}
+
+void runner_note(struct run_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (res->nnotes >= RUN_MAX_NOTES)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(res->notes[res->nnotes++], sizeof(res->notes[0]), fmt, ap);
+	va_end(ap);
 }
 
 static void fail(struct run_result *res, const char *why)
@@ -381,7 +478,14 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	rs->c = c;
 	rs->res = res;
 	pthread_mutex_init(&rs->lock, NULL);
-	pthread_cond_init(&rs->cond, NULL);
+	/* The sampler's deadlines are CLOCK_MONOTONIC: so must the condition's
+	 * clock be (with the default, CLOCK_REALTIME, every wait would have
+	 * returned at once and the sampler spun on a core for the whole run). */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&rs->cond, &ca);
+	pthread_condattr_destroy(&ca);
 
 	ret = platform_open_opts(&c->profile, c->driver, &po, &pl, err, len);
 	if (ret) {
@@ -523,18 +627,17 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	if (rs->pinned)
 		pin_fini(&rs->pin);
 
-	res->duration_s = (double)(t1 - rs->t0_ns) * 1e-9;
+	res->end_ns = t1;
+	/* ops, units, failures, counters, the manager's window counters and
+	 * histograms: what the measured window saw. */
+	window_collect(rs);
 	for (unsigned i = 0; i < c->threads; i++) {
 		struct wl_thread *t = &rs->threads[i];
-		res->ops += t->ops;
-		res->units += t->units;
-		res->create_failures += t->create_failures;
-		res->job_failures += t->job_failures;
 		res->integrity_errors += t->integrity_errors;
 		res->reported_losses += t->reported_losses;
-		res->verify_jobs += t->verify_jobs;
 		for (int k = 0; k < WL_MAX_COUNTERS; k++)
-			res->ctr[k] += t->ctr[k];
+			res->setup_ctr[k] += t->setup_ctr[k];
+		res->verify_jobs += t->verify_jobs;
 		for (unsigned k = 0; k < RUN_NHISTS; k++)
 			vidmm_hist_merge(&res->hist[k], &hps[i].hist[k]);
 		if (hps[i].ret && !res->workload_error)
@@ -545,9 +648,11 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	res->undocumented = atomic_load(&rs->undocumented);
 	vidmm_query_stats(pl.vm, &res->st);
 	vidmm_query_segments(pl.vm, res->segs, VIDMM_MAX_SEGMENTS, &res->nsegs);
-	for (int k = 0; k < RUN_VM_HISTS; k++)
-		if (vidmm_query_histogram(pl.vm, (enum vidmm_hist_id)k, &res->vm_hist[k]))
+	if (!res->window_stats_valid) {
+		res->st_window = res->st;
+		for (int k = 0; k < RUN_VM_HISTS; k++)
 			vidmm_hist_init(&res->vm_hist[k]);
+	}
 	if (vidmm_check(pl.vm) && !res->check_failed) {
 		res->check_failed = true;
 		snprintf(res->check_err, sizeof(res->check_err), "%s", vidmm_check_error(pl.vm));
@@ -557,6 +662,32 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	res->major_faults = ru1.ru_majflt - ru0.ru_majflt;
 
 	char why[320];
+	if (res->setup_overrun) {
+		snprintf(why, sizeof(why), "setup did not finish within %.0f s (--setup-limit): "
+			 "nothing was measured", (double)setup_limit_ns(c) * 1e-9);
+		fail(res, why);
+	} else if (!res->interrupted) {
+		/* A window that did no work measured nothing: say so rather than
+		 * print rates of zero. */
+		uint64_t work = c->w->unit ? res->units : res->ops;
+		const char *unit = c->w->unit ? c->w->unit : "calls";
+		if (res->duration_s <= 0)
+			snprintf(res->inconclusive_reason, sizeof(res->inconclusive_reason),
+				 "the measured window never opened");
+		else if (work < RUN_MIN_UNITS)
+			snprintf(res->inconclusive_reason, sizeof(res->inconclusive_reason),
+				 "%" PRIu64 " %s in the %.2f s measured window (a rate needs at least %d)",
+				 work, unit, res->duration_s, RUN_MIN_UNITS);
+		res->inconclusive = res->inconclusive_reason[0] != 0;
+		if (res->inconclusive && !c->allow_empty) {
+			snprintf(why, sizeof(why), "inconclusive: %s (--allow-empty accepts it)",
+				 res->inconclusive_reason);
+			fail(res, why);
+		}
+	}
+	if (res->setup_s > 5.0 && res->setup_s > res->duration_s)
+		runner_note(res, "setup took %.1f s, longer than the %.1f s measured window: the "
+			    "figures cover the window only", res->setup_s, res->duration_s);
 	if (res->integrity_errors) {
 		snprintf(why, sizeof(why), "%" PRIu64 " integrity errors", res->integrity_errors);
 		fail(res, why);

@@ -39,8 +39,11 @@ struct run_config {
 	struct vidmm_profile profile;
 	char driver[16];
 	enum vidmm_paging_mode paging_mode;
-	double duration_s;       /* 0: no time limit (then ops_limit > 0) */
-	uint64_t ops_limit;      /* 0: none */
+	double duration_s;       /* the measured window; 0: no time limit (then ops_limit > 0) */
+	uint64_t ops_limit;      /* measured manager calls; 0: none */
+	double warmup_s;         /* after setup, before the window; not measured */
+	double setup_limit_s;    /* setup longer than this stops the run (exit 1); 0: default */
+	bool allow_empty;        /* a window that did no work is not a failure */
 	unsigned threads;
 	uint64_t seed;
 	bool verify;
@@ -67,6 +70,7 @@ struct run_sample {
 	uint64_t evicted_bytes;
 	uint64_t page_outs, page_ins, alloc_failures, dummy_page_faults;
 	uint64_t swap_used_bytes;
+	uint64_t swap_out_bytes, swap_in_bytes; /* cumulative */
 	uint64_t ops;
 };
 
@@ -75,15 +79,35 @@ struct run_gauge {
 	double v;
 };
 
+#define RUN_MAX_NOTES 4
+/* Fewer units of work than this in the window: inconclusive. */
+#define RUN_MIN_UNITS 5
+
 struct run_result {
-	double duration_s;
+	/* The measured window (runner_internal.h: enum run_phase). ops, units,
+	 * the failures, ctr[] and the *_window stats count only what happened
+	 * in it; integrity errors, losses and checks count the whole run. */
+	double duration_s;                        /* the window, seconds */
+	double setup_s, warmup_s, teardown_s;     /* outside it */
+	double window_start_s, window_end_s;      /* since the threads started; -1: never opened */
+	uint64_t end_ns;                          /* when the last thread returned */
+	uint64_t ops_total;                       /* manager calls, setup and teardown included */
+	bool window_stats_valid;
+	struct vidmm_stats st_window;             /* counters: the window's; levels: at its end */
+	bool inconclusive;                        /* the window did too little to measure */
+	char inconclusive_reason[160];
+	bool interrupted;                         /* SIGINT/SIGTERM (runner_interrupt) */
+	bool setup_overrun;                       /* stopped at the setup limit */
+	unsigned nnotes;
+	char notes[RUN_MAX_NOTES][200];           /* what a reader should know about the figures */
 	uint64_t ops, units, create_failures, job_failures, integrity_errors, verify_jobs;
 	uint64_t reported_losses; /* data the API reported lost (failed jobs) */
-	uint64_t ctr[WL_MAX_COUNTERS];
+	uint64_t ctr[WL_MAX_COUNTERS];             /* the window's */
+	uint64_t setup_ctr[WL_MAX_COUNTERS];       /* the whole run's */
 	unsigned ngauges;
 	struct run_gauge gauges[WL_MAX_GAUGES];
-	struct vidmm_hist *hist;                  /* [RUN_NHISTS], merged over threads */
-	struct vidmm_hist *vm_hist;               /* [RUN_VM_HISTS], the manager's */
+	struct vidmm_hist *hist;                  /* [RUN_NHISTS], merged over threads, window only */
+	struct vidmm_hist *vm_hist;               /* [RUN_VM_HISTS], the manager's, window only */
 	struct vidmm_stats st;                    /* final */
 	uint32_t nsegs;
 	struct vidmm_segment_info segs[VIDMM_MAX_SEGMENTS];
@@ -128,7 +152,19 @@ int runner_resolve_params(struct run_config *c, const char *const *keys,
  * parameters), with one line in err. Free res with runner_result_free.
  */
 int runner_run(const struct run_config *c, struct run_result *res, char *err, size_t len);
+
+/*
+ * From a signal handler (async-signal-safe): stop the run in progress, if
+ * any, as its deadline would; the result is marked interrupted. Every later
+ * runner_run of the process is stopped at once too (a suite stops).
+ */
+void runner_interrupt(void);
+/* Whether runner_interrupt has been called. */
+bool runner_interrupted(void);
 void runner_result_free(struct run_result *res);
+
+/* A note for the reader of the results (at most RUN_MAX_NOTES). */
+void runner_note(struct run_result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Nanoseconds per wl_ticks() tick, calibrated once. */
 double runner_ns_per_tick(void);

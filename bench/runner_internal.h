@@ -34,8 +34,24 @@ struct pend {
 	unsigned ndep;
 };
 
+/* Phases of a run. The measured window is PH_MEASURE: it opens when every
+ * thread has called wl_begin (its setup done) and the warm-up has passed,
+ * and closes at the deadline, the --ops limit, an interrupt, or when every
+ * thread has left its measured loop. */
+enum run_phase { PH_SETUP = 0, PH_WARMUP, PH_MEASURE, PH_DRAIN };
+
+/* What a thread has counted, at one edge of the window. */
+struct win_counts {
+	uint64_t ops, units, create_failures, job_failures;
+	uint64_t ctr[WL_MAX_COUNTERS];
+};
+
 struct thread_priv {
 	struct vidmm_hist hist[RUN_NHISTS];
+	/* the measured window as this thread saw it (window.c) */
+	int seen_phase;
+	bool begun, measuring, ended, have_ws, have_we;
+	struct win_counts at_ws, at_we;
 	struct pend pend[PEND_N];
 	unsigned head, count;
 	struct vidmm_fence last;
@@ -55,6 +71,15 @@ struct runner_state {
 	struct wl_run run;
 	struct wl_thread *threads;
 	atomic_bool stop;
+	/* the measured window (window.c) */
+	atomic_int phase;                  /* enum run_phase */
+	atomic_uint begun, ended;          /* threads past wl_begin / out of their loop */
+	_Atomic uint64_t t_warm_ns, t_ws_ns, t_we_ns;
+	/* the manager at the window's edges, taken by the thread that moved
+	 * the phase (one per edge, so no lock) */
+	struct vidmm_stats st_ws, st_we;
+	struct vidmm_hist vm_ws[RUN_VM_HISTS], vm_we[RUN_VM_HISTS];
+	bool have_ws, have_we;
 	atomic_uint_fast64_t ops;
 	atomic_uint_fast64_t next_id;
 	atomic_uint_fast64_t seed_ctr;
@@ -62,8 +87,8 @@ struct runner_state {
 	struct platform *pl;  /* the run's chip and manager (replayed faults) */
 	uint64_t t0_ns;
 	pthread_mutex_t lock; /* gauges, check result, samples */
-	pthread_cond_t cond;  /* wakes the sampler at the end */
-	bool done;
+	pthread_cond_t cond;  /* wakes the sampler: a phase moved, or the end (CLOCK_MONOTONIC) */
+	bool done, kick;      /* under lock */
 	size_t cap_samples;
 	struct pin_ctx pin;
 	bool pinned;
@@ -77,9 +102,28 @@ static inline uint64_t runner_splitmix(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
+/* ---- the measured window (window.c) ---- */
+
+/* Move the run from phase `from` to `to` (compare-and-swap: the first
+ * caller wins, and takes the manager's snapshot for that edge). to ==
+ * PH_DRAIN also stops the threads. Returns whether this call moved it. */
+bool window_move(struct runner_state *rs, int from, int to);
+/* Stop the run from whatever phase it is in (interrupt, setup limit). */
+void window_stop(struct runner_state *rs);
+/* A thread calls wl_begin: its setup is done. */
+void window_thread_begin(struct wl_thread *t);
+/* A thread left its measured loop (wl_continue said stop, wl_end, or its
+ * body returned). */
+void window_thread_end(struct wl_thread *t);
+/* wl_continue: catch up with a phase change (snapshots at the edges). */
+void window_observe(struct wl_thread *t, int phase);
+/* After every thread has returned: the window's counts into res. */
+void window_collect(struct runner_state *rs);
+
+/* Latencies are recorded inside the measured window only. */
 static inline bool stats_on(const struct wl_thread *t)
 {
-	return t->r->rs->c->stats;
+	return t->hp->measuring && t->r->rs->c->stats;
 }
 
 static inline void rec(struct wl_thread *t, unsigned k, uint64_t t0)

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * suite.c - `vidmm-bench suite NAME`: quick (CI: every workload family once,
- * --verify, tiny profile, under 90 s on 2 cores) and full (longer runs and
- * more variants on the default profile, for numbers rather than checks).
+ * suite.c - `vidmm-bench suite NAME`: quick (the main job and CI: every
+ * workload family, --verify, tiny profile) and full (longer runs and more
+ * variants on the default profile, for numbers rather than checks). Each
+ * run is repeated (5 times by default, interleaved: repetition 1 of every
+ * run, then repetition 2, ...), so that `compare` has the repetitions its
+ * test needs and slow drift of the machine spreads over every run alike.
  *
- * Owns: the suite definitions and the out dir (results.json + summary.md).
- * Must not: hide a failed run: any check failure makes the suite exit 1.
+ * Owns: the suite definitions and the out dir (results.json, micro.json,
+ * summary.md, report.html). Must not: hide a failed run: any check failure
+ * makes the suite exit 1.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +23,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "interrupt.h"
+#include "reports/launch.h"
 #include "results.h"
 #include "suite.h"
 
@@ -26,7 +32,7 @@ struct suite_run {
 	const char *workload;
 	const char *params; /* "k=v k=v" */
 	unsigned threads;   /* 0: the workload's default */
-	double duration_s;
+	double duration_s;  /* the measured window */
 	enum vidmm_paging_mode mode;
 };
 
@@ -35,12 +41,19 @@ struct suite {
 	const char *description;
 	const char *profile;
 	bool verify;
+	unsigned repeat;            /* repetitions of every run (--repeat changes it) */
+	double warmup_s;            /* before every measured window */
 	const struct suite_run *runs;
 	const char *micro_filter;   /* vidmm-micro --benchmark_filter, run after the runs */
 	const char *micro_min_time; /* --benchmark_min_time (plain seconds in 1.7.1) */
 };
 
-/* One or two arguments of every microbenchmark family: a few seconds. */
+/* 5 repetitions: the smallest two-sided p-value a Mann-Whitney U test of
+ * 5 against 5 can give is 0.008, below compare's 0.05; with 3 it is 0.1, and
+ * compare could only ever say "inconclusive". */
+#define SUITE_REPEAT 5
+
+/* One or two arguments of every microbenchmark family. */
 #define MICRO_QUICK                                                                     \
 	"^BM_(heap_(baseline_)?pair/live:10000/frag:50|gart_map_unmap/pages:(1|4096|262144)/" \
 	"|emu_mmu_translate/pages:4096/|residency_(page_(out|in)|memcpy)/size:2097152"        \
@@ -48,40 +61,40 @@ struct suite {
 	"|swap_(out|in|raw_write|raw_read)/size:2097152/qd:32)"
 
 static const struct suite_run quick_runs[] = {
-	{ "alloc-churn", "dist=lognormal", 0, 3.0, VIDMM_PAGING_WINDOW },
-	{ "frag", "", 0, 3.0, VIDMM_PAGING_WINDOW },
-	{ "oversubscribe", "", 0, 3.0, VIDMM_PAGING_WINDOW },
-	{ "game-frame", "", 0, 3.0, VIDMM_PAGING_WINDOW },
-	{ "ml-train", "", 0, 3.0, VIDMM_PAGING_WINDOW },
-	{ "paging", "", 0, 2.0, VIDMM_PAGING_WINDOW },
-	{ "paging", "", 0, 2.0, VIDMM_PAGING_BOUNCE },
-	{ "swap", "pressure=1.3", 0, 2.0, VIDMM_PAGING_WINDOW },
-	{ "multi-client", "", 4, 3.0, VIDMM_PAGING_WINDOW },
+	{ "alloc-churn", "dist=lognormal", 0, 1.0, VIDMM_PAGING_WINDOW },
+	{ "frag", "", 0, 1.0, VIDMM_PAGING_WINDOW },
+	{ "oversubscribe", "", 0, 1.0, VIDMM_PAGING_WINDOW },
+	{ "game-frame", "", 0, 1.0, VIDMM_PAGING_WINDOW },
+	{ "ml-train", "", 0, 1.0, VIDMM_PAGING_WINDOW },
+	{ "paging", "", 0, 1.0, VIDMM_PAGING_WINDOW },
+	{ "paging", "", 0, 1.0, VIDMM_PAGING_BOUNCE },
+	{ "swap", "pressure=1.3", 0, 1.0, VIDMM_PAGING_WINDOW },
+	{ "multi-client", "", 4, 1.0, VIDMM_PAGING_WINDOW },
 	{ .workload = NULL },
 };
 
 static const struct suite_run full_runs[] = {
-	{ "alloc-churn", "dist=uniform", 0, 15.0, VIDMM_PAGING_WINDOW },
-	{ "alloc-churn", "dist=lognormal", 0, 15.0, VIDMM_PAGING_WINDOW },
-	{ "alloc-churn", "dist=powerlaw", 0, 15.0, VIDMM_PAGING_WINDOW },
-	{ "frag", "", 0, 15.0, VIDMM_PAGING_WINDOW },
-	{ "oversubscribe", "ws_factor=1.5", 0, 15.0, VIDMM_PAGING_WINDOW },
-	{ "oversubscribe", "ws_factor=3", 0, 15.0, VIDMM_PAGING_WINDOW },
-	{ "game-frame", "", 0, 15.0, VIDMM_PAGING_WINDOW },
-	{ "ml-train", "", 0, 15.0, VIDMM_PAGING_WINDOW },
-	{ "paging", "", 0, 10.0, VIDMM_PAGING_WINDOW },
-	{ "paging", "", 0, 10.0, VIDMM_PAGING_BOUNCE },
-	{ "swap", "", 0, 10.0, VIDMM_PAGING_WINDOW },
-	{ "multi-client", "", 4, 15.0, VIDMM_PAGING_WINDOW },
-	{ "multi-client", "", 8, 15.0, VIDMM_PAGING_WINDOW },
+	{ "alloc-churn", "dist=uniform", 0, 4.0, VIDMM_PAGING_WINDOW },
+	{ "alloc-churn", "dist=lognormal", 0, 4.0, VIDMM_PAGING_WINDOW },
+	{ "alloc-churn", "dist=powerlaw", 0, 4.0, VIDMM_PAGING_WINDOW },
+	{ "frag", "", 0, 4.0, VIDMM_PAGING_WINDOW },
+	{ "oversubscribe", "ws_factor=1.5", 0, 4.0, VIDMM_PAGING_WINDOW },
+	{ "oversubscribe", "ws_factor=3", 0, 4.0, VIDMM_PAGING_WINDOW },
+	{ "game-frame", "", 0, 4.0, VIDMM_PAGING_WINDOW },
+	{ "ml-train", "", 0, 4.0, VIDMM_PAGING_WINDOW },
+	{ "paging", "", 0, 3.0, VIDMM_PAGING_WINDOW },
+	{ "paging", "", 0, 3.0, VIDMM_PAGING_BOUNCE },
+	{ "swap", "", 0, 3.0, VIDMM_PAGING_WINDOW },
+	{ "multi-client", "", 4, 4.0, VIDMM_PAGING_WINDOW },
+	{ "multi-client", "", 8, 4.0, VIDMM_PAGING_WINDOW },
 	{ .workload = NULL },
 };
 
 static const struct suite suites[] = {
-	{ "quick", "every workload family once, --verify, tiny profile, < 90 s (CI)", "tiny",
-	  true, quick_runs, MICRO_QUICK, "0.05" },
-	{ "full", "longer runs and more variants on the default profile (~3 min)", "default",
-	  false, full_runs, ".", "0.1" },
+	{ "quick", "every workload family, --verify, tiny profile, 5 repetitions of 1 s (the "
+	  "main job, ~2 min)", "tiny", true, SUITE_REPEAT, 0.2, quick_runs, MICRO_QUICK, "0.05" },
+	{ "full", "longer runs and more variants on the default profile, 5 repetitions of "
+	  "3-4 s (~6 min)", "default", false, SUITE_REPEAT, 0.5, full_runs, ".", "0.1" },
 	{ .name = NULL },
 };
 
@@ -94,11 +107,18 @@ void suite_list(FILE *out)
 static void help(FILE *out)
 {
 	fprintf(out,
-		"usage: vidmm-bench suite NAME [--out-dir DIR] [--seed N] [--quiet]\n"
+		"usage: vidmm-bench suite NAME [--out-dir DIR] [--seed N] [--repeat N] [--same-seed]\n"
+		"                         [--allow-empty] [--quiet] [--list]\n"
 		"\n"
-		"Runs every run of the suite and writes DIR/results.json and DIR/summary.md\n"
-		"(default DIR: results/NAME-YYYYmmdd-HHMMSS). Exit 1 if any run fails a check.\n"
-		"\nsuites:\n");
+		"Runs every run of the suite, each repeated (default %d times, interleaved), and\n"
+		"writes DIR/results.json, DIR/micro.json (the microbenchmarks), DIR/summary.md and\n"
+		"DIR/report.html (default DIR: results/NAME-YYYYmmdd-HHMMSS). Exit 1 if any run fails\n"
+		"a check, 130 when interrupted (the runs that finished are written).\n"
+		"\n"
+		"  --list       print the runs of the suite and exit (--dry-run is the same)\n"
+		"  --repeat N   repetitions of every run (compare needs at least 4 per side)\n"
+		"  --same-seed  every repetition with the same seed (default: seed + repetition)\n"
+		"\nsuites:\n", SUITE_REPEAT);
 	suite_list(out);
 }
 
@@ -119,11 +139,14 @@ static int mkdirs(const char *path)
 	}
 	if (mkdir(buf, 0755) && errno != EEXIST)
 		return -errno;
+	struct stat st;
+	if (stat(buf, &st) || !S_ISDIR(st.st_mode))
+		return -ENOTDIR;
 	return 0;
 }
 
 static int build_config(const struct suite *s, const struct suite_run *r, uint64_t seed,
-			bool quiet, struct run_config *c, char *err, size_t len)
+			bool quiet, bool allow_empty, struct run_config *c, char *err, size_t len)
 {
 	const char *keys[RUN_MAX_PARAMS], *vals[RUN_MAX_PARAMS];
 	char buf[256];
@@ -140,6 +163,8 @@ static int build_config(const struct suite *s, const struct suite_run *r, uint64
 	snprintf(c->driver, sizeof(c->driver), "emu");
 	c->paging_mode = r->mode;
 	c->duration_s = r->duration_s;
+	c->warmup_s = s->warmup_s;
+	c->allow_empty = allow_empty;
 	c->threads = r->threads ? r->threads : (c->w->default_threads ? c->w->default_threads : 1);
 	c->seed = seed;
 	c->verify = s->verify;
@@ -160,15 +185,16 @@ static int build_config(const struct suite *s, const struct suite_run *r, uint64
 }
 
 /*
- * Run vidmm-micro (built next to this binary when Google Benchmark is there)
- * with the suite's filter, its JSON into out_dir/micro.json and its table into
- * micro.txt. Returns "micro.json", "not built" or "failed (...)" for the
- * context; a failure here is reported, not fatal: the suite's checks are the
- * workloads'.
+ * Run vidmm-micro (built with this binary when Google Benchmark is there)
+ * with the suite's filter and 5 repetitions, its JSON into out_dir/micro.json
+ * and its table into micro.txt. Returns "micro.json", "not built" or
+ * "failed (...)" for the context; a failure here is reported, not fatal: the
+ * suite's checks are the workloads'.
  */
-static const char *run_micro(const struct suite *s, const char *out_dir, char *buf, size_t len)
+static const char *run_micro(const struct suite *s, unsigned repeat, const char *out_dir,
+			     char *buf, size_t len)
 {
-	char bin[PATH_MAX], out[PATH_MAX + 32], txt[PATH_MAX];
+	char bin[PATH_MAX], out[PATH_MAX + 32], txt[PATH_MAX], reps[64];
 
 	if (cli_sibling_path("vidmm-micro", bin, sizeof(bin)))
 		return "not built";
@@ -177,6 +203,7 @@ static const char *run_micro(const struct suite *s, const char *out_dir, char *b
 	char filt[512], mt[64];
 	snprintf(filt, sizeof(filt), "--benchmark_filter=%s", s->micro_filter);
 	snprintf(mt, sizeof(mt), "--benchmark_min_time=%s", s->micro_min_time);
+	snprintf(reps, sizeof(reps), "--benchmark_repetitions=%u", repeat);
 
 	fflush(stdout);
 	pid_t pid = fork();
@@ -189,7 +216,7 @@ static const char *run_micro(const struct suite *s, const char *out_dir, char *b
 		if (!f)
 			_exit(127);
 		dup2(STDOUT_FILENO, STDERR_FILENO);
-		execl(bin, bin, filt, mt, out, "--benchmark_out_format=json", (char *)NULL);
+		execl(bin, bin, filt, mt, reps, out, "--benchmark_out_format=json", (char *)NULL);
 		_exit(127);
 	}
 	int st = 0;
@@ -203,24 +230,47 @@ static const char *run_micro(const struct suite *s, const char *out_dir, char *b
 	return "micro.json";
 }
 
+static void list_runs(const struct suite *s, unsigned repeat)
+{
+	printf("suite %s: profile %s, %s, %u repetitions, %.1f s warm-up before each window\n",
+	       s->name, s->profile, s->verify ? "--verify" : "no --verify", repeat, s->warmup_s);
+	for (const struct suite_run *r = s->runs; r->workload; r++)
+		printf("  %-14s %-18s threads %-7s %s paging, %.1f s window\n", r->workload,
+		       *r->params ? r->params : "(defaults)", r->threads ? "" : "default",
+		       r->mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window", r->duration_s);
+	if (s->micro_filter)
+		printf("  then the microbenchmarks (vidmm-micro, filter %s, min time %s s, %u "
+		       "repetitions)\n", s->micro_filter, s->micro_min_time, repeat);
+}
+
 int suite_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "out-dir", required_argument, NULL, 'o' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "same-seed", no_argument, NULL, 'S' },
+		{ "allow-empty", no_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "dry-run", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out_dir = NULL;
 	char def_dir[PATH_MAX], err[512];
-	uint64_t seed = cli_clock_seed();
-	bool quiet = false;
+	uint64_t seed = cli_clock_seed(), repeat = 0;
+	bool quiet = false, same_seed = false, allow_empty = false, list = false;
 	int ch;
 
 	optind = 1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (optarg && optind >= 2 && optarg == argv[optind - 1] &&
+		    cli_value_ok(argv[optind - 2], optarg, err, sizeof(err))) {
+			fprintf(stderr, "vidmm-bench suite: %s\n", err);
+			return 2;
+		}
 		switch (ch) {
 		case 'o':
 			out_dir = optarg;
@@ -231,8 +281,23 @@ int suite_main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'r':
+			if (cli_parse_u64("--repeat", optarg, 1000, false, &repeat, err, sizeof(err))) {
+				fprintf(stderr, "vidmm-bench suite: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'S':
+			same_seed = true;
+			break;
+		case 'e':
+			allow_empty = true;
+			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 'l':
+			list = true;
 			break;
 		case 'h':
 			help(stdout);
@@ -261,6 +326,11 @@ int suite_main(int argc, char **argv)
 		fprintf(stderr, "vidmm-bench suite: unknown suite '%s' (quick, full)\n", name);
 		return 2;
 	}
+	unsigned reps = repeat ? (unsigned)repeat : s->repeat;
+	if (list) {
+		list_runs(s, reps);
+		return 0;
+	}
 	if (!out_dir) {
 		time_t now = time(NULL);
 		struct tm tm;
@@ -276,18 +346,18 @@ int suite_main(int argc, char **argv)
 			strerror(-r));
 		return 2;
 	}
-	char pj[PATH_MAX], pm[PATH_MAX];
-	struct rfile fj, fm;
+	char pj[PATH_MAX], pm[PATH_MAX], ph[PATH_MAX];
+	struct rfile fj;
 	if (snprintf(pj, sizeof(pj), "%s/results.json", out_dir) >= (int)sizeof(pj) ||
-	    snprintf(pm, sizeof(pm), "%s/summary.md", out_dir) >= (int)sizeof(pm)) {
+	    snprintf(pm, sizeof(pm), "%s/summary.md", out_dir) >= (int)sizeof(pm) ||
+	    snprintf(ph, sizeof(ph), "%s/report.html", out_dir) >= (int)sizeof(ph)) {
 		fprintf(stderr, "vidmm-bench suite: --out-dir: path too long\n");
 		return 2;
 	}
-	if (rfile_open(&fj, pj, "--out-dir", err, sizeof(err))) {
-		fprintf(stderr, "vidmm-bench suite: %s\n", err);
-		return 2;
-	}
-	if (rfile_open(&fm, pm, "--out-dir", err, sizeof(err))) {
+	/* Every output checked before the first run. */
+	if (rfile_open(&fj, pj, "--out-dir", err, sizeof(err)) ||
+	    rfile_check(pm, "--out-dir", err, sizeof(err)) ||
+	    rfile_check(ph, "--out-dir", err, sizeof(err))) {
 		rfile_abort(&fj);
 		fprintf(stderr, "vidmm-bench suite: %s\n", err);
 		return 2;
@@ -295,78 +365,107 @@ int suite_main(int argc, char **argv)
 
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	printf("suite %s: profile %s, seed %" PRIu64 ", out dir %s\n", s->name, s->profile, seed,
-	       out_dir);
+	unsigned nconf = 0;
+	for (const struct suite_run *sr = s->runs; sr->workload; sr++)
+		nconf++;
+	printf("suite %s: profile %s, seed %" PRIu64 ", %u runs x %u repetitions, out dir %s\n",
+	       s->name, s->profile, seed, nconf, reps, out_dir);
 	fflush(stdout);
+	interrupt_begin(NULL);
 	json_t *runs = json_array(), *ctx = NULL;
 	unsigned nruns = 0, nfailed = 0;
 	int status = 0;
-	for (const struct suite_run *sr = s->runs; sr->workload; sr++, nruns++) {
-		struct run_config c;
-		struct run_result res;
-		if (build_config(s, sr, seed + nruns, quiet, &c, err, sizeof(err)) ||
-		    runner_run(&c, &res, err, sizeof(err))) {
-			fprintf(stderr, "vidmm-bench suite: %s: %s\n", sr->workload, err);
-			status = 2;
-			break;
+	bool interrupted = false;
+	/* Interleaved: every run's repetition k before any run's k + 1. */
+	for (unsigned rep = 0; rep < reps && !status && !interrupted; rep++) {
+		unsigned idx = 0;
+		for (const struct suite_run *sr = s->runs; sr->workload && !interrupted; sr++, idx++) {
+			struct run_config c;
+			struct run_result res;
+			uint64_t rseed = seed + idx + (same_seed ? 0 : (uint64_t)rep * 1000);
+			if (build_config(s, sr, rseed, quiet, allow_empty, &c, err, sizeof(err)) ||
+			    runner_run(&c, &res, err, sizeof(err))) {
+				fprintf(stderr, "vidmm-bench suite: %s: %s\n", sr->workload, err);
+				status = 2;
+				break;
+			}
+			interrupted = res.interrupted;
+			if (!ctx)
+				ctx = results_context(&c, &res, argc, argv);
+			json_t *jr = results_run(&c, &res);
+			json_object_set_new(jr, "suite_index", json_integer(idx));
+			json_object_set_new(jr, "repetition", json_integer(rep));
+			json_array_append_new(runs, jr);
+			if (!quiet) {
+				printf("[%u/%u] ", rep * nconf + idx + 1, reps * nconf);
+				results_print_run(stdout, &c, &res);
+			}
+			fflush(stdout);
+			if (res.failed) {
+				nfailed++;
+				fprintf(stderr, "vidmm-bench suite: %s: FAILED: %s\n", c.w->name,
+					res.fail_reason);
+			}
+			nruns++;
+			runner_result_free(&res);
 		}
-		if (!ctx)
-			ctx = results_context(&c, &res, argc, argv);
-		json_t *jr = results_run(&c, &res);
-		json_object_set_new(jr, "suite_index", json_integer(nruns));
-		json_array_append_new(runs, jr);
-		if (!quiet)
-			results_print_run(stdout, &c, &res);
-		fflush(stdout);
-		if (res.failed) {
-			nfailed++;
-			fprintf(stderr, "vidmm-bench suite: %s: FAILED: %s\n", c.w->name, res.fail_reason);
-		}
-		runner_result_free(&res);
 	}
+	interrupt_end();
 	char micro_buf[128];
 	const char *micro = NULL;
-	if (!status && s->micro_filter) {
+	if (!status && !interrupted && s->micro_filter) {
 		if (!quiet)
-			printf("suite %s: microbenchmarks (vidmm-micro, min time %s s)\n", s->name,
-			       s->micro_min_time);
-		micro = run_micro(s, out_dir, micro_buf, sizeof(micro_buf));
+			printf("suite %s: microbenchmarks (vidmm-micro, min time %s s, %u repetitions)\n",
+			       s->name, s->micro_min_time, reps);
+		micro = run_micro(s, reps, out_dir, micro_buf, sizeof(micro_buf));
 		if (!quiet)
 			printf("suite %s: microbenchmarks: %s\n", s->name, micro);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (status) {
+	if (status || !ctx) {
 		json_decref(runs);
 		json_decref(ctx);
 		rfile_abort(&fj);
-		rfile_abort(&fm);
-		return status;
+		return status ? status : EXIT_INTERRUPTED;
 	}
 	double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-	struct rusage ru;
+	struct rusage ru, ruc;
 	getrusage(RUSAGE_SELF, &ru);
+	getrusage(RUSAGE_CHILDREN, &ruc);
 	json_object_set_new(ctx, "suite", json_string(s->name));
 	json_object_set_new(ctx, "seed", json_integer((json_int_t)seed));
+	json_object_set_new(ctx, "repeat", json_integer(reps));
+	json_object_set_new(ctx, "same_seed", json_boolean(same_seed));
+	json_object_set_new(ctx, "interrupted", json_boolean(interrupted));
 	json_object_set_new(ctx, "wall_s", json_real(wall));
 	json_object_set_new(ctx, "peak_rss_kib", json_integer(ru.ru_maxrss));
+	/* vidmm-micro runs as a child: its peak is not the suite's. */
+	json_object_set_new(ctx, "children_peak_rss_kib", json_integer(ruc.ru_maxrss));
 	if (micro)
 		json_object_set_new(ctx, "microbenchmarks", json_string(micro));
 	json_t *doc = results_document(ctx, runs);
 	char *js = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
-	char *md = results_summary_md(doc);
 	json_decref(doc);
-	int w1 = js && md ? rfile_put(&fj, js, err, sizeof(err)) : -ENOMEM;
-	int w2 = w1 ? -1 : rfile_put(&fm, md, err, sizeof(err));
-	free(js);
-	free(md);
-	if (w1 || w2) {
-		if (w1)
-			rfile_abort(&fj);
-		rfile_abort(&fm);
-		fprintf(stderr, "vidmm-bench suite: %s\n", err);
+	if (!js || rfile_put(&fj, js, err, sizeof(err))) {
+		free(js);
+		rfile_abort(&fj);
+		fprintf(stderr, "vidmm-bench suite: %s\n", js ? err : "out of memory");
 		return 2;
 	}
-	printf("suite %s: %u runs, %u failed, wall %.1f s, peak RSS %.1f MiB; %s and %s written\n",
-	       s->name, nruns, nfailed, wall, (double)ru.ru_maxrss / 1024.0, pj, pm);
+	free(js);
+	/* summary.md and report.html are drawn from results.json. */
+	const char *args[] = { "report", pj, "--md", pm, "--html", ph, NULL };
+	int rr = reports_exec(args);
+	if (rr)
+		fprintf(stderr, "vidmm-bench suite: summary.md and report.html were not written "
+			"(vidmm-bench report said why above); results.json is complete\n");
+	printf("suite %s: %u runs, %u failed%s, wall %.1f s, peak RSS %.1f MiB (vidmm-micro %.1f "
+	       "MiB); %s%s%s written\n", s->name, nruns, nfailed, interrupted ? ", INTERRUPTED" : "",
+	       wall, (double)ru.ru_maxrss / 1024.0, (double)ruc.ru_maxrss / 1024.0, pj,
+	       rr ? "" : ", summary.md, report.html", "");
+	if (interrupted)
+		return EXIT_INTERRUPTED;
+	if (rr)
+		return 2;
 	return nfailed ? 1 : 0;
 }

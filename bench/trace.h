@@ -44,6 +44,7 @@
 #ifndef VIDMM_TRACE_H
 #define VIDMM_TRACE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -51,8 +52,9 @@
 
 struct trace_writer;
 
-/* Open a temporary file next to path (nothing appears at path until
- * trace_writer_commit). -errno with a line naming --record. */
+/* Open an unnamed file in path's directory (nothing appears at path until
+ * trace_writer_commit or _salvage; rfile.h). -errno with a line naming
+ * --record. */
 int trace_writer_open(const char *path, struct trace_writer **out, char *err, size_t len);
 int trace_write_header(struct trace_writer *tw, const struct run_config *c);
 void trace_op_create(struct trace_writer *tw, uint64_t id, const struct vidmm_alloc_desc *d,
@@ -60,9 +62,15 @@ void trace_op_create(struct trace_writer *tw, uint64_t id, const struct vidmm_al
 void trace_op_simple(struct trace_writer *tw, char kind, uint64_t id, int ret);
 void trace_op_submit(struct trace_writer *tw, const struct vidmm_job *job, const uint64_t *ids,
 		     int ret);
-/* Write the footer and move the file to its name. */
+/* Write the footer ("end": ops, integrity errors, interrupted, the final
+ * statistics) and give the file its name; frees tw. */
 int trace_writer_commit(struct trace_writer *tw, const struct run_result *res, char *err,
 			size_t len);
+/* A run that cannot finish (threads that did not stop after an interrupt):
+ * give the calls recorded so far their name, without a footer (`replay
+ * --partial` replays them). Does not free tw (its threads may still be in
+ * it); the process is about to exit. */
+int trace_writer_salvage(struct trace_writer *tw, char *err, size_t len);
 void trace_writer_abort(struct trace_writer *tw);
 
 struct trace_replay;
@@ -80,6 +88,12 @@ int trace_replay_open(const char *path, struct run_config *c, struct trace_repla
  * the trace had no footer or a malformed line (said on stderr).
  */
 int trace_replay_compare(struct trace_replay *tr, const struct run_result *res, FILE *out);
+/* Add "replay_of": {workload, params, trace, threads} of the recording to a
+ * results run (json_t *), so that compare can pair a replay with its
+ * recording. */
+void trace_replay_describe(const struct trace_replay *tr, void *run_json);
+/* --partial: a trace without its footer replays (nothing to compare). */
+void trace_replay_set_partial(struct trace_replay *tr, bool partial);
 void trace_replay_close(struct trace_replay *tr);
 
 #endif

@@ -19,11 +19,13 @@
 
 #include "cli.h"
 #include "drivers/probe.h"
-#include "reports/compare.h"
-#include "reports/report.h"
+#include "interrupt.h"
+#include "metrics.h"
+#include "reports/launch.h"
 #include "results.h"
 #include "suite.h"
 #include "trace.h"
+#include "units.h"
 #include "vidmm_version.h"
 
 #define EXIT_CHECK 1
@@ -40,16 +42,11 @@ static void list(FILE *out)
 	suite_list(out);
 }
 
-static int write_results(struct rfile *f, const struct run_config *c,
-			 const struct run_result *res, int argc, char **argv)
+static int write_doc(struct rfile *f, json_t *doc, const char *opt)
 {
 	char err[512];
-	json_t *runs = json_array();
-
-	json_array_append_new(runs, results_run(c, res));
-	json_t *doc = results_document(results_context(c, res, argc, argv), runs);
 	char *s = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(9));
-	json_decref(doc);
+
 	if (!s) {
 		rfile_abort(f);
 		fprintf(stderr, "vidmm-bench: out of memory writing results\n");
@@ -58,8 +55,32 @@ static int write_results(struct rfile *f, const struct run_config *c,
 	int ret = rfile_put(f, s, err, sizeof(err));
 	free(s);
 	if (ret)
-		fprintf(stderr, "vidmm-bench: --out: %s\n", err);
+		fprintf(stderr, "vidmm-bench: %s: %s\n", opt, err);
 	return ret;
+}
+
+/* The report page of a results file (reports/vidmm_reports). */
+static int render_html(const char *results, const char *html)
+{
+	const char *args[] = { "report", results, "--html", html, NULL };
+	return reports_exec(args);
+}
+
+/* Median and 95% interval across repetitions, on the console. */
+static void print_repetitions(const char *name, const char *unit, const double *ops,
+			      const double *units, unsigned n)
+{
+	struct metrics_ci a, b;
+	char m1[UNITS_BUF], l1[UNITS_BUF], h1[UNITS_BUF], m2[UNITS_BUF], l2[UNITS_BUF],
+		h2[UNITS_BUF];
+
+	metrics_median_ci(ops, n, &a);
+	metrics_median_ci(units, n, &b);
+	printf("%s: %u repetitions: calls/s median %s [%s–%s], %s/s median %s [%s–%s] "
+	       "(%.0f%% interval of the median%s)\n", name, n, units_count(m1, a.median),
+	       units_count(l1, a.lo), units_count(h1, a.hi), unit, units_count(m2, b.median),
+	       units_count(l2, b.lo), units_count(h2, b.hi), a.coverage * 100,
+	       n < 6 ? ": min to max, too few repetitions for 95%" : "");
 }
 
 static int cmd_run(int argc, char **argv, bool replay)
@@ -69,9 +90,8 @@ static int cmd_run(int argc, char **argv, bool replay)
 	struct rfile out = { .fd = -1 };
 	struct trace_writer *tw = NULL;
 	struct trace_replay *tr = NULL;
-	struct run_result res;
-	char err[512];
-	int ret;
+	char err[512], tmp_json[64] = "";
+	int status = 0;
 
 	if (cli_parse_run(argc, argv, replay, &o, err, sizeof(err))) {
 		fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
@@ -79,75 +99,161 @@ static int cmd_run(int argc, char **argv, bool replay)
 	}
 	if (o.help)
 		return 0;
+	unsigned reps = o.repeat ? o.repeat : 1;
+	if (replay && reps > 1) {
+		fprintf(stderr, "vidmm-bench replay: --repeat: a replay is one run\n");
+		return EXIT_USAGE;
+	}
+	if (o.record && reps > 1) {
+		fprintf(stderr, "vidmm-bench run: --record with --repeat: a trace holds one run "
+			"(record one repetition)\n");
+		return EXIT_USAGE;
+	}
 	if (replay) {
-		bool stats = o.cfg.stats, perf = o.cfg.perf, pin = o.cfg.pin;
+		bool stats = o.cfg.stats, perf = o.cfg.perf, pin = o.cfg.pin, empty = o.cfg.allow_empty;
 		if (trace_replay_open(o.trace, &o.cfg, &tr, err, sizeof(err))) {
 			fprintf(stderr, "vidmm-bench %s\n", err);
 			return EXIT_USAGE;
 		}
+		trace_replay_set_partial(tr, o.partial);
 		o.cfg.stats = stats;
 		o.cfg.perf = perf;
 		o.cfg.pin = pin;
+		o.cfg.allow_empty = empty;
 		snprintf(o.cfg.driver, sizeof(o.cfg.driver), "emu");
 	}
 	o.cfg.progress = !o.quiet && isatty(STDERR_FILENO);
-	/* Outputs first: an unwritable path must fail before the run. */
-	if (o.out && rfile_open(&out, o.out, "--out", err, sizeof(err))) {
+	/* Every output first: an unwritable path fails before any work, and
+	 * nothing is written. */
+	if ((o.out && rfile_open(&out, o.out, "--out", err, sizeof(err))) ||
+	    (o.html && rfile_check(o.html, "--html", err, sizeof(err))) ||
+	    (o.record && trace_writer_open(o.record, &tw, err, sizeof(err)))) {
 		fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
+		rfile_abort(&out);
 		trace_replay_close(tr);
 		return EXIT_USAGE;
 	}
 	if (o.record) {
-		if (trace_writer_open(o.record, &tw, err, sizeof(err))) {
-			fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
-			rfile_abort(&out);
-			return EXIT_USAGE;
-		}
 		/* Recording waits for every job, so that the trace replays to the
 		 * same state (see trace.h). */
 		o.cfg.deterministic = true;
 		o.cfg.trace = tw;
 		trace_write_header(tw, &o.cfg);
+		if (o.cfg.threads > 1)
+			fprintf(stderr, "vidmm-bench run: note: %u threads recorded: a replay makes the "
+				"same calls in recorded order on one thread, not the same "
+				"interleaving; it compares counters within a tolerance\n",
+				o.cfg.threads);
 	}
-	printf("vidmm-bench %s: workload %s, profile %s, seed %" PRIu64 ", %u thread%s%s\n", cmd,
-	       replay ? "replay" : o.cfg.w->name, o.cfg.profile.name, o.cfg.seed, o.cfg.threads,
-	       o.cfg.threads == 1 ? "" : "s", o.cfg.verify ? ", verify" : "");
-	fflush(stdout);
-
-	ret = runner_run(&o.cfg, &res, err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
-		rfile_abort(&out);
-		trace_writer_abort(tw);
-		trace_replay_close(tr);
-		return EXIT_USAGE;
-	}
-	int status = res.failed ? EXIT_CHECK : 0;
-	if (tw && trace_writer_commit(tw, &res, err, sizeof(err))) {
-		fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
-		status = EXIT_USAGE;
-	}
-	if (tr) {
-		int cmp = trace_replay_compare(tr, &res, stdout);
-		if (cmp < 0) {
-			/* A damaged trace: what ran is no result (bad input, no output). */
-			trace_replay_close(tr);
+	interrupt_begin(tw);
+	json_t *runs = json_array(), *ctx = NULL;
+	double *rops = calloc(reps, sizeof(double)), *runits = calloc(reps, sizeof(double));
+	uint64_t base_seed = o.cfg.seed;
+	bool interrupted = false, failed = false;
+	unsigned done_reps = 0;
+	for (unsigned i = 0; i < reps && !interrupted; i++) {
+		struct run_result res;
+		o.cfg.seed = o.same_seed ? base_seed : base_seed + i;
+		if (reps > 1)
+			printf("vidmm-bench %s: workload %s, profile %s, repetition %u of %u, seed %"
+			       PRIu64 ", %u thread%s%s\n", cmd, o.cfg.w->name, o.cfg.profile.name, i + 1,
+			       reps, o.cfg.seed, o.cfg.threads, o.cfg.threads == 1 ? "" : "s",
+			       o.cfg.verify ? ", verify" : "");
+		else
+			printf("vidmm-bench %s: workload %s, profile %s, seed %" PRIu64 ", %u thread%s%s\n",
+			       cmd, replay ? "replay" : o.cfg.w->name, o.cfg.profile.name, o.cfg.seed,
+			       o.cfg.threads, o.cfg.threads == 1 ? "" : "s",
+			       o.cfg.verify ? ", verify" : "");
+		fflush(stdout);
+		if (runner_run(&o.cfg, &res, err, sizeof(err))) {
+			interrupt_end();
+			fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
 			rfile_abort(&out);
-			runner_result_free(&res);
+			trace_writer_abort(tw);
+			trace_replay_close(tr);
+			json_decref(runs);
+			json_decref(ctx);
+			free(rops);
+			free(runits);
 			return EXIT_USAGE;
 		}
-		if (cmp > 0 && status == 0)
-			status = EXIT_CHECK;
-		trace_replay_close(tr);
+		interrupted = res.interrupted;
+		if (tr) {
+			int cmp = trace_replay_compare(tr, &res, stdout);
+			if (cmp < 0) {
+				/* A damaged trace: what ran is no result (bad input, no output). */
+				interrupt_end();
+				trace_replay_close(tr);
+				rfile_abort(&out);
+				runner_result_free(&res);
+				json_decref(runs);
+				json_decref(ctx);
+				free(rops);
+				free(runits);
+				return EXIT_USAGE;
+			}
+			if (cmp > 0)
+				failed = true;
+		}
+		if (!ctx)
+			ctx = results_context(&o.cfg, &res, argc, argv);
+		json_t *jr = results_run(&o.cfg, &res);
+		json_object_set_new(jr, "repetition", json_integer(i));
+		if (tr)
+			trace_replay_describe(tr, jr);
+		json_array_append_new(runs, jr);
+		if (!o.quiet)
+			results_print_run(stdout, &o.cfg, &res);
+		else if (res.failed)
+			fprintf(stderr, "vidmm-bench %s: CHECK FAILED: %s\n", cmd, res.fail_reason);
+		failed |= res.failed;
+		rops[i] = res.duration_s > 0 ? (double)res.ops / res.duration_s : 0;
+		runits[i] = res.duration_s > 0 ? (double)res.units / res.duration_s : 0;
+		done_reps++;
+		if (tw && trace_writer_commit(tw, &res, err, sizeof(err))) {
+			fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
+			status = EXIT_USAGE;
+		}
+		tw = NULL;
+		runner_result_free(&res);
 	}
-	if (o.out && write_results(&out, &o.cfg, &res, argc, argv))
+	interrupt_end();
+	trace_replay_close(tr);
+	if (done_reps > 1 && !o.quiet)
+		print_repetitions(o.cfg.w->name, o.cfg.w->unit ? o.cfg.w->unit : "units", rops,
+				  runits, done_reps);
+	free(rops);
+	free(runits);
+	json_object_set_new(ctx, "repeat", json_integer(reps));
+	json_object_set_new(ctx, "same_seed", json_boolean(o.same_seed));
+	json_object_set_new(ctx, "seed", json_integer((json_int_t)base_seed));
+	json_object_set_new(ctx, "interrupted", json_boolean(interrupted));
+	json_t *doc = results_document(ctx, runs);
+	const char *json_path = o.out;
+	if (o.out && write_doc(&out, doc, "--out"))
 		status = EXIT_USAGE;
-	if (!o.quiet)
-		results_print_run(stdout, &o.cfg, &res);
-	else if (res.failed)
-		fprintf(stderr, "vidmm-bench %s: CHECK FAILED: %s\n", cmd, res.fail_reason);
-	runner_result_free(&res);
-	return status;
+	if (o.html && !status) {
+		/* The page is drawn from the results: a temporary copy when there
+		 * is no --out. */
+		if (!json_path) {
+			struct rfile t;
+			snprintf(tmp_json, sizeof(tmp_json), "/tmp/vidmm-bench-%ld.json", (long)getpid());
+			if (rfile_open(&t, tmp_json, "--html", err, sizeof(err)) ||
+			    write_doc(&t, doc, "--html"))
+				tmp_json[0] = 0;
+			json_path = tmp_json[0] ? tmp_json : NULL;
+		}
+		if (!json_path || render_html(json_path, o.html))
+			status = EXIT_USAGE;
+		if (tmp_json[0])
+			unlink(tmp_json);
+	}
+	json_decref(doc);
+	if (status)
+		return status;
+	if (interrupted)
+		return EXIT_INTERRUPTED;
+	return failed ? EXIT_CHECK : 0;
 }
 
 static int cmd_probe(int argc, char **argv)
@@ -366,12 +472,9 @@ int main(int argc, char **argv)
 		return cmd_micro(sargc, sargv);
 	if (strcmp(cmd, "fuzz") == 0)
 		return fuzz_main(sargc, sargv);
-	/* reports/: the Markdown summary comes from results.c, passed in so the
-	 * library does not link the harness */
-	if (strcmp(cmd, "report") == 0)
-		return report_main(sargc, sargv, results_summary_md);
-	if (strcmp(cmd, "compare") == 0)
-		return compare_main(sargc, sargv);
+	/* reports/: the input files checked here, the rest in Python */
+	if (strcmp(cmd, "report") == 0 || strcmp(cmd, "compare") == 0)
+		return reports_main(sargc, sargv);
 	fprintf(stderr, "vidmm-bench: unknown command '%s' (vidmm-bench --help)\n", cmd);
 	return EXIT_USAGE;
 }

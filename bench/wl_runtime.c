@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,20 +114,39 @@ void wl_zipf_free(struct wl_zipf *z)
 
 /* ---- operations -------------------------------------------------------------- */
 
+void wl_begin(struct wl_thread *t)
+{
+	window_thread_begin(t);
+}
+
+void wl_end(struct wl_thread *t)
+{
+	window_thread_end(t);
+}
+
 bool wl_continue(struct wl_thread *t)
 {
 	struct runner_state *rs = t->r->rs;
+	struct thread_priv *hp = t->hp;
 
 	/* a relaxed store is a plain mov: the sampler reads this, not t->ops */
-	atomic_store_explicit(&t->hp->ops_seen, t->ops, memory_order_relaxed);
-	if (atomic_load_explicit(&rs->stop, memory_order_relaxed))
+	atomic_store_explicit(&hp->ops_seen, t->ops, memory_order_relaxed);
+	int ph = atomic_load_explicit(&rs->phase, memory_order_relaxed);
+	if (ph != hp->seen_phase)
+		window_observe(t, ph);
+	if (atomic_load_explicit(&rs->stop, memory_order_relaxed)) {
+		if (hp->begun)
+			window_thread_end(t);
 		return false;
-	if (rs->c->ops_limit) {
-		uint64_t d = t->ops - t->hp->ops_flushed;
-		t->hp->ops_flushed = t->ops;
+	}
+	if (rs->c->ops_limit && hp->measuring) {
+		/* --ops counts measured calls: setup and teardown are not. */
+		uint64_t d = t->ops - hp->ops_flushed;
+		hp->ops_flushed = t->ops;
 		uint64_t tot = atomic_fetch_add_explicit(&rs->ops, d, memory_order_relaxed) + d;
 		if (tot >= rs->c->ops_limit) {
-			atomic_store(&rs->stop, true);
+			window_move(rs, PH_MEASURE, PH_DRAIN);
+			window_thread_end(t);
 			return false;
 		}
 	}
@@ -619,6 +639,30 @@ void wl_hist(struct wl_thread *t, unsigned k, uint64_t ns)
 {
 	if (stats_on(t) && k < WL_MAX_HISTS)
 		vidmm_hist_record(&t->hp->hist[WL_OP_COUNT + k], ns);
+}
+
+uint64_t wl_result_units(const struct wl_run *r)
+{
+	return r->rs->res->units;
+}
+
+uint64_t wl_result_counter(const struct wl_run *r, unsigned k)
+{
+	return k < WL_MAX_COUNTERS ? r->rs->res->ctr[k] : 0;
+}
+
+void wl_note(struct wl_run *r, const char *fmt, ...)
+{
+	struct run_result *res = r->rs->res;
+	char buf[sizeof(res->notes[0])];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&r->rs->lock);
+	runner_note(res, "%s", buf);
+	pthread_mutex_unlock(&r->rs->lock);
 }
 
 void wl_gauge(struct wl_run *r, const char *name, double v)

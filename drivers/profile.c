@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -300,6 +301,12 @@ int vidmm_profile_load(const char *path, struct vidmm_profile *out, char *err, s
 		ret = -errno;
 		seterr(err, err_len, "%s: cannot open: %s", path, strerror(errno));
 		return ret;
+	}
+	struct stat sb;
+	if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fclose(f);
+		seterr(err, err_len, "%s: is a directory, not a profile file", path);
+		return -EISDIR;
 	}
 	/* JSON_REJECT_DUPLICATES: a key given twice is almost always a typo. */
 	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);

@@ -98,6 +98,7 @@ static int thread(struct wl_thread *t)
 		lo = (double)r->page_size;
 	if (hi < lo)
 		hi = lo;
+	wl_begin(t);
 	while (wl_continue(t)) {
 		bool grow = nlive < slots && live_bytes < target;
 		if (nlive == 0 || (grow && wl_unif(t) < 0.6)) {
@@ -134,6 +135,7 @@ static int thread(struct wl_thread *t)
 			}
 		}
 	}
+	wl_end(t);
 	if (t->idx == 0) {
 		frag_gauges(t);
 		if (t->ctr[2])
@@ -145,6 +147,11 @@ static int thread(struct wl_thread *t)
 	return 0;
 }
 
+static const struct wl_headline headline[] = {
+	{ "fragmentation_mean", true, NULL },
+	{ .name = NULL },
+};
+
 const struct workload wl_alloc_churn = {
 	.name = "alloc-churn",
 	.family = "alloc-churn",
@@ -154,6 +161,7 @@ const struct workload wl_alloc_churn = {
 	.unit = "steps",
 	.default_threads = 1,
 	.counters = counters,
+	.headline = headline,
 	.setup = setup,
 	.thread = thread,
 };

@@ -62,6 +62,7 @@ static int thread(struct wl_thread *t)
 		free(l);
 		return -ENOMEM;
 	}
+	wl_begin(t);
 	while (wl_continue(t)) {
 		struct vidmm_alloc_desc d = {
 			.size = small, .priority = VIDMM_PRIO_NORMAL, .flags = VIDMM_ALLOC_LOCAL_ONLY,
@@ -95,6 +96,7 @@ static int thread(struct wl_thread *t)
 				wl_destroy(t, &s[i]);
 		t->units++;
 	}
+	wl_end(t);
 	if (t->idx == 0 && rounds)
 		wl_gauge(r, "fragmentation_mean", frag_sum / (double)rounds);
 	for (uint32_t i = 0; i < ns; i++)
@@ -105,6 +107,12 @@ static int thread(struct wl_thread *t)
 	return 0;
 }
 
+static const struct wl_headline headline[] = {
+	{ "fragmentation_mean", true, NULL },
+	{ "large_failures", true, NULL },
+	{ .name = NULL },
+};
+
 const struct workload wl_frag = {
 	.name = "frag",
 	.family = "frag",
@@ -114,5 +122,6 @@ const struct workload wl_frag = {
 	.default_threads = 1,
 	.hists = hists,
 	.counters = counters,
+	.headline = headline,
 	.thread = thread,
 };

@@ -56,6 +56,7 @@ static int thread(struct wl_thread *t)
 			wl_create(t, &d, &o[l]);
 		}
 	}
+	wl_begin(t);
 	while (wl_continue(t)) {
 		uint64_t t0 = wl_ticks();
 		/* forward: act[l] = f(w[l], act[l-1]) */
@@ -134,6 +135,7 @@ static int thread(struct wl_thread *t)
 			t->ctr[0]++;
 		}
 	}
+	wl_end(t);
 	for (uint32_t l = 0; l < L; l++) {
 		if (w[l].h)
 			wl_destroy(t, &w[l]);

@@ -50,7 +50,12 @@ static void teardown(struct wl_run *r)
 	struct totals *tt = r->priv;
 	char name[48];
 
+	static const char *const frac[3] = { "small_frac", "mid_frac", "large_frac" };
 	for (int c = 0; c < 3; c++) {
+		/* the size of the class, for charts of throughput by size */
+		snprintf(name, sizeof(name), "size_bytes_%s", cls[c]);
+		wl_gauge(r, name, (double)wl_pages(r, wl_param_float(r, frac[c]) *
+							(double)r->local_bytes));
 		snprintf(name, sizeof(name), "page_out_mib_per_s_%s", cls[c]);
 		wl_gauge(r, name, tt->out_ns[c] ? (double)tt->out_bytes[c] / 1048576.0 /
 						      ((double)tt->out_ns[c] * 1e-9) : 0.0);
@@ -86,6 +91,7 @@ static int thread(struct wl_thread *t)
 	struct wl_alloc *a = calloc(nmax, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
+	wl_begin(t);
 	while (wl_continue(t)) {
 		for (int c = 0; c < 3 && wl_continue(t); c++) {
 			struct vidmm_alloc_desc d = { .size = size[c], .priority = VIDMM_PRIO_NORMAL };
@@ -133,6 +139,7 @@ static int thread(struct wl_thread *t)
 		}
 		t->units++;
 	}
+	wl_end(t);
 	free(a);
 	pthread_mutex_lock(&tt->lock);
 	for (int c = 0; c < 3; c++) {
@@ -145,6 +152,16 @@ static int thread(struct wl_thread *t)
 	return 0;
 }
 
+static const struct wl_headline headline[] = {
+	{ "page_out_mib_per_s_small", false, "MiB/s" },
+	{ "page_out_mib_per_s_mid", false, "MiB/s" },
+	{ "page_out_mib_per_s_large", false, "MiB/s" },
+	{ "page_in_mib_per_s_small", false, "MiB/s" },
+	{ "page_in_mib_per_s_mid", false, "MiB/s" },
+	{ "page_in_mib_per_s_large", false, "MiB/s" },
+	{ .name = NULL },
+};
+
 const struct workload wl_paging = {
 	.name = "paging",
 	.family = "paging",
@@ -155,6 +172,7 @@ const struct workload wl_paging = {
 	.default_threads = 1,
 	.hists = hists,
 	.counters = counters,
+	.headline = headline,
 	.setup = setup,
 	.thread = thread,
 	.teardown = teardown,

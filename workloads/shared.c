@@ -294,6 +294,7 @@ static int thread(struct wl_thread *t)
 		pthread_rwlock_unlock(&p->o[i].rw);
 	}
 	pthread_barrier_wait(&p->ready);
+	wl_begin(t);
 	while (wl_continue(t)) {
 		double u = wl_unif(t);
 		if (u < rd)
@@ -312,6 +313,7 @@ static int thread(struct wl_thread *t)
 		else
 			job(t, p);
 	}
+	wl_end(t);
 	wl_sync(t);
 	pthread_barrier_wait(&p->ready);
 	/* Each thread destroys its stripe (verify runs VERIFY it first). */

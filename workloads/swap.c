@@ -24,7 +24,9 @@ static const struct wl_param params[] = {
 	{ .name = NULL },
 };
 
-static const char *const counters[] = { "objects", "enomem", "recreated", NULL };
+static const char *const counters[] = { "enomem", "recreated", NULL };
+/* Counted while the working set is made, before the measured window. */
+static const char *const setup_counters[] = { "objects", "setup_enomem", NULL };
 
 static void peak(struct wl_thread *t, double *p)
 {
@@ -57,12 +59,13 @@ static int thread(struct wl_thread *t)
 		int ret = wl_create(t, &d, &o[i]);
 		if (ret == 0) {
 			live++;
-			t->ctr[0]++;
+			t->setup_ctr[0]++;
 		} else if (ret == -ENOMEM || ret == -ENOSPC) {
-			t->ctr[1]++;
+			t->setup_ctr[1]++;
 		}
 	}
 	peak(t, &pk);
+	wl_begin(t);
 	while (wl_continue(t) && live) {
 		uint32_t m = 0;
 		for (uint32_t tries = 0; m < refs && tries < refs * 8; tries++) {
@@ -88,14 +91,15 @@ static int thread(struct wl_thread *t)
 			int ret = wl_create(t, &d, &o[k]);
 			if (ret == 0) {
 				live++;
-				t->ctr[2]++;
-			} else if (ret == -ENOMEM || ret == -ENOSPC) {
 				t->ctr[1]++;
+			} else if (ret == -ENOMEM || ret == -ENOSPC) {
+				t->ctr[0]++;
 			}
 			peak(t, &pk);
 		}
 		t->units++;
 	}
+	wl_end(t);
 	wl_sync(t);
 	if (t->idx == 0) {
 		wl_gauge(r, "sysmem_peak_frac", pk);
@@ -116,5 +120,6 @@ const struct workload wl_swap = {
 	.unit = "jobs",
 	.default_threads = 1,
 	.counters = counters,
+	.setup_counters = setup_counters,
 	.thread = thread,
 };

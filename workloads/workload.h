@@ -14,7 +14,7 @@
  *
  * Must not: know about the CLI, results files or threads (bench/ does that),
  * or touch the core beyond core/vidmm.h. The wl_* calls are implemented in
- * bench/runner.c.
+ * bench/wl_runtime.c (the measured window in bench/window.c).
  *
  * Sizes: workloads size everything as fractions of the profile's capacities
  * (wl_run.local_bytes etc.), never absolute bytes, so a parameter means the
@@ -72,6 +72,15 @@ struct wl_alloc {
 struct wl_run;
 struct wl_thread;
 
+/* A value a reader looks at first: one of the workload's counters or
+ * gauges, and which way is better. Results list them ("headline"), the
+ * console prints them, and compare judges them. */
+struct wl_headline {
+	const char *name;
+	bool lower_is_better;
+	const char *unit;   /* "MiB/s", "ns", "bytes" or NULL (a count) */
+};
+
 struct workload {
 	const char *name;
 	const char *family;       /* summary.md groups runs by family */
@@ -80,7 +89,11 @@ struct workload {
 	const char *unit;         /* what t->units counts ("jobs", "frames") */
 	unsigned default_threads; /* when --threads is not given */
 	const char *const *hists;    /* names of extra histograms, NULL-terminated */
-	const char *const *counters; /* names of t->ctr[] entries, NULL-terminated */
+	const char *const *counters; /* names of t->ctr[] entries, NULL-terminated: counted
+				      * in the measured window only */
+	const char *const *setup_counters; /* names of t->setup_ctr[] entries: counted over
+					    * the whole run (what setup made) */
+	const struct wl_headline *headline; /* terminated by { NULL }; may be NULL */
 	/* Optional, single-threaded before the threads start: check parameter
 	 * combinations, set r->priv. -EINVAL with a message in r->err. */
 	int (*setup)(struct wl_run *r);
@@ -134,13 +147,25 @@ struct wl_thread {
 	uint64_t reported_losses;  /* writes the API reported lost (a failed job):
 				    * their mismatches are not integrity errors */
 	uint64_t ctr[WL_MAX_COUNTERS];
+	uint64_t setup_ctr[WL_MAX_COUNTERS];
 	struct thread_priv *hp;    /* the harness's per-thread state */
 };
 
 /* ---- what a workload calls ---------------------------------------------- */
 
-/* false once the run should stop (--duration elapsed, --ops reached). */
+/*
+ * The measured window. A thread body is: setup (make its allocations),
+ * wl_begin(t), its loop `while (wl_continue(t)) { ... }`, wl_end(t), then
+ * teardown. The window opens once every thread has called wl_begin and the
+ * warm-up (--warmup) has passed; only what happens inside it is counted in
+ * ops, units, counters and latencies, and --duration and --ops bound it.
+ * wl_continue is false once the run should stop (the window closed, an
+ * interrupt, the setup limit); a setup loop may call it too, to stop early.
+ * wl_end is implied when wl_continue returns false or the body returns.
+ */
+void wl_begin(struct wl_thread *t);
 bool wl_continue(struct wl_thread *t);
+void wl_end(struct wl_thread *t);
 
 /* Parameter values (validated by the harness before the run). */
 int64_t wl_param_int(const struct wl_run *r, const char *name);
@@ -181,6 +206,13 @@ uint64_t wl_ticks_ns(uint64_t ticks);
 void wl_hist(struct wl_thread *t, unsigned k, uint64_t ns);
 /* Set a run-level value reported under the run's "workload" metrics. */
 void wl_gauge(struct wl_run *r, const char *name, double v);
+/* From teardown: what the measured window counted, over all threads (units,
+ * and counter k of w->counters). */
+uint64_t wl_result_units(const struct wl_run *r);
+uint64_t wl_result_counter(const struct wl_run *r, unsigned k);
+/* A note for whoever reads the results: why a figure looks the way it does
+ * (a default that is alarming on a small profile, say). From teardown. */
+void wl_note(struct wl_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* vidmm_check; a failure is recorded and fails the run (exit 1). The run
  * form may be called from a workload's own threads (a checker). */
 int wl_check(struct wl_thread *t);
