@@ -109,6 +109,9 @@ int fuzz_main(int argc, char **argv)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		err[0] = 0;
+		if (optarg && optind >= 2 && optarg == argv[optind - 1] &&
+		    cli_value_ok(argv[optind - 2], optarg, err, sizeof(err)))
+			goto usage;
 		switch (ch) {
 		case ':':
 			snprintf(err, sizeof(err), "option '%s' needs a value", argv[optind - 1]);

@@ -421,6 +421,16 @@ static int replay_thread(struct wl_thread *t)
 		tr->lineno++;
 		json_t *v = json_loadb(tr->line, (size_t)n, 0, &je);
 		if (!v) {
+			/* The last line without its newline: the recording was cut
+			 * mid-write (killed). The calls before it are whole. */
+			if (tr->line[n - 1] != '\n' && getc(tr->f) == EOF) {
+				if (tr->partial)
+					break;
+				snprintf(tr->bad, sizeof(tr->bad), "%s:%" PRIu64 ": the line is cut short: the "
+					 "recording did not finish (replay --partial replays the calls "
+					 "before it)", tr->path, tr->lineno);
+				return -EINVAL;
+			}
 			snprintf(tr->bad, sizeof(tr->bad), "%s:%" PRIu64 ": %s", tr->path, tr->lineno,
 				 je.text);
 			return -EINVAL;
@@ -432,8 +442,11 @@ static int replay_thread(struct wl_thread *t)
 				json_decref(v);
 				break;
 			}
+			/* Only the header (line 1) and the footer are objects. */
 			json_decref(v);
-			continue;
+			snprintf(tr->bad, sizeof(tr->bad), "%s:%" PRIu64 ": an object that is not the "
+				 "footer in the middle of the calls", tr->path, tr->lineno);
+			return -EINVAL;
 		}
 		bool ok = json_is_array(v) && replay_line(t, tr, v);
 		json_decref(v);

@@ -103,52 +103,58 @@ int reports_main(int argc, char **argv)
 {
 	const char *cmd = argv[0];
 	char err[1024];
-	int ninputs = 0;
+	const char **inputs = calloc((size_t)argc + 1, sizeof(*inputs));
+	int ninputs = 0, ret = 2;
 
-	/* The input files are checked here, with one line naming what is
-	 * wrong in them; the module checks its options and outputs. */
+	if (!inputs)
+		return 2;
+	/* Options first (a value that is itself an option is refused before
+	 * any file is looked at), then the input files, each checked here
+	 * with one line naming what is wrong in it; the module checks the
+	 * rest of its options and its outputs. */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *input = NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			ninputs = 0;
 			break;
+		}
 		if (a[0] == '-' && a[1] == '-') {
 			if (strchr(a, '=')) {
 				if (strncmp(a, "--micro=", 8) == 0)
-					input = a + 8;
+					inputs[ninputs++] = a + 8;
 			} else if (takes_value(cmd, a)) {
 				if (i + 1 >= argc || (argv[i + 1][0] == '-' && argv[i + 1][1] == '-')) {
 					fprintf(stderr, "vidmm-bench %s: option '%s' needs a value\n", cmd, a);
-					return 2;
+					goto out;
 				}
 				if (strcmp(a, "--micro") == 0)
-					input = argv[i + 1];
+					inputs[ninputs++] = argv[i + 1];
 				i++;
 			}
 		} else {
-			input = a;
-			ninputs++;
-		}
-		if (input) {
-			int k = validate_file(input, err, sizeof(err));
-			if (k < 0) {
-				fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
-				return 2;
-			}
-			if (k == DOC_FUZZ) {
-				fprintf(stderr, "vidmm-bench %s: %s: a `vidmm-bench fuzz` document has no "
-					"runs to %s\n", cmd, input, cmd);
-				return 2;
-			}
+			inputs[ninputs++] = a;
 		}
 	}
-	(void)ninputs;
+	for (int i = 0; i < ninputs; i++) {
+		int k = validate_file(inputs[i], err, sizeof(err));
+		if (k < 0) {
+			fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
+			goto out;
+		}
+		if (k == DOC_FUZZ) {
+			fprintf(stderr, "vidmm-bench %s: %s: a `vidmm-bench fuzz` document has no runs "
+				"to %s\n", cmd, inputs[i], cmd);
+			goto out;
+		}
+	}
 	const char **args = calloc((size_t)argc + 1, sizeof(*args));
 	if (!args)
-		return 2;
+		goto out;
 	for (int i = 0; i < argc; i++)
 		args[i] = argv[i];
-	int ret = reports_exec(args);
+	ret = reports_exec(args);
 	free(args);
+out:
+	free(inputs);
 	return ret;
 }

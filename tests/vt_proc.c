@@ -4,6 +4,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,12 @@ static void slurp(int fd, char *buf, size_t len)
 
 void vt_run_bench(struct vt_result *res, const char *const *args)
 {
+	vt_run_bench_signal(res, args, 0, 0, 0);
+}
+
+void vt_run_bench_signal(struct vt_result *res, const char *const *args, double after_s,
+			 int sig, int times)
+{
 	char outp[] = "/tmp/vt_out.XXXXXX", errp[] = "/tmp/vt_err.XXXXXX";
 	int fo = mkstemp(outp), fe = mkstemp(errp);
 	const char *argv[64];
@@ -59,8 +67,28 @@ void vt_run_bench(struct vt_result *res, const char *const *args)
 		_exit(127);
 	}
 	int st;
+	if (sig && times > 0) {
+		/* Wait after_s (or until it exits), then signal it `times` times,
+		 * 100 ms apart, as a user pressing Ctrl-C would. */
+		struct timespec tick = { 0, 10 * 1000 * 1000 };
+		double waited = 0;
+		pid_t w = 0;
+		while (waited < after_s && (w = waitpid(pid, &st, WNOHANG)) == 0) {
+			nanosleep(&tick, NULL);
+			waited += 0.01;
+		}
+		for (int i = 0; w == 0 && i < times; i++) {
+			kill(pid, sig);
+			struct timespec gap = { 0, 100 * 1000 * 1000 };
+			if (i + 1 < times)
+				nanosleep(&gap, NULL);
+		}
+		if (w == pid)
+			goto done;
+	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+done:
 	res->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	slurp(fo, res->out, sizeof(res->out));
 	slurp(fe, res->err, sizeof(res->err));

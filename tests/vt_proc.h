@@ -22,6 +22,10 @@ struct vt_result {
 const char *vt_bench(void);
 /* Run vidmm-bench with args (NULL-terminated, without the program name). */
 void vt_run_bench(struct vt_result *res, const char *const *args);
+/* The same, sending signal sig `times` times (100 ms apart) after_s seconds
+ * after the start, unless it has exited by then. */
+void vt_run_bench_signal(struct vt_result *res, const char *const *args, double after_s,
+			 int sig, int times);
 /* Print a result, for a failure's context. */
 void vt_show(const char *what, const struct vt_result *r);
 /* A fresh directory /tmp/<prefix>.XXXXXX (caller frees the path). */
