@@ -538,16 +538,57 @@ void cli_help_workload(FILE *out, const struct workload *w)
 		w->default_threads ? w->default_threads : 1, w->unit ? w->unit : "ops");
 	for (const struct wl_param *p = w->params; p && p->name; p++) {
 		char range[96];
+		char lo[32], hi[32];
+		/* whole numbers as whole numbers: 1048576, not 1.04858e+06 */
+		snprintf(lo, sizeof(lo), p->min == floor(p->min) && fabs(p->min) < 1e15 ? "%.0f" : "%g",
+			 p->min);
+		snprintf(hi, sizeof(hi), p->max == floor(p->max) && fabs(p->max) < 1e15 ? "%.0f" : "%g",
+			 p->max);
 		if (p->type == WL_P_ENUM)
 			snprintf(range, sizeof(range), "%s", p->choices);
 		else
-			snprintf(range, sizeof(range), "%s in [%g, %g]",
-				 p->type == WL_P_INT ? "integer" : "number", p->min, p->max);
+			snprintf(range, sizeof(range), "%s in [%s, %s]",
+				 p->type == WL_P_INT ? "integer" : "number", lo, hi);
 		fprintf(out, "  %-14s default %-8s %s\n  %-14s %s\n", p->name, p->def, range, "",
 			p->help);
 	}
 	if (!w->params || !w->params->name)
 		fprintf(out, "  (none)\n");
+	if (w->metrics_doc) {
+		/* the same words as RESULTS.md's workload_metrics, wrapped */
+		fprintf(out, "\nworkload metrics (results \"workload_metrics\"):\n ");
+		int col = 1;
+		const char *p = w->metrics_doc;
+		while (*p) {
+			size_t n = strcspn(p, " ");
+			if (col + (int)n + 1 > 86) {
+				fprintf(out, "\n ");
+				col = 1;
+			}
+			fprintf(out, " %.*s", (int)n, p);
+			col += (int)n + 1;
+			p += n;
+			while (*p == ' ')
+				p++;
+		}
+		fprintf(out, "\n");
+	}
+	if (w->headline && w->headline->name) {
+		/* printed first on the console, judged by compare */
+		for (int lower = 0; lower < 2; lower++) {
+			bool first = true;
+			for (const struct wl_headline *h = w->headline; h->name; h++) {
+				if (h->lower_is_better != (bool)lower)
+					continue;
+				fprintf(out, "%s%s", first ? (lower ? "headline, lower is better: "
+								     : "headline, higher is better: ")
+							   : ", ", h->name);
+				first = false;
+			}
+			if (!first)
+				fprintf(out, "\n");
+		}
+	}
 	fprintf(out, "\nrun options: vidmm-bench run --help\n");
 }
 

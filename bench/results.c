@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "results.h"
+#include "core/swap.h"
 #include "units.h"
 #include "metrics.h"
 #include "perf.h"
@@ -47,6 +48,25 @@ static void cpu_model(char *buf, size_t len)
 		}
 	}
 	fclose(f);
+}
+
+json_t *results_io_uring(const struct vidmm_stats *st)
+{
+	json_t *o = json_pack("{s:s,s:s,s:I}", "io_mode", st->swap_io_mode, "buffer_mode",
+			      st->swap_buffer_mode, "swap_file_bytes", (json_int_t)st->swap_file_bytes);
+	/* The rings are set up at the first swap I/O: before it there are no
+	 * flags to report, which is not the same as none obtained. */
+	if (st->swap_outs + st->swap_ins + st->swap_write_errors + st->swap_read_errors) {
+		char names[128];
+		json_object_set_new(o, "setup_flags", json_integer(st->swap_ring_flags));
+		json_object_set_new(o, "setup_flags_names",
+				    json_string(swap_ring_flags_str(st->swap_ring_flags, names,
+								    sizeof(names))));
+	} else {
+		json_object_set_new(o, "setup_flags", json_null());
+		json_object_set_new(o, "setup_flags_names", json_string("no swap I/O in this run"));
+	}
+	return o;
 }
 
 json_t *results_context(const struct run_config *c, const struct run_result *res, int argc,
@@ -85,10 +105,7 @@ json_t *results_context(const struct run_config *c, const struct run_result *res
 	bool swap = res && res->st.swap_io_mode[0];
 	json_object_set_new(o, "swap_available", json_boolean(swap));
 	if (swap)
-		json_object_set_new(o, "io_uring", json_pack("{s:i,s:s,s:s,s:I}",
-			"setup_flags", (int)res->st.swap_ring_flags,
-			"io_mode", res->st.swap_io_mode, "buffer_mode", res->st.swap_buffer_mode,
-			"swap_file_bytes", (json_int_t)res->st.swap_file_bytes));
+		json_object_set_new(o, "io_uring", results_io_uring(&res->st));
 	else
 		json_object_set_new(o, "io_uring", json_null());
 	json_object_set_new(o, "swap_dir", c->swap_dir[0] ? json_string(c->swap_dir) : json_null());
@@ -390,7 +407,17 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 	char a[UNITS_BUF], b[UNITS_BUF], d[UNITS_BUF], e[UNITS_BUF], f[UNITS_BUF], g[UNITS_BUF];
 	char h8[UNITS_BUF];
 
-	fprintf(out, "%s: %s calls in the %s measured window (%s/s), %s %s (%s/s)\n", c->w->name,
+	/* What tells this run from another of the same workload (two paging
+	 * runs of a suite): its non-default parameters and the paging mode. */
+	char label[256];
+	int ln = snprintf(label, sizeof(label), "%s", c->w->name);
+	for (unsigned k = 0; k < c->nparams && ln < (int)sizeof(label); k++)
+		if (!c->params[k].is_default)
+			ln += snprintf(label + ln, sizeof(label) - (size_t)ln, " %s=%s", c->params[k].name,
+				       c->params[k].value);
+	if (c->paging_mode == VIDMM_PAGING_BOUNCE && ln < (int)sizeof(label))
+		snprintf(label + ln, sizeof(label) - (size_t)ln, " (bounce paging)");
+	fprintf(out, "%s: %s calls in the %s measured window (%s/s), %s %s (%s/s)\n", label,
 		units_count(a, (double)res->ops), units_s(b, secs),
 		units_count(d, secs > 0 ? (double)res->ops / secs : 0), units_count(e, (double)res->units),
 		unit, units_count(f, secs > 0 ? (double)res->units / secs : 0));

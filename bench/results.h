@@ -30,6 +30,9 @@
  */
 json_t *results_context(const struct run_config *c, const struct run_result *res, int argc,
 			char **argv);
+/* The context's "io_uring": what the swap store obtained (from a run's
+ * final statistics). */
+json_t *results_io_uring(const struct vidmm_stats *st);
 /* One element of "runs". */
 json_t *results_run(const struct run_config *c, const struct run_result *res);
 /* {"context": ctx, "runs": runs} (steals both references). */

@@ -560,6 +560,10 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		if (pin_init(&rs->pin) == 0) {
 			rs->pinned = true;
 			pin_topology_summary(&rs->pin, res->topology, sizeof(res->topology));
+			if (c->threads > pin_ncores(&rs->pin))
+				runner_note(res, "--pin: %u threads on %u cores: threads share cores, so "
+					    "per-thread figures include waiting for one", c->threads,
+					    pin_ncores(&rs->pin));
 		} else {
 			snprintf(res->topology, sizeof(res->topology), "unavailable (pin_init failed)");
 		}

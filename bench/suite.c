@@ -392,6 +392,11 @@ int suite_main(int argc, char **argv)
 			interrupted = res.interrupted;
 			if (!ctx)
 				ctx = results_context(&c, &res, argc, argv);
+			/* The rings exist from the first swap I/O of any run on. */
+			const json_t *io = json_object_get(ctx, "io_uring");
+			if (json_is_object(io) && json_is_null(json_object_get(io, "setup_flags")) &&
+			    res.st.swap_outs + res.st.swap_ins)
+				json_object_set_new(ctx, "io_uring", results_io_uring(&res.st));
 			json_t *jr = results_run(&c, &res);
 			json_object_set_new(jr, "suite_index", json_integer(idx));
 			json_object_set_new(jr, "repetition", json_integer(rep));

@@ -158,6 +158,11 @@ const struct workload wl_alloc_churn = {
 	.description = "random-size creates and frees around a fill target; latency, failures, "
 		       "fragmentation",
 	.params = params,
+	.metrics_doc =
+		"creates, destroys: calls in the window; frag_samples: fragmentation samples "
+		"taken; fragmentation_mean: mean of 1 - largest hole / free over local memory "
+		"while churning (lower is better); fragmentation, local_free_bytes, "
+		"local_largest_free_bytes: the same at the end",
 	.unit = "steps",
 	.default_threads = 1,
 	.counters = counters,

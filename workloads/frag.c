@@ -118,6 +118,10 @@ const struct workload wl_frag = {
 	.family = "frag",
 	.description = "checkerboard fragmentation of local memory, then large requests",
 	.params = params,
+	.metrics_doc =
+		"large_requests, large_failures: large creations tried and refused after the "
+		"checkerboard; large_page_outs: page-outs they caused; fragmentation_mean: mean "
+		"fragmentation of local memory per round (lower is better)",
 	.unit = "rounds",
 	.default_threads = 1,
 	.hists = hists,

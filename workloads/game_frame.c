@@ -165,6 +165,10 @@ const struct workload wl_game_frame = {
 	.description = "frame loop: render targets, streamed textures with priorities, frame "
 		       "budget; frames/s, frame-time percentiles",
 	.params = params,
+	.metrics_doc =
+		"missed_frames: frames longer than budget_ms (lower is better); "
+		"streamed_textures: textures replaced; textures: the pool made at setup; the "
+		"frame histogram holds every frame time",
 	.unit = "frames",
 	.default_threads = 1,
 	.hists = hists,

@@ -155,6 +155,9 @@ const struct workload wl_ml_train = {
 	.description = "training steps: weights + optimizer state, per-step activations, "
 		       "checkpoint locks; steps/s",
 	.params = params,
+	.metrics_doc =
+		"checkpoints: CPU locks of the weights (every ckpt_every steps); lock_failures: "
+		"checkpoints the manager refused",
 	.unit = "steps",
 	.default_threads = 1,
 	.hists = hists,

@@ -136,6 +136,10 @@ const struct workload wl_multi_client = {
 	.family = "multi-client",
 	.description = "N client threads with their own allocations and priorities, contending",
 	.params = params,
+	.metrics_doc =
+		"recreated: objects replaced; client<i>_jobs: jobs per client (first 8); "
+		"fairness_min_over_max: slowest client over fastest (1 = fair; priorities make it "
+		"lower on purpose)",
 	.unit = "jobs",
 	.default_threads = 4,
 	.counters = counters,

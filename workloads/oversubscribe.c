@@ -97,6 +97,9 @@ const struct workload wl_oversubscribe = {
 	.description = "working set k x local memory, Zipf-skewed jobs; page-in/out rates, job "
 		       "throughput",
 	.params = params,
+	.metrics_doc =
+		"objects: the working set made at setup (ws_factor x local memory in obj_frac "
+		"pieces)",
 	.unit = "jobs",
 	.default_threads = 1,
 	.setup_counters = setup_counters,

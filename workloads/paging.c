@@ -168,6 +168,10 @@ const struct workload wl_paging = {
 	.description = "page-out / page-in throughput by size (vidmm_evict, then read jobs), per "
 		       "--paging-mode",
 	.params = params,
+	.metrics_doc =
+		"page_out_mib_per_s_<size>, page_in_mib_per_s_<size>: throughput of vidmm_evict "
+		"and of the read job that pages back in, per size class; size_bytes_<size>: the "
+		"class sizes; evict_busy: evictions refused because the allocation was busy",
 	.unit = "rounds",
 	.default_threads = 1,
 	.hists = hists,

@@ -342,6 +342,9 @@ const struct workload wl_shared = {
 	.description = "threads sharing one set of allocations: jobs, CPU locks, evictions, "
 		       "swap-outs, destroys, all at once",
 	.params = params,
+	.metrics_doc =
+		"cpu_locks, moves, recreated, racy_destroys, ...: the operations of each kind "
+		"that ran; refusals are counted as the errno the API documents",
 	.unit = "jobs",
 	.default_threads = 4,
 	.counters = counters,

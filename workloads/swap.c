@@ -4,9 +4,8 @@
  * system-page budget can hold (evicted allocations live in system pages),
  * then jobs over it and churn, so the manager must swap to disk (the
  * profile's swap size; --swap-dir, --swap-mib): swap-outs/ins and their
- * rates come from the manager's counters. Without a swap file (swap 0) it
- * reports what the pressure does instead: creations that fail for lack of
- * system pages, and the peak system-page use.
+ * rates come from the manager's counters. Without a swap file (swap 0)
+ * there is nothing to measure: the run is skipped (exit 77).
  * Owns: only its generator. Must not: call libvidmm except through wl_*.
  */
 #include <errno.h>
@@ -117,8 +116,13 @@ const struct workload wl_swap = {
 	.description = "system-memory pressure beyond the page budget: swap-out/in to the swap "
 		       "file",
 	.params = params,
+	.metrics_doc =
+		"enomem, recreated: creations refused for lack of system pages and objects "
+		"replaced in the window; objects, setup_enomem: the same during setup; "
+		"sysmem_peak_frac: the highest system-page use seen, as a fraction of the budget",
 	.unit = "jobs",
 	.default_threads = 1,
+	.needs_swap = true,
 	.counters = counters,
 	.setup_counters = setup_counters,
 	.thread = thread,

@@ -88,6 +88,8 @@ struct workload {
 	const struct wl_param *params; /* terminated by { NULL } */
 	const char *unit;         /* what t->units counts ("jobs", "frames") */
 	unsigned default_threads; /* when --threads is not given */
+	bool needs_swap;          /* meaningless without a swap file: skipped (exit 77) */
+	const char *metrics_doc;  /* its workload_metrics, for `run W --help` and RESULTS.md */
 	const char *const *hists;    /* names of extra histograms, NULL-terminated */
 	const char *const *counters; /* names of t->ctr[] entries, NULL-terminated: counted
 				      * in the measured window only */

@@ -120,7 +120,11 @@ def results(doc, micro=None):
                     names.append(name)
         for name in names:
             vo = lambda g, n=name: metrics.group_values(g).get(n, (None, []))[1]
-            if sum(1 for g in groups if vo(g)) < 1:
+            have = [vo(g) for g in groups if vo(g)]
+            # One group, or every value the same: the tables say it better.
+            if len(have) < 2 and all(len(v) < 2 for v in have):
+                continue
+            if len({x for v in have for x in v}) < 2:
                 continue
             body.append(_figure(f"suite-{name}", charts.group_strip(groups, name, vo),
                                 f"{name} of every run group: dots are repetitions, the bar "

@@ -142,7 +142,7 @@ class ResultsDoc:
         self.path = path
         self.context = doc["context"]
         self.raw = doc
-        if not self.context or not isinstance(self.context, dict):
+        if not isinstance(self.context, dict):
             raise ReportError(f"{path}: context is not an object")
         self.runs = [Run(self, i, r) for i, r in enumerate(doc["runs"])]
         if not self.runs:

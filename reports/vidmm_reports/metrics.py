@@ -30,11 +30,13 @@ def run_metrics(run):
         if v is not None:
             out.append((m, float(v)))
 
-    add(Metric("ops/s", "higher", units.rate, headline=True), run.value("ops_per_sec"))
-    # A workload whose unit is one call (alloc-churn's steps) would repeat ops/s.
-    if unit not in ("ops", "") and run.value("units_per_sec") is not None and \
-            run.value("units") != run.value("ops"):
+    # The workload's unit of work first; calls per second beside it, unless
+    # every call is one unit (alloc-churn's steps), when it says the same.
+    has_unit = unit not in ("ops", "calls", "") and run.value("units_per_sec") is not None
+    if has_unit:
         add(Metric(f"{unit}/s", "higher", units.rate, headline=True), run.value("units_per_sec"))
+    if not has_unit or run.value("units") != run.value("ops"):
+        add(Metric("ops/s", "higher", units.rate, headline=True), run.value("ops_per_sec"))
     # The workload's own headline values (results: "headline": [{name, better}]).
     wm = run.raw.get("workload_metrics") or {}
     for h in run.raw.get("headline") or []:

@@ -8,16 +8,22 @@ not: render markup."""
 from . import metrics, stats, units
 
 
-def interval(vals, fmt):
-    """'median [lo–hi]' across repetitions; the value alone for one."""
+def interval(vals, fmt, unit=""):
+    """'median [lo–hi] unit' across repetitions; the value alone for one."""
     vals = [v for v in vals if v is not None]
     if not vals:
         return "–"
     ci = stats.median_ci(vals)
     med, lo, hi, _ = ci
-    if len(vals) == 1:
-        return fmt(med)
-    return f"{fmt(med)} [{fmt(lo)}–{fmt(hi)}]"
+    tail = f" {unit}" if unit else ""
+    if len(vals) == 1 or lo == hi:
+        return f"{fmt(med)}{tail}"
+    return f"{fmt(med)} [{fmt(lo)}–{fmt(hi)}]{tail}"
+
+
+def median(vals, fmt):
+    vals = [v for v in vals if v is not None]
+    return fmt(stats.median_ci(vals)[0]) if vals else "–"
 
 
 def context_rows(doc):
@@ -93,10 +99,10 @@ def group_row(g):
         g.label + (f" ({', '.join(flags)})" if flags else ""),
         str(len(g.runs)),
         str(r0.config.get("threads")),
-        interval(vals("duration_s"), units.seconds),
-        interval(vals("ops_per_sec"), units.rate),
-        interval(vals("units_per_sec"), lambda v: units.rate(v, f" {unit}/s"))
-        if unit not in ("ops",) else "–",
+        median(vals("duration_s"), units.seconds),
+        interval(vals("ops_per_sec"), units.count, "/s"),
+        interval(vals("units_per_sec"), units.count, f"{unit}/s")
+        if unit not in ("ops", "calls") else "–",
         _lat(r0, "create") or "–",
         _lat(r0, "submit") or "–",
         units.count(sum(r.value("alloc_failures") or 0 for r in g.runs)),
