@@ -417,8 +417,8 @@ static void compare_pairing(void **state)
 
 	/* window against bounce: unmatched, listed with what differs; --axis
 	 * and --pair compare them */
-	make(w, (const char *[]){ "paging", "--duration", "0.2", "--repeat", "4", "--seed", "3", NULL });
-	make(bo, (const char *[]){ "paging", "--duration", "0.2", "--repeat", "4", "--seed", "3",
+	make(w, (const char *[]){ "paging", "--duration", "1", "--repeat", "4", "--seed", "3", NULL });
+	make(bo, (const char *[]){ "paging", "--duration", "1", "--repeat", "4", "--seed", "3",
 				   "--paging-mode", "bounce", NULL });
 	vt_run_bench(&r, (const char *[]){ "compare", w, bo, NULL });
 	vt_show("window vs bounce", &r);
