@@ -22,15 +22,21 @@ def _sig(v, digits=3):
     return s
 
 
-def ns(v):
-    """A duration given in nanoseconds: '850 ns', '1.23 µs', '2.5 s'."""
+def _scaled(v, table, last):
+    """v in the largest unit of table it reaches: (scale, name) pairs from
+    the largest down; `last` is the smallest unit's name."""
     if v is None:
         return "–"
     v = float(v)
-    for scale, unit in _TIME:
-        if abs(v) >= scale or scale == 1.0:
+    for scale, unit in table:
+        if abs(v) >= scale:
             return f"{_sig(v / scale)} {unit}"
-    return f"{_sig(v)} ns"
+    return f"{_sig(v)} {last}"
+
+
+def ns(v):
+    """A duration given in nanoseconds: '850 ns', '1.23 µs', '2.5 s'."""
+    return _scaled(v, _TIME, "ns")
 
 
 def seconds(v):
@@ -39,13 +45,7 @@ def seconds(v):
 
 def nbytes(v):
     """A size in bytes: '64 MiB', '1.5 GiB', '512 B'."""
-    if v is None:
-        return "–"
-    v = float(v)
-    for scale, unit in _BYTES:
-        if abs(v) >= scale or scale == 1:
-            return f"{_sig(v / scale)} {unit}"
-    return f"{_sig(v)} B"
+    return _scaled(v, _BYTES, "B")
 
 
 def count(v):
