@@ -33,6 +33,7 @@
 #endif
 
 #include "runner_internal.h"
+#include "units.h"
 #include "metrics.h"
 #include "perf.h"
 
@@ -253,6 +254,21 @@ static uint64_t ops_now(struct runner_state *rs)
 	return ops;
 }
 
+static uint64_t units_now(struct runner_state *rs)
+{
+	uint64_t u = 0;
+
+	for (unsigned i = 0; i < rs->run.nthreads; i++)
+		u += atomic_load_explicit(&rs->threads[i].hp->units_seen, memory_order_relaxed);
+	return u;
+}
+
+/* A window of --duration that holds fewer than RUN_MIN_UNITS units (a slow
+ * machine, a sanitizer build, a coarse unit) stays open until it holds them,
+ * as Google Benchmark runs more iterations until its minimum time: at most
+ * this many times --duration, after which the run is inconclusive. */
+#define WINDOW_STRETCH_MAX 10
+
 static void sample(struct runner_state *rs, double t_s)
 {
 	struct run_result *res = rs->res;
@@ -344,7 +360,7 @@ static void *sampler(void *arg)
 	struct runner_state *rs = arg;
 	const struct run_config *c = rs->c;
 	const uint64_t period = 100ull * 1000 * 1000;
-	uint64_t next = rs->t0_ns + period, ops_ws = 0;
+	uint64_t next = rs->t0_ns + period, ops_ws = 0, units_ws = 0;
 	bool saw_measure = false;
 
 	for (;;) {
@@ -375,12 +391,19 @@ static void *sampler(void *arg)
 		if (ph == PH_MEASURE) {
 			if (!saw_measure) {
 				ops_ws = ops_now(rs);
+				units_ws = units_now(rs);
 				saw_measure = true;
 			}
 			if (c->duration_s > 0) {
-				deadline = atomic_load(&rs->t_ws_ns) + (uint64_t)(c->duration_s * 1e9);
-				if (now >= deadline)
+				uint64_t ws = atomic_load(&rs->t_ws_ns), d = (uint64_t)(c->duration_s * 1e9);
+				deadline = ws + d;
+				if (now >= deadline && c->w->unit && units_now(rs) - units_ws < RUN_MIN_UNITS &&
+				    now < ws + WINDOW_STRETCH_MAX * d) {
+					rs->extended = true;
+					deadline = now + period / 10;
+				} else if (now >= deadline) {
 					window_move(rs, PH_MEASURE, PH_DRAIN);
+				}
 			}
 		}
 		if (now >= next) {
@@ -688,6 +711,18 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 				 res->inconclusive_reason);
 			fail(res, why);
 		}
+	}
+	if (rs->extended) {
+		char a[32], b[32];
+		units_s(a, res->duration_s);
+		units_s(b, c->duration_s);
+		if (res->inconclusive)
+			runner_note(res, "the window was held open past --duration %s for %s (at most "
+				    "%dx) and still held fewer than %d %s", b, a, WINDOW_STRETCH_MAX,
+				    RUN_MIN_UNITS, c->w->unit);
+		else
+			runner_note(res, "the window ran %s, past --duration %s, until it held at least %d %s "
+				    "(a rate needs them)", a, b, RUN_MIN_UNITS, c->w->unit);
 	}
 	if (res->setup_s > 5.0 && res->setup_s > res->duration_s)
 		runner_note(res, "setup took %.1f s, longer than the %.1f s measured window: the "

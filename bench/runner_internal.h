@@ -61,6 +61,7 @@ struct thread_priv {
 	unsigned next_ndep;
 	uint64_t ops_flushed;
 	_Atomic uint64_t ops_seen; /* t->ops as of the last wl_continue, for the sampler */
+	_Atomic uint64_t units_seen; /* t->units likewise */
 	pthread_t tid;
 	int ret;
 };
@@ -89,6 +90,7 @@ struct runner_state {
 	pthread_mutex_t lock; /* gauges, check result, samples */
 	pthread_cond_t cond;  /* wakes the sampler: a phase moved, or the end (CLOCK_MONOTONIC) */
 	bool done, kick;      /* under lock */
+	bool extended;        /* the sampler held the window open past --duration */
 	size_t cap_samples;
 	struct pin_ctx pin;
 	bool pinned;

@@ -532,9 +532,10 @@ int trace_replay_open(const char *path, struct run_config *c, struct trace_repla
 	tr->recorded_threads = (uint64_t)json_integer_value(th);
 	{
 		const json_t *wl = json_object_get(h, "workload"), *ps = json_object_get(h, "params");
-		tr->recorded = json_pack("{s:s,s:O,s:s,s:I}", "workload",
-					 json_is_string(wl) ? json_string_value(wl) : "unknown",
-					 "params", json_is_object(ps) ? ps : json_object(), "trace", path,
+		tr->recorded = json_pack("{s:s,s:o,s:s,s:I}", "workload",
+					 json_is_string(wl) ? json_string_value(wl) : "unknown", "params",
+					 json_is_object(ps) ? json_incref((json_t *)ps) : json_object(),
+					 "trace", path,
 					 "threads", (json_int_t)tr->recorded_threads);
 	}
 	c->w = &replay_workload;

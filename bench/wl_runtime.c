@@ -131,6 +131,7 @@ bool wl_continue(struct wl_thread *t)
 
 	/* a relaxed store is a plain mov: the sampler reads this, not t->ops */
 	atomic_store_explicit(&hp->ops_seen, t->ops, memory_order_relaxed);
+	atomic_store_explicit(&hp->units_seen, t->units, memory_order_relaxed);
 	int ph = atomic_load_explicit(&rs->phase, memory_order_relaxed);
 	if (ph != hp->seen_phase)
 		window_observe(t, ph);
