@@ -263,7 +263,9 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 	segment_list_add(a->seg, a);
 	slot_take_locked(vm, a, slot);
 	vm->live_allocs++;
-	*out = ((uint64_t)a->gen << 32) | (a->slot + 1);
+	*out = alloc_handle(a);
+	VIDMM_TRACE(&vm->tracer, alloc_create, VIDMM_TRACE_ALLOC_CREATE, *out, a->size,
+		    a->seg - vm->seg, a->priority);
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
 
@@ -357,6 +359,8 @@ int vidmm_destroy_allocation(vidmm_t *vm, vidmm_handle_t h)
 		pthread_mutex_unlock(&vm->lock);
 		return a ? -EBUSY : -EBADF;
 	}
+	VIDMM_TRACE(&vm->tracer, alloc_destroy, VIDMM_TRACE_ALLOC_DESTROY, h, a->size,
+		    a->residency, 0);
 	destroy_locked(vm, a);
 	pthread_mutex_unlock(&vm->lock);
 	return 0;

@@ -24,6 +24,7 @@
 #include "list.h"
 #include "swap.h"
 #include "vidmm.h"
+#include "probes.h"
 
 /* ---- system pages (sysmem.c) ------------------------------------------------ */
 
@@ -179,6 +180,12 @@ struct vidmm_allocation {
 	uint64_t clear_fence;
 };
 
+/* The handle a lives under (its slot and generation), for traces. */
+static inline vidmm_handle_t alloc_handle(const struct vidmm_allocation *a)
+{
+	return ((uint64_t)a->gen << 32) | (a->slot + 1);
+}
+
 struct handle_slot {
 	uint32_t gen;             /* bumped on every free: stale handles stop matching */
 	uint32_t next_free;       /* free-list link (index + 1; 0 ends) */
@@ -230,6 +237,8 @@ struct quarantine {
 struct vidmm {
 	pthread_mutex_t lock;
 	struct vidmm_config cfg;
+	struct tracer tracer;     /* cfg.trace, for VIDMM_TRACE (probes.h) */
+	uint64_t seen_faults[2];  /* dummy-page, stale-TLB counts at the last query (under lock) */
 	const struct vidmm_chip_ops *chip;
 	void *chip_ctx;
 	struct vidmm_chip_engines engines;

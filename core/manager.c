@@ -198,6 +198,8 @@ int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out)
 		return init_fail(-ENOMEM, "out of memory");
 	pthread_mutex_init(&vm->lock, NULL);
 	vm->cfg = *cfg;
+	vm->tracer.fn = cfg->trace;
+	vm->tracer.arg = cfg->trace_arg;
 	vm->chip = cfg->chip;
 	vm->chip_ctx = cfg->chip_ctx;
 	vm->paging_seg = -1;
@@ -499,6 +501,14 @@ int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out)
 	       (const char *)&vm->st + offsetof(struct vidmm_stats, page_outs),
 	       sizeof(*out) - offsetof(struct vidmm_stats, page_outs));
 	reclaim_query_stats(vm, out);
+	/* The chip counts faults; the manager sees them when it asks. */
+	const uint64_t seen[2] = { f.dummy_page_accesses, f.stale_tlb_hits };
+	for (int k = 0; k < 2; k++)
+		if (seen[k] > vm->seen_faults[k]) {
+			VIDMM_TRACE(&vm->tracer, fault, VIDMM_TRACE_FAULT, k + 1, seen[k],
+				    seen[k] - vm->seen_faults[k], 0);
+			vm->seen_faults[k] = seen[k];
+		}
 	pthread_mutex_unlock(&vm->lock);
 	/* The chip counts an access through an invalid entry as a dummy-page
 	 * access too (chip.h): adding unmapped_accesses would count it twice. */

@@ -118,7 +118,7 @@ static void mark_swapped_locked(struct vidmm *vm, struct vidmm_allocation *a, ui
  * could be written (-ENOSPC: the file is full).
  */
 static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation **cands,
-				     uint32_t n)
+				     uint32_t n, bool background)
 {
 	struct swap_req req[MAX_BATCH];
 	struct swap_iov *iov[MAX_BATCH];
@@ -148,7 +148,10 @@ static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation *
 	if (!m)
 		return first_err ? first_err : -ENOMEM;
 
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), bytes = 0, done = 0, done_bytes = 0;
+	for (uint32_t i = 0; i < m; i++)
+		bytes += cands[i]->size;
+	VIDMM_TRACE(&vm->tracer, swap_out_begin, VIDMM_TRACE_SWAP_OUT_BEGIN, m, bytes, background, 0);
 	pthread_mutex_unlock(&vm->lock);
 	swap_write_many(vm->swap, req, m);
 	pthread_mutex_lock(&vm->lock);
@@ -164,6 +167,8 @@ static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation *
 			first_err = first_err ? first_err : req[i].result;
 		} else {
 			freed += (int64_t)a->pages.npages;
+			done++;
+			done_bytes += a->size;
 			list_del(&a->cache);
 			vm->st.evicted_allocations--;
 			vm->st.evicted_bytes -= a->size;
@@ -171,6 +176,8 @@ static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation *
 		}
 		alloc_release_locked(vm, a);
 	}
+	VIDMM_TRACE(&vm->tracer, swap_out_end, VIDMM_TRACE_SWAP_OUT_END, done, done_bytes, first_err,
+		    now_ns() - t0);
 	return freed ? freed : first_err;
 }
 
@@ -251,7 +258,7 @@ static int do_swap_out_locked(struct vidmm *vm, uint64_t need, bool background)
 				return err;
 			continue;
 		}
-		int64_t r = swap_out_batch_locked(vm, cands, n);
+		int64_t r = swap_out_batch_locked(vm, cands, n, background);
 		if (r < 0) {
 			err = (int)r == -ENOSPC ? -ENOMEM : (int)r;
 			/* The file is full or failing: more rounds will not help. */
@@ -285,14 +292,17 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	struct swap_iov *iov;
 	int ret;
 
+	VIDMM_TRACE(&vm->tracer, swap_in_begin, VIDMM_TRACE_SWAP_IN_BEGIN, alloc_handle(a), a->size,
+		    0, 0);
 	/* The caller owns a: nothing else touches it while the lock drops. */
 	ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift, false, &a->pages);
 	if (ret)
-		return ret;
+		goto out;
 	iov = pages_iov(vm, &a->pages);
 	if (!iov) {
 		sysmem_free(&vm->sysmem, &a->pages);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto out;
 	}
 	pthread_mutex_unlock(&vm->lock);
 	ret = swap_read(vm->swap, &a->swp, iov, a->pages.n_ext);
@@ -302,7 +312,8 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		/* Stays swapped with its slot: bad data is not handed out. */
 		sysmem_free(&vm->sysmem, &a->pages);
 		vm->st.swap_read_errors++;
-		return -EIO;
+		ret = -EIO;
+		goto out;
 	}
 	swap_slot_free(vm->swap, &a->swp);
 	vm->swap_slots_freed++;
@@ -316,7 +327,10 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	vm->st.swap_ins++;
 	vm->st.bytes_swapped_in += a->size;
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_IN], now_ns() - t0);
-	return 0;
+out:
+	VIDMM_TRACE(&vm->tracer, swap_in_end, VIDMM_TRACE_SWAP_IN_END, alloc_handle(a), a->size, ret,
+		    now_ns() - t0);
+	return ret;
 }
 
 static void *reclaim_main(void *arg)
@@ -331,7 +345,11 @@ static void *reclaim_main(void *arg)
 		if (!blocked && vm->sysmem.used > high_mark(vm)) {
 			uint64_t target_free = client_limit(vm) - low_mark(vm);
 			uint64_t before = vm->st.swap_outs, full = vm->st.swap_full;
-			do_swap_out_locked(vm, target_free, true);
+			VIDMM_TRACE(&vm->tracer, reclaim_begin, VIDMM_TRACE_RECLAIM_BEGIN,
+				    vm->sysmem.used, target_free, 0, 0);
+			int r = do_swap_out_locked(vm, target_free, true);
+			VIDMM_TRACE(&vm->tracer, reclaim_end, VIDMM_TRACE_RECLAIM_END, vm->sysmem.used,
+				    r, vm->st.swap_outs - before, 0);
 			if (vm->st.swap_outs != before)
 				vm->st.reclaim_runs++;
 			vm->reclaim_blocked = vm->st.swap_full != full;
@@ -356,6 +374,7 @@ int reclaim_init(struct vidmm *vm, char *err, size_t err_len)
 		.size = vm->cfg.swap_size,
 		.queue_depth = vm->cfg.swap_queue_depth,
 		.force_buffered = vm->cfg.swap_force_buffered,
+		.tracer = &vm->tracer,
 	};
 	int ret;
 
@@ -534,7 +553,7 @@ int vidmm_query_swapped(vidmm_t *vm, struct vidmm_swapped_info *out, uint32_t ma
 		if (a->destroyed)
 			continue;
 		if (n < max) {
-			out[n].handle = ((uint64_t)a->gen << 32) | (a->slot + 1);
+			out[n].handle = alloc_handle(a);
 			out[n].size = a->size;
 			out[n].priority = a->priority;
 			out[n].age_ns = now - a->swapped_ns;

@@ -146,12 +146,14 @@ static void note_issued(struct vidmm *vm, uint32_t engine, uint64_t fence)
 /* chip->copy; a full ring is waited out with vm->lock dropped. The caller
  * owns everything the copy touches. */
 static int copy_cmd_locked(struct vidmm *vm, uint32_t engine, uint64_t dst, uint64_t src,
-			   uint64_t len, uint64_t *fence)
+			   uint64_t len, enum vidmm_copy_purpose why, uint64_t *fence)
 {
 	for (;;) {
 		int r = vm->chip->copy(vm->chip_ctx, engine, dst, src, len, fence);
-		if (r == 0)
+		if (r == 0) {
 			note_issued(vm, engine, *fence);
+			VIDMM_TRACE(&vm->tracer, copy, VIDMM_TRACE_COPY, engine, *fence, len, why);
+		}
 		if (r != -EAGAIN)
 			return r ? -EIO : 0;
 		vm->st.ring_full_waits++;
@@ -352,8 +354,10 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 		list_add_tail(&t->link, &vm->windows);
 		t->engine = pick_copy_engine(vm);
 		w[n++] = t;
-		err = out ? copy_cmd_locked(vm, t->engine, t->win.start, local + off, len, &t->fence)
-			  : copy_cmd_locked(vm, t->engine, local + off, t->win.start, len, &t->fence);
+		err = out ? copy_cmd_locked(vm, t->engine, t->win.start, local + off, len,
+					    VIDMM_COPY_PAGE_OUT, &t->fence)
+			  : copy_cmd_locked(vm, t->engine, local + off, t->win.start, len,
+					    VIDMM_COPY_PAGE_IN, &t->fence);
 		if (err)
 			break;
 		off += len;
@@ -443,8 +447,10 @@ static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 			cpu_copy_pages(vm, &a->pages, off, staging, len, false);
 			pthread_mutex_lock(&vm->lock);
 		}
-		err = out ? copy_cmd_locked(vm, c.engine, vm->staging.start, local + off, len, &c.fence)
-			  : copy_cmd_locked(vm, c.engine, local + off, vm->staging.start, len, &c.fence);
+		err = out ? copy_cmd_locked(vm, c.engine, vm->staging.start, local + off, len,
+					    VIDMM_COPY_PAGE_OUT, &c.fence)
+			  : copy_cmd_locked(vm, c.engine, local + off, vm->staging.start, len,
+					    VIDMM_COPY_PAGE_IN, &c.fence);
 		if (err)
 			break;
 		err = wait_cmds(vm, &c, 1, pending);
@@ -491,7 +497,8 @@ static int gpu_copy(struct vidmm *vm, uint64_t dst, uint64_t src, uint64_t size,
 	while (off < size && !err) {
 		uint64_t len = size - off < COPY_CHUNK ? size - off : COPY_CHUNK;
 		c[n].engine = pick_copy_engine(vm);
-		err = copy_cmd_locked(vm, c[n].engine, dst + off, src + off, len, &c[n].fence);
+		err = copy_cmd_locked(vm, c[n].engine, dst + off, src + off, len, VIDMM_COPY_MIGRATE,
+				      &c[n].fence);
 		if (err)
 			break;
 		n++;
@@ -527,6 +534,7 @@ int clear_range_locked(struct vidmm *vm, struct vidmm_allocation *a, uint64_t gp
 	if (f > a->write_fence[e])
 		a->write_fence[e] = f;
 	note_issued(vm, e, f);
+	VIDMM_TRACE(&vm->tracer, copy, VIDMM_TRACE_COPY, e, f, a->size, VIDMM_COPY_CLEAR);
 	vm->st.cleared_bytes += a->size;
 	vm->st.clears++;
 	return 0;
@@ -559,6 +567,7 @@ bool clear_pending_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		if (f > a->write_fence[e])
 			a->write_fence[e] = f;
 		note_issued(vm, e, f);
+		VIDMM_TRACE(&vm->tracer, copy, VIDMM_TRACE_COPY, e, f, a->size, VIDMM_COPY_CLEAR);
 		vm->st.clears++;
 		vm->st.clear_retries++;
 	}
@@ -627,6 +636,8 @@ int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	uint64_t t0 = now_ns();
 	int ret;
 
+	VIDMM_TRACE(&vm->tracer, page_out_begin, VIDMM_TRACE_PAGE_OUT_BEGIN, alloc_handle(a),
+		    a->size, vm->cfg.paging_mode, s - vm->seg);
 	if (seg_is_pcie(s)) {
 		/* The pages are the data: unmap, keep them. */
 		gart_unmap(vm, a->node.start, a->pages.npages);
@@ -634,8 +645,11 @@ int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		vm->st.pcie_remaps++;
 	} else {
 		ret = copy_out_locked(vm, a);
-		if (ret)
+		if (ret) {
+			VIDMM_TRACE(&vm->tracer, page_out_end, VIDMM_TRACE_PAGE_OUT_END,
+				    alloc_handle(a), a->size, ret, now_ns() - t0);
 			return ret;
+		}
 		heap_free(s->heap, &a->node);
 	}
 	segment_list_del(s, a);
@@ -651,6 +665,8 @@ int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	note_bounce(vm, a->last_in_ns, t1);
 	a->last_out_ns = t1;
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_PAGE_OUT], t1 - t0);
+	VIDMM_TRACE(&vm->tracer, page_out_end, VIDMM_TRACE_PAGE_OUT_END, alloc_handle(a), a->size,
+		    0, t1 - t0);
 	return 0;
 }
 
@@ -758,6 +774,16 @@ static bool in_window(const struct scan *sc, const struct vidmm_allocation *a)
  * (the caller retries its allocation), -EAGAIN: waited for a busy victim
  * (retry), -ENOSPC, -EBUSY, -ENOMEM, -EIO.
  */
+/* The lowest priority with pagable allocations in s (VIDMM_PRIO_COUNT: none):
+ * a victim above it is evicted for its priority's sake (the trace says so). */
+static int lowest_pagable_priority(const struct segment *s)
+{
+	for (int p = 0; p < VIDMM_PRIO_COUNT; p++)
+		if (!list_empty(&s->pagable[p]))
+			return p;
+	return VIDMM_PRIO_COUNT;
+}
+
 static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, uint64_t align)
 {
 	struct scan sc = { 0 };
@@ -779,11 +805,18 @@ static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, 
 				alloc_own(sc.blk[i]);
 				v[n++] = sc.blk[i];
 			}
+		int lowest = lowest_pagable_priority(s);
 		for (uint32_t i = 0; i < n; i++) {
 			struct vidmm_allocation *a = v[i];
 			/* Revalidate: an earlier victim's wait dropped the lock. */
 			if (a->residency == VIDMM_RESIDENT && a->seg == s && !pinned(a) &&
 			    !a->destroyed && !alloc_busy_locked(vm, a)) {
+				VIDMM_TRACE(&vm->tracer, evict, VIDMM_TRACE_EVICT, alloc_handle(a),
+					    a->size,
+					    (int)a->priority > lowest ? VIDMM_EVICT_PRIORITY
+					    : vm->cfg.evict_plain_lru ? VIDMM_EVICT_LRU
+								       : VIDMM_EVICT_WINDOW,
+					    s - vm->seg);
 				int r = page_out_locked(vm, a);
 				if (r)
 					err = err ? err : r;
@@ -828,6 +861,8 @@ static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, 
 		if (!in_window(&sc, a) || !alloc_busy_locked(vm, a))
 			continue;
 		vm->st.busy_waits++;
+		VIDMM_TRACE(&vm->tracer, evict, VIDMM_TRACE_EVICT, alloc_handle(a), a->size,
+			    VIDMM_EVICT_BUSY_WAIT, s - vm->seg);
 		ret = alloc_wait_idle_unlocked(vm, a, fence_timeout(vm));
 		residency_reap_locked(vm);
 		ret = ret == -ETIMEDOUT ? -EBUSY : -EAGAIN;
@@ -846,8 +881,8 @@ out:
  * 0, -ENOSPC, -EBUSY, -ENOMEM. A request that can never fit in s is -ENOSPC
  * (the heap's -EINVAL never reaches a caller).
  */
-int place_range_locked(struct vidmm *vm, struct segment *s, uint64_t size, uint64_t align,
-		       enum heap_mode mode, struct heap_node *node, bool allow_evict)
+static int place_range_try(struct vidmm *vm, struct segment *s, uint64_t size, uint64_t align,
+			   enum heap_mode mode, struct heap_node *node, bool allow_evict)
 {
 	int ret = -ENOSPC;
 
@@ -874,6 +909,17 @@ int place_range_locked(struct vidmm *vm, struct segment *s, uint64_t size, uint6
 	}
 	ret = heap_alloc(s->heap, node, size, align, 0, UINT64_MAX, mode);
 	return ret == -ENOSPC ? -EBUSY : ret;
+}
+
+int place_range_locked(struct vidmm *vm, struct segment *s, uint64_t size, uint64_t align,
+		       enum heap_mode mode, struct heap_node *node, bool allow_evict)
+{
+	int ret = place_range_try(vm, s, size, align, mode, node, allow_evict);
+
+	if (ret)
+		VIDMM_TRACE(&vm->tracer, place_fail, VIDMM_TRACE_PLACE_FAIL, s - vm->seg, size,
+			    align, ret);
+	return ret;
 }
 
 static int worse(int a, int b)
@@ -979,13 +1025,18 @@ static int page_in_owned(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
 	struct transit t = { 0 };
 	int ret;
 
-	if (throttled)
+	if (throttled) {
 		/* Counted whether or not a free spot turns up: the budget took
 		 * the choice of placement away from the preference order. */
 		vm->st.throttled_moves++;
+		VIDMM_TRACE(&vm->tracer, throttle, VIDMM_TRACE_THROTTLE, alloc_handle(a), a->size, 0,
+			    0);
+	}
+	VIDMM_TRACE(&vm->tracer, page_in_begin, VIDMM_TRACE_PAGE_IN_BEGIN, alloc_handle(a), a->size,
+		    vm->cfg.paging_mode, throttled);
 	ret = choose_place(vm, a, cpu, throttled, false, &t);
 	if (ret)
-		return ret;
+		goto fail;
 	if (seg_is_pcie(t.seg)) {
 		gart_map(vm, t.node.start, &a->pages, t.seg->flags & VIDMM_SEG_SNOOPED);
 		vm->st.pcie_remaps++;
@@ -994,7 +1045,8 @@ static int page_in_owned(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
 		struct quarantine *q = calloc(1, sizeof(*q));
 		if (!q) {
 			heap_free(t.seg->heap, &t.node);
-			return -ENOMEM;
+			ret = -ENOMEM;
+			goto fail;
 		}
 		transit_add(vm, &t);
 #if defined(VIDMM_PLANTED_BUG) && VIDMM_PLANTED_BUG == 1
@@ -1019,7 +1071,7 @@ static int page_in_owned(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
 			free(q);
 			if (ret == -EIO)
 				vm->st.copy_failures++;
-			return ret;
+			goto fail;
 		}
 		free(q);
 		sysmem_free(&vm->sysmem, &a->pages);
@@ -1037,7 +1089,13 @@ static int page_in_owned(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
 	note_bounce(vm, a->last_out_ns, t1);
 	a->last_in_ns = t1;
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_PAGE_IN], t1 - t0);
+	VIDMM_TRACE(&vm->tracer, page_in_end, VIDMM_TRACE_PAGE_IN_END, alloc_handle(a), a->size, 0,
+		    t1 - t0);
 	return 0;
+fail:
+	VIDMM_TRACE(&vm->tracer, page_in_end, VIDMM_TRACE_PAGE_IN_END, alloc_handle(a), a->size, ret,
+		    now_ns() - t0);
+	return ret;
 }
 
 /*
@@ -1298,6 +1356,7 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 	}
 	if (ret == 0)
 		vm->st.submits++;
+	VIDMM_TRACE(&vm->tracer, submit, VIDMM_TRACE_SUBMIT, engine, n, f, ret);
 	residency_reap_locked(vm);
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_SUBMIT], now_ns() - t0);
 	pthread_mutex_unlock(&vm->lock);
@@ -1406,6 +1465,7 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 	if (a->destroyed)
 		residency_reap_locked(vm);
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_LOCK], now_ns() - t0);
+	VIDMM_TRACE(&vm->tracer, lock, VIDMM_TRACE_LOCK, h, a->size, ret, 0);
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
 }
@@ -1427,6 +1487,7 @@ int vidmm_unlock(vidmm_t *vm, vidmm_handle_t h)
 			vm->chip->unmap_local(vm->chip_ctx, a->cpu, a->size);
 		a->cpu = NULL;
 	}
+	VIDMM_TRACE(&vm->tracer, unlock, VIDMM_TRACE_UNLOCK, h, 0, 0, 0);
 	pthread_mutex_unlock(&vm->lock);
 	return 0;
 }
@@ -1448,6 +1509,8 @@ int vidmm_evict(vidmm_t *vm, vidmm_handle_t h)
 		ret = 0;
 	else {
 		alloc_own(a);
+		VIDMM_TRACE(&vm->tracer, evict, VIDMM_TRACE_EVICT, h, a->size, VIDMM_EVICT_EXPLICIT,
+			    a->seg - vm->seg);
 		ret = page_out_locked(vm, a);
 		alloc_release_locked(vm, a);
 	}

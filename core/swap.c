@@ -46,6 +46,7 @@
 
 #include "heap.h"
 #include "swap.h"
+#include "probes.h"
 
 #ifndef STATX_DIOALIGN
 #define STATX_DIOALIGN 0x00002000U
@@ -151,6 +152,7 @@ struct swap_ring {
 };
 
 struct swap_store {
+	const struct tracer *tracer;
 	int fd;
 	bool direct;
 	bool tmpfile;
@@ -424,6 +426,7 @@ int swap_open(const struct swap_config *cfg, struct swap_store **out,
 		return -ENOMEM;
 	}
 	s->fd = fd;
+	s->tracer = cfg->tracer;
 	s->direct = want_direct;
 	snprintf(s->io_note, sizeof(s->io_note), "%s", io_note);
 	s->tmpfile = tmpfile;
@@ -1313,8 +1316,12 @@ static int submit_stamped(struct pipe *p)
 	if (!r->nstamp)
 		return 0;
 	t = mono_ns();
-	for (unsigned i = 0; i < r->nstamp; i++)
-		r->ops[r->stamp[i]].t0 = t;
+	for (unsigned i = 0; i < r->nstamp; i++) {
+		struct op *o = &r->ops[r->stamp[i]];
+		o->t0 = t;
+		VIDMM_TRACE(r->s->tracer, swap_io_submit, VIDMM_TRACE_SWAP_IO_SUBMIT, (uintptr_t)o,
+			    o->len - o->done, p->dir == DIR_WRITE, o->off + o->done);
+	}
 	do {
 		ret = io_uring_submit(&r->ring);
 	} while (ret == -EINTR || ret == -EAGAIN);
@@ -1385,6 +1392,9 @@ static void complete(struct pipe *p, struct op *o, int res, uint64_t now)
 	struct ring_stats *st = &p->r->st;
 
 	vidmm_hist_record(&st->lat[p->dir], now - o->t0);
+	VIDMM_TRACE(p->r->s->tracer, swap_io_complete, VIDMM_TRACE_SWAP_IO_COMPLETE, (uintptr_t)o,
+		    res > 0 ? (uint64_t)res : 0, o->inject_err ? o->inject_err : (res < 0 ? res : 0),
+		    now - o->t0);
 	if (o->inject_err) {
 		res = o->inject_err;
 		o->inject_err = 0;

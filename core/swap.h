@@ -51,6 +51,8 @@
 
 struct swap_store; /* opaque; see swap.c */
 
+struct tracer;
+
 struct swap_config {
 	const char *dir;      /* directory for the file; NULL: $TMPDIR or /tmp */
 	uint64_t size;        /* bytes, rounded up to swap_io_unit() */
@@ -58,6 +60,7 @@ struct swap_config {
 	bool force_buffered;  /* never use O_DIRECT */
 	bool no_tmpfile;      /* skip O_TMPFILE, use mkstemp+unlink (tests the fallback) */
 	uint32_t test_dio_align; /* tests: pretend the file's direct-I/O alignment is this */
+	const struct tracer *tracer; /* swap_io_* trace points (probes.h); NULL: probes only */
 };
 
 /*

@@ -96,6 +96,68 @@ enum vidmm_paging_mode {
 	VIDMM_PAGING_BOUNCE,
 };
 
+/*
+ * Trace events. Every one is also a USDT probe (provider "vidmm", the name
+ * in brackets) that costs one nop while nothing is attached; the table of
+ * probes and their arguments is in docs/perf-analysis.md. Arguments a[0..3]
+ * as listed; unused ones are 0. Handles are vidmm_handle_t values, segments
+ * segment ids, results 0 or a negative errno.
+ */
+enum vidmm_trace_kind {
+	VIDMM_TRACE_ALLOC_CREATE = 0, /* [alloc_create] handle, size, segment (~0: none), priority */
+	VIDMM_TRACE_ALLOC_DESTROY,    /* [alloc_destroy] handle, size, residency */
+	VIDMM_TRACE_PLACE_FAIL,       /* [place_fail] segment, size, align, result */
+	VIDMM_TRACE_EVICT,            /* [evict] victim, bytes, reason (vidmm_evict_reason), segment */
+	VIDMM_TRACE_PAGE_OUT_BEGIN,   /* [page_out_begin] handle, bytes, paging mode, segment */
+	VIDMM_TRACE_PAGE_OUT_END,     /* [page_out_end] handle, bytes, result, ns */
+	VIDMM_TRACE_PAGE_IN_BEGIN,    /* [page_in_begin] handle, bytes, paging mode, throttled */
+	VIDMM_TRACE_PAGE_IN_END,      /* [page_in_end] handle, bytes, result, ns */
+	VIDMM_TRACE_COPY,             /* [copy] engine, fence, bytes, purpose (vidmm_copy_purpose) */
+	VIDMM_TRACE_SWAP_OUT_BEGIN,   /* [swap_out_begin] allocations, bytes, background */
+	VIDMM_TRACE_SWAP_OUT_END,     /* [swap_out_end] allocations, bytes, result, ns */
+	VIDMM_TRACE_SWAP_IN_BEGIN,    /* [swap_in_begin] handle, bytes */
+	VIDMM_TRACE_SWAP_IN_END,      /* [swap_in_end] handle, bytes, result, ns */
+	VIDMM_TRACE_SWAP_IO_SUBMIT,   /* [swap_io_submit] io id, bytes, write (1) / read (0), file offset */
+	VIDMM_TRACE_SWAP_IO_COMPLETE, /* [swap_io_complete] io id, bytes, result, ns */
+	VIDMM_TRACE_RECLAIM_BEGIN,    /* [reclaim_begin] pages in use, pages wanted free */
+	VIDMM_TRACE_RECLAIM_END,      /* [reclaim_end] pages in use, result, allocations swapped out */
+	VIDMM_TRACE_SUBMIT,           /* [submit] job engine, refs, fence, result */
+	VIDMM_TRACE_LOCK,             /* [lock] handle, size, result */
+	VIDMM_TRACE_UNLOCK,           /* [unlock] handle, result */
+	VIDMM_TRACE_THROTTLE,         /* [throttle] handle, bytes: a page-in past the submit's move budget */
+	VIDMM_TRACE_FAULT,            /* [fault] kind (1 dummy page, 2 stale TLB), count, new since the last (seen by vidmm_query_stats) */
+	VIDMM_TRACE_KINDS
+};
+
+/* Why a victim was paged out (VIDMM_TRACE_EVICT's reason). */
+enum vidmm_evict_reason {
+	VIDMM_EVICT_WINDOW = 0, /* part of the contiguous window that fits the request */
+	VIDMM_EVICT_LRU,        /* plain priority/LRU order (evict_plain_lru) */
+	VIDMM_EVICT_PRIORITY,   /* above the lowest priority present: lower ones did not make room */
+	VIDMM_EVICT_BUSY_WAIT,  /* busy: the request waited for its fence (no page-out yet) */
+	VIDMM_EVICT_EXPLICIT,   /* vidmm_evict() */
+};
+
+/* What a copy engine command issued by the manager is for (VIDMM_TRACE_COPY). */
+enum vidmm_copy_purpose {
+	VIDMM_COPY_PAGE_OUT = 0,
+	VIDMM_COPY_PAGE_IN,
+	VIDMM_COPY_CLEAR,     /* clearing a new allocation */
+	VIDMM_COPY_MIGRATE,   /* a move for vidmm_lock (CPU-visible or contiguous) */
+};
+
+struct vidmm_trace_event {
+	uint32_t kind;  /* enum vidmm_trace_kind */
+	uint32_t pad;
+	uint64_t ts_ns; /* CLOCK_MONOTONIC */
+	uint64_t a[4];
+};
+
+/* Called on the thread where the event happens, possibly with manager locks
+ * held: it must not call vidmm, block, or take long (copy the event into a
+ * per-thread buffer). */
+typedef void (*vidmm_trace_fn)(void *arg, const struct vidmm_trace_event *ev);
+
 struct vidmm_config {
 	const struct vidmm_chip_ops *chip;
 	void *chip_ctx;
@@ -133,6 +195,10 @@ struct vidmm_config {
 	 * the budget, a thread swaps out down to reclaim_low_pct (0/0: 90/75). */
 	uint32_t reclaim_high_pct, reclaim_low_pct;
 	bool no_background_reclaim;
+	/* Trace hook (NULL: none; the USDT probes fire either way). Fixed at
+	 * vidmm_init: it cannot change while the manager runs. */
+	vidmm_trace_fn trace;
+	void *trace_arg;
 };
 
 /* Driver-owned segment memory (GART tables, fence buffers): never paged. */

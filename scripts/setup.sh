@@ -10,6 +10,8 @@ PKGS=(
   libasan8 libubsan1 libtsan2
   clang libclang-rt-14-dev
   pciutils util-linux fio
+  python3 python3-matplotlib python3-scipy python3-numpy
+  systemtap-sdt-dev binutils linux-perf bpftrace
 )
 
 missing=()

@@ -133,6 +133,12 @@ void emu_set_interrupt(struct emu *e, emu_interrupt_fn fn, void *arg)
 	pthread_mutex_unlock(&e->irq_lock);
 }
 
+void emu_set_trace(struct emu *e, emu_trace_fn fn, void *arg)
+{
+	e->trace_fn = fn;
+	e->trace_arg = arg;
+}
+
 void emu_set_tlb_check(struct emu *e, bool on)
 {
 	atomic_store_explicit(&e->tlb_check, on, memory_order_relaxed);

@@ -133,6 +133,25 @@ void emu_set_interrupt(struct emu *e, emu_interrupt_fn fn, void *arg);
 void emu_set_tlb_check(struct emu *e, bool on);
 
 /*
+ * Every command an engine finished, for a timeline: when it was submitted,
+ * when the engine started and finished it, and how. The callback runs on the
+ * engine's thread with no lock held, after the fence has signalled; it must
+ * not call back into the chip. Set it before the first command is
+ * submitted (it is not synchronised with running engines); NULL: none.
+ */
+enum emu_cmd_type { EMU_CMD_COPY = 0, EMU_CMD_FILL, EMU_CMD_JOB };
+struct emu_trace_cmd {
+	uint32_t engine;
+	uint32_t type; /* enum emu_cmd_type */
+	uint64_t fence;
+	uint64_t bytes;
+	uint64_t t_submit_ns, t_start_ns, t_end_ns; /* CLOCK_MONOTONIC */
+	int32_t err;   /* 0 or the command's error (-EIO) */
+};
+typedef void (*emu_trace_fn)(void *arg, const struct emu_trace_cmd *c);
+void emu_set_trace(struct emu *e, emu_trace_fn fn, void *arg);
+
+/*
  * Fault injection. All are counted against commands *submitted* after the
  * call (not commands already queued), so tests are deterministic. A call
  * replaces what the previous call of the same kind left (n 0 cancels).

@@ -37,6 +37,18 @@
 
 #include "emu.h"
 
+/* USDT probes of the emulated chip (provider "vidmm", like the core's; the
+ * table is in docs/perf-analysis.md): one nop each while nothing attaches. */
+#ifdef VIDMM_HAVE_SDT
+#include <sys/sdt.h>
+#define EMU_PROBE4(name, a0, a1, a2, a3) \
+	DTRACE_PROBE4(vidmm, name, (uint64_t)(a0), (uint64_t)(a1), (uint64_t)(a2), (uint64_t)(a3))
+#else
+#define EMU_PROBE4(name, a0, a1, a2, a3) \
+	do {                             \
+	} while (0)
+#endif
+
 /* First frame number of the RAM pool: frames below it are "not RAM" and
  * PROT_NONE, so a core that writes pool indices instead of frames faults. */
 #define EMU_FIRST_PFN 0x100u
@@ -90,6 +102,7 @@ struct emu_cmd {
 	uint64_t start_delay_ns; /* the work starts this long after the engine takes it */
 	uint64_t dst, src, size;
 	uint32_t pattern;
+	uint64_t t_submit_ns;    /* for the timeline (emu_set_trace) */
 	struct vidmm_chip_job job;
 };
 
@@ -189,6 +202,11 @@ struct emu {
 	pthread_mutex_t irq_lock;
 	emu_interrupt_fn irq_fn;
 	void *irq_arg;
+
+	/* Set before the first submit (emu_set_trace), read by the engines
+	 * after they take a command: the engine lock orders the two. */
+	emu_trace_fn trace_fn;
+	void *trace_arg;
 
 	uint32_t n_engines, n_copy;
 	struct emu_engine *engines;

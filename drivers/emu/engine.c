@@ -512,6 +512,16 @@ static void *engine_main(void *arg)
 		uint64_t done_fence = atomic_load_explicit(&eng->completed, memory_order_relaxed);
 		pthread_mutex_unlock(&eng->lock);
 
+		uint64_t t1 = emu_now_ns();
+		EMU_PROBE4(fence_signal, eng->id, c->fence, err, t1 - t0);
+		if (e->trace_fn) {
+			struct emu_trace_cmd tc = {
+				.engine = eng->id, .type = (uint32_t)c->type, .fence = c->fence,
+				.bytes = cmd_bytes(c), .t_submit_ns = c->t_submit_ns, .t_start_ns = t0,
+				.t_end_ns = t1, .err = err,
+			};
+			e->trace_fn(e->trace_arg, &tc);
+		}
 		raise_irq(e, eng->id, done_fence);
 		pthread_mutex_lock(&eng->lock);
 	}
@@ -568,6 +578,8 @@ static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
 	if (job)
 		c->job = *job;
 	c->fence = ++eng->issued;
+	c->t_submit_ns = e->trace_fn ? emu_now_ns() : 0;
+	EMU_PROBE4(cmd_submit, engine, c->fence, c->type, c->type == CMD_JOB ? 0 : c->size);
 	c->inject_fail = false;
 	c->delay_ns = 0;
 	c->start_delay_ns = 0;

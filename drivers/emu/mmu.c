@@ -141,8 +141,10 @@ struct xl mmu_translate(struct emu *e, struct tlb *t, uint64_t idx)
 		t->hits++;
 		if (atomic_load_explicit(&e->tlb_check, memory_order_relaxed)) {
 			struct xl w = mmu_walk(e, idx);
-			if (!xl_same(te, w))
+			if (!xl_same(te, w)) {
 				atomic_fetch_add_explicit(&e->f_stale, 1, memory_order_relaxed);
+				EMU_PROBE4(gpu_fault, 2, idx, 0, 0);
+			}
 		}
 		/* The stale translation is used, as hardware would. */
 		return (struct xl){ te->pfn, te->kind, te->snoop };
@@ -251,6 +253,7 @@ int cursor_next(struct cursor *c)
 	/* An invalid entry resolves to the dummy page too. */
 	if (x.kind == XL_UNMAPPED || x.pfn == dummy) {
 		atomic_fetch_add_explicit(&e->f_dummy, 1, memory_order_relaxed);
+		EMU_PROBE4(gpu_fault, 1, idx, 0, 0);
 		c->host = dummy_host(e) + off;
 		c->len = n;
 		c->dummy = true;
