@@ -23,7 +23,7 @@ enum {
 	O_DRIVER = 256, O_PROFILE, O_LOCAL, O_PCIE, O_PAGING, O_SYSMEM, O_SWAP, O_DURATION,
 	O_OPS, O_THREADS, O_SEED, O_VERIFY, O_SWAPDIR, O_PERF, O_PIN, O_RECORD, O_OUT,
 	O_QUIET, O_PARAM, O_PMODE, O_NOSTATS, O_FENCE_TIMEOUT, O_NOCLEAR, O_INJECT, O_WARMUP,
-	O_SETUP_LIMIT, O_ALLOW_EMPTY, O_REPEAT, O_SAME_SEED, O_HTML, O_PARTIAL, O_HELP,
+	O_SETUP_LIMIT, O_ALLOW_EMPTY, O_REPEAT, O_SAME_SEED, O_HTML, O_PARTIAL, O_TIMELINE, O_HELP,
 };
 
 static const struct option run_opts[] = {
@@ -43,6 +43,7 @@ static const struct option run_opts[] = {
 	{ "perf", no_argument, NULL, O_PERF },
 	{ "pin", no_argument, NULL, O_PIN },
 	{ "record", required_argument, NULL, O_RECORD },
+	{ "timeline", required_argument, NULL, O_TIMELINE },
 	{ "out", required_argument, NULL, O_OUT },
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "param", required_argument, NULL, O_PARAM },
@@ -323,6 +324,9 @@ int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *e
 		case O_RECORD:
 			o->record = optarg;
 			break;
+		case O_TIMELINE:
+			o->timeline = optarg;
+			break;
 		case O_OUT:
 			o->out = optarg;
 			break;
@@ -513,6 +517,8 @@ void cli_help_run(FILE *out)
 		"  --perf                  perf_event_open counters for the run\n"
 		"  --pin                   bind worker threads to cores (hwloc)\n"
 		"  --record TRACE          record the manager calls (replay reproduces them)\n"
+		"  --timeline FILE.json    a timeline of the run for Perfetto or chrome://tracing\n"
+		"                          (docs/perf-analysis.md)\n"
 		"  --out FILE.json         write the results document\n"
 		"  --quiet                 no progress bar, no summary\n"
 		"  --no-stats              skip latency histograms and the time series\n"

@@ -22,6 +22,7 @@ struct cli_run {
 	const char *trace;   /* replay: the trace path */
 	const char *out;     /* --out */
 	const char *record;  /* --record */
+	const char *timeline; /* --timeline: Chrome trace-event JSON (timeline.h) */
 	bool quiet;
 	bool seed_set;
 	bool help;           /* --help was printed: exit 0 */

@@ -36,6 +36,7 @@
 #include "metrics.h"
 #include "platform.h"
 #include "drivers/emu/emu.h"
+#include "timeline.h"
 
 #define NSLOT 16
 #define NREF 4
@@ -292,9 +293,22 @@ static void count_ret_at(struct exec *x, uint32_t opi, unsigned kind, int ret)
 #define count_ret(x, kind, ret) count_ret_at(x, opi, kind, ret)
 
 /* Documented for the call, and one of the situation's legal values. */
+/* --timeline: each checked call a slice from the last one (or the step's
+ * start) to its check, on this thread. */
+static _Thread_local uint64_t step_t0;
+
+static void timeline_call(enum vidmm_call call, int ret)
+{
+	if (timeline_active && step_t0) {
+		timeline_api(call, step_t0, ret);
+		step_t0 = timeline_now();
+	}
+}
+
 static void expect(struct exec *x, uint32_t opi, const struct fop *f, enum vidmm_call call,
 		   int ret, const int *legal, unsigned nlegal)
 {
+	timeline_call(call, ret);
 	if (!contract_errno_ok(call, ret)) {
 		finding(x, FAIL_ERRNO, opi, "call %u (%s): %s returned %d (%s), undocumented "
 			"(documented: %s)", f->orig, kind_names[f->kind], contract_call_name(call),
@@ -891,6 +905,7 @@ static void step(struct exec *x, uint32_t opi, const struct fop *f)
 	struct slot *sl = &x->s[f->slot % NSLOT];
 	int ret;
 
+	step_t0 = timeline_active ? timeline_now() : 0;
 	switch (f->kind) {
 	case K_CREATE:
 		do_create(x, opi, f, sl);
@@ -942,6 +957,9 @@ static int exec_open(struct exec *x, const struct fuzz_opts *o, enum vidmm_pagin
 		.swap_dir = o->swap_dir[0] ? o->swap_dir : NULL,
 		.no_background_reclaim = o->threads <= 1,
 		.fence_timeout_ns = o->fence_timeout_ns,
+		.trace = timeline_active ? timeline_core_event : NULL,
+		.emu_trace = timeline_active ? timeline_emu_cmd : NULL,
+		.trace_arg = timeline_active,
 	};
 	int ret;
 
@@ -1561,6 +1579,10 @@ static void *thread_main(void *arg)
 	struct tctx *t = arg;
 	struct src s = { .r = { t->seed } };
 	struct fop f;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vidmm-fuzz%u", t->idx % 1000u);
+	pthread_setname_np(pthread_self(), name);
 
 	for (uint32_t i = 1; !atomic_load(t->stop) && !t->x->failed; i++) {
 		gen_op(&s, t->o, i, &f);

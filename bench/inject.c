@@ -241,6 +241,8 @@ static void *inject_main(void *arg)
 {
 	struct inject_run *r = arg;
 	uint64_t rng = r->seed ^ 0x1badfeedull;
+
+	pthread_setname_np(pthread_self(), "vidmm-inject");
 	uint64_t left[INJECT_MAX];
 	bool any = true;
 

@@ -44,6 +44,7 @@ static void *watch(void *arg)
 	double waited = 0;
 
 	(void)arg;
+	pthread_setname_np(pthread_self(), "vidmm-watchdog");
 	while (!atomic_load(&done)) {
 		nanosleep(&tick, NULL);
 		if (!signals)

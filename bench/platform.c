@@ -53,7 +53,12 @@ int platform_open_opts(const struct vidmm_profile *p, const char *driver,
 		.no_background_reclaim = opts && opts->no_background_reclaim,
 		.fence_timeout_ns = opts ? opts->fence_timeout_ns : 0,
 		.no_clear_on_create = opts && opts->no_clear_on_create,
+		.trace = opts ? opts->trace : NULL,
+		.trace_arg = opts ? opts->trace_arg : NULL,
 	};
+	/* Before the first command: the engines read it without a lock. */
+	if (opts && opts->emu_trace)
+		emu_set_trace(out->emu, opts->emu_trace, opts->trace_arg);
 	ret = vidmm_init(&out->cfg, &out->vm);
 	if (ret) {
 		snprintf(err, err_len, "vidmm_init: %s", vidmm_init_error());

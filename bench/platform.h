@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "core/vidmm.h"
+#include "drivers/emu/emu.h"
 #include "drivers/profile.h"
 
 struct emu;
@@ -44,6 +45,10 @@ struct platform_opts {
 	bool no_background_reclaim;
 	uint64_t fence_timeout_ns; /* 0: the manager's default */
 	bool no_clear_on_create;   /* measure without clearing new allocations */
+	/* Trace hooks (--timeline): the manager's and the emulated chip's. */
+	vidmm_trace_fn trace;
+	emu_trace_fn emu_trace;
+	void *trace_arg;
 };
 /* platform_open with opts (NULL: the defaults platform_open uses). */
 int platform_open_opts(const struct vidmm_profile *p, const char *driver,

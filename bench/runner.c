@@ -36,6 +36,7 @@
 #include "units.h"
 #include "metrics.h"
 #include "perf.h"
+#include "timeline.h"
 
 /* ---- time ---------------------------------------------------------------- */
 
@@ -236,7 +237,12 @@ static void *worker(void *arg)
 {
 	struct wl_thread *t = arg;
 	struct runner_state *rs = t->r->rs;
+	char name[16];
 
+	/* perf report --sort comm, /proc/PID/task/.../comm and the timeline
+	 * show client threads by this name. */
+	snprintf(name, sizeof(name), "vidmm-w%u", t->idx);
+	pthread_setname_np(pthread_self(), name);
 	if (rs->pinned)
 		pin_thread(&rs->pin, t->idx);
 	t->hp->ret = rs->c->w->thread(t);
@@ -269,12 +275,26 @@ static uint64_t units_now(struct runner_state *rs)
  * this many times --duration, after which the run is inconclusive. */
 #define WINDOW_STRETCH_MAX 10
 
+/* The timeline's counters (--timeline) from one query of the manager. */
+static void timeline_counters(const struct runner_state *rs, const struct vidmm_stats *st)
+{
+	for (uint32_t i = 0; i < st->nsegments && i < VIDMM_MAX_SEGMENTS; i++)
+		timeline_counter_segment(i, st->seg[i].total - st->seg[i].free, st->seg[i].free,
+					 st->seg[i].largest_free);
+	timeline_counter_system(st->sysmem_pages_used * rs->c->profile.page_size,
+				st->swap_used_bytes);
+}
+
 static void sample(struct runner_state *rs, double t_s)
 {
 	struct run_result *res = rs->res;
 	struct vidmm_stats st;
 
 	if (vidmm_query_stats(rs->run.vm, &st))
+		return;
+	if (timeline_active)
+		timeline_counters(rs, &st);
+	if (!rs->c->stats)
 		return;
 	if (res->nsamples == rs->cap_samples) {
 		size_t nc = rs->cap_samples ? rs->cap_samples * 2 : 256;
@@ -363,6 +383,8 @@ static void *sampler(void *arg)
 	uint64_t next = rs->t0_ns + period, ops_ws = 0, units_ws = 0;
 	bool saw_measure = false;
 
+	pthread_setname_np(pthread_self(), "vidmm-sampler");
+
 	for (;;) {
 		pthread_mutex_lock(&rs->lock);
 		bool done = rs->done;
@@ -408,7 +430,7 @@ static void *sampler(void *arg)
 		}
 		if (now >= next) {
 			double el = (double)(now - rs->t0_ns) * 1e-9;
-			if (c->stats)
+			if (c->stats || timeline_active)
 				sample(rs, el);
 			if (c->progress)
 				progress(rs, now, ops_ws);
@@ -478,6 +500,9 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		.no_background_reclaim = c->deterministic,
 		.fence_timeout_ns = c->fence_timeout_ns,
 		.no_clear_on_create = c->no_clear,
+		.trace = timeline_active ? timeline_core_event : NULL,
+		.emu_trace = timeline_active ? timeline_emu_cmd : NULL,
+		.trace_arg = timeline_active,
 	};
 	struct inject_run *inj = NULL;
 	struct perf_group pg;
@@ -675,6 +700,16 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	res->undocumented = atomic_load(&rs->undocumented);
 	vidmm_query_stats(pl.vm, &res->st);
 	vidmm_query_segments(pl.vm, res->segs, VIDMM_MAX_SEGMENTS, &res->nsegs);
+	if (timeline_active) {
+		char label[256];
+		int o = snprintf(label, sizeof(label), "%s", c->w->name);
+		for (unsigned i = 0; i < c->nparams && o > 0 && (size_t)o < sizeof(label); i++)
+			o += snprintf(label + o, sizeof(label) - (size_t)o, " %s=%s", c->params[i].name,
+				      c->params[i].value);
+		timeline_counters(rs, &res->st);
+		timeline_run(label, rs->t0_ns, atomic_load(&rs->t_ws_ns), atomic_load(&rs->t_we_ns),
+			     runner_mono_ns(), &res->st);
+	}
 	if (!res->window_stats_valid) {
 		res->st_window = res->st;
 		for (int k = 0; k < RUN_VM_HISTS; k++)

@@ -28,6 +28,7 @@
 #include "trace.h"
 #include "units.h"
 #include "vidmm_version.h"
+#include "timeline.h"
 
 #define EXIT_CHECK 1
 #define EXIT_USAGE 2
@@ -133,9 +134,11 @@ static int cmd_run(int argc, char **argv, bool replay)
 	 * nothing is written. */
 	if ((o.out && rfile_open(&out, o.out, "--out", err, sizeof(err))) ||
 	    (o.html && rfile_check(o.html, "--html", err, sizeof(err))) ||
-	    (o.record && trace_writer_open(o.record, &tw, err, sizeof(err)))) {
+	    (o.record && trace_writer_open(o.record, &tw, err, sizeof(err))) ||
+	    (o.timeline && timeline_open(o.timeline, err, sizeof(err)))) {
 		fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
 		rfile_abort(&out);
+		trace_writer_abort(tw);
 		trace_replay_close(tr);
 		return EXIT_USAGE;
 	}
@@ -175,6 +178,7 @@ static int cmd_run(int argc, char **argv, bool replay)
 			interrupt_end();
 			fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
 			rfile_abort(&out);
+			timeline_abort();
 			trace_writer_abort(tw);
 			trace_replay_close(tr);
 			json_decref(runs);
@@ -191,6 +195,7 @@ static int cmd_run(int argc, char **argv, bool replay)
 				interrupt_end();
 				trace_replay_close(tr);
 				rfile_abort(&out);
+				timeline_abort();
 				runner_result_free(&res);
 				json_decref(runs);
 				json_decref(ctx);
@@ -225,6 +230,16 @@ static int cmd_run(int argc, char **argv, bool replay)
 	}
 	interrupt_end();
 	trace_replay_close(tr);
+	if (o.timeline) {
+		uint64_t dropped = timeline_dropped();
+		if (timeline_close(err, sizeof(err))) {
+			fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
+			status = EXIT_USAGE;
+		} else if (!o.quiet) {
+			printf("timeline: %s written%s\n", o.timeline,
+			       dropped ? " (events were dropped: see vidmm_dropped_events)" : "");
+		}
+	}
 	if (done_reps > 1 && !o.quiet)
 		print_repetitions(o.cfg.w->name, o.cfg.w->unit ? o.cfg.w->unit : "units", rops,
 				  runits, done_reps);

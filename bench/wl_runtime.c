@@ -20,6 +20,7 @@
 #include "runner_internal.h"
 #include "contract.h"
 #include "trace.h"
+#include "timeline.h"
 
 const char *const wl_op_names[WL_OP_COUNT] = {
 	"create", "destroy", "submit", "wait", "lock", "unlock", "evict",
@@ -172,11 +173,23 @@ static int contract(struct wl_thread *t, enum vidmm_call call, int ret)
 	return ret;
 }
 
+/* A manager call: a slice of the timeline (--timeline) on this thread, then
+ * checked against the contract. The time is taken before the call is
+ * evaluated, which a plain function argument could not promise. */
+#define api_call(t, call, expr)                                            \
+	__extension__({                                                    \
+		uint64_t api_t0_ = timeline_active ? timeline_now() : 0;   \
+		int api_r_ = (expr);                                       \
+		if (api_t0_)                                               \
+			timeline_api((call), api_t0_, api_r_);             \
+		contract((t), (call), api_r_);                             \
+	})
+
 /* A completed command the engine did not fail. -ENODATA (so many failures
  * since that the engine forgot) counts as failed: then nobody can tell. */
 static bool fence_ok(struct wl_thread *t, struct vidmm_fence f)
 {
-	int st = contract(t, CALL_FENCE_STATUS, vidmm_fence_status(t->r->vm, f));
+	int st = api_call(t, CALL_FENCE_STATUS, vidmm_fence_status(t->r->vm, f));
 	return st != -EIO && st != -ENODATA;
 }
 
@@ -208,7 +221,7 @@ static void harvest(struct wl_thread *t, bool wait)
 			if (!wait)
 				return;
 			uint64_t t0 = wl_ticks();
-			int ret = contract(t, CALL_WAIT_FENCE, vidmm_wait_fence(vm, p->f, FENCE_TIMEOUT_NS));
+			int ret = api_call(t, CALL_WAIT_FENCE, vidmm_wait_fence(vm, p->f, FENCE_TIMEOUT_NS));
 			if (stats_on(t))
 				rec(t, WL_OP_WAIT, t0);
 			if (ret) {
@@ -234,7 +247,7 @@ static int wait_last(struct wl_thread *t)
 
 	if (hp->has_last) {
 		uint64_t t0 = wl_ticks();
-		ret = contract(t, CALL_WAIT_FENCE, vidmm_wait_fence(t->r->vm, hp->last, FENCE_TIMEOUT_NS));
+		ret = api_call(t, CALL_WAIT_FENCE, vidmm_wait_fence(t->r->vm, hp->last, FENCE_TIMEOUT_NS));
 		if (stats_on(t))
 			rec(t, WL_OP_WAIT, t0);
 		hp->has_last = false;
@@ -257,7 +270,7 @@ int runner_raw_create(struct wl_thread *t, const struct vidmm_alloc_desc *d, uin
 		      vidmm_handle_t *h)
 {
 	uint64_t t0 = stats_on(t) ? wl_ticks() : 0;
-	int ret = contract(t, CALL_CREATE, vidmm_create_allocation(t->r->vm, d, h));
+	int ret = api_call(t, CALL_CREATE, vidmm_create_allocation(t->r->vm, d, h));
 
 	if (stats_on(t))
 		rec(t, WL_OP_CREATE, t0);
@@ -279,7 +292,7 @@ int runner_raw_create(struct wl_thread *t, const struct vidmm_alloc_desc *d, uin
 int runner_raw_destroy(struct wl_thread *t, vidmm_handle_t h, uint64_t id)
 {
 	uint64_t t0 = stats_on(t) ? wl_ticks() : 0;
-	int ret = contract(t, CALL_DESTROY, vidmm_destroy_allocation(t->r->vm, h));
+	int ret = api_call(t, CALL_DESTROY, vidmm_destroy_allocation(t->r->vm, h));
 
 	if (stats_on(t))
 		rec(t, WL_OP_DESTROY, t0);
@@ -295,7 +308,7 @@ static int submit_counted(struct wl_thread *t, struct vidmm_job *j, const uint64
 			  struct vidmm_fence *f)
 {
 	uint64_t t0 = stats_on(t) ? wl_ticks() : 0;
-	int ret = contract(t, CALL_SUBMIT, vidmm_submit(t->r->vm, j, f));
+	int ret = api_call(t, CALL_SUBMIT, vidmm_submit(t->r->vm, j, f));
 
 	if (stats_on(t))
 		rec(t, WL_OP_SUBMIT, t0);
@@ -320,7 +333,7 @@ int runner_raw_submit(struct wl_thread *t, const struct vidmm_job *job, const ui
 			/* Wait for the oldest result before reusing its slot. */
 			struct pend *o = &hp->pend[hp->head];
 			uint64_t t0 = wl_ticks();
-			int w = contract(t, CALL_WAIT_FENCE, vidmm_wait_fence(t->r->vm, o->f, FENCE_TIMEOUT_NS));
+			int w = api_call(t, CALL_WAIT_FENCE, vidmm_wait_fence(t->r->vm, o->f, FENCE_TIMEOUT_NS));
 			if (stats_on(t))
 				rec(t, WL_OP_WAIT, t0);
 			t->integrity_errors += w ? 1 : verify_outcome(t, o);
@@ -361,19 +374,19 @@ static int raw_simple(struct wl_thread *t, char kind, vidmm_handle_t h, uint64_t
 
 	switch (kind) {
 	case 'l':
-		ret = contract(t, CALL_LOCK, vidmm_lock(t->r->vm, h, cpu));
+		ret = api_call(t, CALL_LOCK, vidmm_lock(t->r->vm, h, cpu));
 		k = WL_OP_LOCK;
 		break;
 	case 'u':
-		ret = contract(t, CALL_UNLOCK, vidmm_unlock(t->r->vm, h));
+		ret = api_call(t, CALL_UNLOCK, vidmm_unlock(t->r->vm, h));
 		k = WL_OP_UNLOCK;
 		break;
 	case 'o':
-		ret = contract(t, CALL_SWAP_OUT, vidmm_swap_out(t->r->vm, h));
+		ret = api_call(t, CALL_SWAP_OUT, vidmm_swap_out(t->r->vm, h));
 		k = WL_OP_EVICT;
 		break;
 	default:
-		ret = contract(t, CALL_EVICT, vidmm_evict(t->r->vm, h));
+		ret = api_call(t, CALL_EVICT, vidmm_evict(t->r->vm, h));
 		k = WL_OP_EVICT;
 		break;
 	}
@@ -409,7 +422,7 @@ int runner_raw_submit_expect(struct wl_thread *t, const struct vidmm_job *job,
 	ret = submit_counted(t, &j, ids, &f);
 	if (ret)
 		return ret;
-	if (contract(t, CALL_WAIT_FENCE, vidmm_wait_fence(t->r->vm, f, FENCE_TIMEOUT_NS))) {
+	if (api_call(t, CALL_WAIT_FENCE, vidmm_wait_fence(t->r->vm, f, FENCE_TIMEOUT_NS))) {
 		t->integrity_errors++;
 		return 0;
 	}

@@ -337,6 +337,7 @@ static void *reclaim_main(void *arg)
 {
 	struct vidmm *vm = arg;
 
+	pthread_setname_np(pthread_self(), "vidmm-reclaim");
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->reclaim_stop) {
 		/* After the file filled up, wait for a slot to be freed (a

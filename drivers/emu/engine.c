@@ -17,6 +17,7 @@
 #include "emu_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -452,6 +453,15 @@ static void *engine_main(void *arg)
 	struct emu_engine *eng = arg;
 	struct emu *e = eng->e;
 	struct emu_cmd *c = malloc(sizeof(*c));
+	char name[16];
+
+	/* One thread per engine: its name is the engine's track in perf and
+	 * in a timeline. */
+	if (eng->id < e->n_copy)
+		snprintf(name, sizeof(name), "emu-copy%u", eng->id % 1000u);
+	else
+		snprintf(name, sizeof(name), "emu-job%u", (eng->id - e->n_copy) % 1000u);
+	pthread_setname_np(pthread_self(), name);
 
 	if (!c)
 		abort(); /* cannot happen in practice; the engine would hang silently */
