@@ -419,7 +419,12 @@ static void *sampler(void *arg)
 			if (c->duration_s > 0) {
 				uint64_t ws = atomic_load(&rs->t_ws_ns), d = (uint64_t)(c->duration_s * 1e9);
 				deadline = ws + d;
-				if (now >= deadline && c->w->unit && units_now(rs) - units_ws < RUN_MIN_UNITS &&
+				/* A thread that finishes a unit just after the window
+				 * opened counts it before it sees the window: the
+				 * sampler counts it, the window does not. Hence the
+				 * margin of one unit per thread. */
+				if (now >= deadline && c->w->unit &&
+				    units_now(rs) - units_ws < RUN_MIN_UNITS + rs->run.nthreads &&
 				    now < ws + WINDOW_STRETCH_MAX * d) {
 					rs->extended = true;
 					deadline = now + period / 10;
