@@ -337,7 +337,10 @@ static void compare_same_build(void **state)
 			vt_show("a comparison of the same build that was not unchanged", &r);
 		}
 		assert_int_equal(r.status, reg ? 1 : 0);
-		assert_true(unch > 5);
+		/* the one allowed false alarm aside, most metrics are tested
+		 * and found unchanged (not merely inconclusive) */
+		if (!(reg || imp || inc))
+			assert_true(unch > 5);
 	}
 	printf("%d of 20 comparisons of the same build not unchanged\n", flagged);
 	assert_true(flagged <= 1);
