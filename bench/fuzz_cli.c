@@ -18,6 +18,7 @@
 #include "coverage.h"
 #include "fuzz.h"
 #include "rfile.h"
+#include "timeline.h"
 
 #define EXIT_USAGE 2
 
@@ -51,6 +52,8 @@ static void help(FILE *out)
 		"  --swap-dir DIR          where the swap file goes\n"
 		"  --repro FILE            where a finding's trace goes (default fuzz-SEED.trace)\n"
 		"  --out FILE.json         results: executions, calls and returns by kind, findings\n"
+		"  --timeline FILE.json    a timeline of every program (Perfetto, chrome://tracing);\n"
+		"                          best with --runs or a short --time\n"
 		"  --quiet                 no progress line\n"
 		"  --plant-at N            test hook: a synthetic failure at the first call from\n"
 		"                          number N on that finds its allocation live (tests the\n"
@@ -59,7 +62,7 @@ static void help(FILE *out)
 }
 
 enum { F_PROFILE = 256, F_SEED, F_TIME, F_RUNS, F_CALLS, F_THREADS, F_PMODE, F_DIFF, F_NOFAULTS,
-       F_INJECT, F_FTO, F_SWAPDIR, F_REPRO, F_OUT, F_QUIET, F_PLANT, F_HELP };
+       F_INJECT, F_FTO, F_SWAPDIR, F_REPRO, F_OUT, F_TIMELINE, F_QUIET, F_PLANT, F_HELP };
 
 int fuzz_main(int argc, char **argv);
 
@@ -80,6 +83,7 @@ int fuzz_main(int argc, char **argv)
 		{ "swap-dir", required_argument, NULL, F_SWAPDIR },
 		{ "repro", required_argument, NULL, F_REPRO },
 		{ "out", required_argument, NULL, F_OUT },
+		{ "timeline", required_argument, NULL, F_TIMELINE },
 		{ "quiet", no_argument, NULL, F_QUIET },
 		{ "plant-at", required_argument, NULL, F_PLANT },
 		{ "help", no_argument, NULL, F_HELP },
@@ -88,7 +92,7 @@ int fuzz_main(int argc, char **argv)
 	struct fuzz_opts o;
 	struct fuzz_stats *st = calloc(1, sizeof(*st));
 	struct rfile out = { .fd = -1 };
-	const char *profile = NULL, *outp = NULL;
+	const char *profile = NULL, *outp = NULL, *timeline = NULL;
 	bool quiet = false, seed_set = false, time_set = false;
 	char err[512];
 	uint64_t v;
@@ -190,6 +194,9 @@ int fuzz_main(int argc, char **argv)
 		case F_OUT:
 			outp = optarg;
 			break;
+		case F_TIMELINE:
+			timeline = optarg;
+			break;
 		case F_QUIET:
 			quiet = true;
 			break;
@@ -234,6 +241,10 @@ int fuzz_main(int argc, char **argv)
 	/* Output paths are checked before any work. */
 	if (outp && rfile_open(&out, outp, "--out", err, sizeof(err)))
 		goto usage;
+	if (timeline && timeline_open(timeline, err, sizeof(err))) {
+		rfile_abort(&out);
+		goto usage;
+	}
 	printf("vidmm-bench fuzz: profile %s, seed %" PRIu64 ", %u thread%s, %u calls per program, "
 	       "%s paging%s%s\n", o.profile.name, o.seed, o.threads, o.threads == 1 ? "" : "s",
 	       o.calls, o.mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
@@ -241,6 +252,7 @@ int fuzz_main(int argc, char **argv)
 	fflush(stdout);
 	if (fuzz_run(&o, st, err, sizeof(err))) {
 		rfile_abort(&out);
+		timeline_abort();
 		fprintf(stderr, "vidmm-bench fuzz: %s\n", err);
 		free(st);
 		return EXIT_USAGE;
@@ -252,6 +264,17 @@ int fuzz_main(int argc, char **argv)
 	       o.differential ? "" : "");
 	if (o.differential)
 		printf("fuzz: %" PRIu64 " differential comparisons\n", st->differential_runs);
+	if (timeline) {
+		uint64_t dropped = timeline_dropped();
+		if (timeline_close(err, sizeof(err))) {
+			rfile_abort(&out);
+			fprintf(stderr, "vidmm-bench fuzz: %s\n", err);
+			free(st);
+			return EXIT_USAGE;
+		}
+		printf("fuzz: timeline %s written%s\n", timeline,
+		       dropped ? " (events were dropped: see vidmm_dropped_events)" : "");
+	}
 	uint64_t edges, hit;
 	bool covered = coverage_edges(&edges, &hit);
 	if (covered)

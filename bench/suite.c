@@ -27,6 +27,7 @@
 #include "reports/launch.h"
 #include "results.h"
 #include "suite.h"
+#include "timeline.h"
 
 struct suite_run {
 	const char *workload;
@@ -108,7 +109,7 @@ static void help(FILE *out)
 {
 	fprintf(out,
 		"usage: vidmm-bench suite NAME [--out-dir DIR] [--seed N] [--repeat N] [--same-seed]\n"
-		"                         [--allow-empty] [--quiet] [--list]\n"
+		"                         [--allow-empty] [--timeline FILE.json] [--quiet] [--list]\n"
 		"\n"
 		"Runs every run of the suite, each repeated (default %d times, interleaved), and\n"
 		"writes DIR/results.json, DIR/micro.json (the microbenchmarks), DIR/summary.md and\n"
@@ -118,6 +119,7 @@ static void help(FILE *out)
 		"  --list       print the runs of the suite and exit (--dry-run is the same)\n"
 		"  --repeat N   repetitions of every run (compare needs at least 4 per side)\n"
 		"  --same-seed  every repetition with the same seed (default: seed + repetition)\n"
+		"  --timeline FILE.json  one timeline of every run, for Perfetto or chrome://tracing\n"
 		"\nsuites:\n", SUITE_REPEAT);
 	suite_list(out);
 }
@@ -252,12 +254,13 @@ int suite_main(int argc, char **argv)
 		{ "same-seed", no_argument, NULL, 'S' },
 		{ "allow-empty", no_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "timeline", required_argument, NULL, 't' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "dry-run", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *out_dir = NULL;
+	const char *out_dir = NULL, *timeline = NULL;
 	char def_dir[PATH_MAX], err[512];
 	uint64_t seed = cli_clock_seed(), repeat = 0;
 	bool quiet = false, same_seed = false, allow_empty = false, list = false;
@@ -295,6 +298,9 @@ int suite_main(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 't':
+			timeline = optarg;
 			break;
 		case 'l':
 			list = true;
@@ -357,7 +363,8 @@ int suite_main(int argc, char **argv)
 	/* Every output checked before the first run. */
 	if (rfile_open(&fj, pj, "--out-dir", err, sizeof(err)) ||
 	    rfile_check(pm, "--out-dir", err, sizeof(err)) ||
-	    rfile_check(ph, "--out-dir", err, sizeof(err))) {
+	    rfile_check(ph, "--out-dir", err, sizeof(err)) ||
+	    (timeline && timeline_open(timeline, err, sizeof(err)))) {
 		rfile_abort(&fj);
 		fprintf(stderr, "vidmm-bench suite: %s\n", err);
 		return 2;
@@ -416,6 +423,11 @@ int suite_main(int argc, char **argv)
 		}
 	}
 	interrupt_end();
+	/* An interrupted suite keeps the timeline of what ran, as its results. */
+	if (timeline && (status ? (timeline_abort(), 0) : timeline_close(err, sizeof(err)))) {
+		fprintf(stderr, "vidmm-bench suite: %s\n", err);
+		status = 2;
+	}
 	char micro_buf[128];
 	const char *micro = NULL;
 	if (!status && !interrupted && s->micro_filter) {

@@ -42,6 +42,10 @@
 #define RING_CAP 8192u
 #define DRAIN_PERIOD_NS (20ull * 1000 * 1000)
 #define RUNS_TID 1u /* the "runs" track: no real thread has tid 1 here */
+/* At most this many events in a file (256 MiB of records while converting):
+ * past it events are dropped and counted, so a long fuzz session cannot fill
+ * the disk or the memory. */
+#define MAX_EVENTS (4ull << 20)
 
 enum src {
 	SRC_CORE = 1, /* kind: vidmm_trace_kind */
@@ -85,6 +89,8 @@ struct timeline {
 	pthread_t drainer;
 	struct ring *rings;
 	uint64_t dropped_dead; /* dropped by rings already freed */
+	uint64_t written;      /* records in the raw file */
+	uint64_t dropped_cap;  /* drained past MAX_EVENTS */
 	struct tmeta *meta;
 	size_t nmeta, cap_meta;
 	char **labels;         /* run labels (SRC_RUN a0) */
@@ -182,8 +188,12 @@ static void drain_locked(struct timeline *tl)
 			uint64_t i = t % RING_CAP, n = h - t;
 			if (n > RING_CAP - i)
 				n = RING_CAP - i;
-			if (!tl->raw_err && fwrite(&g->r[i], sizeof(struct rec), n, tl->raw) != n)
+			uint64_t room = tl->written < MAX_EVENTS ? MAX_EVENTS - tl->written : 0;
+			uint64_t w = n < room ? n : room;
+			if (w && !tl->raw_err && fwrite(&g->r[i], sizeof(struct rec), w, tl->raw) != w)
 				tl->raw_err = errno ? errno : EIO;
+			tl->written += w;
+			tl->dropped_cap += n - w;
 			t += n;
 		}
 		atomic_store_explicit(&g->tail, t, memory_order_release);
@@ -343,7 +353,7 @@ uint64_t timeline_dropped(void)
 	if (!tl)
 		return 0;
 	pthread_mutex_lock(&tl->lock);
-	n = tl->dropped_dead;
+	n = tl->dropped_dead + tl->dropped_cap;
 	for (struct ring *g = tl->rings; g; g = g->next)
 		n += atomic_load_explicit(&g->dropped, memory_order_relaxed);
 	pthread_mutex_unlock(&tl->lock);
@@ -602,7 +612,7 @@ static int write_json(struct timeline *tl, char *err, size_t len)
 		snprintf(err, len, "--timeline: out of memory");
 		return -ENOMEM;
 	}
-	uint64_t dropped = tl->dropped_dead;
+	uint64_t dropped = tl->dropped_dead + tl->dropped_cap;
 	for (struct ring *g = tl->rings; g; g = g->next)
 		dropped += atomic_load_explicit(&g->dropped, memory_order_relaxed);
 	o.first = true;

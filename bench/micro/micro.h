@@ -24,6 +24,7 @@
 	X(residency) \
 	X(fence) \
 	X(swap) \
+	X(probe) \
 	/* end of list */
 
 #define MICRO_DECLARE(x) void micro_##x##_register(void);
