@@ -335,6 +335,34 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 			json_object_set_new(ctr, res->perf_name[i], json_pack("{s:I,s:b}", "value",
 				(json_int_t)res->perf_value[i], "scaled", res->perf_scaled[i]));
 		json_object_set_new(p, "counters", ctr);
+		json_object_set_new(p, "counters_cover", json_string("the whole run, every thread"));
+		if (res->perf_window_ok) {
+			/* The window's share, and per operation: a counter over the
+			 * window divided by the window's calls, units and page-ins
+			 * (an attribution of all CPU time, not one operation's own
+			 * cost: docs/perf-analysis.md). */
+			const struct vidmm_stats *stw = &res->st_window;
+			json_t *w = json_object(), *per = json_object();
+			for (unsigned i = 0; i < res->nperf; i++) {
+				double v = (double)res->perf_window[i];
+				char k[64];
+				json_object_set_new(w, res->perf_name[i], json_integer((json_int_t)v));
+				if (res->ops) {
+					snprintf(k, sizeof(k), "%s_per_call", res->perf_name[i]);
+					json_object_set_new(per, k, json_real(v / (double)res->ops));
+				}
+				if (res->units) {
+					snprintf(k, sizeof(k), "%s_per_unit", res->perf_name[i]);
+					json_object_set_new(per, k, json_real(v / (double)res->units));
+				}
+				if (stw->page_ins) {
+					snprintf(k, sizeof(k), "%s_per_page_in", res->perf_name[i]);
+					json_object_set_new(per, k, json_real(v / (double)stw->page_ins));
+				}
+			}
+			json_object_set_new(p, "window", w);
+			json_object_set_new(p, "per_operation", per);
+		}
 		json_object_set_new(run, "perf", p);
 	} else {
 		json_object_set_new(run, "perf", json_null());
@@ -396,6 +424,54 @@ static const char *fmt_value(char *buf, double v, const char *unit)
 		return buf;
 	}
 	return units_count(buf, v);
+}
+
+/* --perf on the console: the window's counters, the CPUs they kept busy and
+ * the task-clock per call, per unit and per page-in; which counters exist
+ * here (a VM often has software counters only) is said once. */
+static void print_perf(FILE *out, const struct run_config *c, const struct run_result *res)
+{
+	char a[UNITS_BUF], b[UNITS_BUF], d[UNITS_BUF];
+
+	if (!res->perf_ok) {
+		fprintf(out, "  perf: %s\n", res->perf_summary);
+		return;
+	}
+	bool win = res->perf_window_ok;
+	const uint64_t *v = win ? res->perf_window : res->perf_value;
+	fprintf(out, "  perf (%s):", win ? "measured window, all threads" : "whole run, all threads");
+	for (unsigned i = 0; i < res->nperf; i++) {
+		if (!strcmp(res->perf_name[i], "task_clock_ns"))
+			fprintf(out, "%s task-clock %s (%.2f CPUs)", i ? "," : "",
+				units_s(a, (double)v[i] * 1e-9),
+				res->duration_s > 0 && win ? (double)v[i] * 1e-9 / res->duration_s : 0.0);
+		else
+			fprintf(out, "%s %s %s%s", i ? "," : "", res->perf_name[i],
+				units_count(a, (double)v[i]), res->perf_scaled[i] ? " (scaled)" : "");
+	}
+	fprintf(out, "\n");
+	for (unsigned i = 0; win && i < res->nperf; i++) {
+		if (strcmp(res->perf_name[i], "task_clock_ns") && strcmp(res->perf_name[i], "cycles"))
+			continue;
+		bool ns = !strcmp(res->perf_name[i], "task_clock_ns");
+		double x = (double)v[i];
+		const char *unit = c->w->unit ? c->w->unit : "unit";
+		fprintf(out, "  perf: %s per call %s", ns ? "task-clock" : "cycles",
+			ns ? units_ns(a, res->ops ? x / (double)res->ops : 0)
+			   : units_count(a, res->ops ? x / (double)res->ops : 0));
+		if (res->units)
+			fprintf(out, ", per unit (%s) %s", unit,
+				ns ? units_ns(b, x / (double)res->units)
+				   : units_count(b, x / (double)res->units));
+		if (res->st_window.page_ins)
+			fprintf(out, ", per page-in %s",
+				ns ? units_ns(d, x / (double)res->st_window.page_ins)
+				   : units_count(d, x / (double)res->st_window.page_ins));
+		fprintf(out, " (all CPU time shared out, not one operation's own)\n");
+	}
+	if (!strstr(res->perf_summary, "cycles ") || strstr(res->perf_summary, "unavailable: cycles"))
+		fprintf(out, "  perf: no hardware counters here (cycles, instructions, caches "
+			"unavailable): software counters only\n");
 }
 
 void results_print_run(FILE *out, const struct run_config *c, const struct run_result *res)
@@ -506,6 +582,8 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 			(uint64_t)res->st.copy_failures, (uint64_t)res->st.copy_timeouts,
 			(uint64_t)res->st.swap_write_errors, (uint64_t)res->st.swap_read_errors);
 	}
+	if (c->perf)
+		print_perf(out, c, res);
 	for (unsigned k = 0; k < res->nnotes; k++)
 		fprintf(out, "  note: %s\n", res->notes[k]);
 	if (res->interrupted)

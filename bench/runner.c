@@ -540,6 +540,19 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	pthread_cond_init(&rs->cond, &ca);
 	pthread_condattr_destroy(&ca);
 
+	/* Before the chip and the manager start their threads: counters
+	 * opened with inherit count the threads created after them only. */
+	if (c->perf) {
+		int pr = perf_open(&pg, 0);
+		if (pr == 0) {
+			res->perf_ok = true;
+			rs->pg = &pg;
+			perf_group_summary(&pg, res->perf_summary, sizeof(res->perf_summary));
+		} else {
+			snprintf(res->perf_summary, sizeof(res->perf_summary),
+				 "perf_event_open unavailable: %s", strerror(-pr));
+		}
+	}
 	ret = platform_open_opts(&c->profile, c->driver, &po, &pl, err, len);
 	if (ret) {
 		/* name the configuration the manager refused: the profile and
@@ -551,6 +564,8 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		else
 			snprintf(err, len, "profile %s (with any capacity overrides): %s",
 				 c->profile.name, why);
+		if (res->perf_ok)
+			perf_close(&pg);
 		free(rs);
 		runner_result_free(res);
 		return ret;
@@ -621,16 +636,6 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 			snprintf(res->topology, sizeof(res->topology), "unavailable (pin_init failed)");
 		}
 	}
-	if (c->perf) {
-		int pr = perf_open(&pg, 0);
-		if (pr == 0) {
-			res->perf_ok = true;
-			perf_group_summary(&pg, res->perf_summary, sizeof(res->perf_summary));
-		} else {
-			snprintf(res->perf_summary, sizeof(res->perf_summary),
-				 "perf_event_open unavailable: %s", strerror(-pr));
-		}
-	}
 
 	/* Faults from the first operation to the last: armed now, after the
 	 * workload's setup. Late and delayed commands come a few fence
@@ -677,6 +682,14 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 				res->perf_scaled[i] = pc.c[i].scaled;
 			}
 			res->nperf = pc.n < 16 ? pc.n : 16;
+			/* the same events in the same order at both edges */
+			if (rs->perf_have_ws && rs->perf_have_we && rs->perf_ws.n == pc.n &&
+			    rs->perf_we.n == pc.n) {
+				res->perf_window_ok = true;
+				for (unsigned i = 0; i < res->nperf; i++)
+					res->perf_window[i] = rs->perf_we.c[i].value -
+							      rs->perf_ws.c[i].value;
+			}
 		}
 		perf_close(&pg);
 	}
@@ -813,6 +826,8 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 
 out_setup:
 	inject_stop(inj, NULL);
+	if (res->perf_ok)
+		perf_close(&pg);
 	if (c->w->teardown)
 		c->w->teardown(r);
 	platform_close(&pl);

@@ -123,6 +123,10 @@ struct run_result {
 	char perf_name[16][32];
 	uint64_t perf_value[16];
 	bool perf_scaled[16];
+	/* The same counters over the measured window only (perf_window_ok):
+	 * read when the window opened and closed. */
+	bool perf_window_ok;
+	uint64_t perf_window[16];
 	/* pin */
 	char topology[256];
 	/* faults injected (--inject), per kind */

@@ -18,6 +18,7 @@
 #include "pin.h"
 #include "platform.h"
 #include "runner.h"
+#include "perf.h"
 
 #define PEND_N 64
 #define FENCE_TIMEOUT_NS (10ull * 1000000000ull)
@@ -91,6 +92,9 @@ struct runner_state {
 	pthread_cond_t cond;  /* wakes the sampler: a phase moved, or the end (CLOCK_MONOTONIC) */
 	bool done, kick;      /* under lock */
 	bool extended;        /* the sampler held the window open past --duration */
+	struct perf_group *pg; /* --perf: read at the window's edges (window.c) */
+	struct perf_counts perf_ws, perf_we;
+	bool perf_have_ws, perf_have_we;
 	size_t cap_samples;
 	struct pin_ctx pin;
 	bool pinned;

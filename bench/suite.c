@@ -109,7 +109,7 @@ static void help(FILE *out)
 {
 	fprintf(out,
 		"usage: vidmm-bench suite NAME [--out-dir DIR] [--seed N] [--repeat N] [--same-seed]\n"
-		"                         [--allow-empty] [--timeline FILE.json] [--quiet] [--list]\n"
+		"                         [--allow-empty] [--perf] [--timeline FILE.json] [--quiet] [--list]\n"
 		"\n"
 		"Runs every run of the suite, each repeated (default %d times, interleaved), and\n"
 		"writes DIR/results.json, DIR/micro.json (the microbenchmarks), DIR/summary.md and\n"
@@ -120,6 +120,7 @@ static void help(FILE *out)
 		"  --repeat N   repetitions of every run (compare needs at least 4 per side)\n"
 		"  --same-seed  every repetition with the same seed (default: seed + repetition)\n"
 		"  --timeline FILE.json  one timeline of every run, for Perfetto or chrome://tracing\n"
+		"  --perf       perf_event_open counters for every run (summary.md, report.html)\n"
 		"\nsuites:\n", SUITE_REPEAT);
 	suite_list(out);
 }
@@ -148,7 +149,8 @@ static int mkdirs(const char *path)
 }
 
 static int build_config(const struct suite *s, const struct suite_run *r, uint64_t seed,
-			bool quiet, bool allow_empty, struct run_config *c, char *err, size_t len)
+			bool quiet, bool allow_empty, bool perf, struct run_config *c, char *err,
+			size_t len)
 {
 	const char *keys[RUN_MAX_PARAMS], *vals[RUN_MAX_PARAMS];
 	char buf[256];
@@ -167,6 +169,7 @@ static int build_config(const struct suite *s, const struct suite_run *r, uint64
 	c->duration_s = r->duration_s;
 	c->warmup_s = s->warmup_s;
 	c->allow_empty = allow_empty;
+	c->perf = perf;
 	c->threads = r->threads ? r->threads : (c->w->default_threads ? c->w->default_threads : 1);
 	c->seed = seed;
 	c->verify = s->verify;
@@ -255,6 +258,7 @@ int suite_main(int argc, char **argv)
 		{ "allow-empty", no_argument, NULL, 'e' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "timeline", required_argument, NULL, 't' },
+		{ "perf", no_argument, NULL, 'P' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "dry-run", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
@@ -263,7 +267,7 @@ int suite_main(int argc, char **argv)
 	const char *out_dir = NULL, *timeline = NULL;
 	char def_dir[PATH_MAX], err[512];
 	uint64_t seed = cli_clock_seed(), repeat = 0;
-	bool quiet = false, same_seed = false, allow_empty = false, list = false;
+	bool quiet = false, same_seed = false, allow_empty = false, list = false, perf = false;
 	int ch;
 
 	optind = 1;
@@ -301,6 +305,9 @@ int suite_main(int argc, char **argv)
 			break;
 		case 't':
 			timeline = optarg;
+			break;
+		case 'P':
+			perf = true;
 			break;
 		case 'l':
 			list = true;
@@ -390,7 +397,7 @@ int suite_main(int argc, char **argv)
 			struct run_config c;
 			struct run_result res;
 			uint64_t rseed = seed + idx + (same_seed ? 0 : (uint64_t)rep * 1000);
-			if (build_config(s, sr, rseed, quiet, allow_empty, &c, err, sizeof(err)) ||
+			if (build_config(s, sr, rseed, quiet, allow_empty, perf, &c, err, sizeof(err)) ||
 			    runner_run(&c, &res, err, sizeof(err))) {
 				fprintf(stderr, "vidmm-bench suite: %s: %s\n", sr->workload, err);
 				status = 2;

@@ -39,6 +39,13 @@ static void snap_manager(struct runner_state *rs, bool start)
 		rs->have_ws = true;
 	else
 		rs->have_we = true;
+	/* --perf: the counters of the whole process, at the window's edges. */
+	if (rs->pg && perf_read(rs->pg, start ? &rs->perf_ws : &rs->perf_we) == 0) {
+		if (start)
+			rs->perf_have_ws = true;
+		else
+			rs->perf_have_we = true;
+	}
 }
 
 bool window_move(struct runner_state *rs, int from, int to)

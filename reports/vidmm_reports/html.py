@@ -129,6 +129,11 @@ def results(doc, micro=None):
             body.append(_figure(f"suite-{name}", charts.group_strip(groups, name, vo),
                                 f"{name} of every run group: dots are repetitions, the bar "
                                 f"their median, the line its 95% interval."))
+    perf = tables.perf_rows(groups)
+    if perf:
+        body.append("<h2>perf counters (--perf)</h2>")
+        body.append(f'<p class="meta">{_e(tables.perf_note(groups))}</p>')
+        body.append(_table(tables.PERF_COLUMNS, perf, num_from=2))
     if micro is not None:
         body.append(gbench_section(micro))
     for i, g in enumerate(groups):

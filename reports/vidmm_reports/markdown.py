@@ -42,6 +42,10 @@ def results(doc, micro=None):
         note = f" (repetition {r.repetition + 1} of {len(g.runs)}, the median by ops/s)" \
             if len(g.runs) > 1 else ""
         out += [f"### {g.label}{note}", "", _table(tables.LATENCY_COLUMNS, rows), ""]
+    perf = tables.perf_rows(groups)
+    if perf:
+        out += ["## perf counters (--perf)", "", tables.perf_note(groups), "",
+                _table(tables.PERF_COLUMNS, perf), ""]
     if micro is not None:
         out += [gbench(micro, level="##")]
     return "\n".join(out)

@@ -148,6 +148,60 @@ def latency_rows(run):
     return rows
 
 
+PERF_COLUMNS = ("run", "window counters", "CPUs busy", "task-clock per call",
+                "per unit", "per page-in")
+
+
+def _perf_value(name, v):
+    if name == "task_clock_ns":
+        return f"task-clock {units.ns(v)}"
+    return f"{name.replace('_', ' ')} {units.count(v)}"
+
+
+def perf_rows(groups):
+    """--perf counters per run group (the median repetition): the measured
+    window's counters and task-clock per operation. Empty when no run had
+    --perf. The per-operation figures share all CPU time out over the
+    operations: an attribution, not one operation's own cost."""
+    rows = []
+    for g in groups:
+        r = median_run(g)
+        p = r.raw.get("perf")
+        if not isinstance(p, dict):
+            continue
+        w = p.get("window") or {}
+        per = p.get("per_operation") or {}
+        if not p.get("available") or not w:
+            rows.append((g.label, p.get("summary") or "unavailable", "–", "–", "–", "–"))
+            continue
+        dur = r.value("duration_s") or 0
+        tc = w.get("task_clock_ns")
+        unit = r.metrics.get("unit") or "unit"
+        rows.append((
+            g.label,
+            ", ".join(_perf_value(k, v) for k, v in w.items()),
+            f"{tc / 1e9 / dur:.2f}" if tc is not None and dur else "–",
+            units.ns(per.get("task_clock_ns_per_call")) if "task_clock_ns_per_call" in per else "–",
+            (units.ns(per["task_clock_ns_per_unit"]) + f" ({unit})")
+            if "task_clock_ns_per_unit" in per else "–",
+            units.ns(per.get("task_clock_ns_per_page_in")) if "task_clock_ns_per_page_in" in per
+            else "–",
+        ))
+    return rows
+
+
+def perf_note(groups):
+    """Which counters this machine had, said once."""
+    for g in groups:
+        p = g.first.raw.get("perf")
+        if isinstance(p, dict) and p.get("summary"):
+            hw = "unavailable: cycles" not in p["summary"]
+            return ("Counters of every thread of the process over the measured window "
+                    "(perf_event_open). " + ("Hardware counters were available." if hw else
+                    "No hardware counters here (a VM without a PMU): software counters only."))
+    return ""
+
+
 def median_run(g):
     """The repetition whose ops/s is the median: the one a page draws."""
     runs = sorted(g.runs, key=lambda r: r.value("ops_per_sec") or 0)
