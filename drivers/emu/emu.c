@@ -73,7 +73,8 @@ int emu_create(const struct vidmm_profile *p, struct emu **out)
 	pthread_mutex_init(&e->cpu_lock, NULL);
 	pthread_mutex_init(&e->irq_lock, NULL);
 	atomic_init(&e->tlb_check, true);
-	e->wait_spin_ns = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? EMU_WAIT_SPIN_NS : 0;
+	e->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	e->wait_spin_ns = e->ncpus > 1 ? EMU_WAIT_SPIN_NS : 0;
 	atomic_init(&e->inval_gen, 0);
 	for (uint32_t i = 0; i < EMU_NREGS; i++)
 		atomic_init(&e->regs[i], 0);

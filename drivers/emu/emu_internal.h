@@ -56,11 +56,15 @@
 #define EMU_INVAL_LOG 64u      /* invalidations remembered for lazy TLB sync */
 #define EMU_ERR_HIST 1024u     /* failed fences remembered per engine */
 #define EMU_ENGINE_SPIN_NS 0u     /* idle engines sleep at once: polling threads steal the copy's core on small machines */
-/* fence_wait polls this long before sleeping, when the machine has a core for
- * the engine besides the waiter's: a paging copy of a few MiB finishes within
- * it, and in a VM a futex wake-up costs tens of microseconds, which the waiter
- * would add to every copy. With one CPU the waiter would only steal the
- * engine's time, so it sleeps at once (emu_create sets wait_spin_ns). */
+/* fence_wait polls this long before sleeping: a paging copy of a few MiB
+ * finishes within it, and in a VM a futex wake-up costs tens of microseconds,
+ * which the waiter would add to every copy. But a spinner holds a CPU the
+ * engine may need: on 2 vCPUs with the job engine busy, spinning while the
+ * copy engine waited for a CPU cost oversubscribe 5x its throughput
+ * (docs/perf-analysis.md). So a waiter spins only when a CPU is left for it,
+ * and for its engine unless that is already running, besides every running
+ * engine and every other spinner (emu.cpu_wanted); with one CPU it never
+ * spins (emu_create sets wait_spin_ns). */
 #define EMU_WAIT_SPIN_NS 250000u
 #define EMU_NREGS (EMU_MMIO_SIZE / 4)
 #define EMU_L1_REGS ((EMU_MMIO_SIZE - EMU_MMIO_MMU_START_ADDRESS) / 4)
@@ -161,6 +165,9 @@ struct emu_engine {
 
 	_Atomic uint64_t completed;
 	_Atomic uint64_t submits; /* mirror of issued, for the idle poll */
+	/* The engine thread holds a command and is on a CPU running it: only
+	 * then can a waiter's spin pay off (emu_fence_wait). */
+	_Atomic bool running;
 
 	struct tlb tlb;
 
@@ -192,6 +199,10 @@ struct emu {
 
 	_Atomic bool tlb_check;
 	uint64_t wait_spin_ns;    /* set once at create: EMU_WAIT_SPIN_NS or 0 */
+	long ncpus;               /* online CPUs, at create */
+	/* Threads that want a CPU now: engines running a command, waiters
+	 * spinning. A waiter spins only if it would not push this past ncpus. */
+	_Atomic int cpu_wanted;
 
 	pthread_mutex_t cpu_lock;
 	struct tlb cpu_tlb;

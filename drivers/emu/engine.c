@@ -49,6 +49,15 @@ static void spin_until_changed(_Atomic uint64_t *v, uint64_t seen, uint64_t ns)
 	}
 }
 
+/* The engine thread marks itself running or idle (it alone writes the flag). */
+static void set_running(struct emu_engine *eng, bool on)
+{
+	if (atomic_load_explicit(&eng->running, memory_order_relaxed) == on)
+		return;
+	atomic_store_explicit(&eng->running, on, memory_order_relaxed);
+	atomic_fetch_add_explicit(&eng->e->cpu_wanted, on ? 1 : -1, memory_order_relaxed);
+}
+
 /* Spin up to ns while *v < target. */
 static void spin_until_reached(_Atomic uint64_t *v, uint64_t target, uint64_t ns)
 {
@@ -469,6 +478,8 @@ static void *engine_main(void *arg)
 	pthread_mutex_lock(&eng->lock);
 	for (;;) {
 		bool spun = false;
+		if (eng->count == 0 || eng->hung)
+			set_running(eng, false);
 		while (!eng->stop && (eng->count == 0 || eng->hung)) {
 			if (!spun && !eng->hung) {
 				/*
@@ -489,6 +500,7 @@ static void *engine_main(void *arg)
 		if (eng->stop)
 			break;
 		*c = eng->ring[eng->head];
+		set_running(eng, true);
 		eng->head = (eng->head + 1) % EMU_RING_SIZE;
 		eng->count--;
 		eng->executing = c->fence;
@@ -680,8 +692,16 @@ int emu_fence_wait(struct emu *e, uint32_t engine, uint64_t fence, uint64_t time
 	/* Most paging waits are for a copy that is about to finish: a spin
 	 * saves two scheduler round trips (the i915 trick; see
 	 * EMU_WAIT_SPIN_NS for the length). */
-	spin_until_reached(&eng->completed, fence,
-			   timeout_ns < e->wait_spin_ns ? timeout_ns : e->wait_spin_ns);
+	if (e->wait_spin_ns) {
+		/* A CPU for this spinner, and one for the engine unless it is
+		 * already running, besides every running engine and spinner. */
+		int need = atomic_load_explicit(&eng->running, memory_order_relaxed) ? 1 : 2;
+		int busy = atomic_fetch_add_explicit(&e->cpu_wanted, 1, memory_order_relaxed);
+		if (busy + need <= e->ncpus)
+			spin_until_reached(&eng->completed, fence,
+					   timeout_ns < e->wait_spin_ns ? timeout_ns : e->wait_spin_ns);
+		atomic_fetch_sub_explicit(&e->cpu_wanted, 1, memory_order_relaxed);
+	}
 	if (atomic_load_explicit(&eng->completed, memory_order_acquire) >= fence)
 		return 0;
 	uint64_t now = emu_now_ns();
