@@ -332,10 +332,12 @@ static int cmd_overhead(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "ops", required_argument, NULL, 'o' },
+		{ "what", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t rounds = 11, ops = 200000;
+	bool timeline = false; /* --what timeline: --timeline on/off, statistics on both sides */
 	char err[512];
 	int ch;
 
@@ -355,13 +357,24 @@ static int cmd_overhead(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'w':
+			if (!strcmp(optarg, "timeline")) {
+				timeline = true;
+			} else if (strcmp(optarg, "stats")) {
+				fprintf(stderr, "vidmm-bench overhead: --what: '%s' is neither stats nor "
+					"timeline\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
-			printf("usage: vidmm-bench overhead [--rounds N] [--ops N]\n\n"
+			printf("usage: vidmm-bench overhead [--rounds N] [--ops N] [--what stats|timeline]\n\n"
 			       "Runs alloc-churn (tiny profile, one thread, --ops N, one seed) N times\n"
 			       "with the harness's statistics on (per-call latency histograms, 100 ms\n"
 			       "time series) and N times off (--no-stats), alternating ABBA, and prints\n"
 			       "the throughput ratio on/off of the best runs and the median of the\n"
-			       "per-pair ratios. Budget: statistics cost <= 3%%.\n");
+			       "per-pair ratios. Budget: statistics cost <= 3%%.\n"
+			       "--what timeline: the same with --timeline on and off (statistics on\n"
+			       "both sides); the file goes to a temporary path and is deleted.\n");
 			return 0;
 		default:
 			fprintf(stderr, "vidmm-bench overhead: unknown option '%s'\n", argv[optind - 1]);
@@ -393,8 +406,23 @@ static int cmd_overhead(int argc, char **argv)
 		struct run_result res;
 		/* ABBA: neither side always runs first */
 		bool stats = ((i & 1) == 0) == ((i / 2) % 2 == 0);
-		c.stats = stats;
-		if (runner_run(&c, &res, err, sizeof(err))) {
+		char tl[64];
+		c.stats = timeline ? true : stats;
+		snprintf(tl, sizeof(tl), "/tmp/vidmm-overhead-%ld.json", (long)getpid());
+		if (timeline && stats && timeline_open(tl, err, sizeof(err))) {
+			fprintf(stderr, "vidmm-bench overhead: %s\n", err);
+			free(on);
+			free(off);
+			free(pair);
+			return EXIT_USAGE;
+		}
+		int rr = runner_run(&c, &res, err, sizeof(err));
+		if (timeline && stats) {
+			char e2[256];
+			if (timeline_close(e2, sizeof(e2)) == 0)
+				unlink(tl);
+		}
+		if (rr) {
 			fprintf(stderr, "vidmm-bench overhead: %s\n", err);
 			free(on);
 			free(off);
@@ -403,7 +431,8 @@ static int cmd_overhead(int argc, char **argv)
 		}
 		double r = (double)res.ops / res.duration_s;
 		(stats ? on : off)[i / 2] = r;
-		printf("  round %2" PRIu64 " stats %-3s %10.0f ops/s\n", i / 2, stats ? "on" : "off", r);
+		printf("  round %2" PRIu64 " %s %-3s %10.0f ops/s\n", i / 2,
+		       timeline ? "timeline" : "stats", stats ? "on" : "off", r);
 		fflush(stdout);
 		runner_result_free(&res);
 	}
@@ -414,11 +443,17 @@ static int cmd_overhead(int argc, char **argv)
 	qsort(pair, rounds, sizeof(double), cmp_d);
 	double best = on[rounds - 1] / off[rounds - 1], med = pair[rounds / 2];
 	/* A ratio above 1 is noise in the statistics' favour, not a speed-up. */
-	printf("overhead: best stats on %.0f ops/s, off %.0f ops/s; ratio on/off %.4f (%.2f%% %s); "
-	       "median pair ratio %.4f; budget 3%%: %s\n", on[rounds - 1], off[rounds - 1], best,
-	       fabs(1 - best) * 100, best <= 1 ? "slower with statistics" :
-	       "faster with statistics: within the noise", med,
-	       best >= 0.97 ? "within" : "OVER");
+	if (timeline)
+		printf("overhead: best --timeline on %.0f ops/s, off %.0f ops/s; ratio on/off %.4f "
+		       "(%.2f%% %s); median pair ratio %.4f\n", on[rounds - 1], off[rounds - 1], best,
+		       fabs(1 - best) * 100, best <= 1 ? "slower with the timeline" :
+		       "faster with the timeline: within the noise", med);
+	else
+		printf("overhead: best stats on %.0f ops/s, off %.0f ops/s; ratio on/off %.4f (%.2f%% "
+		       "%s); median pair ratio %.4f; budget 3%%: %s\n", on[rounds - 1],
+		       off[rounds - 1], best, fabs(1 - best) * 100,
+		       best <= 1 ? "slower with statistics" : "faster with statistics: within the noise",
+		       med, best >= 0.97 ? "within" : "OVER");
 	free(on);
 	free(off);
 	free(pair);
