@@ -23,7 +23,8 @@ enum {
 	O_DRIVER = 256, O_PROFILE, O_LOCAL, O_PCIE, O_PAGING, O_SYSMEM, O_SWAP, O_DURATION,
 	O_OPS, O_THREADS, O_SEED, O_VERIFY, O_SWAPDIR, O_PERF, O_PIN, O_RECORD, O_OUT,
 	O_QUIET, O_PARAM, O_PMODE, O_NOSTATS, O_FENCE_TIMEOUT, O_NOCLEAR, O_INJECT, O_WARMUP,
-	O_SETUP_LIMIT, O_ALLOW_EMPTY, O_REPEAT, O_SAME_SEED, O_HTML, O_PARTIAL, O_TIMELINE, O_HELP,
+	O_SETUP_LIMIT, O_ALLOW_EMPTY, O_REPEAT, O_SAME_SEED, O_HTML, O_PARTIAL, O_TIMELINE, O_EVICT,
+	O_HELP,
 };
 
 static const struct option run_opts[] = {
@@ -48,6 +49,7 @@ static const struct option run_opts[] = {
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "param", required_argument, NULL, O_PARAM },
 	{ "paging-mode", required_argument, NULL, O_PMODE },
+	{ "evict-policy", required_argument, NULL, O_EVICT },
 	{ "no-stats", no_argument, NULL, O_NOSTATS },
 	{ "fence-timeout", required_argument, NULL, O_FENCE_TIMEOUT },
 	{ "no-clear", no_argument, NULL, O_NOCLEAR },
@@ -80,6 +82,25 @@ int cli_value_ok(const char *opt, const char *value, char *err, size_t len)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int cli_evict_policy(const char *name, char *out, size_t out_len, char *err, size_t len)
+{
+	char names[256] = "";
+	size_t o = 0;
+
+	for (unsigned i = 0; vidmm_evict_policy_name(i); i++) {
+		if (!strcmp(name, vidmm_evict_policy_name(i)) && strlen(name) < out_len) {
+			snprintf(out, out_len, "%s", name);
+			return 0;
+		}
+		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "",
+				      vidmm_evict_policy_name(i));
+		if (o >= sizeof(names))
+			break;
+	}
+	snprintf(err, len, "--evict-policy: '%s' is not a policy (%s)", name, names);
+	return -EINVAL;
 }
 
 int cli_parse_seconds(const char *opt, const char *s, double min, double max, double *out,
@@ -366,6 +387,10 @@ int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *e
 				return -EINVAL;
 			}
 			break;
+		case O_EVICT:
+			if (cli_evict_policy(optarg, c->evict_policy, sizeof(c->evict_policy), err, len))
+				return -EINVAL;
+			break;
 		case O_PARAM: {
 			const char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg) {
@@ -502,6 +527,8 @@ void cli_help_run(FILE *out)
 		"  --sysmem-mib N          system-memory budget\n"
 		"  --swap-mib N            swap size\n"
 		"  --paging-mode M         window (one GPU copy) or bounce (GPU + CPU copy)\n"
+		"  --evict-policy NAME     order of victims within a priority: lru (default), fifo,\n"
+		"                          clock, lru-2, size-aware, random (vidmm-bench list)\n"
 		"  --duration SECONDS      the measured window (default 5 s unless --ops is given;\n"
 		"                          held open, up to 10x, until it holds 5 units)\n"
 		"  --ops N                 stop after N manager calls\n"

@@ -50,6 +50,10 @@ int cli_parse_u64(const char *opt, const char *s, uint64_t max, bool zero_ok, ui
  * -EINVAL, "option '--out' needs a value". */
 int cli_value_ok(const char *opt, const char *value, char *err, size_t len);
 
+/* --evict-policy NAME: a policy vidmm knows (copied into out), or -EINVAL
+ * with a message that lists them. */
+int cli_evict_policy(const char *name, char *out, size_t out_len, char *err, size_t len);
+
 /* A number of seconds in [min, max], strict: the message says which bound. */
 int cli_parse_seconds(const char *opt, const char *s, double min, double max, double *out,
 		      char *err, size_t len);

@@ -954,6 +954,7 @@ static int exec_open(struct exec *x, const struct fuzz_opts *o, enum vidmm_pagin
 {
 	struct platform_opts po = {
 		.paging_mode = mode,
+		.evict_policy = o->evict_policy[0] ? o->evict_policy : NULL,
 		.swap_dir = o->swap_dir[0] ? o->swap_dir : NULL,
 		.no_background_reclaim = o->threads <= 1,
 		.fence_timeout_ns = o->fence_timeout_ns,
@@ -1459,8 +1460,10 @@ static int write_repro(const char *path, const struct fuzz_opts *o, const struct
 		free(rec);
 		return -e;
 	}
-	json_t *h = json_pack("{s:i,s:i,s:s,s:I,s:i,s:b,s:s,s:s,s:o,s:{},s:b}", "vidmm_trace", 1,
-			      "policy", VIDMM_POLICY_VERSION, "workload", "fuzz",
+	json_t *h = json_pack("{s:i,s:i,s:s,s:s,s:I,s:i,s:b,s:s,s:s,s:o,s:{},s:b}", "vidmm_trace", 1,
+			      "policy", VIDMM_POLICY_VERSION,
+			      "evict_policy", o->evict_policy[0] ? o->evict_policy : "lru",
+			      "workload", "fuzz",
 			      "seed", (json_int_t)o->seed, "threads", 1, "verify", true,
 			      "paging_mode", o->mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
 			      "driver", "emu", "profile", metrics_profile_json(&o->profile),

@@ -45,6 +45,7 @@ struct fuzz_opts {
 	uint64_t fence_timeout_ns;
 	struct inject_plan inject;/* random faults armed for every program */
 	bool fault_calls;         /* fault injection among the generated calls */
+	char evict_policy[32];    /* --evict-policy; "": the default */
 	char swap_dir[256];
 	const char *repro;        /* reproducer path; NULL: fuzz-<seed>.trace */
 	bool progress;

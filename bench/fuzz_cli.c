@@ -49,6 +49,7 @@ static void help(FILE *out)
 		"  --no-faults             no fault injection among the generated calls\n"
 		"  --inject KIND[:RATE]    random faults besides (as for run)\n"
 		"  --fence-timeout MS      the manager's fence timeout (default 100)\n"
+		"  --evict-policy NAME     eviction policy of every program (vidmm-bench list)\n"
 		"  --swap-dir DIR          where the swap file goes\n"
 		"  --repro FILE            where a finding's trace goes (default fuzz-SEED.trace)\n"
 		"  --out FILE.json         results: executions, calls and returns by kind, findings\n"
@@ -62,7 +63,8 @@ static void help(FILE *out)
 }
 
 enum { F_PROFILE = 256, F_SEED, F_TIME, F_RUNS, F_CALLS, F_THREADS, F_PMODE, F_DIFF, F_NOFAULTS,
-       F_INJECT, F_FTO, F_SWAPDIR, F_REPRO, F_OUT, F_TIMELINE, F_QUIET, F_PLANT, F_HELP };
+       F_INJECT, F_FTO, F_SWAPDIR, F_REPRO, F_OUT, F_TIMELINE, F_EVICT, F_QUIET, F_PLANT,
+       F_HELP };
 
 int fuzz_main(int argc, char **argv);
 
@@ -80,6 +82,7 @@ int fuzz_main(int argc, char **argv)
 		{ "no-faults", no_argument, NULL, F_NOFAULTS },
 		{ "inject", required_argument, NULL, F_INJECT },
 		{ "fence-timeout", required_argument, NULL, F_FTO },
+		{ "evict-policy", required_argument, NULL, F_EVICT },
 		{ "swap-dir", required_argument, NULL, F_SWAPDIR },
 		{ "repro", required_argument, NULL, F_REPRO },
 		{ "out", required_argument, NULL, F_OUT },
@@ -182,6 +185,10 @@ int fuzz_main(int argc, char **argv)
 			o.fence_timeout_ns = (uint64_t)(ms * 1e6);
 			break;
 		}
+		case F_EVICT:
+			cli_evict_policy(optarg, o.evict_policy, sizeof(o.evict_policy), err,
+					 sizeof(err));
+			break;
 		case F_SWAPDIR:
 			if (!*optarg || strlen(optarg) >= sizeof(o.swap_dir))
 				snprintf(err, sizeof(err), "--swap-dir: empty or too long");

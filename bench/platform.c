@@ -53,6 +53,7 @@ int platform_open_opts(const struct vidmm_profile *p, const char *driver,
 		.no_background_reclaim = opts && opts->no_background_reclaim,
 		.fence_timeout_ns = opts ? opts->fence_timeout_ns : 0,
 		.no_clear_on_create = opts && opts->no_clear_on_create,
+		.evict_policy = opts ? opts->evict_policy : NULL,
 		.trace = opts ? opts->trace : NULL,
 		.trace_arg = opts ? opts->trace_arg : NULL,
 	};

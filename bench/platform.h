@@ -45,6 +45,7 @@ struct platform_opts {
 	bool no_background_reclaim;
 	uint64_t fence_timeout_ns; /* 0: the manager's default */
 	bool no_clear_on_create;   /* measure without clearing new allocations */
+	const char *evict_policy;  /* NULL: the default */
 	/* Trace hooks (--timeline): the manager's and the emulated chip's. */
 	vidmm_trace_fn trace;
 	emu_trace_fn emu_trace;

@@ -89,6 +89,8 @@ json_t *results_context(const struct run_config *c, const struct run_result *res
 	json_object_set_new(o, "profile", metrics_profile_json(&c->profile));
 	json_object_set_new(o, "paging_mode",
 			    json_string(c->paging_mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window"));
+	json_object_set_new(o, "evict_policy",
+			    json_string(c->evict_policy[0] ? c->evict_policy : "lru"));
 	cpu_model(cpu, sizeof(cpu));
 	json_object_set_new(o, "host_cpu", json_string(cpu));
 	json_object_set_new(o, "host_cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
@@ -166,6 +168,8 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 		"clear_on_create", !c->no_clear,
 		"fence_timeout_ns", (json_int_t)(c->fence_timeout_ns ? c->fence_timeout_ns
 									: 2000000000ull));
+	json_object_set_new(cfg, "evict_policy",
+			    json_string(c->evict_policy[0] ? c->evict_policy : "lru"));
 	json_t *inj = json_array();
 	for (unsigned i = 0; i < c->inject.n; i++) {
 		const struct inject_spec *sp = &c->inject.s[i];

@@ -505,6 +505,7 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		.no_background_reclaim = c->deterministic,
 		.fence_timeout_ns = c->fence_timeout_ns,
 		.no_clear_on_create = c->no_clear,
+		.evict_policy = c->evict_policy[0] ? c->evict_policy : NULL,
 		.trace = timeline_active ? timeline_core_event : NULL,
 		.emu_trace = timeline_active ? timeline_emu_cmd : NULL,
 		.trace_arg = timeline_active,

@@ -109,7 +109,8 @@ static void help(FILE *out)
 {
 	fprintf(out,
 		"usage: vidmm-bench suite NAME [--out-dir DIR] [--seed N] [--repeat N] [--same-seed]\n"
-		"                         [--allow-empty] [--perf] [--timeline FILE.json] [--quiet] [--list]\n"
+		"                         [--allow-empty] [--perf] [--evict-policy NAME]\n"
+		"                         [--timeline FILE.json] [--quiet] [--list]\n"
 		"\n"
 		"Runs every run of the suite, each repeated (default %d times, interleaved), and\n"
 		"writes DIR/results.json, DIR/micro.json (the microbenchmarks), DIR/summary.md and\n"
@@ -121,6 +122,7 @@ static void help(FILE *out)
 		"  --same-seed  every repetition with the same seed (default: seed + repetition)\n"
 		"  --timeline FILE.json  one timeline of every run, for Perfetto or chrome://tracing\n"
 		"  --perf       perf_event_open counters for every run (summary.md, report.html)\n"
+		"  --evict-policy NAME  every run with this eviction policy (vidmm-bench list)\n"
 		"\nsuites:\n", SUITE_REPEAT);
 	suite_list(out);
 }
@@ -149,8 +151,8 @@ static int mkdirs(const char *path)
 }
 
 static int build_config(const struct suite *s, const struct suite_run *r, uint64_t seed,
-			bool quiet, bool allow_empty, bool perf, struct run_config *c, char *err,
-			size_t len)
+			bool quiet, bool allow_empty, bool perf, const char *policy,
+			struct run_config *c, char *err, size_t len)
 {
 	const char *keys[RUN_MAX_PARAMS], *vals[RUN_MAX_PARAMS];
 	char buf[256];
@@ -170,6 +172,7 @@ static int build_config(const struct suite *s, const struct suite_run *r, uint64
 	c->warmup_s = s->warmup_s;
 	c->allow_empty = allow_empty;
 	c->perf = perf;
+	snprintf(c->evict_policy, sizeof(c->evict_policy), "%s", policy);
 	c->threads = r->threads ? r->threads : (c->w->default_threads ? c->w->default_threads : 1);
 	c->seed = seed;
 	c->verify = s->verify;
@@ -259,12 +262,14 @@ int suite_main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "timeline", required_argument, NULL, 't' },
 		{ "perf", no_argument, NULL, 'P' },
+		{ "evict-policy", required_argument, NULL, 'E' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "dry-run", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out_dir = NULL, *timeline = NULL;
+	char policy[32] = "";
 	char def_dir[PATH_MAX], err[512];
 	uint64_t seed = cli_clock_seed(), repeat = 0;
 	bool quiet = false, same_seed = false, allow_empty = false, list = false, perf = false;
@@ -308,6 +313,12 @@ int suite_main(int argc, char **argv)
 			break;
 		case 'P':
 			perf = true;
+			break;
+		case 'E':
+			if (cli_evict_policy(optarg, policy, sizeof(policy), err, sizeof(err))) {
+				fprintf(stderr, "vidmm-bench suite: %s\n", err);
+				return 2;
+			}
 			break;
 		case 'l':
 			list = true;
@@ -397,7 +408,8 @@ int suite_main(int argc, char **argv)
 			struct run_config c;
 			struct run_result res;
 			uint64_t rseed = seed + idx + (same_seed ? 0 : (uint64_t)rep * 1000);
-			if (build_config(s, sr, rseed, quiet, allow_empty, perf, &c, err, sizeof(err)) ||
+			if (build_config(s, sr, rseed, quiet, allow_empty, perf, policy, &c, err,
+					 sizeof(err)) ||
 			    runner_run(&c, &res, err, sizeof(err))) {
 				fprintf(stderr, "vidmm-bench suite: %s: %s\n", sr->workload, err);
 				status = 2;

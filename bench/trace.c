@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "rfile.h"
 #include "trace.h"
+#include "cli.h"
 
 struct trace_writer {
 	FILE *f;              /* on a dup of rf.fd: buffered, big writes */
@@ -66,8 +67,9 @@ int trace_write_header(struct trace_writer *tw, const struct run_config *c)
 
 	for (unsigned i = 0; i < c->nparams; i++)
 		json_object_set_new(params, c->params[i].name, json_string(c->params[i].value));
-	json_t *h = json_pack("{s:i,s:i,s:s,s:I,s:i,s:b,s:s,s:s,s:o,s:o}", "vidmm_trace", 1,
+	json_t *h = json_pack("{s:i,s:i,s:s,s:s,s:I,s:i,s:b,s:s,s:s,s:o,s:o}", "vidmm_trace", 1,
 			      "policy", VIDMM_POLICY_VERSION,
+			      "evict_policy", c->evict_policy[0] ? c->evict_policy : "lru",
 			      "workload", c->w->name, "seed", (json_int_t)c->seed,
 			      "threads", (int)c->threads, "verify", c->verify,
 			      "paging_mode", c->paging_mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
@@ -190,6 +192,8 @@ struct trace_replay {
 	char first_div[160];
 	uint64_t recorded_threads;
 	int64_t policy;          /* VIDMM_POLICY_VERSION of the recording (1 if absent) */
+	char evict_policy[32];   /* the recording's eviction policy ("lru" if absent) */
+	char replay_policy[32];  /* the one this replay runs ("": the recording's) */
 	bool check_each;         /* run vidmm_check after every call (fuzz reproducers) */
 	uint64_t failed_now;     /* calls that succeeded in the recording and fail now */
 	uint64_t creates;        /* create lines so far */
@@ -525,6 +529,18 @@ int trace_replay_open(const char *path, struct run_config *c, struct trace_repla
 	c->seed = (uint64_t)json_integer_value(seed);
 	const json_t *pol = json_object_get(h, "policy");
 	tr->policy = json_is_integer(pol) ? json_integer_value(pol) : 1;
+	const json_t *ep = json_object_get(h, "evict_policy");
+	if (ep && (!json_is_string(ep) ||
+		   cli_evict_policy(json_string_value(ep), c->evict_policy, sizeof(c->evict_policy),
+				    perr, sizeof(perr)))) {
+		snprintf(err, len, "replay: %s: header: evict_policy: %s", path,
+			 json_is_string(ep) ? perr + strlen("--evict-policy: ") : "not a string");
+		goto fail;
+	}
+	if (!ep)
+		c->evict_policy[0] = 0;
+	snprintf(tr->evict_policy, sizeof(tr->evict_policy), "%s",
+		 c->evict_policy[0] ? c->evict_policy : "lru");
 	tr->check_each = json_is_true(json_object_get(h, "check_each"));
 	c->paging_mode = strcmp(json_string_value(pm), "bounce") == 0 ? VIDMM_PAGING_BOUNCE
 								       : VIDMM_PAGING_WINDOW;
@@ -620,8 +636,13 @@ int trace_replay_compare(struct trace_replay *tr, const struct run_result *res, 
 			"in one thread in recorded order, so counters are compared within %d%% (or %d) "
 			"and calls may return differently\n", tr->recorded_threads, TOLERANCE_PCT,
 			TOLERANCE_ABS);
-	bool same_policy = tr->policy == VIDMM_POLICY_VERSION;
-	if (!same_policy)
+	bool same_evict = !tr->replay_policy[0] || !strcmp(tr->replay_policy, tr->evict_policy);
+	if (!same_evict)
+		fprintf(out, "replay: note: recorded with --evict-policy %s, replayed with %s: paging "
+			"counters and call results are shown, not required to match\n",
+			tr->evict_policy, tr->replay_policy);
+	bool same_policy = tr->policy == VIDMM_POLICY_VERSION && same_evict;
+	if (tr->policy != VIDMM_POLICY_VERSION)
 		fprintf(out, "replay: note: recorded under placement policy %" PRId64 ", this build "
 			"has policy %d (vidmm.h, VIDMM_POLICY_VERSION): paging counters and call "
 			"results are shown, not required to match; integrity errors and calls that "
@@ -695,6 +716,11 @@ void trace_replay_describe(const struct trace_replay *tr, void *run_json)
 {
 	if (tr->recorded)
 		json_object_set(run_json, "replay_of", tr->recorded);
+}
+
+void trace_replay_set_evict_policy(struct trace_replay *tr, const char *name)
+{
+	snprintf(tr->replay_policy, sizeof(tr->replay_policy), "%s", name);
 }
 
 void trace_replay_set_partial(struct trace_replay *tr, bool partial)

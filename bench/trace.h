@@ -94,6 +94,9 @@ int trace_replay_compare(struct trace_replay *tr, const struct run_result *res, 
 void trace_replay_describe(const struct trace_replay *tr, void *run_json);
 /* --partial: a trace without its footer replays (nothing to compare). */
 void trace_replay_set_partial(struct trace_replay *tr, bool partial);
+/* Replay with another eviction policy than the recording's (--evict-policy):
+ * the counters are then shown, not compared. */
+void trace_replay_set_evict_policy(struct trace_replay *tr, const char *name);
 void trace_replay_close(struct trace_replay *tr);
 
 #endif

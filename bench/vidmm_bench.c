@@ -42,6 +42,10 @@ static void list(FILE *out)
 		fprintf(out, "  %-14s %s\n", (*w)->name, (*w)->description);
 	fprintf(out, "suites:\n");
 	suite_list(out);
+	fprintf(out, "eviction policies (--evict-policy):\n");
+	for (unsigned i = 0; vidmm_evict_policy_name(i); i++)
+		fprintf(out, "  %-14s %s\n", vidmm_evict_policy_name(i),
+			vidmm_evict_policy_description(i));
 }
 
 static int write_doc(struct rfile *f, json_t *doc, const char *opt)
@@ -118,11 +122,17 @@ static int cmd_run(int argc, char **argv, bool replay)
 	}
 	if (replay) {
 		bool stats = o.cfg.stats, perf = o.cfg.perf, pin = o.cfg.pin, empty = o.cfg.allow_empty;
+		char ep[sizeof(o.cfg.evict_policy)];
+		snprintf(ep, sizeof(ep), "%s", o.cfg.evict_policy);
 		if (trace_replay_open(o.trace, &o.cfg, &tr, err, sizeof(err))) {
 			fprintf(stderr, "vidmm-bench %s\n", err);
 			return EXIT_USAGE;
 		}
 		trace_replay_set_partial(tr, o.partial);
+		if (ep[0]) {
+			snprintf(o.cfg.evict_policy, sizeof(o.cfg.evict_policy), "%s", ep);
+			trace_replay_set_evict_policy(tr, ep);
+		}
 		o.cfg.stats = stats;
 		o.cfg.perf = perf;
 		o.cfg.pin = pin;

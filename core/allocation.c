@@ -261,6 +261,7 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 	a->pages = t.pages;
 	a->residency = VIDMM_RESIDENT;
 	segment_list_add(a->seg, a);
+	vm->policy->resident(vm, a);
 	slot_take_locked(vm, a, slot);
 	vm->live_allocs++;
 	*out = alloc_handle(a);

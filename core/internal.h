@@ -25,6 +25,7 @@
 #include "swap.h"
 #include "vidmm.h"
 #include "probes.h"
+#include "evict_policy.h"
 
 /* ---- system pages (sysmem.c) ------------------------------------------------ */
 
@@ -112,6 +113,7 @@ struct segment {
 	uint64_t driver_bytes, driver_count;
 	struct heap_node carve;         /* PCIe parent: the range given to the paging segment */
 	bool has_carve;
+	double gds_l;                   /* GreedyDual's inflation value (evict_policy.c) */
 };
 
 static inline bool seg_is_local(const struct segment *s) { return s->flags & VIDMM_SEG_LOCAL; }
@@ -178,6 +180,11 @@ struct vidmm_allocation {
 	 * and a failed one is issued again (residency.c: clear_pending_locked). */
 	uint32_t clear_engine;
 	uint64_t clear_fence;
+	/* Eviction policy state (evict_policy.c): the last two uses (lru-2),
+	 * the GreedyDual credit (size-aware), the reference bit (clock). */
+	uint64_t use_ns[2];
+	double gds_h;
+	bool referenced;
 };
 
 /* The handle a lives under (its slot and generation), for traces. */
@@ -239,6 +246,8 @@ struct vidmm {
 	struct vidmm_config cfg;
 	struct tracer tracer;     /* cfg.trace, for VIDMM_TRACE (probes.h) */
 	uint64_t seen_faults[2];  /* dummy-page, stale-TLB counts at the last query (under lock) */
+	const struct evict_policy *policy; /* cfg.evict_policy (evict_policy.h) */
+	uint64_t policy_rng;      /* the random policy's generator (under lock) */
 	const struct vidmm_chip_ops *chip;
 	void *chip_ctx;
 	struct vidmm_chip_engines engines;

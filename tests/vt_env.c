@@ -48,6 +48,7 @@ int vt_env_open(struct vt_env *e, const struct vt_env_opts *o, char *err, size_t
 	po.paging_mode = o->mode;
 	po.no_swap = o->no_swap;
 	po.no_background_reclaim = o->no_background_reclaim;
+	po.evict_policy = o->evict_policy;
 	if (!o->no_swap) {
 		const char *t = getenv("TMPDIR");
 		const char *root = o->swap_root ? o->swap_root : t && *t ? t : "/tmp";

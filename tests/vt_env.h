@@ -42,6 +42,7 @@ struct vt_env_opts {
 	uint32_t copy_engines;
 	enum vidmm_paging_mode mode;
 	bool plain_lru;
+	const char *evict_policy;     /* NULL: the default */
 	uint64_t fence_timeout_ns;
 	uint64_t move_budget;
 	uint64_t bounce_window_ns;
