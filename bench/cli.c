@@ -69,7 +69,8 @@ static const struct option run_opts[] = {
 static bool replay_ok(int c)
 {
 	return c == O_DRIVER || c == O_PERF || c == O_PIN || c == O_OUT || c == O_QUIET ||
-	       c == O_NOSTATS || c == O_HELP || c == O_HTML || c == O_PARTIAL || c == O_ALLOW_EMPTY;
+	       c == O_NOSTATS || c == O_HELP || c == O_HTML || c == O_PARTIAL || c == O_ALLOW_EMPTY ||
+	       c == O_TIMELINE || c == O_EVICT;
 }
 
 int cli_value_ok(const char *opt, const char *value, char *err, size_t len)
