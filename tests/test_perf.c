@@ -266,6 +266,21 @@ static void timeline_well_formed(void **state)
 		free(all);
 		json_decref(d);
 	}
+	/* replay, suite and fuzz take it too */
+	char trace[512];
+	snprintf(trace, sizeof(trace), "%s/t.jsonl", dir);
+	vt_run_bench(&r, (const char *[]){ "run", "frag", "--duration", "0.2", "--seed", "4",
+				  "--threads", "1", "--quiet", "--record", trace, NULL });
+	assert_int_equal(r.status, 0);
+	vt_run_bench(&r, (const char *[]){ "replay", trace, "--quiet", "--timeline", tl, NULL });
+	if (r.status)
+		vt_show("replay --timeline", &r);
+	assert_int_equal(r.status, 0);
+	json_decref(load(tl));
+	vt_run_bench(&r, (const char *[]){ "fuzz", "--runs", "2", "--seed", "4", "--quiet",
+				  "--timeline", tl, NULL });
+	assert_int_equal(r.status, 0);
+	json_decref(load(tl));
 	vt_rmtree(dir);
 	free(dir);
 }
