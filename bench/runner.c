@@ -625,6 +625,19 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		for (unsigned k = 0; k < RUN_NHISTS; k++)
 			vidmm_hist_init(&hps[i].hist[k]);
 	}
+	{
+		/* Client threads and the emulated engines' threads want CPUs at
+		 * the same time: more of them than cores, and every figure
+		 * includes waiting for one (issue 17's --threads 2 on 2 cores). */
+		struct vidmm_chip_engines en;
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		if (pl.ops->query_engines(pl.chip_ctx, &en) == 0 && ncpu > 0 &&
+		    c->threads + en.n_copy + en.n_job > (unsigned long)ncpu)
+			runner_note(res, "%u client thread%s and %u engine threads of the emulated "
+				    "chip on %ld CPUs: they compete for cores, so the figures include "
+				    "waiting for one", c->threads, c->threads == 1 ? "" : "s",
+				    en.n_copy + en.n_job, ncpu);
+	}
 	if (c->pin) {
 		if (pin_init(&rs->pin) == 0) {
 			rs->pinned = true;

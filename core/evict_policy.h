@@ -36,8 +36,9 @@ struct evict_policy {
 	void (*resident)(struct vidmm *vm, struct vidmm_allocation *a);
 	/* a is about to be paged out as a victim. */
 	void (*evicted)(struct vidmm *vm, struct vidmm_allocation *a);
-	/* Reorder v[0..n) (one priority level of s, in list order: least
-	 * recently added or touched first) into the order victims are taken. */
+	/* Reorder v[0..n), n >= 2 (one priority level of s, in list order:
+	 * least recently added or touched first) into the order victims are
+	 * taken. */
 	void (*order)(struct vidmm *vm, struct segment *s, struct vidmm_allocation **v,
 		      uint32_t n);
 };

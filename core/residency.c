@@ -750,7 +750,8 @@ static int scan_segment(struct vidmm *vm, struct segment *s, uint64_t size, uint
 				return -ENOMEM;
 			sc->cand[n++] = a;
 		}
-		vm->policy->order(vm, s, sc->cand, n);
+		if (n > 1)
+			vm->policy->order(vm, s, sc->cand, n);
 		for (uint32_t i = 0; i < n; i++) {
 			int r = scan_add(sc, s, sc->cand[i], size, align, fits);
 			if (r)

@@ -5,8 +5,9 @@
  * tests/meson.build), and its exit status, messages and files are checked.
  *
  * Owns: CLI-LIST, CLI-RUN-EACH-WORKLOAD, CLI-BAD-INPUT, CLI-REPLAY-EXACT,
- * CLI-PROBE, CLI-SUITE-QUICK. Must not: link the harness (these test the
- * program, not its functions) or depend on timing beyond generous bounds.
+ * CLI-PROBE, CLI-SUITE-QUICK, RSS-INCLUDES-CHILDREN. Must not: link the
+ * harness (these test the program, not its functions) or depend on timing
+ * beyond generous bounds.
  * Every run uses an explicit --seed, printed in the output on failure.
  */
 #include <dirent.h>
@@ -474,6 +475,41 @@ static void cli_suite_quick(void **state)
 	free(dir);
 }
 
+/* ---- RSS-INCLUDES-CHILDREN ----------------------------------------------------------- */
+
+/* The suite's peak memory names what it covers: its own process and, apart,
+ * the vidmm-micro child (which /usr/bin/time reports as the maximum). */
+static void rss_includes_children(void **state)
+{
+	char *dir = vt_mktmpdir("test_cli"), j[512];
+	struct vt_result r;
+	(void)state;
+
+	vt_run_bench(&r, (const char *[]){ "suite", "quick", "--out-dir", dir, "--quiet", "--seed", "3",
+				  "--repeat", "1", "--allow-empty", NULL });
+	vt_show("suite quick --repeat 1", &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "peak RSS"));
+	assert_non_null(strstr(r.out, "(vidmm-micro "));
+	snprintf(j, sizeof(j), "%s/results.json", dir);
+	json_t *d = json_load_file(j, 0, NULL);
+	assert_non_null(d);
+	const json_t *ctx = json_object_get(d, "context");
+	assert_true(json_integer_value(json_object_get(ctx, "peak_rss_kib")) > 0);
+	const json_t *ch = json_object_get(ctx, "children_peak_rss_kib");
+	assert_true(json_is_integer(ch));
+	const char *micro = json_string_value(json_object_get(ctx, "microbenchmarks"));
+	printf("suite %lld KiB, children %lld KiB, microbenchmarks %s\n",
+	       (long long)json_integer_value(json_object_get(ctx, "peak_rss_kib")),
+	       (long long)json_integer_value(ch), micro ? micro : "?");
+	/* vidmm-micro ran as a child: its peak is counted, and apart */
+	if (micro && !strcmp(micro, "micro.json"))
+		assert_true(json_integer_value(ch) > 0);
+	json_decref(d);
+	vt_rmtree(dir);
+	free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -483,6 +519,7 @@ int main(int argc, char **argv)
 		VT_CASE("CLI-REPLAY-EXACT", cli_replay_exact),
 		VT_CASE("CLI-PROBE", cli_probe),
 		VT_CASE("CLI-SUITE-QUICK", cli_suite_quick),
+		VT_CASE("RSS-INCLUDES-CHILDREN", rss_includes_children),
 	};
 	return VT_MAIN("test_cli", cases);
 }

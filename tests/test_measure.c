@@ -8,9 +8,9 @@
  *
  * Owns: RUN-MEASURED-WINDOW, RUN-EMPTY-IS-INCONCLUSIVE, RUN-SIGINT-PARTIAL,
  * SUITE-SIGINT-KEEPS-FINISHED, REPLAY-PARTIAL, REPLAY-CORRUPT,
- * OUT-PATHS-CHECKED-FIRST, CLI-OPTION-NEEDS-VALUE. Must not: assert on
- * throughput (this machine is shared); times are checked only as bounds the
- * harness sets itself (the window against --duration).
+ * OUT-PATHS-CHECKED-FIRST, CLI-OPTION-NEEDS-VALUE, OVERHEAD-REPORTS-INTERVAL.
+ * Must not: assert on throughput (this machine is shared); times are checked
+ * only as bounds the harness sets itself (the window against --duration).
  */
 #include <errno.h>
 #include <math.h>
@@ -428,6 +428,30 @@ static void cli_option_needs_value(void **state)
 	free(dir);
 }
 
+/* ---- OVERHEAD-REPORTS-INTERVAL ------------------------------------------------------- */
+
+/* overhead judges the budget by the interval of the median pair ratio, and
+ * says "unresolved" when the interval contains it. */
+static void overhead_reports_interval(void **state)
+{
+	struct vt_result r;
+	(void)state;
+
+	vt_run_bench(&r, (const char *[]){ "overhead", "--rounds", "3", "--ops", "20000", NULL });
+	vt_show("overhead", &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "interval ["));
+	assert_true(strstr(r.out, "budget 3% (ratio >= 0.97): within") ||
+		    strstr(r.out, "budget 3% (ratio >= 0.97): OVER") ||
+		    strstr(r.out, "budget 3% (ratio >= 0.97): unresolved"));
+	vt_run_bench(&r, (const char *[]){ "overhead", "--what", "timeline", "--rounds", "3", "--ops",
+				  "20000", NULL });
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "the timeline costs"));
+	vt_run_bench(&r, (const char *[]){ "overhead", "--what", "nothing", NULL });
+	assert_int_equal(r.status, 2);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -439,6 +463,7 @@ int main(int argc, char **argv)
 		VT_CASE("REPLAY-CORRUPT", replay_corrupt),
 		VT_CASE("OUT-PATHS-CHECKED-FIRST", out_paths_checked_first),
 		VT_CASE("CLI-OPTION-NEEDS-VALUE", cli_option_needs_value),
+		VT_CASE("OVERHEAD-REPORTS-INTERVAL", overhead_reports_interval),
 	};
 	return VT_MAIN("measure", cases);
 }

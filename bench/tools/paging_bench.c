@@ -11,7 +11,7 @@
  * compare. Targets (issue 3): window >= 0.8x memcpy at 2 MiB, bounce >= 0.4x,
  * submit of 16 resident allocations <= 1 us median.
  *
- * Usage: paging_bench [--quick] [--profile NAME]
+ * Usage: paging_bench [--quick] [--profile NAME] [--copy-engines N] [--help]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -202,15 +202,30 @@ int main(int argc, char **argv)
 	char err[256];
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--quick"))
+		if (!strcmp(argv[i], "--quick")) {
 			quick = true;
-		else if (!strcmp(argv[i], "--profile") && i + 1 < argc)
+		} else if (!strcmp(argv[i], "--profile") && i + 1 < argc) {
 			profile = argv[++i];
-		else if (!strcmp(argv[i], "--copy-engines") && i + 1 < argc)
-			engines = atoi(argv[++i]);
-		else {
-			fprintf(stderr, "usage: paging_bench [--quick] [--profile NAME|FILE.json] "
-				"[--copy-engines N]\n");
+		} else if (!strcmp(argv[i], "--copy-engines") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+			engines = *end || end == argv[i] ? -1 : (int)(v > 100 ? 100 : v);
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: paging_bench [--quick] [--profile NAME|FILE.json] "
+			       "[--copy-engines N]\n\n"
+			       "Page-out and page-in throughput through the paging segment, window\n"
+			       "(one GPU copy) and bounce (GPU copy + CPU copy), for 64 KiB, 2 MiB and\n"
+			       "32 MiB allocations, each beside a single-thread memcpy of the same\n"
+			       "bytes in the same run (ratios, not absolute times), and the cost of\n"
+			       "submitting a job whose 16 allocations are resident.\n\n"
+			       "  --quick           fewer rounds (a CI smoke run)\n"
+			       "  --profile P       a built-in profile or a JSON file (default: default)\n"
+			       "  --copy-engines N  copy engines of the emulated chip, 1..8 (default 1)\n");
+			return 0;
+		} else {
+			fprintf(stderr, "paging_bench: unknown argument '%s'\nusage: paging_bench "
+				"[--quick] [--profile NAME|FILE.json] [--copy-engines N] [--help]\n",
+				argv[i]);
 			return 2;
 		}
 	}
