@@ -447,7 +447,9 @@ static void overhead_reports_interval(void **state)
 	vt_run_bench(&r, (const char *[]){ "overhead", "--what", "timeline", "--rounds", "3", "--ops",
 				  "20000", NULL });
 	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "the timeline costs"));
+	assert_true(strstr(r.out, "the timeline costs") ||
+		    strstr(r.out, "ran faster with the timeline") ||
+		    strstr(r.out, "the timeline's cost is unresolved"));
 	vt_run_bench(&r, (const char *[]){ "overhead", "--what", "nothing", NULL });
 	assert_int_equal(r.status, 2);
 }
