@@ -1477,11 +1477,12 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 		/* A CPU access is a use: most recently used end of its list. */
 		note_use(vm, a);
 	}
+	/* Before the reap: a destroyed meanwhile may be freed by it. */
+	VIDMM_TRACE(&vm->tracer, lock, VIDMM_TRACE_LOCK, h, a->size, ret, 0);
 	a->op_pins--;
 	if (a->destroyed)
 		residency_reap_locked(vm);
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_LOCK], now_ns() - t0);
-	VIDMM_TRACE(&vm->tracer, lock, VIDMM_TRACE_LOCK, h, a->size, ret, 0);
 	pthread_mutex_unlock(&vm->lock);
 	return ret;
 }
