@@ -473,7 +473,10 @@ static void print_perf(FILE *out, const struct run_config *c, const struct run_r
 				   : units_count(d, x / (double)res->st_window.page_ins));
 		fprintf(out, " (all CPU time shared out, not one operation's own)\n");
 	}
-	if (!strstr(res->perf_summary, "cycles ") || strstr(res->perf_summary, "unavailable: cycles"))
+	bool hw = false;
+	for (unsigned i = 0; i < res->nperf; i++)
+		hw |= !strcmp(res->perf_name[i], "cycles") || !strcmp(res->perf_name[i], "instructions");
+	if (!hw)
 		fprintf(out, "  perf: no hardware counters here (cycles, instructions, caches "
 			"unavailable): software counters only\n");
 }

@@ -49,12 +49,14 @@
 
 enum src {
 	SRC_CORE = 1, /* kind: vidmm_trace_kind */
-	SRC_EMU,      /* a0 engine | type << 8, a1 fence, a2 bytes, a3 t_submit, a4 t_end, a5 err */
+	SRC_EMU,      /* a0 engine | type << 8 | (uint32_t)err << 32, a1 fence, a2 bytes,
+		       * a3 t_submit, a4 t_end */
 	SRC_API,      /* kind: vidmm_call; a0 t_end, a1 ret */
 	SRC_CTR_SEG,  /* a0 segment, a1 used, a2 free, a3 largest hole */
 	SRC_CTR_SYS,  /* a0 system pages in use (bytes), a1 swap in use (bytes) */
-	SRC_RUN,      /* a0 label index, a1 window start, a2 window end, a3 t_end, a4 stats index */
+	SRC_RUN,      /* a0 run index (labels, ends), a1 window start, a2 window end, a3 t_end */
 };
+/* a[5] of every record is free: the conversion keeps the raw order there. */
 
 struct rec {
 	uint16_t src;
@@ -279,8 +281,8 @@ void timeline_core_event(void *arg, const struct vidmm_trace_event *ev)
 void timeline_emu_cmd(void *arg, const struct emu_trace_cmd *c)
 {
 	struct rec r = { .src = SRC_EMU, .ts = c->t_start_ns,
-			 .a = { c->engine | (uint64_t)c->type << 8, c->fence, c->bytes,
-				c->t_submit_ns, c->t_end_ns, (uint64_t)(int64_t)c->err } };
+			 .a = { c->engine | (uint64_t)c->type << 8 | (uint64_t)(uint32_t)c->err << 32,
+				c->fence, c->bytes, c->t_submit_ns, c->t_end_ns } };
 	push(arg, &r);
 }
 
@@ -345,6 +347,16 @@ void timeline_run(const char *label, uint64_t t0, uint64_t ws, uint64_t we, uint
 	push(tl, &r);
 }
 
+/* Events lost so far: full rings (live and freed ones) and the file's cap. */
+static uint64_t dropped_locked(const struct timeline *tl)
+{
+	uint64_t n = tl->dropped_dead + tl->dropped_cap;
+
+	for (struct ring *g = tl->rings; g; g = g->next)
+		n += atomic_load_explicit(&g->dropped, memory_order_relaxed);
+	return n;
+}
+
 uint64_t timeline_dropped(void)
 {
 	struct timeline *tl = timeline_active;
@@ -353,9 +365,7 @@ uint64_t timeline_dropped(void)
 	if (!tl)
 		return 0;
 	pthread_mutex_lock(&tl->lock);
-	n = tl->dropped_dead + tl->dropped_cap;
-	for (struct ring *g = tl->rings; g; g = g->next)
-		n += atomic_load_explicit(&g->dropped, memory_order_relaxed);
+	n = dropped_locked(tl);
 	pthread_mutex_unlock(&tl->lock);
 	return n;
 }
@@ -571,8 +581,7 @@ static int write_json(struct timeline *tl, char *err, size_t len)
 	/* The raw file holds each thread's events in its own order: keep that
 	 * order among equal times. */
 	for (size_t i = 0; i < n; i++)
-		if (v[i].src != SRC_EMU)
-			v[i].a[5] = i;
+		v[i].a[5] = i;
 	qsort(v, n, sizeof(*v), cmp_rec);
 
 	struct cmd_map m = { 0 };
@@ -612,10 +621,8 @@ static int write_json(struct timeline *tl, char *err, size_t len)
 		snprintf(err, len, "--timeline: out of memory");
 		return -ENOMEM;
 	}
-	uint64_t dropped = tl->dropped_dead + tl->dropped_cap;
-	for (struct ring *g = tl->rings; g; g = g->next)
-		dropped += atomic_load_explicit(&g->dropped, memory_order_relaxed);
-	o.first = true;
+	/* The drain thread has stopped: nothing changes under us. */
+	uint64_t dropped = dropped_locked(tl);
 	{
 		char head[256];
 		snprintf(head, sizeof(head),
@@ -642,7 +649,9 @@ static int write_json(struct timeline *tl, char *err, size_t len)
 			emit_core(&o, r, base, &m);
 			break;
 		case SRC_EMU: {
-			uint32_t engine = (uint32_t)(r->a[0] & 0xff), type = (uint32_t)(r->a[0] >> 8);
+			uint32_t engine = (uint32_t)(r->a[0] & 0xff);
+			uint32_t type = (uint32_t)((r->a[0] >> 8) & 0xff);
+			int cmd_err = (int)(int32_t)(uint32_t)(r->a[0] >> 32);
 			struct cmd_key *k = map_slot(&m, (uint64_t)engine << 48 | r->a[1]);
 			const char *name = type == EMU_CMD_JOB ? "job"
 					   : k->key && k->purpose >= 0 ? purpose_name[k->purpose]
@@ -650,7 +659,7 @@ static int write_json(struct timeline *tl, char *err, size_t len)
 			emit(&o, "{\"ph\":\"X\",\"pid\":1,\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f,\"cat\":"
 			     "\"engine\",\"name\":\"%s\",\"args\":{\"engine\":%u,\"fence\":%" PRIu64
 			     ",\"bytes\":%" PRIu64 ",\"error\":%d}}", r->tid, t,
-			     us(r->a[4], r->ts), name, engine, r->a[1], r->a[2], (int)(int64_t)r->a[5]);
+			     us(r->a[4], r->ts), name, engine, r->a[1], r->a[2], cmd_err);
 			if (r->a[3] && r->a[3] < r->ts) {
 				emit(&o, "{\"ph\":\"b\",\"pid\":1,\"tid\":%u,\"ts\":%.3f,\"cat\":\"queue\","
 				     "\"id\":\"e%uf%" PRIu64 "\",\"name\":\"queued: %s\"}", r->tid,

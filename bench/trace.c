@@ -534,7 +534,8 @@ int trace_replay_open(const char *path, struct run_config *c, struct trace_repla
 		   cli_evict_policy(json_string_value(ep), c->evict_policy, sizeof(c->evict_policy),
 				    perr, sizeof(perr)))) {
 		snprintf(err, len, "replay: %s: header: evict_policy: %s", path,
-			 json_is_string(ep) ? perr + strlen("--evict-policy: ") : "not a string");
+			 json_is_string(ep) ? "not a policy this build knows (vidmm-bench list)"
+					    : "not a string");
 		goto fail;
 	}
 	if (!ep)

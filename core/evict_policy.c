@@ -40,10 +40,9 @@
 static void lru_use(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	(void)vm;
-	if (!a->destroyed && a->residency == VIDMM_RESIDENT && !a->deferred)
-		list_move_tail(&a->lru, (a->flags & VIDMM_ALLOC_UNPAGABLE)
-						? &a->seg->unpagable
-						: &a->seg->pagable[a->priority]);
+	list_move_tail(&a->lru, (a->flags & VIDMM_ALLOC_UNPAGABLE)
+					? &a->seg->unpagable
+					: &a->seg->pagable[a->priority]);
 }
 
 /* ---- hooks that do nothing, and list order ----------------------------------- */
@@ -182,8 +181,7 @@ static void gds_credit(struct vidmm_allocation *a)
 static void gds_use(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	(void)vm;
-	if (a->residency == VIDMM_RESIDENT && a->seg)
-		gds_credit(a);
+	gds_credit(a);
 }
 
 static void gds_resident(struct vidmm *vm, struct vidmm_allocation *a)

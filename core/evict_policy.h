@@ -30,7 +30,7 @@ struct vidmm_allocation;
 struct evict_policy {
 	const char *name;
 	const char *description;
-	/* a was used by a submitted job or a CPU lock. */
+	/* a, live and resident, was used by a submitted job or a CPU lock. */
 	void (*use)(struct vidmm *vm, struct vidmm_allocation *a);
 	/* a was just put on its segment's list (created or paged in). */
 	void (*resident)(struct vidmm *vm, struct vidmm_allocation *a);

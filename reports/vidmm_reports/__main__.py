@@ -78,7 +78,7 @@ def _compare(argv):
     p = _Parser(prog="vidmm-bench compare", description=(
         "Compare two results documents (or two Google Benchmark JSON files): runs are "
         "matched by workload, parameters (numbers compared as numbers), threads, paging "
-        "mode, profile and driver; every metric they share is compared across repetitions "
+        "mode, eviction policy, profile and driver; every metric they share is compared across repetitions "
         "(Mann-Whitney U, bootstrap interval of the change of the median). The verdict "
         "comes first, then the changed metrics."))
     p.add_argument("base", metavar="BASE.json")

@@ -196,8 +196,8 @@ def perf_note(groups):
     """Which counters this machine had, said once."""
     for g in groups:
         p = g.first.raw.get("perf")
-        if isinstance(p, dict) and p.get("summary"):
-            hw = "unavailable: cycles" not in p["summary"]
+        if isinstance(p, dict) and p.get("available"):
+            hw = bool({"cycles", "instructions"} & set(p.get("counters") or {}))
             return ("Counters of every thread of the process over the measured window "
                     "(perf_event_open). " + ("Hardware counters were available." if hw else
                     "No hardware counters here (a VM without a PMU): software counters only."))
