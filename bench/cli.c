@@ -24,7 +24,7 @@ enum {
 	O_OPS, O_THREADS, O_SEED, O_VERIFY, O_SWAPDIR, O_PERF, O_PIN, O_RECORD, O_OUT,
 	O_QUIET, O_PARAM, O_PMODE, O_NOSTATS, O_FENCE_TIMEOUT, O_NOCLEAR, O_INJECT, O_WARMUP,
 	O_SETUP_LIMIT, O_ALLOW_EMPTY, O_REPEAT, O_SAME_SEED, O_HTML, O_PARTIAL, O_TIMELINE, O_EVICT,
-	O_HELP,
+	O_HOST_LIMIT, O_HELP,
 };
 
 static const struct option run_opts[] = {
@@ -59,6 +59,7 @@ static const struct option run_opts[] = {
 	{ "allow-empty", no_argument, NULL, O_ALLOW_EMPTY },
 	{ "repeat", required_argument, NULL, O_REPEAT },
 	{ "same-seed", no_argument, NULL, O_SAME_SEED },
+	{ "max-other-load", required_argument, NULL, O_HOST_LIMIT },
 	{ "html", required_argument, NULL, O_HTML },
 	{ "partial", no_argument, NULL, O_PARTIAL },
 	{ "help", no_argument, NULL, O_HELP },
@@ -122,6 +123,20 @@ int cli_parse_seconds(const char *opt, const char *s, double min, double max, do
 	}
 	if (d > max) {
 		snprintf(err, len, "%s: %s is too large (at most %.0f s)", opt, s, max);
+		return -EINVAL;
+	}
+	*out = d;
+	return 0;
+}
+
+int cli_parse_share(const char *opt, const char *s, double *out, char *err, size_t len)
+{
+	char *end;
+
+	errno = 0;
+	double d = strtod(s, &end);
+	if (end == s || *end || errno || !isfinite(d) || d <= 0 || d > 1) {
+		snprintf(err, len, "%s: '%s' is not a share of the machine in (0, 1]", opt, s);
 		return -EINVAL;
 	}
 	*out = d;
@@ -289,6 +304,10 @@ int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *e
 			break;
 		case O_SAME_SEED:
 			o->same_seed = true;
+			break;
+		case O_HOST_LIMIT:
+			if (cli_parse_share("--max-other-load", optarg, &c->host_limit, err, len))
+				return -EINVAL;
 			break;
 		case O_HTML:
 			o->html = optarg;
@@ -533,6 +552,16 @@ void cli_help_run(FILE *out)
 		"  --duration SECONDS      the measured window (default 5 s unless --ops is given;\n"
 		"                          held open, up to 10x, until it holds 5 units)\n"
 		"  --ops N                 stop after N manager calls\n"
+		"  --warmup SECONDS        run, unmeasured, before the window (default 0)\n"
+		"  --setup-limit SECONDS   stop a run whose setup takes longer (exit 1)\n"
+		"  --allow-empty           a window that did no work is not a failure\n"
+		"  --repeat N              N repetitions, seeds seed..seed+N-1; the console gives\n"
+		"                          the median and its interval (compare needs 4 per side)\n"
+		"  --same-seed             every repetition with the same seed\n"
+		"  --max-other-load SHARE  with --repeat, a repetition during whose window other\n"
+		"                          processes and the hypervisor took more than SHARE of\n"
+		"                          the machine's CPU time is measured again once it is\n"
+		"                          quiet, 2N extra runs at most (default 0.05; 1: never)\n"
 		"  --threads N             worker threads (default: the workload's)\n"
 		"  --seed N                random seed, 0..2^63-1 (default: from the clock; always\n"
 		"                          printed and recorded)\n"
@@ -548,6 +577,7 @@ void cli_help_run(FILE *out)
 		"  --timeline FILE.json    a timeline of the run for Perfetto or chrome://tracing\n"
 		"                          (docs/perf-analysis.md)\n"
 		"  --out FILE.json         write the results document\n"
+		"  --html FILE.html        and its report page\n"
 		"  --quiet                 no progress bar, no summary\n"
 		"  --no-stats              skip latency histograms and the time series\n"
 		"  --fence-timeout MS      bound of every internal GPU wait of the manager\n"

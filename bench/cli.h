@@ -58,6 +58,9 @@ int cli_evict_policy(const char *name, char *out, size_t out_len, char *err, siz
 int cli_parse_seconds(const char *opt, const char *s, double min, double max, double *out,
 		      char *err, size_t len);
 
+/* A share of the machine in (0, 1] (--max-other-load). */
+int cli_parse_share(const char *opt, const char *s, double *out, char *err, size_t len);
+
 /* A seed from the clock, below 2^63 (results keep it as a JSON integer). */
 uint64_t cli_clock_seed(void);
 

@@ -194,6 +194,16 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 	for (unsigned i = 0; i < res->nnotes; i++)
 		json_array_append_new(notes, json_string(res->notes[i]));
 	json_object_set_new(run, "notes", notes);
+	/* Other work on the machine during the window: null when unknown. */
+	if (res->host.ok)
+		json_object_set_new(run, "host_load", json_pack("{s:f,s:f,s:f,s:i,s:f,s:b,s:f,s:i}",
+			"other_cpus", res->host.other_cpus, "steal_cpus", res->host.steal_cpus,
+			"own_cpus", res->host.own_cpus, "ncpu", (int)res->host.ncpu,
+			"share", hostload_share(&res->host), "busy", res->host_busy,
+			"limit", c->host_limit > 0 ? c->host_limit : HOSTLOAD_DEFAULT_LIMIT,
+			"remeasured", (int)res->host_remeasured));
+	else
+		json_object_set_new(run, "host_load", json_null());
 	json_t *head = json_array();
 	for (const struct wl_headline *h = c->w->headline; h && h->name; h++)
 		json_array_append_new(head, json_pack("{s:s,s:s,s:s}", "name", h->name,

@@ -494,6 +494,47 @@ static void fail(struct run_result *res, const char *why)
 	res->failed = true;
 }
 
+int runner_run_repetition(const struct run_config *c, struct run_result *res, unsigned *budget,
+			  const char *label, char *err, size_t len)
+{
+	unsigned again = 0;
+
+	for (;;) {
+		int ret = runner_run(c, res, err, len);
+		if (ret)
+			return ret;
+		/* A timeline shows every run that was made: none is replaced. */
+		if (!res->host_busy || res->interrupted || timeline_active || !*budget)
+			break;
+		printf("%s: the machine was busy during the measured window (other processes "
+		       "%.2f, hypervisor %.2f of %u CPUs): ", label, res->host.other_cpus,
+		       res->host.steal_cpus, res->host.ncpu);
+		fflush(stdout);
+		double limit = c->host_limit > 0 ? c->host_limit : HOSTLOAD_DEFAULT_LIMIT;
+		runner_result_free(res);
+		/* A neighbour runs for seconds: measuring again at once would
+		 * mostly meet it again. */
+		double w = hostload_wait_quiet(limit, 0.25, 10.0);
+		if (w < 0) {
+			/* Busy throughout: measuring again would only wait again.
+			 * The rest of the series is measured as the machine is. */
+			printf("it stayed busy for %.0f s; measured again, and no other "
+			       "repetition will be\n", -w);
+			*budget = 1;
+		} else
+			printf("measured again once it was quiet for 0.25 s (after %.1f s)\n", w);
+		fflush(stdout);
+		(*budget)--;
+		again++;
+	}
+	res->host_remeasured = again;
+	if (again)
+		runner_note(res, "%u earlier attempt%s of this repetition ran on a busy machine "
+			    "and %s measured again", again, again == 1 ? "" : "s",
+			    again == 1 ? "was" : "were");
+	return 0;
+}
+
 int runner_run(const struct run_config *c, struct run_result *res, char *err, size_t len)
 {
 	struct runner_state *rs;
@@ -754,6 +795,15 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	res->peak_rss_kib = ru1.ru_maxrss;
 	res->minor_faults = ru1.ru_minflt - ru0.ru_minflt;
 	res->major_faults = ru1.ru_majflt - ru0.ru_majflt;
+	if (res->window_stats_valid && hostload_between(&rs->host_ws, &rs->host_we, &res->host)) {
+		double limit = c->host_limit > 0 ? c->host_limit : HOSTLOAD_DEFAULT_LIMIT;
+		res->host_busy = hostload_share(&res->host) > limit;
+		if (res->host_busy)
+			runner_note(res, "the machine was busy: during the window other processes used "
+				    "%.2f and the hypervisor %.2f of its %u CPUs, so the figures include "
+				    "waiting for them", res->host.other_cpus, res->host.steal_cpus,
+				    res->host.ncpu);
+	}
 
 	char why[320];
 	if (res->setup_overrun) {

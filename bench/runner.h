@@ -18,6 +18,7 @@
 
 #include "core/vidmm.h"
 #include "drivers/profile.h"
+#include "hostload.h"
 #include "inject.h"
 #include "workloads/workload.h"
 
@@ -56,6 +57,8 @@ struct run_config {
 	char swap_dir[256];
 	uint64_t fence_timeout_ns; /* --fence-timeout; 0: the manager's default */
 	bool no_clear;           /* --no-clear: new allocations are not cleared */
+	double host_limit;       /* --max-other-load: other work's share of the machine in a
+				  * window above which it was busy; 0: the default, >= 1: never */
 	struct inject_plan inject; /* --inject */
 	struct trace_writer *trace; /* --record, or NULL */
 	void *wl_arg;            /* handed to the workload as r->priv before setup */
@@ -128,6 +131,12 @@ struct run_result {
 	 * read when the window opened and closed. */
 	bool perf_window_ok;
 	uint64_t perf_window[16];
+	/* Other work on the machine during the window (hostload.c); busy:
+	 * more than run_config.host_limit of it. remeasured: attempts before
+	 * this one that were busy and measured again (runner_run_repetition). */
+	struct hostload host;
+	bool host_busy;
+	unsigned host_remeasured;
 	/* pin */
 	char topology[256];
 	/* faults injected (--inject), per kind */
@@ -157,6 +166,13 @@ int runner_resolve_params(struct run_config *c, const char *const *keys,
  * parameters), with one line in err. Free res with runner_result_free.
  */
 int runner_run(const struct run_config *c, struct run_result *res, char *err, size_t len);
+/* One repetition of a series: runner_run, measured again while the machine
+ * was busy during the window (res->host_busy) and *budget allows, each time
+ * saying so on stdout under `label`. *budget counts down the extra runs a
+ * whole series may make. The last attempt is the result, busy or not; its
+ * host_remeasured counts the ones before it. Returns runner_run's value. */
+int runner_run_repetition(const struct run_config *c, struct run_result *res, unsigned *budget,
+			  const char *label, char *err, size_t len);
 
 /*
  * From a signal handler (async-signal-safe): stop the run in progress, if

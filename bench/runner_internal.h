@@ -95,6 +95,7 @@ struct runner_state {
 	struct perf_group *pg; /* --perf: read at the window's edges (window.c) */
 	struct perf_counts perf_ws, perf_we;
 	bool perf_have_ws, perf_have_we;
+	struct hostload_snap host_ws, host_we; /* the machine's load at the edges */
 	size_t cap_samples;
 	struct pin_ctx pin;
 	bool pinned;

@@ -110,7 +110,8 @@ static void help(FILE *out)
 	fprintf(out,
 		"usage: vidmm-bench suite NAME [--out-dir DIR] [--seed N] [--repeat N] [--same-seed]\n"
 		"                         [--allow-empty] [--perf] [--evict-policy NAME]\n"
-		"                         [--timeline FILE.json] [--quiet] [--list]\n"
+		"                         [--max-other-load SHARE] [--timeline FILE.json] [--quiet]\n"
+		"                         [--list]\n"
 		"\n"
 		"Runs every run of the suite, each repeated (default %d times, interleaved), and\n"
 		"writes DIR/results.json, DIR/micro.json (the microbenchmarks), DIR/summary.md and\n"
@@ -123,6 +124,11 @@ static void help(FILE *out)
 		"  --timeline FILE.json  one timeline of every run, for Perfetto or chrome://tracing\n"
 		"  --perf       perf_event_open counters for every run (summary.md, report.html)\n"
 		"  --evict-policy NAME  every run with this eviction policy (vidmm-bench list)\n"
+		"  --max-other-load SHARE  a run during whose window other processes and the\n"
+		"               hypervisor took more than SHARE of the machine's CPU time is\n"
+		"               measured again once it is quiet, twice as many extra runs as\n"
+		"               the suite has at most\n"
+		"               (default 0.05; 1: never)\n"
 		"\nsuites:\n", SUITE_REPEAT);
 	suite_list(out);
 }
@@ -263,6 +269,7 @@ int suite_main(int argc, char **argv)
 		{ "timeline", required_argument, NULL, 't' },
 		{ "perf", no_argument, NULL, 'P' },
 		{ "evict-policy", required_argument, NULL, 'E' },
+		{ "max-other-load", required_argument, NULL, 'M' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "dry-run", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
@@ -272,6 +279,7 @@ int suite_main(int argc, char **argv)
 	char policy[32] = "";
 	char def_dir[PATH_MAX], err[512];
 	uint64_t seed = cli_clock_seed(), repeat = 0;
+	double host_limit = 0;
 	bool quiet = false, same_seed = false, allow_empty = false, list = false, perf = false;
 	int ch;
 
@@ -316,6 +324,13 @@ int suite_main(int argc, char **argv)
 			break;
 		case 'E':
 			if (cli_evict_policy(optarg, policy, sizeof(policy), err, sizeof(err))) {
+				fprintf(stderr, "vidmm-bench suite: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'M':
+			if (cli_parse_share("--max-other-load", optarg, &host_limit, err,
+					    sizeof(err))) {
 				fprintf(stderr, "vidmm-bench suite: %s\n", err);
 				return 2;
 			}
@@ -401,6 +416,8 @@ int suite_main(int argc, char **argv)
 	unsigned nruns = 0, nfailed = 0;
 	int status = 0;
 	bool interrupted = false;
+	/* Runs on a busy machine measured again: twice as many as the suite has. */
+	unsigned remeasure = reps > 1 ? 2 * reps * nconf : 0;
 	/* Interleaved: every run's repetition k before any run's k + 1. */
 	for (unsigned rep = 0; rep < reps && !status && !interrupted; rep++) {
 		unsigned idx = 0;
@@ -408,9 +425,15 @@ int suite_main(int argc, char **argv)
 			struct run_config c;
 			struct run_result res;
 			uint64_t rseed = seed + idx + (same_seed ? 0 : (uint64_t)rep * 1000);
+			char label[96];
+			snprintf(label, sizeof(label), "[%u/%u] %s", rep * nconf + idx + 1, reps * nconf,
+				 sr->workload);
 			if (build_config(s, sr, rseed, quiet, allow_empty, perf, policy, &c, err,
-					 sizeof(err)) ||
-			    runner_run(&c, &res, err, sizeof(err))) {
+					 sizeof(err)))
+				goto bad;
+			c.host_limit = host_limit;
+			if (runner_run_repetition(&c, &res, &remeasure, label, err, sizeof(err))) {
+bad:
 				fprintf(stderr, "vidmm-bench suite: %s: %s\n", sr->workload, err);
 				status = 2;
 				break;

@@ -5,8 +5,9 @@
  *
  * Owns: the phase (runner_internal.h, enum run_phase), its edges in time,
  * each thread's counts at the edges, and the manager's counters and
- * histograms at the edges. Must not: decide when the deadline is (the
- * sampler in runner.c does), or hold a lock across a manager call.
+ * histograms and the machine's load (hostload.c) at the edges. Must not:
+ * decide when the deadline is (the sampler in runner.c does), or hold a
+ * lock across a manager call.
  *
  * The window opens when every thread has called wl_begin (its allocations
  * are made) and the warm-up has passed; it closes at the deadline, at the
@@ -39,6 +40,7 @@ static void snap_manager(struct runner_state *rs, bool start)
 		rs->have_ws = true;
 	else
 		rs->have_we = true;
+	hostload_snap(start ? &rs->host_ws : &rs->host_we);
 	/* --perf: the counters of the whole process, at the window's edges. */
 	if (rs->pg && perf_read(rs->pg, start ? &rs->perf_ws : &rs->perf_we) == 0) {
 		if (start)

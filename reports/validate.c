@@ -216,6 +216,13 @@ static bool run(struct ctx *c, const json_t *r, size_t idx)
 			snprintf(w2, sizeof(w2), "%s.notes[%zu]", w, i);
 			return bad(c, w2, "expected a string");
 		}
+	const json_t *hl = json_object_get(r, "host_load");
+	if (hl && !json_is_null(hl)) {
+		snprintf(w2, sizeof(w2), "%s.host_load", w);
+		if (!json_is_object(hl) || !json_is_boolean(json_object_get(hl, "busy")) ||
+		    !num(json_object_get(hl, "share")))
+			return bad(c, w2, "expected {busy, share, ...} or null");
+	}
 	const json_t *vm = json_object_get(r, "vidmm");
 	if (vm) {
 		snprintf(w2, sizeof(w2), "%s.vidmm", w);

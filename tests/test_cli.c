@@ -252,6 +252,10 @@ static void cli_bad_input(void **state)
 		{ "bad fault rate", { "run", "alloc-churn", "--inject", "copy-fail:lots" }, "copy-fail" },
 		{ "swap fault without swap", { "run", "alloc-churn", "--swap-mib", "0", "--inject",
 					       "swap-read" }, "swap-read" },
+		{ "share of the machine above 1", { "run", "alloc-churn", "--max-other-load", "1.5" },
+		  "--max-other-load" },
+		{ "share of the machine of 0", { "suite", "quick", "--max-other-load", "0" },
+		  "--max-other-load" },
 		{ "unknown suite", { "suite", "nosuch" }, "nosuch" },
 		{ "unknown command", { "frobnicate" }, "frobnicate" },
 		{ "replay of a missing trace", { "replay", "/nonexistent/trace.jsonl" }, "trace.jsonl" },
@@ -418,8 +422,9 @@ static void cli_suite_quick(void **state)
 
 	/* Two repetitions (the default is 5): enough to see them grouped, and
 	 * the suite stays short in the sanitizer builds. */
+	/* beside other tests: the machine is taken as it is */
 	vt_run_bench(&r, (const char *[]){ "suite", "quick", "--out-dir", dir, "--quiet", "--seed", "3",
-				  "--repeat", "2", NULL });
+				  "--repeat", "2", "--max-other-load", "1", NULL });
 	vt_show("suite quick", &r);
 	assert_int_equal(r.status, 0);
 	snprintf(j, sizeof(j), "%s/results.json", dir);

@@ -8,7 +8,8 @@
  *
  * Owns: RUN-MEASURED-WINDOW, RUN-EMPTY-IS-INCONCLUSIVE, RUN-SIGINT-PARTIAL,
  * SUITE-SIGINT-KEEPS-FINISHED, REPLAY-PARTIAL, REPLAY-CORRUPT,
- * OUT-PATHS-CHECKED-FIRST, CLI-OPTION-NEEDS-VALUE, OVERHEAD-REPORTS-INTERVAL.
+ * OUT-PATHS-CHECKED-FIRST, CLI-OPTION-NEEDS-VALUE, OVERHEAD-REPORTS-INTERVAL,
+ * REPEAT-REMEASURES-BUSY.
  * Must not: assert on throughput (this machine is shared); times are checked
  * only as bounds the harness sets itself (the window against --duration).
  */
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -454,6 +456,97 @@ static void overhead_reports_interval(void **state)
 	assert_int_equal(r.status, 2);
 }
 
+/* ---- REPEAT-REMEASURES-BUSY ---------------------------------------------------------- */
+
+/* One spinning process per CPU for `secs`: other work that takes the whole
+ * machine. Returns the pids (n of them). */
+static void spin_all(pid_t *pids, long n, double secs)
+{
+	for (long i = 0; i < n; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			struct timespec t0, t;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			do
+				clock_gettime(CLOCK_MONOTONIC, &t);
+			while ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) * 1e-9 <
+			       secs);
+			_exit(0);
+		}
+	}
+}
+
+/* A repetition whose window shared the machine with other work is measured
+ * again once the machine is quiet; the results say how much other work
+ * there was and how many attempts were set aside; compare leaves out a
+ * busy run that was kept, and says so. */
+static void repeat_remeasures_busy(void **state)
+{
+	char *dir = vt_mktmpdir("test_measure"), out[600], busy[600];
+	struct vt_result r;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pid_t pids[256];
+	(void)state;
+
+	assert_true(ncpu > 0);
+	if (ncpu > 256)
+		ncpu = 256;
+	snprintf(out, sizeof(out), "%s/r.json", dir);
+	/* the spinners outlast the first repetition's setup and window */
+	spin_all(pids, ncpu, 2.0);
+	vt_run_bench(&r, (const char *[]){ "run", "alloc-churn", "--duration", "0.3", "--repeat", "3",
+				  "--seed", "5", "--out", out, NULL });
+	for (long i = 0; i < ncpu; i++)
+		waitpid(pids[i], NULL, 0);
+	vt_show("run --repeat 3 beside a spinner per CPU", &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "repetition 1: the machine was busy during the measured window"));
+	assert_non_null(strstr(r.out, "measured again"));
+	json_t *d = load(out);
+	const json_t *runs = json_object_get(d, "runs");
+	assert_int_equal(json_array_size(runs), 3);
+	const json_t *h0 = json_object_get(json_array_get(runs, 0), "host_load");
+	assert_true(json_is_object(h0));
+	assert_true(json_integer_value(json_object_get(h0, "remeasured")) >= 1);
+	assert_true(json_is_boolean(json_object_get(h0, "busy")));
+	assert_int_equal((long)json_integer_value(json_object_get(h0, "ncpu")), ncpu);
+	for (size_t i = 0; i < 3; i++) {
+		const json_t *h = json_object_get(json_array_get(runs, i), "host_load");
+		double share = json_real_value(json_object_get(h, "share"));
+		assert_true(share >= 0 && share <= 1.0001);
+	}
+	/* A single run is not measured again: it is noted. */
+	spin_all(pids, ncpu, 1.5);
+	snprintf(busy, sizeof(busy), "%s/one.json", dir);
+	vt_run_bench(&r, (const char *[]){ "run", "alloc-churn", "--duration", "0.3", "--seed", "5",
+				  "--out", busy, NULL });
+	for (long i = 0; i < ncpu; i++)
+		waitpid(pids[i], NULL, 0);
+	assert_int_equal(r.status, 0);
+	assert_null(strstr(r.out, "measured again"));
+	assert_non_null(strstr(r.out, "the machine was busy"));
+	json_t *one = load(busy);
+	const json_t *h1 = json_object_get(run0(one), "host_load");
+	assert_true(json_is_true(json_object_get(h1, "busy")));
+	json_decref(one);
+
+	/* compare leaves out a kept busy run, and names it */
+	json_t *dm = json_deep_copy(d);
+	json_t *r1 = json_object_get(json_array_get(json_object_get(dm, "runs"), 1), "host_load");
+	json_object_set_new(r1, "busy", json_true());
+	json_object_set_new(r1, "share", json_real(0.4));
+	snprintf(busy, sizeof(busy), "%s/busy.json", dir);
+	assert_int_equal(json_dump_file(dm, busy, 0), 0);
+	vt_run_bench(&r, (const char *[]){ "compare", out, busy, NULL });
+	vt_show("compare with a busy run", &r);
+	assert_non_null(strstr(r.out, "new: 1 run(s) shared the machine with other work (up to 40%"));
+	json_decref(dm);
+	json_decref(d);
+	vt_rmtree(dir);
+	free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -466,6 +559,7 @@ int main(int argc, char **argv)
 		VT_CASE("OUT-PATHS-CHECKED-FIRST", out_paths_checked_first),
 		VT_CASE("CLI-OPTION-NEEDS-VALUE", cli_option_needs_value),
 		VT_CASE("OVERHEAD-REPORTS-INTERVAL", overhead_reports_interval),
+		VT_CASE("REPEAT-REMEASURES-BUSY", repeat_remeasures_busy),
 	};
 	return VT_MAIN("measure", cases);
 }

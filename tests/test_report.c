@@ -78,6 +78,13 @@ static const char *line_with(const char *out, const char *a, const char *b)
 	return NULL;
 }
 
+/* The compare cases run alone (tests/meson.build) and judge measurements:
+ * their repetitions that ran beside other work are measured again, as a
+ * user's are. The report cases run beside other tests and judge rendering:
+ * they take the machine as it is (--max-other-load 1), so that a label does
+ * not gain a "busy machine" flag from a neighbouring test. */
+static bool remeasure_busy;
+
 /* A repeated run into path: args after "run". */
 static void make(const char *path, const char *const *args)
 {
@@ -90,6 +97,10 @@ static void make(const char *path, const char *const *args)
 	for (int i = 0; args[i] && n < 26; i++)
 		a[n++] = args[i];
 	a[n++] = "--quiet";
+	if (!remeasure_busy) {
+		a[n++] = "--max-other-load";
+		a[n++] = "1";
+	}
 	a[n++] = "--out";
 	a[n++] = path;
 	a[n] = NULL;
@@ -328,7 +339,9 @@ static void compare_same_build(void **state)
 #endif
 	char *dir = vt_mktmpdir("test_report"), p[22][512];
 	struct vt_result r;
-	int flagged = 0;
+	int flagged = 0, busy = 0;
+
+	remeasure_busy = true;
 
 	/* 21 documents of the same configuration, 5 repetitions each, made one
 	 * after another: 20 comparisons of neighbours */
@@ -341,17 +354,33 @@ static void compare_same_build(void **state)
 		int reg, imp, unch, inc;
 		vt_run_bench(&r, (const char *[]){ "compare", p[i], p[i + 1], NULL });
 		verdict(&r, &reg, &imp, &unch, &inc);
-		if (reg || imp || inc) {
+		/* Repetitions that ran beside other work are left out, and can
+		 * leave too few for a test: inconclusive for a stated reason,
+		 * the machine's, not a false alarm of the statistics. */
+		bool machine = !reg && !imp && inc &&
+			       strstr(r.out, "shared the machine with other work");
+		if (machine)
+			busy++;
+		else if (reg || imp || inc)
 			flagged++;
+		if (reg || imp || inc)
 			vt_show("a comparison of the same build that was not unchanged", &r);
-		}
 		assert_int_equal(r.status, reg ? 1 : 0);
 		/* the one allowed false alarm aside, most metrics are tested
 		 * and found unchanged (not merely inconclusive) */
 		if (!(reg || imp || inc))
 			assert_true(unch > 5);
 	}
-	printf("%d of 20 comparisons of the same build not unchanged\n", flagged);
+	printf("%d of 20 comparisons of the same build not unchanged, %d more inconclusive "
+	       "because the machine was busy\n", flagged, busy);
+	if (busy > 10) {
+		printf("SKIP: the machine was busy with other work for most of this test: a "
+		       "false-alarm rate cannot be measured on it\n");
+		fflush(stdout);
+		vt_rmtree(dir);
+		free(dir);
+		exit(77);
+	}
 	assert_true(flagged <= 1);
 	vt_rmtree(dir);
 	free(dir);
@@ -365,6 +394,8 @@ static void compare_detects_slowdown(void **state)
 	struct vt_result r;
 	int reg, imp, unch, inc;
 	(void)state;
+
+	remeasure_busy = true;
 
 	/* twice the objects per job: each job does twice the work */
 	snprintf(a, sizeof(a), "%s/base.json", dir);
@@ -410,6 +441,8 @@ static void compare_pairing(void **state)
 	struct vt_result r;
 	int reg, imp, unch, inc;
 	(void)state;
+
+	remeasure_busy = true;
 
 	snprintf(a, sizeof(a), "%s/a.json", dir);
 	snprintf(b, sizeof(b), "%s/b.json", dir);

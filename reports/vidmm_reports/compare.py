@@ -104,6 +104,12 @@ def compare_docs(base, new, axes=(), pairs=(), alpha=stats.ALPHA, threshold=stat
         if bad:
             cmp.notes.append(f"{side}: {len(bad)} run(s) were interrupted; their values are "
                              f"left out")
+        busy = [r for r in d.runs if r.busy and not r.interrupted]
+        if busy:
+            worst = max(r.host_share or 0 for r in busy)
+            cmp.notes.append(f"{side}: {len(busy)} run(s) shared the machine with other work "
+                             f"(up to {worst * 100:.0f}% of its CPU time in the window, past "
+                             f"the run's --max-other-load); their values are left out")
     bgs = base.groups(drop)
     ngs = new.groups(drop)
     by_key = {g.key: g for g in bgs}
@@ -171,10 +177,13 @@ def _unmatched_label(g, others):
 
 
 class _Complete:
-    """A group without its interrupted repetitions."""
+    """A group without its interrupted repetitions, and without those that
+    ran on a busy machine: a neighbour slows every repetition it overlaps,
+    so they would differ from the other side for a reason the test cannot
+    see."""
 
     def __init__(self, g):
-        self.runs = [r for r in g.runs if not r.interrupted] or g.runs[:0]
+        self.runs = [r for r in g.runs if not r.interrupted and not r.busy]
         self.label = g.label
 
 

@@ -59,6 +59,8 @@ def _group_section(i, g):
     out = [f'<section id="g{i}"><h2>{_e(g.label)}</h2>']
     flags = [x for x in ("inconclusive", "interrupted")
              if any(getattr(rr, x) for rr in g.runs)]
+    if any(rr.busy for rr in g.runs):
+        flags.append("busy machine")
     if flags:
         reasons = {rr.raw.get("inconclusive_reason") for rr in g.runs if rr.inconclusive}
         out.append(f'<p class="note">{_e(", ".join(flags))}'

@@ -114,6 +114,13 @@ class Run:
         }
         self.interrupted = bool(r.get("interrupted"))
         self.inconclusive = bool(r.get("inconclusive"))
+        # Other work took more of the machine during the window than the
+        # run allowed (host_load, bench/hostload.c): its figures measured
+        # the neighbours too.
+        hl = r.get("host_load")
+        self.busy = isinstance(hl, dict) and hl.get("busy") is True
+        self.host_share = float(hl["share"]) if isinstance(hl, dict) and _num(hl.get("share")) \
+            else None
 
     def key(self, drop=()):
         return tuple((d, self.config[d]) for d in DIMENSIONS if d not in drop)

@@ -92,6 +92,8 @@ def group_row(g):
         flags.append("inconclusive")
     if any(r.interrupted for r in g.runs):
         flags.append("interrupted")
+    if any(r.busy for r in g.runs):
+        flags.append("busy machine")
     checks = [(r.raw.get("checks") or {}) for r in g.runs]
     failed = [c for c in checks if not c.get("passed", True)]
     check = "ok" if not failed else f"FAILED ({failed[0].get('failure', '?')})"
