@@ -204,6 +204,15 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 			"remeasured", (int)res->host_remeasured));
 	else
 		json_object_set_new(run, "host_load", json_null());
+	/* This process's CPUs in the window by thread role (threadcpu.c). */
+	if (res->cpu.ok) {
+		json_t *cpu = json_object();
+		for (int r = 0; r < TCPU_ROLES; r++)
+			json_object_set_new(cpu, threadcpu_role_names[r], json_real(res->cpu.cpus[r]));
+		json_object_set_new(run, "cpu_by_role", cpu);
+	} else {
+		json_object_set_new(run, "cpu_by_role", json_null());
+	}
 	json_t *head = json_array();
 	for (const struct wl_headline *h = c->w->headline; h && h->name; h++)
 		json_array_append_new(head, json_pack("{s:s,s:s,s:s}", "name", h->name,
@@ -518,6 +527,16 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 	if (res->warmup_s > 0)
 		fprintf(out, ", warm-up %s", units_s(b, res->warmup_s));
 	fprintf(out, ", teardown %s\n", units_s(d, res->teardown_s));
+	if (res->host.ok) {
+		/* Who had the CPUs: on few cores the engines and waiters compete
+		 * with the clients, and other processes with all of them. */
+		fprintf(out, "  CPUs in the window (of %u):", res->host.ncpu);
+		for (int r = 0; r < TCPU_ROLES && res->cpu.ok; r++)
+			if (r != TCPU_EXITED || res->cpu.cpus[r] >= 0.005)
+				fprintf(out, " %s %.2f,", threadcpu_role_names[r], res->cpu.cpus[r]);
+		fprintf(out, " other processes %.2f, hypervisor %.2f\n", res->host.other_cpus,
+			res->host.steal_cpus);
+	}
 	if (cr->count || su->count) {
 		fprintf(out, "  latency:");
 		if (cr->count)

@@ -796,6 +796,8 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	res->minor_faults = ru1.ru_minflt - ru0.ru_minflt;
 	res->major_faults = ru1.ru_majflt - ru0.ru_majflt;
 	if (res->window_stats_valid && hostload_between(&rs->host_ws, &rs->host_we, &res->host)) {
+		double own_ticks = (double)(rs->host_we.own - rs->host_ws.own);
+		threadcpu_between(&rs->tcpu_ws, &rs->tcpu_we, own_ticks, res->duration_s, &res->cpu);
 		double limit = c->host_limit > 0 ? c->host_limit : HOSTLOAD_DEFAULT_LIMIT;
 		res->host_busy = hostload_share(&res->host) > limit;
 		if (res->host_busy)

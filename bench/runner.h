@@ -19,6 +19,7 @@
 #include "core/vidmm.h"
 #include "drivers/profile.h"
 #include "hostload.h"
+#include "threadcpu.h"
 #include "inject.h"
 #include "workloads/workload.h"
 
@@ -135,6 +136,7 @@ struct run_result {
 	 * more than run_config.host_limit of it. remeasured: attempts before
 	 * this one that were busy and measured again (runner_run_repetition). */
 	struct hostload host;
+	struct threadcpu cpu; /* this process's CPUs in the window, by thread role */
 	bool host_busy;
 	unsigned host_remeasured;
 	/* pin */

@@ -18,6 +18,7 @@
 #include "pin.h"
 #include "platform.h"
 #include "runner.h"
+#include "threadcpu.h"
 #include "perf.h"
 
 #define PEND_N 64
@@ -96,6 +97,7 @@ struct runner_state {
 	struct perf_counts perf_ws, perf_we;
 	bool perf_have_ws, perf_have_we;
 	struct hostload_snap host_ws, host_we; /* the machine's load at the edges */
+	struct threadcpu_snap tcpu_ws, tcpu_we; /* this process's threads at the edges */
 	size_t cap_samples;
 	struct pin_ctx pin;
 	bool pinned;

@@ -5,7 +5,8 @@
  *
  * Owns: the phase (runner_internal.h, enum run_phase), its edges in time,
  * each thread's counts at the edges, and the manager's counters and
- * histograms and the machine's load (hostload.c) at the edges. Must not:
+ * histograms, the machine's load (hostload.c) and this process's threads'
+ * CPU time (threadcpu.c) at the edges. Must not:
  * decide when the deadline is (the sampler in runner.c does), or hold a
  * lock across a manager call.
  *
@@ -41,6 +42,7 @@ static void snap_manager(struct runner_state *rs, bool start)
 	else
 		rs->have_we = true;
 	hostload_snap(start ? &rs->host_ws : &rs->host_we);
+	threadcpu_snap(start ? &rs->tcpu_ws : &rs->tcpu_we);
 	/* --perf: the counters of the whole process, at the window's edges. */
 	if (rs->pg && perf_read(rs->pg, start ? &rs->perf_ws : &rs->perf_we) == 0) {
 		if (start)

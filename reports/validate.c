@@ -223,6 +223,14 @@ static bool run(struct ctx *c, const json_t *r, size_t idx)
 		    !num(json_object_get(hl, "share")))
 			return bad(c, w2, "expected {busy, share, ...} or null");
 	}
+	const json_t *cr = json_object_get(r, "cpu_by_role");
+	if (cr && !json_is_null(cr)) {
+		snprintf(w2, sizeof(w2), "%s.cpu_by_role", w);
+		if (!json_is_object(cr))
+			return bad(c, w2, "expected an object or null");
+		if (!all_num(c, cr, w2))
+			return false;
+	}
 	const json_t *vm = json_object_get(r, "vidmm");
 	if (vm) {
 		snprintf(w2, sizeof(w2), "%s.vidmm", w);

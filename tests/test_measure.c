@@ -9,7 +9,7 @@
  * Owns: RUN-MEASURED-WINDOW, RUN-EMPTY-IS-INCONCLUSIVE, RUN-SIGINT-PARTIAL,
  * SUITE-SIGINT-KEEPS-FINISHED, REPLAY-PARTIAL, REPLAY-CORRUPT,
  * OUT-PATHS-CHECKED-FIRST, CLI-OPTION-NEEDS-VALUE, OVERHEAD-REPORTS-INTERVAL,
- * REPEAT-REMEASURES-BUSY.
+ * REPEAT-REMEASURES-BUSY, RUN-CPU-BY-ROLE.
  * Must not: assert on throughput (this machine is shared); times are checked
  * only as bounds the harness sets itself (the window against --duration).
  */
@@ -456,6 +456,50 @@ static void overhead_reports_interval(void **state)
 	assert_int_equal(r.status, 2);
 }
 
+/* ---- RUN-CPU-BY-ROLE ------------------------------------------------------------------ */
+
+/* A run says how many CPUs its client threads, the emulated engines, the
+ * manager's threads and other processes used in the window: on the console
+ * and in the results, and the parts add up to no more than the machine. */
+static void run_cpu_by_role(void **state)
+{
+	char *dir = vt_mktmpdir("test_measure"), out[600];
+	struct vt_result r;
+	(void)state;
+
+	snprintf(out, sizeof(out), "%s/r.json", dir);
+	vt_run_bench(&r, (const char *[]){ "run", "oversubscribe", "--duration", "0.5", "--seed", "2",
+				  "--out", out, NULL });
+	vt_show("oversubscribe", &r);
+	assert_int_equal(r.status, 0);
+	const char *l = strstr(r.out, "CPUs in the window (of ");
+	assert_non_null(l);
+	assert_non_null(strstr(l, "clients "));
+	assert_non_null(strstr(l, "engines "));
+	assert_non_null(strstr(l, "other processes "));
+	json_t *d = load(out);
+	const json_t *cpu = json_object_get(run0(d), "cpu_by_role");
+	const json_t *hl = json_object_get(run0(d), "host_load");
+	assert_true(json_is_object(cpu));
+	assert_true(json_is_object(hl));
+	double ncpu = (double)json_integer_value(json_object_get(hl, "ncpu")), sum = 0;
+	static const char *const roles[] = { "clients", "engines", "manager", "harness", "exited" };
+	for (size_t i = 0; i < 5; i++) {
+		const json_t *v = json_object_get(cpu, roles[i]);
+		assert_true(json_is_number(v));
+		assert_true(json_number_value(v) >= 0);
+		sum += json_number_value(v);
+	}
+	/* the client thread ran for the whole window: at least a few ticks */
+	assert_true(json_number_value(json_object_get(cpu, "clients")) > 0);
+	/* the roles split the process's own total (tick rounding aside) */
+	assert_true(fabs(sum - json_number_value(json_object_get(hl, "own_cpus"))) < 0.1 + 0.1 * sum);
+	assert_true(sum + json_number_value(json_object_get(hl, "other_cpus")) <= ncpu * 1.1 + 0.1);
+	json_decref(d);
+	vt_rmtree(dir);
+	free(dir);
+}
+
 /* ---- REPEAT-REMEASURES-BUSY ---------------------------------------------------------- */
 
 /* One spinning process per CPU for `secs`: other work that takes the whole
@@ -560,6 +604,7 @@ int main(int argc, char **argv)
 		VT_CASE("CLI-OPTION-NEEDS-VALUE", cli_option_needs_value),
 		VT_CASE("OVERHEAD-REPORTS-INTERVAL", overhead_reports_interval),
 		VT_CASE("REPEAT-REMEASURES-BUSY", repeat_remeasures_busy),
+		VT_CASE("RUN-CPU-BY-ROLE", run_cpu_by_role),
 	};
 	return VT_MAIN("measure", cases);
 }
