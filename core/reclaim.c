@@ -269,17 +269,72 @@ static int do_swap_out_locked(struct vidmm *vm, uint64_t need, bool background)
 	}
 }
 
+/*
+ * System pages that are already given up but not yet free: allocations
+ * destroyed while busy (a clear on create still queued, a job still
+ * reading) and quarantined frames. They come back when their fences
+ * signal, so a request they would satisfy waits for those fences, bounded
+ * by the fence timeout and with vm->lock dropped, rather than fail with
+ * -ENOMEM while the memory is on its way back. False when none is pending.
+ */
+static bool wait_pending_frees_locked(struct vidmm *vm)
+{
+	uint64_t want[VIDMM_MAX_ENGINES] = { 0 };
+	uint32_t n = vm->engines.n_copy + vm->engines.n_job;
+	uint64_t deadline = now_ns() + fence_timeout(vm);
+	bool any = false;
+
+	list_for_each(pos, &vm->deferred) {
+		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
+		if (!a->pages.npages)
+			continue;
+		for (uint32_t e = 0; e < n; e++) {
+			uint64_t f = a->read_fence[e] > a->write_fence[e] ? a->read_fence[e]
+									   : a->write_fence[e];
+			if (f > want[e])
+				want[e] = f;
+		}
+		any = true;
+	}
+	list_for_each(pos, &vm->quarantine) {
+		struct quarantine *q = list_entry(pos, struct quarantine, link);
+		if (!q->pages.npages)
+			continue;
+		for (uint32_t e = 0; e < n; e++)
+			if (q->fence[e] > want[e])
+				want[e] = q->fence[e];
+		any = true;
+	}
+	if (!any)
+		return false;
+	/* The lists may change while unlocked: the fences seen now are what
+	 * is waited for, and the reap frees whatever is idle by then. */
+	for (uint32_t e = 0; e < n; e++) {
+		uint64_t now = now_ns();
+		if (want[e] && now < deadline)
+			fence_wait_unlocked(vm, e, want[e], deadline - now);
+	}
+	residency_reap_locked(vm);
+	return true;
+}
+
 int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
 		       struct sys_pages *out)
 {
 	int ret = -ENOMEM;
+	bool waited = false;
 
 	for (int round = 0; round < MAX_ROUNDS; round++) {
 		ret = sysmem_alloc(&vm->sysmem, npages, contiguous, false, out);
-		if (ret != -ENOMEM || !vm->swap)
+		if (ret != -ENOMEM)
 			break;
-		if (do_swap_out_locked(vm, npages, false))
+		if (vm->swap && !do_swap_out_locked(vm, npages, false))
+			continue;
+		/* Nothing (more) to swap out: memory on its way back is waited
+		 * for once. */
+		if (waited || !wait_pending_frees_locked(vm))
 			break;
+		waited = true;
 	}
 	if (ret == 0 && vm->reclaim_running && vm->sysmem.used > high_mark(vm))
 		pthread_cond_signal(&vm->reclaim_cv);

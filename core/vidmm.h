@@ -25,7 +25,8 @@
  *           moved by another thread) and did not become free within the
  *           fence timeout, or whose page-out copy failed or timed out;
  *  -ENOMEM  no system pages (the budget is spent and swap cannot help) or no
- *           host memory.
+ *           host memory. Pages of allocations destroyed while busy are
+ *           waited for first, within the fence timeout.
  * Memory handed to a client never shows a previous owner's bytes: a new
  * allocation reads as zeros (cleared by a GPU fill on a copy engine, issued
  * at create and waited for by its first use; see cfg.no_clear_on_create).

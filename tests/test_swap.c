@@ -4,8 +4,9 @@
  * the emulated GPU: explicit swap-out and swap-in by job and by CPU lock,
  * a seeded working set far larger than memory, a swap file too small,
  * injected I/O errors, a corrupted swap file, the RLIMIT_MEMLOCK and buffered
- * I/O fallbacks, no file left behind by a killed process, and concurrent
- * clients against background reclaim.
+ * I/O fallbacks, no file left behind by a killed process, concurrent
+ * clients against background reclaim, and system pages still on their way
+ * back from a destroyed allocation.
  *
  * Owns: those test cases (tests/meson.build registers them, one meson test
  * per case). Must not: reach into core internals or modify core/, drivers/,
@@ -1634,6 +1635,46 @@ static void swap_concurrent(void **state)
 	vt_env_down(e);
 }
 
+/* ---- SYSMEM-WAITS-FOR-PENDING-FREE ------------------------------------------------------ */
+
+/* System pages of an allocation destroyed while busy (its clear on create
+ * still queued) come back when its fence signals: a request that needs
+ * them waits for that fence rather than fail with -ENOMEM while the memory
+ * is on its way back (swap_bench's swap-in did, right after its pressure
+ * allocations were destroyed). */
+static void sysmem_waits_for_pending_free(void **state)
+{
+	/* 32 MiB for clients: two 24 MiB allocations never fit at once */
+	struct vt_env_opts o = { .sysmem = 40 * MIB, .sysmem_reserve = 8 * MIB };
+	struct vt_env *e = vt_env_up(&o);
+	const uint64_t sz = 24 * MIB;
+
+	(void)state;
+	/* Every copy engine signals its next command 100 ms late: the clear
+	 * of the first allocation is still pending when it is destroyed. */
+	for (uint32_t c = 0; c < e->eng.n_copy; c++)
+		assert_int_equal(emu_inject_fence_delay(e->emu, c, 100 * MS, 1), 0);
+	vidmm_handle_t a = create_in(e, e->pcie_snoop, sz, VIDMM_PRIO_NORMAL, 0);
+	struct vidmm_stats s0 = stats_of(e->vm);
+	assert_int_equal(vidmm_destroy_allocation(e->vm, a), 0);
+	struct vidmm_stats s1 = stats_of(e->vm);
+	/* destroyed, but its pages are not back yet */
+	assert_int_equal(s1.sysmem_pages_used, s0.sysmem_pages_used);
+	uint64_t t0 = now_ns();
+	vidmm_handle_t b = 0;
+	int ret = try_create(e->vm, e->pcie_unsnoop, sz, VIDMM_PRIO_NORMAL, 0, &b);
+	printf("second 24 MiB allocation: %s after %.1f ms\n", vidmm_strerror(ret),
+	       (double)(now_ns() - t0) / 1e6);
+	assert_int_equal(ret, 0);
+	gpu_fill(e->vm, b, 7);
+	expect_verify(e->vm, b, 7, "the new allocation");
+	struct vidmm_stats s2 = stats_of(e->vm);
+	assert_int_equal(s2.allocations, 1);
+	vt_check(e->vm, "after the wait");
+	assert_int_equal(vidmm_destroy_allocation(e->vm, b), 0);
+	vt_env_down(e);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -1646,6 +1687,7 @@ int main(int argc, char **argv)
 		VT_CASE("SWAP-BUFFERED-FALLBACK", swap_buffered_fallback),
 		VT_CASE("SWAP-NO-LEFTOVER", swap_no_leftover),
 		VT_CASE("SWAP-CONCURRENT", swap_concurrent),
+		VT_CASE("SYSMEM-WAITS-FOR-PENDING-FREE", sysmem_waits_for_pending_free),
 	};
 	return VT_MAIN("swap", cases);
 }
