@@ -143,13 +143,22 @@ def compare_docs(base, new, axes=(), pairs=(), alpha=stats.ALPHA, threshold=stat
     cmp.new_only = [_unmatched_label(g, bgs) for g in ngs if g.label in cmp.new_only]
     cmp.base_only = [_unmatched_label(g, ngs) for g in bgs if id(g) not in used_b]
     for b, n in matched:
+        # The metrics are those of every run; the values only those of the
+        # runs kept (a side whose every repetition was left out still has
+        # its metrics, judged inconclusive, not dropped from the table).
+        bnames = metrics.group_values(b)
         bv = metrics.group_values(_complete(b))
         nv = metrics.group_values(_complete(n))
-        for name, (m, nvals) in nv.items():
-            if name not in bv:
+        for name, (m, _) in metrics.group_values(n).items():
+            if name not in bnames:
                 continue
-            bvals = bv[name][1]
+            bvals = bv[name][1] if name in bv else []
+            nvals = nv[name][1] if name in nv else []
             res = stats.compare(bvals, nvals, m.better, alpha, threshold, m.tail)
+            if not bvals or not nvals:
+                side = "base" if not bvals else "new"
+                res["why"] = (f"no repetition of the {side} side is left (interrupted, or run "
+                              f"on a busy machine)")
             row = Row(n.label, m, bvals, nvals, res)
             row.base_group = b.label
             cmp.rows.append(row)

@@ -1,0 +1,429 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""figures.py - runs every benchmark behind README's "Measured figures" with
+the parameters README states, and writes the tables README pastes.
+
+Owns: which program and options make each table, parsing their output, and
+the tables (median [min, max] over repeated invocations, and the ratios each
+program measures in one run). Must not: measure anything itself (every
+figure comes from a project program), or write a table from a program that
+failed: a failed program stops the script with its output, and nothing is
+written.
+
+Usage: scripts/figures.sh [--quick] [--runs N] [--out DIR] [--build DIR]
+Writes DIR/figures.md (the machine line and the tables) and DIR/figures.json
+(every value of every invocation). --quick runs each program on its smallest
+settings once (a smoke run: CI's FIGURES-SUITE-RUNS), not figures to publish.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+class FigureError(Exception):
+    pass
+
+
+def run(cmd, timeout, cwd=None):
+    """stdout of cmd, or FigureError naming the command and its output."""
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        raise FigureError(f"{' '.join(cmd)}: no result within {timeout} s")
+    except OSError as e:
+        raise FigureError(f"{cmd[0]}: {e.strerror}")
+    if p.returncode != 0:
+        raise FigureError(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stdout[-3000:]}"
+                          f"{p.stderr[-3000:]}")
+    return p.stdout, time.monotonic() - t0
+
+
+def spread(vals, fmt="{:,.0f}"):
+    """median [min, max] of vals, or the one value."""
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "–"
+    m = statistics.median(vals)
+    if len(vals) == 1:
+        return fmt.format(m)
+    return f"{fmt.format(m)} [{fmt.format(min(vals))}, {fmt.format(max(vals))}]"
+
+
+def table(head, rows):
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+# ---- the machine ------------------------------------------------------------------------
+
+
+def _first(path, key):
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def _fs_of(path):
+    """(device, fstype) of the mount that holds path."""
+    best, dev, fs = "", "?", "?"
+    path = os.path.realpath(path)
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                p = line.split()
+                if len(p) >= 3 and (path == p[1] or path.startswith(p[1].rstrip("/") + "/")) \
+                        and len(p[1]) >= len(best):
+                    best, dev, fs = p[1], p[0], p[2]
+    except OSError:
+        pass
+    return dev, fs
+
+
+def machine(build, swap_dir):
+    mem = _first("/proc/meminfo", "MemTotal")
+    gib = f"{int(mem.split()[0]) / 1048576:.0f} GiB" if mem else "? GiB"
+    dev, fs = _fs_of(swap_dir)
+    try:
+        opts = json.loads(run(["meson", "introspect", build, "--buildoptions"], 60)[0])
+        btype = next(o["value"] for o in opts if o["name"] == "buildtype")
+    except (FigureError, StopIteration, ValueError):
+        btype = "?"
+    try:
+        rev = run(["git", "rev-parse", "--short", "HEAD"], 30)[0].strip()
+    except FigureError:
+        rev = "?"
+    return {
+        "cpu": _first("/proc/cpuinfo", "model name") or "?",
+        "cpus": os.cpu_count(),
+        "memory": gib,
+        "kernel": os.uname().release,
+        "disk": f"{dev} ({fs}) at {swap_dir}",
+        "build": f"{build} ({btype})",
+        "rev": rev,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def machine_line(m):
+    return (f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory']}, Linux {m['kernel']}, disk "
+            f"{m['disk']}; build {m['build']}, rev {m['rev']}; {m['date']}.")
+
+
+# ---- the programs -------------------------------------------------------------------------
+
+HEAP_RE = re.compile(r"^\s+(best-fit|baseline|bottom-up|top-down)\s+N=(\d+)\s+(steady|checkerboard)"
+                     r"\s+holes\s+\d+\s+pair\s+([\d.]+) ns.*?churn\s+([\d.]+) ns", re.M)
+
+
+def heap(tools, quick):
+    cmd = [os.path.join(tools, "heap_bench")] + (["--quick"] if quick else [])
+    out, _ = run(cmd, 1800)
+    v = {}
+    for mode, n, layout, pair, churn in HEAP_RE.findall(out):
+        v[f"{mode} {n} {layout} pair"] = float(pair)
+        v[f"{mode} {n} {layout} churn"] = float(churn)
+    if not v:
+        raise FigureError(f"{cmd[0]}: no figures in its output")
+    return v
+
+
+def heap_table(runs):
+    rows = []
+    for n in ("1000", "10000", "100000"):
+        def col(key):
+            return [r.get(key) for r in runs]
+        ratio = [r[f"baseline {n} steady pair"] / r[f"best-fit {n} steady pair"]
+                 for r in runs if f"best-fit {n} steady pair" in r]
+        rows.append((f"{int(n):,}", spread(col(f"best-fit {n} steady pair")),
+                     spread(col(f"bottom-up {n} steady pair")),
+                     spread(col(f"top-down {n} steady pair")),
+                     spread(col(f"baseline {n} steady pair")), spread(ratio, "{:,.0f}x"),
+                     spread(col(f"best-fit {n} checkerboard pair")),
+                     spread(col(f"baseline {n} checkerboard pair")),
+                     spread(col(f"best-fit {n} steady churn"))))
+    return table(("live ranges", "best fit", "bottom-up", "top-down", "original",
+                  "original / best fit", "best fit, 50% checkerboard", "original, checkerboard",
+                  "churn, best fit"), rows)
+
+
+PAGING_RE = re.compile(r"^(window|bounce)\s+(\d+)K\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"
+                       r"\s+([\d.]+)\s+([\d.]+)", re.M)
+SUBMIT_RE = re.compile(r"submit of a job with 16 resident allocations: p50 (\d+) ns, p99 (\d+) ns")
+
+
+def paging(tools, quick):
+    cmd = [os.path.join(tools, "paging_bench")] + (["--quick"] if quick else [])
+    out, _ = run(cmd, 1800)
+    v = {}
+    for mode, kib, o, i, mc, omc, imc, _copies in PAGING_RE.findall(out):
+        k = f"{mode} {kib}"
+        v[k + " out"], v[k + " in"], v[k + " memcpy"] = float(o), float(i), float(mc)
+        v[k + " out/memcpy"], v[k + " in/memcpy"] = float(omc), float(imc)
+    m = SUBMIT_RE.search(out)
+    if m:
+        v["submit16 p50"], v["submit16 p99"] = float(m.group(1)), float(m.group(2))
+    if not any(k.endswith(" out") for k in v):
+        raise FigureError(f"{cmd[0]}: no figures in its output")
+    return v
+
+
+def paging_table(runs):
+    rows = []
+    for mode in ("window", "bounce"):
+        for kib, label in (("64", "64 KiB"), ("2048", "2 MiB"), ("32768", "32 MiB")):
+            k = f"{mode} {kib}"
+            if not any(k + " out" in r for r in runs):
+                continue
+            c = lambda s: [r.get(f"{k} {s}") for r in runs]
+            rows.append((mode, label, spread(c("out"), "{:.2f}"), spread(c("in"), "{:.2f}"),
+                         spread(c("memcpy"), "{:.2f}"), spread(c("out/memcpy"), "{:.2f}"),
+                         spread(c("in/memcpy"), "{:.2f}")))
+    return table(("mode", "size", "out GB/s", "in GB/s", "memcpy GB/s", "out / memcpy",
+                  "in / memcpy"), rows)
+
+
+SWAP_HEAD_RE = re.compile(r"^(\d+) KiB allocations:", re.M)
+SWAP_ROW_RE = {
+    "out": re.compile(r"swap-out \(pressure, batched\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"),
+    "in": re.compile(r"swap-in \(1 thread, TOUCH jobs\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"),
+    "in32": re.compile(r"swap-in \(32 threads, TOUCH jobs\)\s+([\d.]+)\s+([\d.]+)"),
+    "lat": re.compile(r"swap-in latency per allocation: p50 ([\d.]+) us\s+p99 ([\d.]+) us"),
+}
+
+
+def swap(tools, quick, swap_dir):
+    cmd = [os.path.join(tools, "swap_bench"), "--dir", swap_dir] + (["--quick"] if quick else [])
+    out, _ = run(cmd, 3600)
+    v = {}
+    heads = list(SWAP_HEAD_RE.finditer(out))
+    for i, h in enumerate(heads):
+        block = out[h.start():heads[i + 1].start() if i + 1 < len(heads) else len(out)]
+        size = "2 MiB" if h.group(1) == "2048" else f"{h.group(1)} KiB"
+        m = SWAP_ROW_RE["out"].search(block)
+        if m:
+            v[f"{size} out"], v[f"{size} raw write"], v[f"{size} out ratio"] = map(float, m.groups())
+        m = SWAP_ROW_RE["in"].search(block)
+        if m:
+            v[f"{size} in"], v[f"{size} raw read"], v[f"{size} in ratio"] = map(float, m.groups())
+        m = SWAP_ROW_RE["in32"].search(block)
+        if m:
+            v[f"{size} in32 ratio"] = float(m.group(2))
+        m = SWAP_ROW_RE["lat"].search(block)
+        if m:
+            v[f"{size} in p50 us"], v[f"{size} in p99 us"] = map(float, m.groups())
+    if not v:
+        raise FigureError(f"{cmd[0]}: no figures in its output")
+    return v
+
+
+def swap_table(runs):
+    rows = []
+    for size in ("2 MiB", "64 KiB"):
+        if not any(f"{size} out" in r for r in runs):
+            continue
+        c = lambda s: [r.get(f"{size} {s}") for r in runs]
+        rows.append((size, spread(c("out")), spread(c("raw write")), spread(c("out ratio"), "{:.2f}"),
+                     spread(c("in")), spread(c("raw read")), spread(c("in ratio"), "{:.2f}"),
+                     spread(c("in32 ratio"), "{:.2f}"),
+                     f"{spread(c('in p50 us'))} µs / {spread(c('in p99 us'))} µs"))
+    return table(("allocation", "swap-out MB/s", "raw write", "ratio", "swap-in MB/s", "raw read",
+                  "ratio", "32-thread swap-in ratio", "swap-in p50 / p99"), rows)
+
+
+MICRO_FILTER = "^BM_fence_submit/|^BM_fence_signal_to_wake|^BM_gart_map_unmap/pages:(512|262144)/"
+
+
+def micro(build, quick):
+    exe = os.path.join(build, "bench", "micro", "vidmm-micro")
+    with tempfile.TemporaryDirectory(prefix="figures-micro.") as d:
+        out = os.path.join(d, "m.json")
+        run([exe, f"--benchmark_filter={MICRO_FILTER}",
+             f"--benchmark_min_time={'0.01' if quick else '0.5'}",
+             f"--benchmark_out={out}", "--benchmark_out_format=json"], 1800)
+        with open(out) as f:
+            doc = json.load(f)
+    v = {}
+    for b in doc.get("benchmarks", []):
+        name = b["name"].replace("/manual_time", "")
+        if b.get("error_occurred"):
+            raise FigureError(f"vidmm-micro: {name}: {b.get('error_message')}")
+        scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
+        v[name + " ns"] = b["real_time"] * scale
+        for k in ("p50_ns", "p99_ns", "core_p50_ns", "items_per_second"):
+            if k in b:
+                v[f"{name} {k}"] = b[k]
+    if not v:
+        raise FigureError("vidmm-micro: no benchmarks ran")
+    return v
+
+
+def micro_table(runs):
+    rows = []
+    names = [k[:-3] for k in runs[0] if k.startswith("BM_fence_submit/") and k.endswith(" ns")]
+    for n in names:
+        c = lambda s: [r.get(f"{n} {s}") for r in runs]
+        rows.append((f"`{n}`", spread(c("ns")) + " ns", spread(c("core_p50_ns")) + " ns"))
+    n = "BM_fence_signal_to_wake"
+    c = lambda s: [r.get(f"{n} {s}") for r in runs]
+    rows.append((f"`{n}`", "p50 " + spread(c("p50_ns")) + " ns, p99 " + spread(c("p99_ns")) + " ns",
+                 "–"))
+    for pages in ("512", "262144"):
+        for batch, what in (("1", "one TLB invalidation per call"),
+                            ("0", "one invalidation per page")):
+            n = f"BM_gart_map_unmap/pages:{pages}/batch:{batch}"
+            c = [r.get(f"{n} items_per_second") for r in runs]
+            if any(x is not None for x in c):
+                rows.append((f"`{n}`", spread([x / 1e6 if x else None for x in c], "{:,.1f}")
+                             + " M PTEs/s", what))
+    return table(("benchmark", "time per submit (manual time) / per-call figure",
+                  "core's own submit p50 / note"), rows)
+
+
+SUITE_RE = re.compile(r"suite quick: (\d+) runs, (\d+) failed.*?wall ([\d.]+) s, peak RSS ([\d.]+) "
+                      r"MiB \(vidmm-micro ([\d.]+)")
+OVERHEAD_RE = re.compile(r"median of (\d+) pair ratios ([\d.]+), (\d+)% interval \[([\d.]+), ([\d.]+)\]")
+OVERHEAD_VERDICT_RE = re.compile(r"budget 3% \(ratio >= 0.97\): (\w+)")
+
+
+def harness(bench, quick):
+    v = {}
+    with tempfile.TemporaryDirectory(prefix="figures-suite.") as d:
+        args = [bench, "suite", "quick", "--out-dir", d, "--quiet", "--seed", "1"]
+        if quick:
+            args += ["--repeat", "1"]
+        out, wall = run(args, 3600)
+    m = SUITE_RE.search(out)
+    if not m:
+        raise FigureError(f"vidmm-bench suite quick: no summary line in its output:\n{out[-2000:]}")
+    v["suite runs"], v["suite failed"] = int(m.group(1)), int(m.group(2))
+    v["suite wall s"], v["suite own wall s"] = wall, float(m.group(3))
+    v["suite rss MiB"], v["micro rss MiB"] = float(m.group(4)), float(m.group(5))
+    out, _ = run([bench, "overhead", "--rounds", "3" if quick else "11"]
+                 + (["--ops", "20000"] if quick else []), 3600)
+    m = OVERHEAD_RE.search(out)
+    if not m:
+        raise FigureError(f"vidmm-bench overhead: no ratio in its output:\n{out[-2000:]}")
+    v["overhead ratio"], v["overhead lo"], v["overhead hi"] = (float(m.group(2)), float(m.group(4)),
+                                                              float(m.group(5)))
+    v["overhead conf"] = int(m.group(3))
+    vm = OVERHEAD_VERDICT_RE.search(out)
+    v["overhead verdict"] = vm.group(1) if vm else "?"
+    return v
+
+
+def harness_table(runs):
+    c = lambda s: [r.get(s) for r in runs]
+    rows = [
+        ("`vidmm-bench suite quick`: wall, the whole command", spread(c("suite wall s"), "{:.1f}") + " s"),
+        ("… the suite's own clock", spread(c("suite own wall s"), "{:.1f}") + " s"),
+        ("… peak RSS, vidmm-bench", spread(c("suite rss MiB"), "{:.0f}") + " MiB"),
+        ("… peak RSS, the vidmm-micro child", spread(c("micro rss MiB"), "{:.0f}") + " MiB"),
+        ("statistics on/off (`vidmm-bench overhead`), median pair ratio",
+         "; ".join(f"{r['overhead ratio']:.3f} [{r['overhead lo']:.3f}, {r['overhead hi']:.3f}] "
+                   f"({r['overhead conf']}% interval): {r['overhead verdict']}" for r in runs)),
+    ]
+    return table(("figure", "median [min, max] over invocations"), rows)
+
+
+SECTIONS = (
+    # name, title, the command README names, runner, table
+    ("heap", "Heap", "build/bench/tools/heap_bench", "ns per alloc+free pair (each invocation's "
+     "median over timed batches), beside the original driver's heap in the same run"),
+    ("paging", "Residency", "build/bench/tools/paging_bench", "page-out and page-in through the "
+     "paging segment (profile default, one copy engine), beside a single-thread memcpy in the "
+     "same run"),
+    ("micro", "Submit, fences and the GART", "build/bench/micro/vidmm-micro --benchmark_filter='"
+     + MICRO_FILTER + "'", "Google Benchmark, manual time"),
+    ("swap", "Swap", "build/bench/tools/swap_bench", "the manager against raw O_DIRECT io_uring on "
+     "the same directory, block size and queue depth, in the same run"),
+    ("harness", "The harness", "vidmm-bench suite quick; vidmm-bench overhead", "the main job's "
+     "cost, and what the statistics cost"),
+)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="figures.sh", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smallest settings, one invocation each")
+    ap.add_argument("--runs", type=int, default=None, help="invocations per program (default 3)")
+    ap.add_argument("--out", default=None, help="output directory (default results/figures-DATE)")
+    ap.add_argument("--build", default="build", help="the build directory (default build)")
+    ap.add_argument("--only", default=None, help="comma-separated sections: "
+                    + ", ".join(s[0] for s in SECTIONS))
+    ap.add_argument("--swap-dir", default=os.environ.get("TMPDIR") or "/tmp")
+    a = ap.parse_args(argv)
+    runs = a.runs if a.runs is not None else (1 if a.quick else 3)
+    if runs < 1 or runs > 50:
+        ap.error(f"--runs {runs}: between 1 and 50")
+    only = a.only.split(",") if a.only else [s[0] for s in SECTIONS]
+    for o in only:
+        if o not in [s[0] for s in SECTIONS]:
+            ap.error(f"--only {o}: not a section ({', '.join(s[0] for s in SECTIONS)})")
+    bench = os.path.join(a.build, "bench", "vidmm-bench")
+    tools = os.path.join(a.build, "bench", "tools")
+    if not os.access(bench, os.X_OK):
+        ap.error(f"--build {a.build}: no vidmm-bench in it (build first: meson compile -C {a.build})")
+    if not os.path.isdir(a.swap_dir):
+        ap.error(f"--swap-dir {a.swap_dir}: not a directory")
+    out_dir = a.out or os.path.join("results", "figures-" + time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(out_dir, exist_ok=True)
+    if not os.access(out_dir, os.W_OK):
+        ap.error(f"--out {out_dir}: not writable")
+
+    m = machine(a.build, a.swap_dir)
+    print(machine_line(m), flush=True)
+    do = {
+        "heap": (lambda: heap(tools, a.quick), heap_table),
+        "paging": (lambda: paging(tools, a.quick), paging_table),
+        "micro": (lambda: micro(a.build, a.quick), micro_table),
+        "swap": (lambda: swap(tools, a.quick, a.swap_dir), swap_table),
+        "harness": (lambda: harness(bench, a.quick), harness_table),
+    }
+    values = {}
+    # Interleaved: invocation k of every program before k + 1 of any, so a
+    # slow minute of the machine lands on every table, not on one.
+    for k in range(runs):
+        for name in only:
+            print(f"figures: {name}, invocation {k + 1} of {runs}", flush=True)
+            values.setdefault(name, []).append(do[name][0]())
+    md = [f"<!-- scripts/figures.sh{' --quick' if a.quick else ''}: {runs} invocation(s) of each "
+          f"program, interleaved -->", "", machine_line(m), ""]
+    for name, title, cmd, what in SECTIONS:
+        if name not in values:
+            continue
+        md += [f"#### {title}: `{cmd}`", "", f"{what}; median [min, max] over {runs} "
+               f"invocation(s).", "", do[name][1](values[name]), ""]
+    doc = {"machine": m, "quick": a.quick, "runs": runs, "values": values}
+    # Whole or absent: written under temporary names, then renamed.
+    for fname, text in (("figures.json", json.dumps(doc, indent=1) + "\n"),
+                        ("figures.md", "\n".join(md))):
+        tmp = os.path.join(out_dir, "." + fname + ".tmp")
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, os.path.join(out_dir, fname))
+    print(f"figures: {os.path.join(out_dir, 'figures.md')} and figures.json written")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except FigureError as e:
+        print(f"figures: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Regenerates every table of README's "Measured figures": builds, then runs
+# each benchmark behind a table with README's parameters (3 invocations,
+# interleaved) and writes DIR/figures.md (a line naming the machine, then
+# the tables README pastes) and DIR/figures.json. Options go to
+# scripts/figures.py: --quick (a smoke run), --runs N, --out DIR,
+# --only heap,paging,micro,swap,harness, --build DIR, --swap-dir DIR.
+# Run it on an otherwise idle machine: every figure is a time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=build
+for ((i = 1; i <= $#; i++)); do
+	[ "${!i}" = "--build" ] && { j=$((i + 1)); build=${!j:-build}; }
+done
+if [ -z "${VIDMM_FIGURES_NO_SETUP:-}" ]; then
+	./scripts/setup.sh
+	[ -f "$build/build.ninja" ] || meson setup "$build"
+	meson compile -C "$build" >/dev/null || { meson compile -C "$build"; exit 1; }
+fi
+exec /usr/bin/python3 scripts/figures.py "$@"

@@ -1,0 +1,44 @@
+#!/bin/sh
+# test_figures.sh SOURCE_ROOT BUILD_ROOT - FIGURES-SUITE-RUNS: the figures
+# command (scripts/figures.sh) runs every program behind README's tables on
+# its smallest settings and writes every table and the machine line; bad
+# options are refused with exit 2 and nothing written. The figures of a
+# smoke run on a loaded CI machine mean nothing: only their presence is
+# checked.
+set -u
+src=$1
+build=$2
+tmp=$(mktemp -d /tmp/vidmm-figures.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+cd "$src" || fail "no source tree $src"
+export VIDMM_FIGURES_NO_SETUP=1
+
+# bad input: exit 2, a message naming the option, nothing written
+for bad in "--runs 0" "--only nope" "--swap-dir /nonexistent/dir"; do
+	out=$(./scripts/figures.sh --build "$build" --out "$tmp/bad" $bad 2>&1)
+	rc=$?
+	[ "$rc" -eq 2 ] || fail "figures.sh $bad: exit $rc, not 2: $out"
+	opt=${bad%% *}
+	echo "$out" | grep -q -- "$opt" || fail "figures.sh $bad: the message does not name $opt: $out"
+	[ ! -e "$tmp/bad" ] || fail "figures.sh $bad: wrote $tmp/bad"
+done
+
+out=$(./scripts/figures.sh --quick --build "$build" --out "$tmp/q" 2>&1)
+rc=$?
+echo "$out" | tail -n 20
+[ "$rc" -eq 0 ] || fail "figures.sh --quick: exit $rc"
+md=$tmp/q/figures.md
+[ -f "$md" ] && [ -f "$tmp/q/figures.json" ] || fail "figures.md or figures.json missing"
+grep -q "^Machine: .* CPUs, .* GiB, Linux .*, disk .*; build .*; 20[0-9][0-9]-" "$md" ||
+	fail "no machine line in figures.md"
+for t in "Heap" "Residency" "Submit, fences and the GART" "Swap" "The harness"; do
+	grep -q "^#### $t: " "$md" || fail "no '$t' table in figures.md"
+done
+# every table has its rows: heap 3, paging 6, micro 7 submit + 1 wake + 4
+# GART, swap 2, harness 5
+rows=$(grep -c '^| [^-]' "$md")
+[ "$rows" -ge $((3 + 6 + 12 + 2 + 5 + 5)) ] || fail "$rows table lines in figures.md: rows are missing"
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert set(d['values']) == {'heap','paging','micro','swap','harness'}, d['values'].keys()" \
+	"$tmp/q/figures.json" || fail "figures.json lacks a section"
+echo "FIGURES-SUITE-RUNS: every table written ($rows table lines)"
