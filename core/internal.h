@@ -171,6 +171,7 @@ struct vidmm_allocation {
 	bool cpu_ok;              /* some allowed segment is CPU-visible */
 	void *cpu;                /* vidmm_lock mapping */
 	uint64_t last_out_ns, last_in_ns, swapped_ns;
+	uint64_t swap_batch;      /* the swap-out batch it was written in (reclaim.c) */
 	/* On vm->evicted[priority] (the system-cache list) while EVICTED, on
 	 * vm->swapped while SWAPPED; LRU order in both. */
 	struct list_head cache;
@@ -269,6 +270,7 @@ struct vidmm {
 	pthread_cond_t moved;     /* broadcast when a move finishes or a window frees */
 	struct list_head evicted[VIDMM_PRIO_COUNT]; /* paged out, in system pages (system-cache list) */
 	struct list_head swapped; /* swapped out, oldest first */
+	uint64_t swap_batches;    /* swap-out batches written (reclaim.c: read-ahead) */
 	struct list_head deferred;/* destroyed while busy: ranges held until idle */
 	struct list_head transit; /* struct transit: held by operations in progress */
 	struct list_head windows; /* live paging-segment windows */

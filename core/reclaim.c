@@ -28,7 +28,10 @@
  * Swap-in (page-in or lock of a SWAPPED allocation) reads the data back into
  * fresh pages and verifies each extent's checksum: a mismatch is -EIO,
  * counted, and the allocation stays swapped (its slot is kept, so the bad
- * data is never handed out as good).
+ * data is never handed out as good). It reads ahead: the allocations written
+ * in the same swap-out batch after it come back in the same submission
+ * (while the budget is below the reclaim high watermark), so small
+ * allocations swapped out together keep several reads in flight.
  *
  * Background reclaim: a thread sleeps on reclaim_cv; past the high watermark
  * of the client budget it swaps out cold EVICTED allocations down to the low
@@ -47,6 +50,10 @@
 
 #define MAX_BATCH 64
 #define MAX_ROUNDS 8
+/* Read-ahead at swap-in: at most this many allocations, and bytes (two
+ * SWAP_IO_MAX reads when the slots are contiguous). */
+#define SWAP_READAHEAD_MAX 63
+#define SWAP_READAHEAD_BYTES (4ull << 20)
 
 static uint64_t client_limit(const struct vidmm *vm)
 {
@@ -147,6 +154,10 @@ static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation *
 	}
 	if (!m)
 		return first_err ? first_err : -ENOMEM;
+	/* One batch, one id: swap-in reads the rest of a batch ahead. */
+	uint64_t batch = ++vm->swap_batches;
+	for (uint32_t i = 0; i < m; i++)
+		cands[i]->swap_batch = batch;
 
 	uint64_t t0 = now_ns(), bytes = 0, done = 0, done_bytes = 0;
 	for (uint32_t i = 0; i < m; i++)
@@ -341,35 +352,10 @@ int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
 	return ret;
 }
 
-int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
+/* a's data is back in its pages: off the swapped list, onto the system
+ * cache as EVICTED, its slot free. */
+static void mark_swapped_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
-	uint64_t t0 = now_ns();
-	struct swap_iov *iov;
-	int ret;
-
-	VIDMM_TRACE(&vm->tracer, swap_in_begin, VIDMM_TRACE_SWAP_IN_BEGIN, alloc_handle(a), a->size,
-		    0, 0);
-	/* The caller owns a: nothing else touches it while the lock drops. */
-	ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift, false, &a->pages);
-	if (ret)
-		goto out;
-	iov = pages_iov(vm, &a->pages);
-	if (!iov) {
-		sysmem_free(&vm->sysmem, &a->pages);
-		ret = -ENOMEM;
-		goto out;
-	}
-	pthread_mutex_unlock(&vm->lock);
-	ret = swap_read(vm->swap, &a->swp, iov, a->pages.n_ext);
-	pthread_mutex_lock(&vm->lock);
-	free(iov);
-	if (ret) {
-		/* Stays swapped with its slot: bad data is not handed out. */
-		sysmem_free(&vm->sysmem, &a->pages);
-		vm->st.swap_read_errors++;
-		ret = -EIO;
-		goto out;
-	}
 	swap_slot_free(vm->swap, &a->swp);
 	vm->swap_slots_freed++;
 	list_del(&a->cache);
@@ -381,6 +367,101 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	vm->st.evicted_bytes += a->size;
 	vm->st.swap_ins++;
 	vm->st.bytes_swapped_in += a->size;
+}
+
+/*
+ * Read-ahead: the allocations swapped out in a's batch right after it
+ * (their slots follow a's in the file) are read in the same submission as
+ * a, up to SWAP_READAHEAD_BYTES, while the client budget stays below the
+ * reclaim high watermark: a workload that lost a set of allocations
+ * together tends to want them back together, and small allocations read
+ * one per call leave the disk at queue depth one. Nothing is swapped out to
+ * make room for them; each is owned (moving) while its read is in flight.
+ * Returns how many were taken into ra[].
+ */
+static uint32_t pick_readahead_locked(struct vidmm *vm, struct vidmm_allocation *a,
+				      struct vidmm_allocation **ra, struct swap_req *req,
+				      struct swap_iov **iov)
+{
+	uint64_t bytes = 0, shift = vm->gart.geo.page_shift;
+	uint32_t n = 0;
+
+	for (struct list_head *pos = a->cache.next; pos != &vm->swapped && n < SWAP_READAHEAD_MAX;
+	     pos = pos->next) {
+		struct vidmm_allocation *b = list_entry(pos, struct vidmm_allocation, cache);
+		uint64_t np = b->size >> shift;
+		if (b->swap_batch != a->swap_batch || bytes + b->size > SWAP_READAHEAD_BYTES)
+			break;
+		if (b->moving || b->destroyed || b->lock_count || b->op_pins || !b->swp.valid)
+			continue;
+		if (vm->sysmem.used + np > high_mark(vm) ||
+		    sysmem_alloc(&vm->sysmem, np, false, false, &b->pages))
+			break;
+		iov[n] = pages_iov(vm, &b->pages);
+		if (!iov[n]) {
+			sysmem_free(&vm->sysmem, &b->pages);
+			break;
+		}
+		req[n + 1] = (struct swap_req){ .slot = &b->swp, .iov = iov[n], .niov = b->pages.n_ext };
+		alloc_own(b);
+		ra[n++] = b;
+		bytes += b->size;
+	}
+	return n;
+}
+
+int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	uint64_t t0 = now_ns();
+	struct vidmm_allocation *ra[SWAP_READAHEAD_MAX];
+	struct swap_req req[SWAP_READAHEAD_MAX + 1];
+	struct swap_iov *iov[SWAP_READAHEAD_MAX + 1];
+	uint32_t nra;
+	int ret;
+
+	VIDMM_TRACE(&vm->tracer, swap_in_begin, VIDMM_TRACE_SWAP_IN_BEGIN, alloc_handle(a), a->size,
+		    0, 0);
+	/* The caller owns a: nothing else touches it while the lock drops. */
+	ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift, false, &a->pages);
+	if (ret)
+		goto out;
+	iov[0] = pages_iov(vm, &a->pages);
+	if (!iov[0]) {
+		sysmem_free(&vm->sysmem, &a->pages);
+		ret = -ENOMEM;
+		goto out;
+	}
+	req[0] = (struct swap_req){ .slot = &a->swp, .iov = iov[0], .niov = a->pages.n_ext };
+	/* After a's pages: taking them may have dropped the lock. */
+	nra = pick_readahead_locked(vm, a, ra, req, iov + 1);
+	pthread_mutex_unlock(&vm->lock);
+	if (nra)
+		swap_read_many(vm->swap, req, nra + 1);
+	else
+		req[0].result = swap_read(vm->swap, &a->swp, iov[0], a->pages.n_ext);
+	pthread_mutex_lock(&vm->lock);
+	for (uint32_t i = 0; i <= nra; i++)
+		free(iov[i]);
+	/* Read ahead: back in memory, or as they were (a failed read-ahead is
+	 * not this call's error; their own swap-in tries again). */
+	for (uint32_t i = 0; i < nra; i++) {
+		struct vidmm_allocation *b = ra[i];
+		if (req[i + 1].result) {
+			sysmem_free(&vm->sysmem, &b->pages);
+		} else {
+			mark_swapped_in_locked(vm, b);
+			vm->st.swap_readaheads++;
+		}
+		alloc_release_locked(vm, b);
+	}
+	if (req[0].result) {
+		/* Stays swapped with its slot: bad data is not handed out. */
+		sysmem_free(&vm->sysmem, &a->pages);
+		vm->st.swap_read_errors++;
+		ret = -EIO;
+		goto out;
+	}
+	mark_swapped_in_locked(vm, a);
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_IN], now_ns() - t0);
 out:
 	VIDMM_TRACE(&vm->tracer, swap_in_end, VIDMM_TRACE_SWAP_IN_END, alloc_handle(a), a->size, ret,
@@ -494,6 +575,7 @@ void reclaim_query_stats(struct vidmm *vm, struct vidmm_stats *out)
 	out->swap_checksum_failures = ss.checksum_failures;
 	memcpy(out->swap_injected, ss.injected_by, sizeof(out->swap_injected));
 	out->swap_queue_depth_reached = ss.qd_reached;
+	out->swap_read_queue_depth_reached = ss.read_qd_reached;
 	out->swap_ring_flags = ss.ring_flags;
 	snprintf(out->swap_io_mode, sizeof(out->swap_io_mode), "%s", ss.io_mode ? ss.io_mode : "");
 	snprintf(out->swap_buffer_mode, sizeof(out->swap_buffer_mode), "%s",
@@ -557,6 +639,7 @@ static int swap_out_owned(struct vidmm *vm, struct vidmm_allocation *a)
 		vm->st.evicted_allocations--;
 		vm->st.evicted_bytes -= a->size;
 	}
+	a->swap_batch = ++vm->swap_batches; /* a batch of one: nothing to read ahead */
 	mark_swapped_locked(vm, a, now_ns() - t0);
 	return 0;
 

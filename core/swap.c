@@ -91,6 +91,7 @@ struct ring_stats {
 	uint64_t bytes[2], ios[2];
 	uint64_t fixed, shorts, errors;
 	uint32_t qd_reached;
+	uint32_t qd_reached_dir[2]; /* the same, for reads and for writes */
 	struct vidmm_hist lat[2];
 };
 
@@ -498,6 +499,9 @@ static void stats_add(struct ring_stats *into, const struct ring_stats *from)
 	into->errors += from->errors;
 	if (from->qd_reached > into->qd_reached)
 		into->qd_reached = from->qd_reached;
+	for (int d = 0; d < 2; d++)
+		if (from->qd_reached_dir[d] > into->qd_reached_dir[d])
+			into->qd_reached_dir[d] = from->qd_reached_dir[d];
 }
 
 /* A thread that did swap I/O exits: fold its counters into the store and free
@@ -1294,9 +1298,11 @@ static void issue_one(struct pipe *p)
 		x = y;
 	}
 	p->inflight++;
-	if (p->inflight > r->st.qd_reached) {
+	if (p->inflight > r->st.qd_reached_dir[p->dir]) {
 		pthread_mutex_lock(&r->stats_lock);
-		r->st.qd_reached = p->inflight;
+		r->st.qd_reached_dir[p->dir] = p->inflight;
+		if (p->inflight > r->st.qd_reached)
+			r->st.qd_reached = p->inflight;
 		pthread_mutex_unlock(&r->stats_lock);
 	}
 	/* Out of memory building it: it completes as failed, through the
@@ -1617,6 +1623,7 @@ void swap_query_stats(struct swap_store *s, struct swap_stats *out)
 	for (int i = 0; i < 5; i++)
 		out->injected_by[i] = atomic_load(&s->injected_by[i]);
 	out->qd_reached = sum->qd_reached;
+	out->read_qd_reached = sum->qd_reached_dir[DIR_READ];
 	out->write_lat = sum->lat[DIR_WRITE];
 	out->read_lat = sum->lat[DIR_READ];
 	free(sum);

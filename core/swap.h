@@ -115,6 +115,7 @@ struct swap_stats {
 	uint32_t io_unit;         /* slot allocation unit (>= offset_align, >= 4 KiB) */
 	uint32_t queue_depth;     /* configured */
 	uint32_t qd_reached;      /* most I/Os in flight at once on one ring */
+	uint32_t read_qd_reached; /* the same, counting reads only */
 	uint32_t ring_flags;      /* IORING_SETUP_* obtained (0 before the first ring) */
 	uint32_t rings;           /* live rings (one per thread that did I/O and is alive) */
 	uint32_t rings_registered;/* of which registered the region */

@@ -316,6 +316,8 @@ struct vidmm_stats {
 	uint64_t swapped_allocations, swapped_bytes;/* now: on disk only */
 	uint64_t swap_write_errors, swap_read_errors;
 	uint64_t swap_full;                         /* swap-outs refused: no room in the file */
+	uint64_t swap_readaheads;                   /* allocations read back with another's
+						     * swap-in, before their own use (in swap_ins) */
 	uint64_t reclaim_runs;                      /* background reclaim passes that swapped */
 	uint64_t reclaimed_bytes;                   /* bytes swapped out by background reclaim */
 	/* filled from the swap store at query time */
@@ -323,6 +325,7 @@ struct vidmm_stats {
 	uint64_t swap_checksum_failures;
 	uint64_t swap_injected[VIDMM_SWAP_FAULT_KINDS]; /* test hooks: faults injected, by kind */
 	uint32_t swap_queue_depth_reached;
+	uint32_t swap_read_queue_depth_reached;     /* the same, reads only */
 	uint32_t swap_ring_flags;                   /* IORING_SETUP_* obtained */
 	char swap_io_mode[16];                      /* "direct", "buffered" or "" (no swap) */
 	char swap_buffer_mode[16];                  /* "registered", "plain", "mixed" */

@@ -1635,6 +1635,78 @@ static void swap_concurrent(void **state)
 	vt_env_down(e);
 }
 
+/* ---- SWAP-SMALL-BATCHED ---------------------------------------------------------------- */
+
+/* 64 KiB allocations swapped out in one batch come back together: the
+ * swap-in of the first reads the rest of its batch ahead in the same
+ * submission, with more than one read in flight (counted by the store), and
+ * every allocation keeps its data. A read error in such a batch fails only
+ * the call that needed the data; everything stays swapped and reads back
+ * on the next try. */
+static void swap_small_batched(void **state)
+{
+	/* 16 MiB for clients: 4 MiB of data, then pressure that needs every
+	 * page swaps all of it out in one batch */
+	struct vt_env_opts o = { .sysmem = 24 * MIB, .sysmem_reserve = 8 * MIB,
+				 .no_background_reclaim = true };
+	struct vt_env *e = vt_env_up(&o);
+	uint64_t seed = vt_seed("SWAP-SMALL-BATCHED");
+	enum { N = 64 };
+	const uint64_t sz = 64 * 1024;
+	vidmm_handle_t h[N];
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		h[i] = create_in(e, e->pcie_snoop, sz, VIDMM_PRIO_NORMAL, 0);
+		gpu_fill(e->vm, h[i], seed + (uint64_t)i);
+	}
+	for (int round = 0; round < 2; round++) {
+		/* round 1: a read error in the batch */
+		for (int i = 0; i < N; i++)
+			assert_int_equal(vidmm_evict(e->vm, h[i]), 0);
+		/* every free client page, and the data set's worth more */
+		struct vidmm_stats sp = stats_of(e->vm);
+		uint64_t want = (sp.sysmem_pages_budget - sp.sysmem_pages_reserve -
+				 sp.sysmem_pages_used) * 4096 + N * sz;
+		vidmm_handle_t p = create_in(e, e->pcie_unsnoop, want, VIDMM_PRIO_HIGH, 0);
+		struct vidmm_stats s0 = stats_of(e->vm);
+		printf("round %d, after the pressure: %" PRIu64 " swapped\n", round,
+		       s0.swapped_allocations);
+		assert_int_equal(s0.swapped_allocations, N);
+		assert_int_equal(vidmm_destroy_allocation(e->vm, p), 0);
+		if (round == 1) {
+			/* the batch that reads it fails, and nothing is lost: the
+			 * allocation the job needed stays swapped with its slot */
+			assert_int_equal(vidmm_debug_swap_inject(e->vm, false, -EIO, 1), 0);
+			uint64_t bad;
+			int ret = verify_job(e->vm, h[0], seed, &bad);
+			printf("VERIFY with a read error injected: %s\n", vidmm_strerror(ret));
+			assert_true(ret != 0);
+			assert_int_equal(residency_of(e->vm, h[0]), VIDMM_SWAPPED);
+			assert_true(stats_of(e->vm).swap_read_errors >= 1);
+			vt_check(e->vm, "after the failed batch");
+		}
+		struct vidmm_stats s1 = stats_of(e->vm);
+		expect_verify(e->vm, h[0], seed, "the first allocation");
+		struct vidmm_stats s2 = stats_of(e->vm);
+		printf("round %d, one swap-in: %" PRIu64 " read ahead, %" PRIu64 " still swapped, "
+		       "reads in flight at most %u\n", round, s2.swap_readaheads - s1.swap_readaheads,
+		       s2.swapped_allocations, s2.swap_read_queue_depth_reached);
+		if (round == 0) {
+			/* 63 x 64 KiB behind it: more than one 2 MiB read */
+			assert_int_equal(s2.swap_readaheads - s1.swap_readaheads, N - 1);
+			assert_int_equal(s2.swapped_allocations, 0);
+			assert_true(s2.swap_read_queue_depth_reached > 1);
+		}
+		for (int i = 0; i < N; i++)
+			expect_verify(e->vm, h[i], seed + (uint64_t)i, "an allocation read ahead");
+		vt_check(e->vm, "after the swap-ins");
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(vidmm_destroy_allocation(e->vm, h[i]), 0);
+	vt_env_down(e);
+}
+
 /* ---- SYSMEM-WAITS-FOR-PENDING-FREE ------------------------------------------------------ */
 
 /* System pages of an allocation destroyed while busy (its clear on create
@@ -1688,6 +1760,7 @@ int main(int argc, char **argv)
 		VT_CASE("SWAP-NO-LEFTOVER", swap_no_leftover),
 		VT_CASE("SWAP-CONCURRENT", swap_concurrent),
 		VT_CASE("SYSMEM-WAITS-FOR-PENDING-FREE", sysmem_waits_for_pending_free),
+		VT_CASE("SWAP-SMALL-BATCHED", swap_small_batched),
 	};
 	return VT_MAIN("swap", cases);
 }
