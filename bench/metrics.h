@@ -53,7 +53,7 @@
 	X(swap_ins, true) X(bytes_swapped_out, true) X(bytes_swapped_in, true)     \
 	X(swap_write_errors, true) X(swap_read_errors, true) X(swap_full, true)    \
 	X(reclaim_runs, false) X(reclaimed_bytes, false)                           \
-	X(swap_checksum_failures, true)
+	X(swap_checksum_failures, true) X(swap_readaheads, false)
 
 /* Every scalar counter, evictions_by_priority as an array, and per segment
  * {total, free, largest_free, resident}. */
