@@ -54,6 +54,7 @@
  * SWAP_IO_MAX reads when the slots are contiguous). */
 #define SWAP_READAHEAD_MAX 63
 #define SWAP_READAHEAD_BYTES (4ull << 20)
+#define SWAP_READAHEAD_BELOW (1ull << 20) /* only allocations smaller than this read ahead */
 
 static uint64_t client_limit(const struct vidmm *vm)
 {
@@ -370,9 +371,10 @@ static void mark_swapped_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 }
 
 /*
- * Read-ahead: the allocations swapped out in a's batch right after it
- * (their slots follow a's in the file) are read in the same submission as
- * a, up to SWAP_READAHEAD_BYTES, while the client budget stays below the
+ * Read-ahead: for an allocation smaller than SWAP_READAHEAD_BELOW, the
+ * allocations swapped out in its batch right after it (their slots follow
+ * a's in the file) are read in the same submission as a, up to
+ * SWAP_READAHEAD_BYTES, while the client budget stays below the
  * reclaim high watermark: a workload that lost a set of allocations
  * together tends to want them back together, and small allocations read
  * one per call leave the disk at queue depth one. Nothing is swapped out to
@@ -385,6 +387,12 @@ static uint32_t pick_readahead_locked(struct vidmm *vm, struct vidmm_allocation 
 {
 	uint64_t bytes = 0, shift = vm->gart.geo.page_shift;
 	uint32_t n = 0;
+
+	/* A large allocation is a large read already: reading more with it
+	 * only makes its caller wait longer (measured: 2 MiB swap-in p50
+	 * 1.5 -> 4.1 ms for no throughput). */
+	if (a->size >= SWAP_READAHEAD_BELOW)
+		return 0;
 
 	for (struct list_head *pos = a->cache.next; pos != &vm->swapped && n < SWAP_READAHEAD_MAX;
 	     pos = pos->next) {
