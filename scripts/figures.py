@@ -21,6 +21,7 @@ import datetime
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -206,10 +207,39 @@ SWAP_ROW_RE = {
 }
 
 
+SWAP_DATA_RE = re.compile(r"data 2M=(\d+) MiB 64K=(\d+) MiB")
+
+
+def fio(swap_dir, bs, mib):
+    """fio's sequential O_DIRECT io_uring write, then read, of one file of mib
+    MiB at queue depth 32 (swap_bench's depth and data size): MB/s each."""
+    path = os.path.join(swap_dir, f".figures-fio-{os.getpid()}")
+    common = ["fio", "--name=figures", f"--filename={path}", "--ioengine=io_uring",
+              "--direct=1", f"--bs={bs}", "--iodepth=32", f"--size={mib}M",
+              "--output-format=json"]
+    try:
+        w = json.loads(run(common + ["--rw=write"], 1800)[0])
+        r = json.loads(run(common + ["--rw=read"], 1800)[0])
+    except ValueError as e:
+        raise FigureError(f"fio: unreadable JSON output: {e}")
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return (w["jobs"][0]["write"]["bw_bytes"] / 1e6, r["jobs"][0]["read"]["bw_bytes"] / 1e6)
+
+
 def swap(tools, quick, swap_dir):
     cmd = [os.path.join(tools, "swap_bench"), "--dir", swap_dir] + (["--quick"] if quick else [])
     out, _ = run(cmd, 3600)
     v = {}
+    # fio right after, on the same directory, block sizes and data sizes:
+    # swap_bench then fio in every invocation, A B A B over invocations.
+    m = SWAP_DATA_RE.search(out)
+    if m and shutil.which("fio"):
+        for size, bs, mib in (("2 MiB", "2M", m.group(1)), ("64 KiB", "64k", m.group(2))):
+            v[f"{size} fio write"], v[f"{size} fio read"] = fio(swap_dir, bs, mib)
     heads = list(SWAP_HEAD_RE.finditer(out))
     for i, h in enumerate(heads):
         block = out[h.start():heads[i + 1].start() if i + 1 < len(heads) else len(out)]
@@ -226,7 +256,11 @@ def swap(tools, quick, swap_dir):
         m = SWAP_ROW_RE["lat"].search(block)
         if m:
             v[f"{size} in p50 us"], v[f"{size} in p99 us"] = map(float, m.groups())
-    if not v:
+        if f"{size} fio write" in v and f"{size} out" in v:
+            v[f"{size} out / fio"] = v[f"{size} out"] / v[f"{size} fio write"]
+        if f"{size} fio read" in v and f"{size} in" in v:
+            v[f"{size} in / fio"] = v[f"{size} in"] / v[f"{size} fio read"]
+    if not any(k.endswith(" out") for k in v):
         raise FigureError(f"{cmd[0]}: no figures in its output")
     return v
 
@@ -238,11 +272,14 @@ def swap_table(runs):
             continue
         c = lambda s: [r.get(f"{size} {s}") for r in runs]
         rows.append((size, spread(c("out")), spread(c("raw write")), spread(c("out ratio"), "{:.2f}"),
+                     spread(c("fio write")), spread(c("out / fio"), "{:.2f}"),
                      spread(c("in")), spread(c("raw read")), spread(c("in ratio"), "{:.2f}"),
+                     spread(c("fio read")), spread(c("in / fio"), "{:.2f}"),
                      spread(c("in32 ratio"), "{:.2f}"),
                      f"{spread(c('in p50 us'))} µs / {spread(c('in p99 us'))} µs"))
-    return table(("allocation", "swap-out MB/s", "raw write", "ratio", "swap-in MB/s", "raw read",
-                  "ratio", "32-thread swap-in ratio", "swap-in p50 / p99"), rows)
+    return table(("allocation", "swap-out MB/s", "raw write", "ratio", "fio write", "ratio",
+                  "swap-in MB/s", "raw read", "ratio", "fio read", "ratio",
+                  "32-thread swap-in ratio", "swap-in p50 / p99"), rows)
 
 
 MICRO_FILTER = "^BM_fence_submit/|^BM_fence_signal_to_wake|^BM_gart_map_unmap/pages:(512|262144)/"
@@ -349,8 +386,10 @@ SECTIONS = (
      "same run"),
     ("micro", "Submit, fences and the GART", "build/bench/micro/vidmm-micro --benchmark_filter='"
      + MICRO_FILTER + "'", "Google Benchmark, manual time"),
-    ("swap", "Swap", "build/bench/tools/swap_bench", "the manager against raw O_DIRECT io_uring on "
-     "the same directory, block size and queue depth, in the same run"),
+    ("swap", "Swap", "build/bench/tools/swap_bench; fio", "the manager against raw O_DIRECT "
+     "io_uring on the same directory, block size and queue depth, in the same run (ratio), and "
+     "against fio's sequential io_uring write and read of swap_bench's data size at the same "
+     "block size and depth, run right after it in each invocation (ratio to fio)"),
     ("harness", "The harness", "vidmm-bench suite quick; vidmm-bench overhead", "the main job's "
      "cost, and what the statistics cost"),
 )

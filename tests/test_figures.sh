@@ -35,6 +35,12 @@ grep -q "^Machine: .* CPUs, .* GiB, Linux .*, disk .*; build .*; 20[0-9][0-9]-" 
 for t in "Heap" "Residency" "Submit, fences and the GART" "Swap" "The harness"; do
 	grep -q "^#### $t: " "$md" || fail "no '$t' table in figures.md"
 done
+# setup.sh installs fio: the swap table compares with it
+if command -v fio >/dev/null 2>&1; then
+	grep -q "| fio write |" "$md" || fail "fio is installed but the swap table has no fio column"
+	grep -A4 "| fio write |" "$md" | grep "^| 64 KiB" | grep -q "| – |" &&
+		fail "the swap table has no fio figure at 64 KiB"
+fi
 # every table has its rows: heap 3, paging 6, micro 7 submit + 1 wake + 4
 # GART, swap 2, harness 5
 rows=$(grep -c '^| [^-]' "$md")
