@@ -271,6 +271,8 @@ struct vidmm {
 	struct list_head evicted[VIDMM_PRIO_COUNT]; /* paged out, in system pages (system-cache list) */
 	struct list_head swapped; /* swapped out, oldest first */
 	uint64_t swap_batches;    /* swap-out batches written (reclaim.c: read-ahead) */
+	uint64_t pending_free_slow[VIDMM_MAX_ENGINES]; /* fences a wait for pending frees
+							* timed out on (reclaim.c) */
 	struct list_head deferred;/* destroyed while busy: ranges held until idle */
 	struct list_head transit; /* struct transit: held by operations in progress */
 	struct list_head windows; /* live paging-segment windows */

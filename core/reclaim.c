@@ -287,14 +287,17 @@ static int do_swap_out_locked(struct vidmm *vm, uint64_t need, bool background)
  * reading) and quarantined frames. They come back when their fences
  * signal, so a request they would satisfy waits for those fences, bounded
  * by the fence timeout and with vm->lock dropped, rather than fail with
- * -ENOMEM while the memory is on its way back. False when none is pending.
+ * -ENOMEM while the memory is on its way back. A fence that has already
+ * made one such wait time out (a hung copy, a long job) is not waited for
+ * again: a caller paging victims out one by one would otherwise wait a
+ * fence timeout per victim. False when nothing worth waiting for is
+ * pending.
  */
-static bool wait_pending_frees_locked(struct vidmm *vm)
+static bool wait_pending_frees_locked(struct vidmm *vm, uint64_t npages)
 {
 	uint64_t want[VIDMM_MAX_ENGINES] = { 0 };
 	uint32_t n = vm->engines.n_copy + vm->engines.n_job;
-	uint64_t deadline = now_ns() + fence_timeout(vm);
-	bool any = false;
+	uint64_t deadline = now_ns() + fence_timeout(vm), pending = 0;
 
 	list_for_each(pos, &vm->deferred) {
 		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, lru);
@@ -306,7 +309,7 @@ static bool wait_pending_frees_locked(struct vidmm *vm)
 			if (f > want[e])
 				want[e] = f;
 		}
-		any = true;
+		pending += a->pages.npages;
 	}
 	list_for_each(pos, &vm->quarantine) {
 		struct quarantine *q = list_entry(pos, struct quarantine, link);
@@ -315,16 +318,28 @@ static bool wait_pending_frees_locked(struct vidmm *vm)
 		for (uint32_t e = 0; e < n; e++)
 			if (q->fence[e] > want[e])
 				want[e] = q->fence[e];
-		any = true;
+		pending += q->pages.npages;
 	}
-	if (!any)
+	/* Only when they would satisfy the request, and only for fences not
+	 * already known to be slow. */
+	if (!pending || client_free(vm) + pending < npages)
+		return false;
+	bool worth = false;
+	for (uint32_t e = 0; e < n; e++)
+		worth |= want[e] > vm->pending_free_slow[e];
+	if (!worth)
 		return false;
 	/* The lists may change while unlocked: the fences seen now are what
 	 * is waited for, and the reap frees whatever is idle by then. */
 	for (uint32_t e = 0; e < n; e++) {
 		uint64_t now = now_ns();
-		if (want[e] && now < deadline)
-			fence_wait_unlocked(vm, e, want[e], deadline - now);
+		if (!want[e] || want[e] <= vm->pending_free_slow[e])
+			continue;
+		if (now >= deadline ||
+		    fence_wait_unlocked(vm, e, want[e], deadline - now) == -ETIMEDOUT) {
+			if (want[e] > vm->pending_free_slow[e])
+				vm->pending_free_slow[e] = want[e];
+		}
 	}
 	residency_reap_locked(vm);
 	return true;
@@ -344,7 +359,7 @@ int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
 			continue;
 		/* Nothing (more) to swap out: memory on its way back is waited
 		 * for once. */
-		if (waited || !wait_pending_frees_locked(vm))
+		if (waited || !wait_pending_frees_locked(vm, npages))
 			break;
 		waited = true;
 	}
@@ -455,7 +470,9 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	for (uint32_t i = 0; i < nra; i++) {
 		struct vidmm_allocation *b = ra[i];
 		if (req[i + 1].result) {
+			/* counted like any failed read, though no caller saw it */
 			sysmem_free(&vm->sysmem, &b->pages);
+			vm->st.swap_read_errors++;
 		} else {
 			mark_swapped_in_locked(vm, b);
 			vm->st.swap_readaheads++;

@@ -1640,9 +1640,9 @@ static void swap_concurrent(void **state)
 /* 64 KiB allocations swapped out in one batch come back together: the
  * swap-in of the first reads the rest of its batch ahead in the same
  * submission, with more than one read in flight (counted by the store), and
- * every allocation keeps its data. A read error in such a batch fails only
- * the call that needed the data; everything stays swapped and reads back
- * on the next try. */
+ * every allocation keeps its data. A read error in such a batch fails the
+ * call that needed the data, which stays swapped with its slot and reads
+ * back on the next try; the batch-mates whose reads succeeded come back. */
 static void swap_small_batched(void **state)
 {
 	/* 16 MiB for clients: 4 MiB of data, then pressure that needs every
