@@ -200,7 +200,7 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 			"other_cpus", res->host.other_cpus, "steal_cpus", res->host.steal_cpus,
 			"own_cpus", res->host.own_cpus, "ncpu", (int)res->host.ncpu,
 			"share", hostload_share(&res->host), "busy", res->host_busy,
-			"limit", c->host_limit > 0 ? c->host_limit : HOSTLOAD_DEFAULT_LIMIT,
+			"limit", runner_host_limit(c),
 			"remeasured", (int)res->host_remeasured));
 	else
 		json_object_set_new(run, "host_load", json_null());

@@ -510,21 +510,21 @@ int runner_run_repetition(const struct run_config *c, struct run_result *res, un
 		       "%.2f, hypervisor %.2f of %u CPUs): ", label, res->host.other_cpus,
 		       res->host.steal_cpus, res->host.ncpu);
 		fflush(stdout);
-		double limit = c->host_limit > 0 ? c->host_limit : HOSTLOAD_DEFAULT_LIMIT;
 		runner_result_free(res);
 		/* A neighbour runs for seconds: measuring again at once would
 		 * mostly meet it again. */
-		double w = hostload_wait_quiet(limit, 0.25, 10.0);
+		double w = hostload_wait_quiet(runner_host_limit(c), 0.25, 10.0);
 		if (w < 0) {
 			/* Busy throughout: measuring again would only wait again.
 			 * The rest of the series is measured as the machine is. */
 			printf("it stayed busy for %.0f s; measured again, and no other "
 			       "repetition will be\n", -w);
-			*budget = 1;
-		} else
+			*budget = 0;
+		} else {
 			printf("measured again once it was quiet for 0.25 s (after %.1f s)\n", w);
+			(*budget)--;
+		}
 		fflush(stdout);
-		(*budget)--;
 		again++;
 	}
 	res->host_remeasured = again;
@@ -798,8 +798,7 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	if (res->window_stats_valid && hostload_between(&rs->host_ws, &rs->host_we, &res->host)) {
 		double own_ticks = (double)(rs->host_we.own - rs->host_ws.own);
 		threadcpu_between(&rs->tcpu_ws, &rs->tcpu_we, own_ticks, res->duration_s, &res->cpu);
-		double limit = c->host_limit > 0 ? c->host_limit : HOSTLOAD_DEFAULT_LIMIT;
-		res->host_busy = hostload_share(&res->host) > limit;
+		res->host_busy = hostload_share(&res->host) > runner_host_limit(c);
 		if (res->host_busy)
 			runner_note(res, "the machine was busy: during the window other processes used "
 				    "%.2f and the hypervisor %.2f of its %u CPUs, so the figures include "

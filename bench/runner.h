@@ -168,6 +168,11 @@ int runner_resolve_params(struct run_config *c, const char *const *keys,
  * parameters), with one line in err. Free res with runner_result_free.
  */
 int runner_run(const struct run_config *c, struct run_result *res, char *err, size_t len);
+/* The share of the machine other work may take before a window is busy. */
+static inline double runner_host_limit(const struct run_config *c)
+{
+	return c->host_limit > 0 ? c->host_limit : HOSTLOAD_DEFAULT_LIMIT;
+}
 /* One repetition of a series: runner_run, measured again while the machine
  * was busy during the window (res->host_busy) and *budget allows, each time
  * saying so on stdout under `label`. *budget counts down the extra runs a

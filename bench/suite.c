@@ -428,12 +428,14 @@ int suite_main(int argc, char **argv)
 			char label[96];
 			snprintf(label, sizeof(label), "[%u/%u] %s", rep * nconf + idx + 1, reps * nconf,
 				 sr->workload);
-			if (build_config(s, sr, rseed, quiet, allow_empty, perf, policy, &c, err,
-					 sizeof(err)))
-				goto bad;
-			c.host_limit = host_limit;
-			if (runner_run_repetition(&c, &res, &remeasure, label, err, sizeof(err))) {
-bad:
+			int bad = build_config(s, sr, rseed, quiet, allow_empty, perf, policy, &c,
+					       err, sizeof(err));
+			if (!bad) {
+				c.host_limit = host_limit;
+				bad = runner_run_repetition(&c, &res, &remeasure, label, err,
+							    sizeof(err));
+			}
+			if (bad) {
 				fprintf(stderr, "vidmm-bench suite: %s: %s\n", sr->workload, err);
 				status = 2;
 				break;

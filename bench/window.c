@@ -41,8 +41,6 @@ static void snap_manager(struct runner_state *rs, bool start)
 		rs->have_ws = true;
 	else
 		rs->have_we = true;
-	hostload_snap(start ? &rs->host_ws : &rs->host_we);
-	threadcpu_snap(start ? &rs->tcpu_ws : &rs->tcpu_we);
 	/* --perf: the counters of the whole process, at the window's edges. */
 	if (rs->pg && perf_read(rs->pg, start ? &rs->perf_ws : &rs->perf_we) == 0) {
 		if (start)
@@ -58,6 +56,14 @@ bool window_move(struct runner_state *rs, int from, int to)
 
 	if (!atomic_compare_exchange_strong(&rs->phase, &f, to))
 		return false;
+	/* The machine's load and the threads' CPU from /proc: read outside
+	 * the window's time on both edges (before its start is stamped,
+	 * after its end is), since reading every thread's stat file takes
+	 * tens of microseconds. */
+	if (to == PH_MEASURE) {
+		hostload_snap(&rs->host_ws);
+		threadcpu_snap(&rs->tcpu_ws);
+	}
 	uint64_t now = runner_mono_ns();
 	if (to == PH_WARMUP)
 		atomic_store(&rs->t_warm_ns, now);
@@ -69,6 +75,8 @@ bool window_move(struct runner_state *rs, int from, int to)
 		if (from == PH_MEASURE) {
 			atomic_store(&rs->t_we_ns, now);
 			snap_manager(rs, false);
+			hostload_snap(&rs->host_we);
+			threadcpu_snap(&rs->tcpu_we);
 		}
 		atomic_store(&rs->stop, true);
 	}

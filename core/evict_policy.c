@@ -173,21 +173,11 @@ static void lru2_order(struct vidmm *vm, struct segment *s, struct vidmm_allocat
 
 /* ---- size-aware (GreedyDual-Size) --------------------------------------------------- */
 
-static void gds_credit(struct vidmm_allocation *a)
+/* A use and a placement both restore the credit: the use and resident hook. */
+static void gds_credit(struct vidmm *vm, struct vidmm_allocation *a)
 {
+	(void)vm;
 	a->gds_h = a->seg->gds_l + (double)(1u << 20) / (double)a->size;
-}
-
-static void gds_use(struct vidmm *vm, struct vidmm_allocation *a)
-{
-	(void)vm;
-	gds_credit(a);
-}
-
-static void gds_resident(struct vidmm *vm, struct vidmm_allocation *a)
-{
-	(void)vm;
-	gds_credit(a);
 }
 
 static void gds_evicted(struct vidmm *vm, struct vidmm_allocation *a)
@@ -245,8 +235,8 @@ static const struct evict_policy policies[] = {
 	  clock_use, clock_resident, no_hook, clock_order },
 	{ "lru-2", "priority, then the oldest second-to-last use (LRU-K, K = 2)", lru2_use,
 	  lru2_resident, no_hook, lru2_order },
-	{ "size-aware", "priority, then GreedyDual-Size: large idle allocations first", gds_use,
-	  gds_resident, gds_evicted, gds_order },
+	{ "size-aware", "priority, then GreedyDual-Size: large idle allocations first", gds_credit,
+	  gds_credit, gds_evicted, gds_order },
 	{ "random", "priority, then a random order (a floor to beat)", no_hook, no_hook, no_hook,
 	  random_order },
 };
