@@ -406,7 +406,9 @@ static void *sampler(void *arg)
 		}
 		uint64_t warm_end = UINT64_MAX, deadline = UINT64_MAX;
 		if (ph == PH_WARMUP) {
-			warm_end = atomic_load(&rs->t_warm_ns) + (uint64_t)(c->warmup_s * 1e9);
+			uint64_t tw = atomic_load(&rs->t_warm_ns);
+			/* not stamped yet (as for the window below): look again soon */
+			warm_end = tw ? tw + (uint64_t)(c->warmup_s * 1e9) : now + period / 10;
 			if (now >= warm_end && window_move(rs, PH_WARMUP, PH_MEASURE))
 				ph = PH_MEASURE;
 		}
@@ -416,8 +418,14 @@ static void *sampler(void *arg)
 				units_ws = units_now(rs);
 				saw_measure = true;
 			}
-			if (c->duration_s > 0) {
-				uint64_t ws = atomic_load(&rs->t_ws_ns), d = (uint64_t)(c->duration_s * 1e9);
+			uint64_t ws = atomic_load(&rs->t_ws_ns);
+			/* The phase moves before the mover stamps the start: a
+			 * window without its start yet is looked at again soon,
+			 * never closed at once as if it had opened at time 0. */
+			if (c->duration_s > 0 && !ws) {
+				deadline = now + period / 10;
+			} else if (c->duration_s > 0) {
+				uint64_t d = (uint64_t)(c->duration_s * 1e9);
 				deadline = ws + d;
 				/* A thread that finishes a unit just after the window
 				 * opened counts it before it sees the window: the

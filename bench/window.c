@@ -53,16 +53,23 @@ static void snap_manager(struct runner_state *rs, bool start)
 bool window_move(struct runner_state *rs, int from, int to)
 {
 	int f = from;
+	struct hostload_snap host;
+	struct threadcpu_snap tcpu;
 
+	/* The machine's load and the threads' CPU from /proc are read outside
+	 * the window's time on both edges (reading every thread's stat file
+	 * takes tens of microseconds). At the start that means before the
+	 * phase moves: once it has, the sampler reads t_ws_ns, which must
+	 * already hold the start. Only the caller that moves it keeps them. */
+	if (to == PH_MEASURE) {
+		hostload_snap(&host);
+		threadcpu_snap(&tcpu);
+	}
 	if (!atomic_compare_exchange_strong(&rs->phase, &f, to))
 		return false;
-	/* The machine's load and the threads' CPU from /proc: read outside
-	 * the window's time on both edges (before its start is stamped,
-	 * after its end is), since reading every thread's stat file takes
-	 * tens of microseconds. */
 	if (to == PH_MEASURE) {
-		hostload_snap(&rs->host_ws);
-		threadcpu_snap(&rs->tcpu_ws);
+		rs->host_ws = host;
+		rs->tcpu_ws = tcpu;
 	}
 	uint64_t now = runner_mono_ns();
 	if (to == PH_WARMUP)
