@@ -2,52 +2,86 @@
 /*
  * heap.c - the range allocator behind every segment (API in heap.h).
  *
- * Owns: the holes of one heap, their two indexes, and the pool their
- * descriptors come from.
+ * Owns: the holes of one heap, their indexes, and the pool their descriptors
+ * come from.
  * Must not: track allocated ranges (the caller's struct heap_node holds them;
  * the heap only counts them), know segments, allocations or the GART, lock,
  * or allocate memory per operation in steady state.
  *
- * Every hole is linked into two red-black trees (rbtree.h):
- *  - by address, each node augmented with the largest hole in its subtree
- *    (subtree_max). Descending while skipping subtrees whose maximum is too
- *    small finds the lowest (highest) hole of at least a given size at or
- *    after (before) a given address in O(log n): bottom-up, top-down and
- *    range-restricted placement, and the neighbour lookup on free.
- *  - by (size, address), for best fit: the first node of at least the
- *    requested size is the best hole when no alignment or range gets in the
- *    way. The one hole resized last may sit at its old place in this tree
- *    until the tree is next searched (size_settle): alloc-then-free of a
- *    size usually restores it, and then it never has to move.
- * The largest hole is the address tree root's subtree_max: O(1).
+ * Three indexes over the holes, each paid for only by what needs it:
  *
- * Cost per operation is O(log n) in the number of holes, plus, only for
- * aligned or range-restricted requests, O(log n) for each hole that is large
- * enough by size but loses to alignment padding or lies outside the range
- * (there is no exact O(log n) index for "fits after padding"; the kernel's
- * drm_mm has the same property). Best fit with alignment or a range walks the
- * size order and the address order in lock step and stops as soon as either
- * walk decides, so it costs at most twice the cheaper of the two walks.
+ *  - Size classes (always). A TLSF-style two-level map: class_of(size) puts
+ *    sizes below 64 in classes of their own and splits every power of two
+ *    above into 64 equal classes, so a class spans at most 1/64 of its sizes
+ *    (a page-multiple size below 256 KiB has a class to itself). A bitmap of
+ *    non-empty classes, with a summary word above it, finds the first
+ *    non-empty class above a size with two count-trailing-zeros. Each class
+ *    keeps its holes in a small red-black tree ordered by (size, address), so
+ *    best fit is exact, not "good": the first hole at or after the request
+ *    in that order is the smallest that fits, ties to the lowest address,
+ *    exactly as before this heap had classes. A search costs the bitmap
+ *    lookups plus one descent of one class's tree (a handful of holes).
+ *
+ *  - Boundaries (always, while memory allows). An open-addressing hash table
+ *    maps every hole's start and end address to the hole. Holes are never
+ *    adjacent, so an address is the boundary of at most one hole, and a free
+ *    finds the hole ending where it starts and the hole starting where it
+ *    ends with two probes instead of an address-tree descent. Each entry is a
+ *    pointer with a 16-bit fingerprint of the key in its unused top bits, so a
+ *    probe that misses rarely touches the hole.
+ *
+ *  - Address order (only once something asks for it). The red-black tree by
+ *    address, augmented with the largest hole in each subtree, of the heap
+ *    before the classes. It is built the first time a bottom-up or top-down
+ *    placement, a range-restricted request, heap_reserve, or an aligned best
+ *    fit that the size order alone cannot settle quickly needs it, and is
+ *    kept from then on. Best-fit heaps whose requests are unrestricted never
+ *    build it and pay nothing for it.
+ *
+ * A resized hole is not moved in its class tree at once: the one hole resized
+ * last (h->moved) may sit where its old key belonged, in its old class's tree,
+ * until the next search or insertion (size_settle). An alloc and a free of
+ * one size shrink a hole and grow it back, so usually it is still in place
+ * when settled, and neither move is ever made.
+ *
+ * Aligned best fit: the first hole in size order usually fits (page-multiple
+ * sizes in a page-aligned heap always do). A hole of at least size + align - 1
+ * bytes always fits, so the size-order walk stops there; it tries at most
+ * ALIGN_WALK holes before handing over to the exact walk in both orders that
+ * the heap always had (which builds the address index).
  *
  * Hole descriptors come from chunks owned by the heap and are recycled on a
  * free list: the pool grows to the peak number of holes and stays there.
- * heap_free never fails: there are never more holes than live nodes + 1, so
- * a pool of at least live + 2 descriptors always has a spare for the hole a
- * free may create (and for the split an allocation may make). Allocation
- * grows the pool to that size before it changes anything, so its -ENOMEM
- * comes up front, and a free can always give a range back.
+ * heap_free never fails: there are never more holes than live nodes + 1, so a
+ * pool of at least live + 2 descriptors always has a spare for the hole a free
+ * may create. Allocation grows the pool to that size before it changes
+ * anything, so its -ENOMEM comes up front. The boundary table may need to grow
+ * on a free; if that malloc fails the table runs fuller, and if it would be
+ * full the heap drops it and builds the address index instead, which needs no
+ * memory (its links are in the descriptors). Either way the free succeeds.
  */
 #include "heap.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rbtree.h"
 
+/* ---- size classes ---- */
+
+#define SL_BITS 6
+#define SL_COUNT (1u << SL_BITS)
+#define NCLASS ((64u - SL_BITS + 1u) << SL_BITS) /* 3776 */
+#define NWORDS (NCLASS / 64u)                    /* 59 */
+#define ALIGN_WALK 16
+
+_Static_assert(NCLASS % 64 == 0 && NWORDS <= 64, "class bitmap layout");
+
 struct hole {
-	struct rb_node rb_addr; /* address tree; key: start */
-	struct rb_node rb_size; /* size tree; key: (size, start) */
+	struct rb_node rb_cls;  /* its class's tree; key (size, start) */
+	struct rb_node rb_addr; /* address index, while h->addr_on; key start */
 	uint64_t start;
 	uint64_t size;
 	union {
@@ -65,38 +99,42 @@ struct heap {
 	uint64_t start;
 	uint64_t size;
 	uint64_t end; /* start + size; never wraps (heap_create refuses that) */
-	struct rb_root by_addr;
-	struct rb_root by_size;
 	uint64_t free_bytes;
 	uint64_t nholes;
 	uint64_t live; /* nodes handed out and not yet freed */
-	struct hole *moved; /* resized since placed in the size tree; see size_settle */
+
+	/* size classes: bit c of words[c / 64] is set iff cls[c] is non-empty;
+	 * bit w of top is set iff words[w] is non-zero */
+	uint64_t top;
+	uint64_t words[NWORDS];
+	struct hole *moved; /* resized since placed in its class tree */
+	unsigned moved_cls; /* the class whose tree holds it meanwhile */
+
+	/* boundaries: open addressing, linear probing, 2 entries per hole */
+	uint64_t *tab;      /* NULL: dropped (memory was short); addr_on then */
+	uint64_t tab_mask;  /* slots - 1 */
+	unsigned tab_shift; /* 64 - log2(slots) */
+	uint64_t tab_used;
+	bool no_tab;        /* a hole above 2^48: no fingerprints, so no table */
+
+	/* address order, built on first use */
+	bool addr_on;
+	struct rb_root by_addr;
+
 	struct hole *free_list;
 	struct hole_chunk *chunks;
 	size_t next_chunk; /* holes in the next chunk: doubles up to a cap */
 	uint64_t pool_total; /* descriptors in all chunks (holes + free list) */
+
+	struct rb_root cls[NCLASS];
 };
 
 #define CHUNK_FIRST 16
 #define CHUNK_MAX 4096
+#define TAB_MIN_BITS 4
 
 static inline uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static inline uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
-
-static inline struct hole *addr_hole(const struct rb_node *rb)
-{
-	return rb_entry(rb, struct hole, rb_addr);
-}
-
-static inline struct hole *size_hole(const struct rb_node *rb)
-{
-	return rb_entry(rb, struct hole, rb_size);
-}
-
-static inline struct hole *addr_hole_safe(const struct rb_node *rb)
-{
-	return rb ? addr_hole(rb) : NULL;
-}
 
 /* End of a hole; holes lie inside the heap, so this never wraps. */
 static inline uint64_t hole_end(const struct hole *hl)
@@ -104,12 +142,385 @@ static inline uint64_t hole_end(const struct hole *hl)
 	return hl->start + hl->size;
 }
 
+static inline unsigned class_of(uint64_t size)
+{
+	unsigned fl;
+
+	if (size < SL_COUNT)
+		return (unsigned)size;
+	fl = 63u - (unsigned)__builtin_clzll(size);
+	return ((fl - SL_BITS + 1u) << SL_BITS) | (unsigned)((size >> (fl - SL_BITS)) & (SL_COUNT - 1));
+}
+
+static inline struct hole *cls_hole(const struct rb_node *rb)
+{
+	return rb_entry(rb, struct hole, rb_cls);
+}
+
+static inline struct hole *addr_hole(const struct rb_node *rb)
+{
+	return rb_entry(rb, struct hole, rb_addr);
+}
+
+static inline struct hole *addr_hole_safe(const struct rb_node *rb)
+{
+	return rb ? addr_hole(rb) : NULL;
+}
+
+/* (size, start) order; start breaks ties so keys are unique. One 128-bit
+ * comparison is one branch instead of two. */
+typedef unsigned __int128 size_key;
+
+static inline size_key key_of(uint64_t size, uint64_t start)
+{
+	return ((size_key)size << 64) | start;
+}
+
+static inline bool size_less(uint64_t size_a, uint64_t start_a, const struct hole *b)
+{
+	return key_of(size_a, start_a) < key_of(b->size, b->start);
+}
+
+static inline void bit_set(struct heap *h, unsigned c)
+{
+	h->words[c >> 6] |= 1ull << (c & 63);
+	h->top |= 1ull << (c >> 6);
+}
+
+static inline void bit_clear(struct heap *h, unsigned c)
+{
+	if (!(h->words[c >> 6] &= ~(1ull << (c & 63))))
+		h->top &= ~(1ull << (c >> 6));
+}
+
+/* First non-empty class strictly above c, or NCLASS. */
+static inline unsigned class_after(const struct heap *h, unsigned c)
+{
+	unsigned w;
+	uint64_t m, t;
+
+	if (++c >= NCLASS)
+		return NCLASS;
+	w = c >> 6;
+	m = h->words[w] & (~0ull << (c & 63));
+	if (m)
+		return (w << 6) | (unsigned)__builtin_ctzll(m);
+	t = w + 1 < 64 ? h->top & (~0ull << (w + 1)) : 0;
+	if (!t)
+		return NCLASS;
+	w = (unsigned)__builtin_ctzll(t);
+	return (w << 6) | (unsigned)__builtin_ctzll(h->words[w]);
+}
+
+/* Highest non-empty class, or NCLASS when there are no holes. */
+static inline unsigned class_last(const struct heap *h)
+{
+	unsigned w;
+
+	if (!h->top)
+		return NCLASS;
+	w = 63u - (unsigned)__builtin_clzll(h->top);
+	return (w << 6) | (63u - (unsigned)__builtin_clzll(h->words[w]));
+}
+
+/* Highest non-empty class strictly below c, or NCLASS. */
+static inline unsigned class_before(const struct heap *h, unsigned c)
+{
+	unsigned w = c >> 6;
+	uint64_t m = h->words[w] & ((1ull << (c & 63)) - 1), t;
+
+	if (m)
+		return (w << 6) | (63u - (unsigned)__builtin_clzll(m));
+	t = h->top & ((1ull << w) - 1);
+	if (!t)
+		return NCLASS;
+	w = 63u - (unsigned)__builtin_clzll(t);
+	return (w << 6) | (63u - (unsigned)__builtin_clzll(h->words[w]));
+}
+
+/* ---- the class trees ---- */
+
+static void cls_insert(struct heap *h, struct hole *hl)
+{
+	unsigned c = class_of(hl->size);
+	struct rb_node **link = &h->cls[c].rb_node, *parent = NULL;
+	size_key k = key_of(hl->size, hl->start);
+
+	while (*link) {
+		parent = *link;
+		if (k < key_of(cls_hole(parent)->size, cls_hole(parent)->start))
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&hl->rb_cls, parent, link);
+	rb_insert_color(&hl->rb_cls, &h->cls[c]);
+	bit_set(h, c);
+}
+
+static void cls_erase(struct heap *h, struct hole *hl, unsigned c)
+{
+	rb_erase(&hl->rb_cls, &h->cls[c]);
+	if (!h->cls[c].rb_node)
+		bit_clear(h, c);
+}
+
+/* The class whose tree holds hl now. */
+static inline unsigned cls_home(const struct heap *h, const struct hole *hl)
+{
+	return hl == h->moved ? h->moved_cls : class_of(hl->size);
+}
+
+/* Put the resized hole where its key belongs (see the top of the file). */
+static void size_settle(struct heap *h)
+{
+	struct hole *hl = h->moved;
+	struct rb_node *p, *n;
+
+	if (!hl)
+		return;
+	h->moved = NULL;
+	if (h->moved_cls == class_of(hl->size)) {
+		p = rb_prev(&hl->rb_cls);
+		n = rb_next(&hl->rb_cls);
+		if ((!p || size_less(cls_hole(p)->size, cls_hole(p)->start, hl)) &&
+		    (!n || size_less(hl->size, hl->start, cls_hole(n))))
+			return;
+	}
+	cls_erase(h, hl, h->moved_cls);
+	cls_insert(h, hl);
+}
+
+/* hl's size (and maybe start) is about to change: the hole resized before
+ * must be settled first, while every other key is still where it belongs. */
+static void size_will_change(struct heap *h, struct hole *hl)
+{
+	if (h->moved != hl) {
+		size_settle(h);
+		h->moved = hl;
+		h->moved_cls = class_of(hl->size);
+	}
+}
+
+/* A new hole into its class: the trees must be in order for the descent. */
+static void size_add(struct heap *h, struct hole *hl)
+{
+	size_settle(h);
+	cls_insert(h, hl);
+}
+
+/* First hole, in (size, start) order, of at least need bytes. Settled. */
+static struct hole *size_lower_bound(const struct heap *h, uint64_t need)
+{
+	unsigned c = class_of(need);
+
+	if (h->words[c >> 6] & (1ull << (c & 63))) {
+		struct rb_node *rb = h->cls[c].rb_node;
+		struct hole *best = NULL;
+
+		while (rb) {
+			struct hole *hl = cls_hole(rb);
+
+			if (hl->size >= need) {
+				best = hl;
+				rb = rb->rb_left;
+			} else {
+				rb = rb->rb_right;
+			}
+		}
+		if (best)
+			return best;
+	}
+	c = class_after(h, c);
+	return c < NCLASS ? cls_hole(rb_first(&h->cls[c])) : NULL;
+}
+
+/* The hole after hl in (size, start) order. Settled. */
+static struct hole *size_next(const struct heap *h, const struct hole *hl)
+{
+	struct rb_node *nx = rb_next(&hl->rb_cls);
+	unsigned c;
+
+	if (nx)
+		return cls_hole(nx);
+	c = class_after(h, class_of(hl->size));
+	return c < NCLASS ? cls_hole(rb_first(&h->cls[c])) : NULL;
+}
+
+/* ---- the boundary table ---- */
+
+/*
+ * An entry is the hole's pointer, ENTRY_END if the key is the hole's end
+ * rather than its start (holes are 8-byte aligned, so bit 0 is free), and,
+ * where user-space pointers leave the top 16 bits zero, 16 bits of the key's
+ * hash in them: a probe that meets another key's entry rarely has to read
+ * that hole. 0 is an empty slot.
+ */
+#define ENTRY_END 1ull
+#define FP_BITS 0xffff000000000000ull
+
+static inline uint64_t tab_mix(uint64_t key)
+{
+	return key * 0x9e3779b97f4a7c15ull;
+}
+
+static inline uint64_t tab_entry(const struct hole *hl, bool is_end, uint64_t mix)
+{
+	return (uint64_t)(uintptr_t)hl | (is_end ? ENTRY_END : 0) | ((mix << 32) & FP_BITS);
+}
+
+static inline struct hole *tab_hole(uint64_t e)
+{
+	return (struct hole *)(uintptr_t)(e & ~(FP_BITS | ENTRY_END));
+}
+
+static inline uint64_t entry_key(uint64_t e)
+{
+	const struct hole *x = tab_hole(e);
+
+	return (e & ENTRY_END) ? hole_end(x) : x->start;
+}
+
+/* The hole that starts or ends at key, or NULL. */
+static struct hole *tab_find(const struct heap *h, uint64_t key)
+{
+	uint64_t mix = tab_mix(key), fp = (mix << 32) & FP_BITS, e;
+	uint64_t i = mix >> h->tab_shift;
+
+	while ((e = h->tab[i])) {
+		if ((e & FP_BITS) == fp && entry_key(e) == key)
+			return tab_hole(e);
+		i = (i + 1) & h->tab_mask;
+	}
+	return NULL;
+}
+
+static void tab_put_raw(uint64_t *tab, uint64_t mask, unsigned shift, uint64_t e)
+{
+	uint64_t i = tab_mix(entry_key(e)) >> shift;
+
+	while (tab[i])
+		i = (i + 1) & mask;
+	tab[i] = e;
+}
+
+static void tab_put(struct heap *h, const struct hole *hl, bool is_end)
+{
+	uint64_t key = is_end ? hole_end(hl) : hl->start;
+
+	tab_put_raw(h->tab, h->tab_mask, h->tab_shift, tab_entry(hl, is_end, tab_mix(key)));
+	h->tab_used++;
+}
+
+/* Remove hl's entry for its start or end, which must be there (and hl's
+ * fields must still be those it was entered with). Backward-shift deletion
+ * keeps every probe sequence unbroken without tombstones. */
+static void tab_del(struct heap *h, const struct hole *hl, bool is_end)
+{
+	uint64_t mix = tab_mix(is_end ? hole_end(hl) : hl->start);
+	uint64_t want = tab_entry(hl, is_end, mix), i = mix >> h->tab_shift, j;
+
+	while (h->tab[i] != want)
+		i = (i + 1) & h->tab_mask;
+	h->tab_used--;
+	for (;;) {
+		uint64_t e = 0;
+
+		h->tab[i] = 0;
+		for (j = (i + 1) & h->tab_mask; (e = h->tab[j]); j = (j + 1) & h->tab_mask) {
+			uint64_t home = tab_mix(entry_key(e)) >> h->tab_shift;
+
+			/* e may fill the gap at i unless its home lies
+			 * cyclically in (i, j]. */
+			if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+				break;
+		}
+		if (!e)
+			return;
+		h->tab[i] = e;
+		i = j;
+	}
+}
+
+/* Rebuild into 2^bits slots (from the old table, or from the class trees
+ * when there is none). Returns false, table unchanged, without memory. */
+static bool tab_resize(struct heap *h, unsigned bits)
+{
+	uint64_t n = 1ull << bits, *t = calloc(n, sizeof(*t));
+
+	if (!t)
+		return false;
+	if (h->tab) {
+		for (uint64_t i = 0; i <= h->tab_mask; i++)
+			if (h->tab[i])
+				tab_put_raw(t, n - 1, 64 - bits, h->tab[i]);
+	} else {
+		h->tab_used = 0;
+		for (unsigned c = class_after(h, 0u - 1u); c < NCLASS; c = class_after(h, c))
+			for (struct rb_node *rb = rb_first(&h->cls[c]); rb; rb = rb_next(rb)) {
+				const struct hole *x = cls_hole(rb);
+
+				tab_put_raw(t, n - 1, 64 - bits, tab_entry(x, false, tab_mix(x->start)));
+				tab_put_raw(t, n - 1, 64 - bits, tab_entry(x, true, tab_mix(hole_end(x))));
+				h->tab_used += 2;
+			}
+	}
+	free(h->tab);
+	h->tab = t;
+	h->tab_mask = n - 1;
+	h->tab_shift = 64 - bits;
+	return true;
+}
+
+static void addr_enable(struct heap *h);
+
+/* Drop the table: the address index takes over the neighbour lookups. */
+static void tab_drop(struct heap *h)
+{
+	addr_enable(h);
+	free(h->tab);
+	h->tab = NULL;
+	h->tab_used = 0;
+}
+
+/*
+ * Room for two more entries: keep the load at most one half, growing the
+ * table when memory allows; when it does not, run fuller, and when even that
+ * would leave no free slot, drop the table. Returns whether it is there.
+ */
+static bool tab_room(struct heap *h)
+{
+	unsigned bits = 64 - h->tab_shift;
+
+	if (!h->tab)
+		return false;
+	if (2 * (h->tab_used + 2) <= h->tab_mask + 1)
+		return true;
+	if (bits < 62 && tab_resize(h, bits + 1))
+		return true;
+	if (h->tab_used + 3 <= h->tab_mask + 1)
+		return true;
+	tab_drop(h);
+	return false;
+}
+
+/* Fingerprints need the top 16 bits of every hole's address to be zero, as
+ * on Linux without an address hint above 2^47 (x86-64) or 2^48 (arm64). A
+ * pool chunk above that drops the table for good. */
+static void tab_check_chunk(struct heap *h, const void *lo, size_t len)
+{
+	if (h->tab && (uint64_t)(uintptr_t)lo + len > (1ull << 48))
+		tab_drop(h);
+	if ((uint64_t)(uintptr_t)lo + len > (1ull << 48))
+		h->no_tab = true;
+}
+
+/* ---- the address index ---- */
+
 static inline uint64_t subtree_max(const struct rb_node *rb)
 {
 	return rb ? addr_hole(rb)->subtree_max : 0;
 }
-
-/* ---- augmentation of the address tree ---- */
 
 static inline uint64_t compute_max(const struct hole *hl)
 {
@@ -149,8 +560,7 @@ static const struct rb_augment_callbacks aug_cb = {
 	aug_propagate, aug_copy, aug_rotate,
 };
 
-/* hl grew in place: raise the maxima above it while they are smaller. Unlike
- * a full recompute this reads no siblings. */
+/* hl grew in place: raise the maxima above it while they are smaller. */
 static void aug_grew(struct hole *hl)
 {
 	struct rb_node *rb = &hl->rb_addr;
@@ -170,172 +580,6 @@ static void aug_shrank(struct hole *hl, uint64_t old_size)
 	aug_propagate(&hl->rb_addr, NULL);
 }
 
-/* ---- descriptor pool ---- */
-
-/* Make sure one descriptor is available; called before any change. */
-static int pool_reserve(struct heap *h)
-{
-	struct hole_chunk *c;
-	size_t n = h->next_chunk;
-
-	if (h->free_list)
-		return 0;
-	c = malloc(sizeof(*c) + n * sizeof(struct hole));
-	if (!c)
-		return -ENOMEM;
-	c->next = h->chunks;
-	h->chunks = c;
-	h->pool_total += n;
-	for (size_t i = n; i-- > 0;) {
-		c->holes[i].next_free = h->free_list;
-		h->free_list = &c->holes[i];
-	}
-	if (h->next_chunk < CHUNK_MAX)
-		h->next_chunk *= 2;
-	return 0;
-}
-
-/* Before a node is handed out: enough descriptors that every later free
- * (and this operation's split) finds a spare. */
-static int pool_ensure(struct heap *h)
-{
-	while (h->pool_total < h->live + 2) {
-		struct hole *keep = h->free_list;
-		/* pool_reserve adds a chunk only when the free list is empty. */
-		h->free_list = NULL;
-		int ret = pool_reserve(h);
-		if (!ret) {
-			/* Append the old free list behind the new chunk's. */
-			struct hole **tail = &h->free_list;
-			while (*tail)
-				tail = &(*tail)->next_free;
-			*tail = keep;
-		} else {
-			h->free_list = keep;
-			return ret;
-		}
-	}
-	return 0;
-}
-
-/* Only after pool_reserve succeeded in this operation. */
-static inline struct hole *pool_get(struct heap *h)
-{
-	struct hole *hl = h->free_list;
-
-	h->free_list = hl->next_free;
-	return hl;
-}
-
-static inline void pool_put(struct heap *h, struct hole *hl)
-{
-	hl->next_free = h->free_list;
-	h->free_list = hl;
-}
-
-/* ---- the size tree ---- */
-
-/* (size, start) order; start breaks ties so keys are unique. One 128-bit
- * comparison is one branch instead of two. */
-typedef unsigned __int128 size_key;
-
-static inline size_key key_of(uint64_t size, uint64_t start)
-{
-	return ((size_key)size << 64) | start;
-}
-
-static inline bool size_less(uint64_t size_a, uint64_t start_a, const struct hole *b)
-{
-	return key_of(size_a, start_a) < key_of(b->size, b->start);
-}
-
-/*
- * The descents below use plain branches on purpose: branch-free (cmov)
- * versions measured 30-60% slower on the benchmark's alloc+free pairs,
- * presumably because a predicted branch lets the CPU fetch the next level
- * before the comparison resolves, where a cmov chain must wait for it.
- */
-static void size_insert(struct heap *h, struct hole *hl)
-{
-	struct rb_node **link = &h->by_size.rb_node, *parent = NULL;
-	size_key k = key_of(hl->size, hl->start);
-
-	while (*link) {
-		parent = *link;
-		if (k < key_of(size_hole(parent)->size, size_hole(parent)->start))
-			link = &parent->rb_left;
-		else
-			link = &parent->rb_right;
-	}
-	rb_link_node(&hl->rb_size, parent, link);
-	rb_insert_color(&hl->rb_size, &h->by_size);
-}
-
-/*
- * Resizing a hole does not move it in the size tree at once: the heap
- * remembers the one hole resized last (h->moved) and puts it right
- * (size_settle) only before the size tree is next searched or inserted
- * into. Erasing nodes needs no keys, so it may happen meanwhile. An alloc
- * then free of the same size shrinks a hole and grows it back, so usually
- * the hole is still in place when settled, and the two moves (an erase and
- * an insert each) are saved; bottom-up and top-down heaps, which never
- * search the size tree, settle only when a new hole is inserted.
- */
-static void size_settle(struct heap *h)
-{
-	struct hole *hl = h->moved;
-	struct rb_node *p, *n;
-
-	if (!hl)
-		return;
-	h->moved = NULL;
-	p = rb_prev(&hl->rb_size);
-	n = rb_next(&hl->rb_size);
-	if ((!p || size_less(size_hole(p)->size, size_hole(p)->start, hl)) &&
-	    (!n || size_less(hl->size, hl->start, size_hole(n))))
-		return;
-	rb_erase(&hl->rb_size, &h->by_size);
-	size_insert(h, hl);
-}
-
-/* hl's size (and maybe start) is about to change: the hole resized before
- * must be settled first, while every other key is still where it belongs. */
-static void size_will_change(struct heap *h, struct hole *hl)
-{
-	if (h->moved != hl) {
-		size_settle(h);
-		h->moved = hl;
-	}
-}
-
-/* A new hole into the size tree: the tree must be in order for the search. */
-static void size_add(struct heap *h, struct hole *hl)
-{
-	size_settle(h);
-	size_insert(h, hl);
-}
-
-/* First hole, in (size, start) order, of at least need bytes. */
-static struct hole *size_lower_bound(const struct heap *h, uint64_t need)
-{
-	struct rb_node *rb = h->by_size.rb_node;
-	struct hole *best = NULL;
-
-	while (rb) {
-		struct hole *hl = size_hole(rb);
-
-		if (hl->size >= need) {
-			best = hl;
-			rb = rb->rb_left;
-		} else {
-			rb = rb->rb_right;
-		}
-	}
-	return best;
-}
-
-/* ---- the address tree ---- */
-
 /* Link a new hole whose in-order neighbours are prev and next (either NULL)
  * without searching: between two neighbours exactly one of prev's right
  * and next's left child slots is free. */
@@ -348,12 +592,9 @@ static void addr_insert_between(struct heap *h, struct hole *hl,
 		parent = &prev->rb_addr;
 		link = &parent->rb_right;
 	} else if (next) {
-		/* next is the leftmost node of the whole tree (no prev) or
-		 * of prev's right subtree: its left slot is free. */
 		parent = &next->rb_addr;
 		link = &parent->rb_left;
 	} else {
-		/* No neighbours at all: the tree is empty. */
 		parent = NULL;
 		link = &h->by_addr.rb_node;
 	}
@@ -363,7 +604,7 @@ static void addr_insert_between(struct heap *h, struct hole *hl,
 }
 
 /* Holes around address a: *prev the last with start < a, *next the first
- * with start >= a (either may be NULL). One descent. */
+ * with start >= a (either may be NULL). One descent. Needs addr_on. */
 static void addr_neighbours(const struct heap *h, uint64_t a,
 			    struct hole **prev, struct hole **next)
 {
@@ -383,6 +624,27 @@ static void addr_neighbours(const struct heap *h, uint64_t a,
 	}
 	*prev = p;
 	*next = n;
+}
+
+static int add_to_index(struct heap *h, struct hole *hl)
+{
+	struct hole *prev, *next;
+
+	addr_neighbours(h, hl->start, &prev, &next);
+	addr_insert_between(h, hl, prev, next);
+	return 0;
+}
+
+/* Build the address index from the class trees; needs no memory. */
+static void addr_enable(struct heap *h)
+{
+	if (h->addr_on)
+		return;
+	h->by_addr.rb_node = NULL;
+	for (unsigned c = class_after(h, 0u - 1u); c < NCLASS; c = class_after(h, c))
+		for (struct rb_node *rb = rb_first(&h->cls[c]); rb; rb = rb_next(rb))
+			add_to_index(h, cls_hole(rb));
+	h->addr_on = true;
 }
 
 /* Leftmost hole of at least need bytes in the subtree rb, whose
@@ -415,8 +677,7 @@ static struct hole *rightmost_fit(struct rb_node *rb, uint64_t need)
 	}
 }
 
-/* The next hole after hl (in address order) of at least need bytes.
- * O(log n): up to the first ancestor whose right part can hold it, then down. */
+/* The next hole after hl (in address order) of at least need bytes. */
 static struct hole *next_fit(const struct hole *hl, uint64_t need)
 {
 	const struct rb_node *rb = &hl->rb_addr, *parent;
@@ -498,6 +759,179 @@ static struct hole *last_fit_before(const struct heap *h, uint64_t hi, uint64_t 
 	return prev_fit(cand, need);
 }
 
+/* ---- descriptor pool ---- */
+
+/* Make sure one descriptor is available; called before any change. */
+static int pool_reserve(struct heap *h)
+{
+	struct hole_chunk *c;
+	size_t n = h->next_chunk;
+
+	if (h->free_list)
+		return 0;
+	c = malloc(sizeof(*c) + n * sizeof(struct hole));
+	if (!c)
+		return -ENOMEM;
+	tab_check_chunk(h, c->holes, n * sizeof(struct hole));
+	c->next = h->chunks;
+	h->chunks = c;
+	h->pool_total += n;
+	for (size_t i = n; i-- > 0;) {
+		c->holes[i].next_free = h->free_list;
+		h->free_list = &c->holes[i];
+	}
+	if (h->next_chunk < CHUNK_MAX)
+		h->next_chunk *= 2;
+	return 0;
+}
+
+/* Before a node is handed out: enough descriptors that every later free
+ * (and this operation's split) finds a spare, and room in the boundary table
+ * for the split. */
+static int pool_ensure(struct heap *h)
+{
+	while (h->pool_total < h->live + 2) {
+		struct hole *keep = h->free_list;
+		/* pool_reserve adds a chunk only when the free list is empty. */
+		h->free_list = NULL;
+		int ret = pool_reserve(h);
+		if (!ret) {
+			struct hole **tail = &h->free_list;
+			while (*tail)
+				tail = &(*tail)->next_free;
+			*tail = keep;
+		} else {
+			h->free_list = keep;
+			return ret;
+		}
+	}
+	/* A table dropped when memory was short comes back when it is not. */
+	if (!h->tab && !h->no_tab) {
+		unsigned bits = TAB_MIN_BITS;
+
+		while ((1ull << bits) < 4 * (h->nholes + 2))
+			bits++;
+		(void)tab_resize(h, bits);
+	}
+	return 0;
+}
+
+/* Only after pool_reserve succeeded in this operation. */
+static inline struct hole *pool_get(struct heap *h)
+{
+	struct hole *hl = h->free_list;
+
+	h->free_list = hl->next_free;
+	return hl;
+}
+
+static inline void pool_put(struct heap *h, struct hole *hl)
+{
+	hl->next_free = h->free_list;
+	h->free_list = hl;
+}
+
+/* ---- changing the holes ---- */
+
+/* A new hole [start, start+size); prev/next are its address neighbours when
+ * the address index is on (the caller knows them). */
+static void hole_add(struct heap *h, uint64_t start, uint64_t size,
+		     struct hole *prev, struct hole *next)
+{
+	struct hole *hl = pool_get(h);
+	bool was_on = h->addr_on;
+
+	hl->start = start;
+	hl->size = size;
+	if (tab_room(h)) {
+		tab_put(h, hl, false);
+		tab_put(h, hl, true);
+	}
+	if (h->addr_on) {
+		/* tab_room may have built the index just now, without hl */
+		if (!was_on)
+			addr_neighbours(h, start, &prev, &next);
+		addr_insert_between(h, hl, prev, next);
+	}
+	size_add(h, hl);
+	h->nholes++;
+}
+
+static void hole_remove(struct heap *h, struct hole *hl)
+{
+	cls_erase(h, hl, cls_home(h, hl));
+	if (h->moved == hl)
+		h->moved = NULL;
+	if (h->addr_on)
+		rb_erase_augmented(&hl->rb_addr, &h->by_addr, &aug_cb);
+	if (h->tab) {
+		tab_del(h, hl, false);
+		tab_del(h, hl, true);
+	}
+	h->nholes--;
+	pool_put(h, hl);
+}
+
+/*
+ * Resize hl to [start, start+size) in place (its address order among the
+ * holes cannot change: the caller only moves boundaries into allocated space
+ * next to it, or out of the hole). One boundary entry moves per changed edge.
+ */
+static void hole_resize(struct heap *h, struct hole *hl, uint64_t start, uint64_t size)
+{
+	uint64_t old_size = hl->size, old_start = hl->start, old_end = hole_end(hl);
+
+	size_will_change(h, hl);
+	if (h->tab) {
+		if (start != old_start)
+			tab_del(h, hl, false);
+		if (start + size != old_end)
+			tab_del(h, hl, true);
+	}
+	hl->start = start;
+	hl->size = size;
+	if (h->tab) {
+		/* Net entries never grow here, so no room check is needed. */
+		if (start != old_start)
+			tab_put(h, hl, false);
+		if (start + size != old_end)
+			tab_put(h, hl, true);
+	}
+	if (h->addr_on) {
+		if (size > old_size)
+			aug_grew(hl);
+		else if (size < old_size)
+			aug_shrank(hl, old_size);
+	}
+}
+
+/*
+ * Take [at, at+size) out of hl, which contains it. Needs the spare
+ * descriptor from pool_ensure when it splits hl.
+ */
+static void carve(struct heap *h, struct hole *hl, uint64_t at, uint64_t size)
+{
+	uint64_t hs = hl->start, he = hole_end(hl), e = at + size;
+
+	h->free_bytes -= size;
+	if (at == hs && e == he) {
+		hole_remove(h, hl);
+		return;
+	}
+	if (at == hs) {
+		hole_resize(h, hl, e, he - e);
+		return;
+	}
+	hole_resize(h, hl, hs, at - hs);
+	if (e != he) {
+		struct hole *next = NULL;
+
+		if (h->addr_on)
+			next = addr_hole_safe(rb_next(&hl->rb_addr));
+		hole_add(h, e, he - e, hl, next);
+	}
+}
+
 /* ---- placement inside one hole ---- */
 
 /* Lowest aligned start for size bytes in hl clipped to [lo, hi).
@@ -531,9 +965,10 @@ static bool fit_high(const struct hole *hl, uint64_t lo, uint64_t hi,
 	return true;
 }
 
-static struct hole *find_bottom_up(const struct heap *h, uint64_t size, uint64_t align,
+static struct hole *find_bottom_up(struct heap *h, uint64_t size, uint64_t align,
 				   uint64_t lo, uint64_t hi, uint64_t *at)
 {
+	addr_enable(h);
 	for (struct hole *hl = first_fit_from(h, lo, size);
 	     hl && hl->start < hi && hi - hl->start >= size;
 	     hl = next_fit(hl, size)) {
@@ -543,9 +978,10 @@ static struct hole *find_bottom_up(const struct heap *h, uint64_t size, uint64_t
 	return NULL;
 }
 
-static struct hole *find_top_down(const struct heap *h, uint64_t size, uint64_t align,
+static struct hole *find_top_down(struct heap *h, uint64_t size, uint64_t align,
 				  uint64_t lo, uint64_t hi, uint64_t *at)
 {
+	addr_enable(h);
 	for (struct hole *hl = last_fit_before(h, hi, size);
 	     hl && hole_end(hl) > lo && hole_end(hl) - lo >= size;
 	     hl = prev_fit(hl, size)) {
@@ -564,42 +1000,52 @@ static struct hole *find_best_fit(struct heap *h, uint64_t size, uint64_t align,
 				  uint64_t lo, uint64_t hi, uint64_t *at)
 {
 	struct hole *s, *a, *best = NULL;
-	struct rb_node *nx;
 	uint64_t best_at = 0, x;
+	bool whole = lo <= h->start && hi >= h->end;
 
 	size_settle(h);
 	s = size_lower_bound(h, size);
 	if (!s)
 		return NULL;
-	if (align == 1 && lo <= h->start && hi >= h->end) {
+	if (align == 1 && whole) {
 		/* Nothing can get in the way: the first big-enough hole is it. */
 		*at = s->start;
 		return s;
 	}
-	/* Most aligned requests fit the first candidate (page-multiple sizes in
-	 * a page-aligned heap): try it before starting the address walk. */
-	if (fit_low(s, lo, hi, size, align, at))
+	if (whole) {
+		/* A hole of size + align - 1 bytes fits whatever its start, so
+		 * the size order decides within a few holes; past ALIGN_WALK
+		 * of them, the walk in both orders below is cheaper. */
+		for (int k = 0; k < ALIGN_WALK && s; k++, s = size_next(h, s))
+			if (fit_low(s, lo, hi, size, align, at))
+				return s;
+		if (!s)
+			return NULL;
+		s = size_lower_bound(h, size);
+	} else if (fit_low(s, lo, hi, size, align, at)) {
 		return s;
+	}
 	/*
 	 * The size walk ends at the first hole that fits (the answer); the
 	 * address walk ends when it has seen every big-enough hole in the
 	 * range (then its best is the answer). Step both, stop at the first
 	 * to finish.
 	 */
+	addr_enable(h);
 	a = first_fit_from(h, lo, size);
 	for (;;) {
 		if (!a || a->start >= hi || hi - a->start < size)
 			break; /* address walk done: best is the answer */
-		if (fit_low(a, lo, hi, size, align, &x) && (!best || a->size < best->size)) {
+		if (fit_low(a, lo, hi, size, align, &x) &&
+		    (!best || size_less(a->size, a->start, best))) {
 			best = a;
 			best_at = x;
 		}
 		a = next_fit(a, size);
 
-		nx = rb_next(&s->rb_size);
-		if (!nx)
+		s = size_next(h, s);
+		if (!s)
 			return NULL; /* every big-enough hole tried: none fits */
-		s = size_hole(nx);
 		if (fit_low(s, lo, hi, size, align, at))
 			return s;
 	}
@@ -608,61 +1054,11 @@ static struct hole *find_best_fit(struct heap *h, uint64_t size, uint64_t align,
 	return best;
 }
 
-/* ---- changing the holes ---- */
-
-static void hole_remove(struct heap *h, struct hole *hl)
-{
-	if (h->moved == hl)
-		h->moved = NULL;
-	rb_erase_augmented(&hl->rb_addr, &h->by_addr, &aug_cb);
-	rb_erase(&hl->rb_size, &h->by_size);
-	h->nholes--;
-	pool_put(h, hl);
-}
-
-/*
- * Take [at, at+size) out of hl, which contains it. Shrinking a hole in place
- * keeps its address order (the rest of it stays between the same
- * neighbours), so only its subtree maxima and its size-tree position change.
- * Needs the spare descriptor from pool_reserve when it splits hl.
- */
-static void carve(struct heap *h, struct hole *hl, uint64_t at, uint64_t size)
-{
-	uint64_t hs = hl->start, he = hole_end(hl), e = at + size;
-
-	h->free_bytes -= size;
-	if (at == hs && e == he) {
-		hole_remove(h, hl);
-		return;
-	}
-	size_will_change(h, hl);
-	if (at == hs) {
-		hl->start = e;
-		hl->size = he - e;
-	} else {
-		hl->size = at - hs;
-	}
-	/* Both trees must be whole again before the tail goes in: insertion
-	 * compares keys and trusts the ancestors' maxima. */
-	aug_shrank(hl, he - hs);
-	if (at != hs && e != he) {
-		struct hole *tail = pool_get(h);
-		struct rb_node *nx = rb_next(&hl->rb_addr);
-
-		tail->start = e;
-		tail->size = he - e;
-		addr_insert_between(h, tail, hl, addr_hole_safe(nx));
-		size_add(h, tail);
-		h->nholes++;
-	}
-}
-
 /* ---- the API ---- */
 
 int heap_create(uint64_t start, uint64_t size, struct heap **out)
 {
 	struct heap *h;
-	struct hole *hl;
 
 	if (!out || size == 0 || start + size < start)
 		return -EINVAL;
@@ -673,16 +1069,12 @@ int heap_create(uint64_t start, uint64_t size, struct heap **out)
 	h->size = size;
 	h->end = start + size;
 	h->next_chunk = CHUNK_FIRST;
-	if (pool_reserve(h)) {
+	if (!tab_resize(h, TAB_MIN_BITS) || pool_reserve(h)) {
+		free(h->tab);
 		free(h);
 		return -ENOMEM;
 	}
-	hl = pool_get(h);
-	hl->start = start;
-	hl->size = size;
-	addr_insert_between(h, hl, NULL, NULL);
-	size_insert(h, hl);
-	h->nholes = 1;
+	hole_add(h, start, size, NULL, NULL);
 	h->free_bytes = size;
 	*out = h;
 	return 0;
@@ -698,6 +1090,7 @@ void heap_destroy(struct heap *h)
 		n = c->next;
 		free(c);
 	}
+	free(h->tab);
 	free(h);
 }
 
@@ -737,7 +1130,8 @@ int heap_alloc(struct heap *h, struct heap_node *node, uint64_t size,
 	}
 	if (!hl)
 		return -ENOSPC;
-	/* The search above changed nothing yet. */
+	/* The search above changed no hole (it may have settled one, or built
+	 * the address index: neither changes what the heap holds). */
 	ret = pool_ensure(h);
 	if (ret)
 		return ret;
@@ -762,6 +1156,7 @@ int heap_reserve(struct heap *h, struct heap_node *node)
 		return -EINVAL;
 	/* The only hole that can contain s is the last one starting at or
 	 * before it. */
+	addr_enable(h);
 	addr_neighbours(h, s + 1, &prev, &next);
 	hl = prev;
 	if (!hl || hole_end(hl) < e)
@@ -776,54 +1171,46 @@ int heap_reserve(struct heap *h, struct heap_node *node)
 
 int heap_free(struct heap *h, struct heap_node *node)
 {
-	struct hole *prev, *next, *hl;
+	struct hole *prev = NULL, *next = NULL, *before = NULL, *after = NULL;
 	uint64_t s, e;
-	bool join_prev, join_next;
 
 	if (!h || !node)
 		return -EINVAL;
 	s = node->start;
 	e = s + node->size;
 	/* Not required by the contract, but cheap: refuse what cannot be a
-	 * live node (outside the heap, or overlapping free space, such as a
-	 * double free) instead of corrupting the trees. */
+	 * live node (outside the heap, or free space, such as a double free)
+	 * instead of corrupting the indexes. With the address index every
+	 * overlap with a hole is caught; with only the boundary table, a range
+	 * that starts or ends where a hole does. */
 	if (node->size == 0 || e < s || s < h->start || e > h->end || h->live == 0)
 		return -EINVAL;
-	addr_neighbours(h, s, &prev, &next);
-	if ((prev && hole_end(prev) > s) || (next && next->start < e))
-		return -EINVAL;
-	join_prev = prev && hole_end(prev) == s;
-	join_next = next && next->start == e;
+	if (h->addr_on) {
+		addr_neighbours(h, s, &before, &after);
+		if ((before && hole_end(before) > s) || (after && after->start < e))
+			return -EINVAL;
+		prev = before && hole_end(before) == s ? before : NULL;
+		next = after && after->start == e ? after : NULL;
+	} else {
+		prev = tab_find(h, s);
+		next = tab_find(h, e);
+		if ((prev && prev->start == s) || (next && hole_end(next) == e))
+			return -EINVAL;
+	}
 
-	if (join_prev && join_next) {
-		uint64_t add = node->size + next->size;
+	if (prev && next) {
+		uint64_t grown = hole_end(next) - prev->start;
 
 		hole_remove(h, next);
-		size_will_change(h, prev);
-		prev->size += add;
-		hl = prev;
-	} else if (join_prev) {
-		size_will_change(h, prev);
-		prev->size += node->size;
-		hl = prev;
-	} else if (join_next) {
+		hole_resize(h, prev, prev->start, grown);
+	} else if (prev) {
+		hole_resize(h, prev, prev->start, prev->size + node->size);
+	} else if (next) {
 		/* Growing downwards keeps next's place in address order. */
-		size_will_change(h, next);
-		next->start = s;
-		next->size += node->size;
-		hl = next;
+		hole_resize(h, next, s, next->size + node->size);
 	} else {
 		/* pool_ensure at allocation left a spare for exactly this. */
-		hl = pool_get(h);
-		hl->start = s;
-		hl->size = node->size;
-		addr_insert_between(h, hl, prev, next);
-		size_add(h, hl);
-		h->nholes++;
-		hl = NULL;
-	}
-	if (hl) {
-		aug_grew(hl);
+		hole_add(h, s, node->size, before, after);
 	}
 	h->free_bytes += node->size;
 	h->live--;
@@ -834,33 +1221,119 @@ void heap_query(const struct heap *h, struct heap_stats *out)
 {
 	out->total = h->size;
 	out->free = h->free_bytes;
-	out->largest_free = subtree_max(h->by_addr.rb_node);
+	out->largest_free = heap_largest_free(h);
 	out->holes = h->nholes;
 	out->allocated = h->live;
 }
 
+/*
+ * The last hole of the highest class. The resized hole may be out of place
+ * (in the class of its old size, and out of order there), so it is weighed
+ * separately, and a class whose only hole it is may be empty in truth.
+ */
 uint64_t heap_largest_free(const struct heap *h)
 {
-	return subtree_max(h->by_addr.rb_node);
+	uint64_t best = h->moved ? h->moved->size : 0;
+
+	for (unsigned c = class_last(h); c < NCLASS; c = class_before(h, c)) {
+		const struct rb_node *rb = rb_last(&h->cls[c]);
+
+		while (rb && cls_hole(rb) == h->moved)
+			rb = rb_prev(rb);
+		if (rb)
+			return max_u64(best, cls_hole(rb)->size);
+	}
+	return best;
+}
+
+static int cmp_start(const void *a, const void *b)
+{
+	const struct hole *x = *(const struct hole *const *)a, *y = *(const struct hole *const *)b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Every hole in address order into a new array (the caller frees it), for
+ * when there is no address index. NULL without memory. */
+static const struct hole **holes_sorted(const struct heap *h)
+{
+	const struct hole **v = malloc((h->nholes ? h->nholes : 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return NULL;
+	for (unsigned c = class_after(h, 0u - 1u); c < NCLASS; c = class_after(h, c))
+		for (struct rb_node *rb = rb_first(&h->cls[c]); rb && n < h->nholes; rb = rb_next(rb))
+			v[n++] = cls_hole(rb);
+	qsort(v, n, sizeof(*v), cmp_start);
+	return v;
 }
 
 int heap_for_each_hole(const struct heap *h,
 		       int (*fn)(void *arg, uint64_t start, uint64_t size),
 		       void *arg)
 {
-	for (struct rb_node *rb = rb_first(&h->by_addr); rb; rb = rb_next(rb)) {
-		const struct hole *hl = addr_hole(rb);
-		int ret = fn(arg, hl->start, hl->size);
+	const struct hole **v;
+	int ret = 0;
 
-		if (ret)
-			return ret;
+	if (h->addr_on) {
+		for (struct rb_node *rb = rb_first(&h->by_addr); rb; rb = rb_next(rb)) {
+			const struct hole *hl = addr_hole(rb);
+
+			ret = fn(arg, hl->start, hl->size);
+			if (ret)
+				return ret;
+		}
+		return 0;
 	}
-	return 0;
+	v = holes_sorted(h);
+	if (!v)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < h->nholes && !ret; i++)
+		ret = fn(arg, v[i]->start, v[i]->size);
+	free(v);
+	return ret;
 }
 
 size_t heap_hole_bytes(void)
 {
 	return sizeof(struct hole);
+}
+
+void heap_footprint(const struct heap *h, struct heap_footprint *out)
+{
+	out->holes = h->nholes * sizeof(struct hole) +
+		     (h->tab ? (h->tab_mask + 1) * sizeof(uint64_t) : 0);
+	out->fixed = sizeof(*h);
+	out->reserved = h->pool_total * sizeof(struct hole);
+	out->address_index = h->addr_on;
+	out->boundary_table = h->tab != NULL;
+}
+
+void heap_free_extent(const struct heap *h, uint64_t start, uint64_t size,
+		      uint64_t *lo, uint64_t *hi)
+{
+	struct hole *prev, *next;
+
+	if (h->tab) {
+		/* An address is one hole's boundary at most: the hole found at
+		 * start is the one ending there unless it begins there. */
+		prev = tab_find(h, start);
+		next = tab_find(h, start + size);
+		*lo = prev && hole_end(prev) == start ? prev->start : start;
+		*hi = next && next->start == start + size ? hole_end(next) : start + size;
+		return;
+	}
+	addr_neighbours(h, start, &prev, &next);
+	*lo = prev && hole_end(prev) == start ? prev->start : start;
+	if (next && next->start == start)
+		next = NULL; /* start is not allocated: not a range we can extend */
+	if (!next || next->start != start + size) {
+		struct hole *p2, *n2;
+		addr_neighbours(h, start + size, &p2, &n2);
+		next = n2;
+	}
+	*hi = next && next->start == start + size ? hole_end(next) : start + size;
 }
 
 /* ---- checker ---- */
@@ -874,7 +1347,7 @@ static int cmp_addr(const struct rb_node *a, const struct rb_node *b)
 
 static int cmp_size(const struct rb_node *a, const struct rb_node *b)
 {
-	const struct hole *x = size_hole(a), *y = size_hole(b);
+	const struct hole *x = cls_hole(a), *y = cls_hole(b);
 
 	if (size_less(x->size, x->start, y))
 		return -1;
@@ -901,49 +1374,99 @@ static int aug_ok(const struct rb_node *rb, char *why, size_t why_len)
 	do {                                                     \
 		if (why && why_len)                              \
 			snprintf(why, why_len, "heap: " __VA_ARGS__); \
-		return -EUCLEAN;                                 \
+		ret = -EUCLEAN;                                  \
+		goto out;                                        \
 	} while (0)
+
+/* The root of the tree rb is in, by structure (parent links), not by key. */
+static const struct rb_node *root_of(const struct rb_node *rb)
+{
+	unsigned depth = 0;
+
+	while (rb_parent(rb) && depth++ < 200)
+		rb = rb_parent(rb);
+	return rb;
+}
 
 int heap_check(const struct heap *h, char *why, size_t why_len)
 {
-	long na, ns;
-	uint64_t sum = 0, count = 0, largest = 0;
+	const struct hole **v = NULL;
+	uint64_t sum = 0, count = 0, largest = 0, entries = 0;
 	const struct hole *prev = NULL;
 	bool saw_moved = false;
+	int ret = 0;
 
 	if (why && why_len)
 		why[0] = '\0';
 	if (h->size == 0 || h->end != h->start + h->size || h->end < h->start)
 		CHECK_FAIL("bad range start %#llx size %#llx", (unsigned long long)h->start,
 			   (unsigned long long)h->size);
-	na = rb_check(&h->by_addr, cmp_addr, aug_ok, why, why_len);
-	if (na < 0)
-		return -EUCLEAN;
-	/* The size tree is in key order except for h->moved, which may sit
-	 * where its old key belonged until settled: check the order of the
-	 * others by hand when there is one. */
-	ns = rb_check(&h->by_size, h->moved ? NULL : cmp_size, NULL, why, why_len);
-	if (ns < 0)
-		return -EUCLEAN;
-	if (h->moved) {
+	if (!h->tab && !h->addr_on)
+		CHECK_FAIL("neither the boundary table nor the address index");
+
+	/* Class trees: balanced, in (size, start) order, each hole in its
+	 * size's class; the resized hole may be anywhere in its old class. */
+	for (unsigned c = 0; c < NCLASS; c++) {
+		bool has_moved = h->moved && h->moved_cls == c;
+		bool bit = h->words[c >> 6] & (1ull << (c & 63));
+		long n = rb_check(&h->cls[c], has_moved ? NULL : cmp_size, NULL, why, why_len);
 		const struct hole *last = NULL;
 
-		for (struct rb_node *rb = rb_first(&h->by_size); rb; rb = rb_next(rb)) {
-			const struct hole *x = size_hole(rb);
+		if (n < 0) {
+			ret = -EUCLEAN;
+			goto out;
+		}
+		if (bit != (n > 0))
+			CHECK_FAIL("class %u has %ld holes but its bitmap bit is %d", c, n, bit);
+		if (!!(h->top & (1ull << (c >> 6))) != !!h->words[c >> 6])
+			CHECK_FAIL("summary bit of class word %u is wrong", c >> 6);
+		for (struct rb_node *rb = rb_first(&h->cls[c]); rb; rb = rb_next(rb)) {
+			const struct hole *x = cls_hole(rb);
 
-			if (x == h->moved)
+			if (x == h->moved) {
+				if (!has_moved)
+					CHECK_FAIL("resized hole %#llx not in class %u",
+						   (unsigned long long)x->start, h->moved_cls);
+				saw_moved = true;
 				continue;
+			}
+			if (class_of(x->size) != c)
+				CHECK_FAIL("hole [%#llx,+%#llx) in class %u, belongs in %u",
+					   (unsigned long long)x->start, (unsigned long long)x->size,
+					   c, class_of(x->size));
 			if (last && !size_less(last->size, last->start, x))
-				CHECK_FAIL("size tree out of order at hole %#llx",
+				CHECK_FAIL("class %u out of order at hole %#llx", c,
 					   (unsigned long long)x->start);
 			last = x;
 		}
+		count += (uint64_t)n;
 	}
+	if (h->moved && !saw_moved)
+		CHECK_FAIL("the resized hole is not a hole");
+	if (count != h->nholes)
+		CHECK_FAIL("class trees hold %llu holes, counter %llu", (unsigned long long)count,
+			   (unsigned long long)h->nholes);
 
-	for (struct rb_node *rb = rb_first(&h->by_addr); rb; rb = rb_next(rb)) {
-		const struct hole *hl = addr_hole(rb);
-		const struct rb_node *up = &hl->rb_size;
-		unsigned depth = 0;
+	if (h->addr_on) {
+		long na = rb_check(&h->by_addr, cmp_addr, aug_ok, why, why_len);
+
+		if (na < 0) {
+			ret = -EUCLEAN;
+			goto out;
+		}
+		if ((uint64_t)na != count)
+			CHECK_FAIL("address index holds %ld holes, class trees %llu", na,
+				   (unsigned long long)count);
+	}
+	v = holes_sorted(h);
+	if (!v) {
+		if (why && why_len)
+			snprintf(why, why_len, "heap: no memory to check the address order");
+		return -ENOMEM;
+	}
+	count = 0;
+	for (uint64_t i = 0; i < h->nholes; i++) {
+		const struct hole *hl = v[i];
 
 		if (hl->size == 0)
 			CHECK_FAIL("empty hole at %#llx", (unsigned long long)hl->start);
@@ -957,31 +1480,36 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 		if (prev && hole_end(prev) == hl->start)
 			CHECK_FAIL("holes at %#llx and %#llx are adjacent (not coalesced)",
 				   (unsigned long long)prev->start, (unsigned long long)hl->start);
-		/* The same descriptor must be in the size tree: its parent chain
-		 * must end at that tree's root (by structure, not by key, since
-		 * h->moved need not be where its key says). */
-		while (rb_parent(up) && depth++ < 128)
-			up = rb_parent(up);
-		if (up != h->by_size.rb_node)
-			CHECK_FAIL("hole at %#llx missing from the size tree",
+		if (root_of(&hl->rb_cls) != h->cls[cls_home(h, hl)].rb_node)
+			CHECK_FAIL("hole at %#llx missing from its class tree",
 				   (unsigned long long)hl->start);
-		if (hl == h->moved)
-			saw_moved = true;
+		if (h->addr_on && root_of(&hl->rb_addr) != h->by_addr.rb_node)
+			CHECK_FAIL("hole at %#llx missing from the address index",
+				   (unsigned long long)hl->start);
+		if (h->tab && (tab_find(h, hl->start) != hl || tab_find(h, hole_end(hl)) != hl))
+			CHECK_FAIL("hole [%#llx,+%#llx) missing from the boundary table",
+				   (unsigned long long)hl->start, (unsigned long long)hl->size);
 		sum += hl->size;
-		count++;
 		largest = max_u64(largest, hl->size);
 		prev = hl;
 	}
-	if (h->moved && !saw_moved)
-		CHECK_FAIL("the resized hole is not a hole");
-	if ((uint64_t)na != count || (uint64_t)ns != count || count != h->nholes)
-		CHECK_FAIL("hole counts differ: address tree %ld, size tree %ld, counter %llu",
-			   na, ns, (unsigned long long)h->nholes);
+	if (h->tab) {
+		for (uint64_t i = 0; i <= h->tab_mask; i++)
+			entries += h->tab[i] != 0;
+		if (entries != 2 * h->nholes || h->tab_used != entries)
+			CHECK_FAIL("boundary table has %llu entries (counter %llu) for %llu holes",
+				   (unsigned long long)entries, (unsigned long long)h->tab_used,
+				   (unsigned long long)h->nholes);
+	}
 	if (sum != h->free_bytes)
 		CHECK_FAIL("free bytes %llu but holes add up to %llu",
 			   (unsigned long long)h->free_bytes, (unsigned long long)sum);
-	if (largest != subtree_max(h->by_addr.rb_node))
-		CHECK_FAIL("largest hole %llu but root says %llu", (unsigned long long)largest,
+	if (largest != heap_largest_free(h))
+		CHECK_FAIL("largest hole %llu but heap_largest_free says %llu",
+			   (unsigned long long)largest, (unsigned long long)heap_largest_free(h));
+	if (h->addr_on && largest != subtree_max(h->by_addr.rb_node))
+		CHECK_FAIL("largest hole %llu but the address root says %llu",
+			   (unsigned long long)largest,
 			   (unsigned long long)subtree_max(h->by_addr.rb_node));
 	/* Every allocated byte belongs to some live node, so: */
 	if (h->live == 0 && sum != h->size)
@@ -990,24 +1518,7 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 	if (h->live > h->size - sum)
 		CHECK_FAIL("%llu live nodes in %llu allocated bytes",
 			   (unsigned long long)h->live, (unsigned long long)(h->size - sum));
-	return 0;
-}
-
-void heap_free_extent(const struct heap *h, uint64_t start, uint64_t size,
-		      uint64_t *lo, uint64_t *hi)
-{
-	struct hole *prev, *next;
-
-	/* Holes are coalesced, so at most one hole ends at start and at most
-	 * one begins at start + size: one descent finds both candidates. */
-	addr_neighbours(h, start, &prev, &next);
-	*lo = prev && hole_end(prev) == start ? prev->start : start;
-	if (next && next->start == start)
-		next = NULL; /* start is not allocated: not a range we can extend */
-	if (!next || next->start != start + size) {
-		struct hole *p2, *n2;
-		addr_neighbours(h, start + size, &p2, &n2);
-		next = n2;
-	}
-	*hi = next && next->start == start + size ? hole_end(next) : start + size;
+out:
+	free(v);
+	return ret;
 }

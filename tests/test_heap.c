@@ -1289,6 +1289,14 @@ void *__wrap_malloc(size_t n)
 	return fail_mallocs ? NULL : __real_malloc(n);
 }
 
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return fail_mallocs ? NULL : __real_calloc(n, size);
+}
+
 static void test_free_never_fails(void **state)
 {
 	enum { N = 5000 };
@@ -1334,6 +1342,67 @@ static void test_free_never_fails(void **state)
 	free(n);
 }
 
+/*
+ * A best-fit heap keeps no address index; its frees find neighbours in the
+ * boundary table, which may have to grow on a free. With malloc failing it
+ * must run fuller, then drop the table for the address index, and lose
+ * nothing; the table comes back once memory does.
+ */
+static void test_free_never_fails_best_fit(void **state)
+{
+	enum { N = 6000 };
+	struct heap *h;
+	struct heap_node *n = calloc(N, sizeof(*n));
+	struct heap_footprint fp;
+	struct heap_stats st;
+
+	(void)state;
+	assert_non_null(n);
+	assert_int_equal(heap_create(0, (uint64_t)N * 4096, &h), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(heap_alloc(h, &n[i], 4096, 4096, 0, UINT64_MAX, HEAP_BEST_FIT), 0);
+	heap_footprint(h, &fp);
+	assert_false(fp.address_index);
+	assert_true(fp.boundary_table);
+	fail_mallocs = true;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = pass; i < N; i += 2) {
+			int ret = heap_free(h, &n[i]);
+			if (ret) {
+				fail_mallocs = false;
+				fail_msg("heap_free of range %d failed with %d while memory was short", i, ret);
+			}
+			if (pass == 0 && i % 512 == 0) {
+				char why[256];
+				/* heap_check sorts in memory of its own: let it have some */
+				fail_mallocs = false;
+				if (heap_check(h, why, sizeof(why)))
+					fail_msg("after free %d with no memory: %s", i, why);
+				fail_mallocs = true;
+			}
+		}
+	fail_mallocs = false;
+	heap_footprint(h, &fp);
+	printf("with malloc failing: boundary table %s, address index %s\n",
+	       fp.boundary_table ? "kept" : "dropped", fp.address_index ? "built" : "not built");
+	assert_false(fp.boundary_table);
+	assert_true(fp.address_index);
+	check_heap(h, "after freeing everything with no memory");
+	heap_query(h, &st);
+	assert_int_equal(st.holes, 1);
+	assert_int_equal(st.free, (uint64_t)N * 4096);
+	/* Memory is back: the next allocation rebuilds the table. */
+	for (int i = 0; i < N; i++)
+		assert_int_equal(heap_alloc(h, &n[i], 4096, 4096, 0, UINT64_MAX, HEAP_BEST_FIT), 0);
+	heap_footprint(h, &fp);
+	assert_true(fp.boundary_table);
+	for (int i = 0; i < N; i += 2)
+		assert_int_equal(heap_free(h, &n[i]), 0);
+	check_heap(h, "after the table came back");
+	heap_destroy(h);
+	free(n);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -1345,6 +1414,7 @@ int main(int argc, char **argv)
 		VT_CASE("HEAP-TOPDOWN-BOTTOMUP", test_topdown_bottomup),
 		VT_CASE("HEAP-RANDOM-DIFFERENTIAL", test_random_differential),
 		VT_CASE("HEAP-FREE-NEVER-FAILS", test_free_never_fails),
+		VT_CASE("HEAP-FREE-NEVER-FAILS-BEST-FIT", test_free_never_fails_best_fit),
 	};
 
 	return VT_MAIN("heap", cases);
