@@ -109,13 +109,14 @@ struct heap {
 	uint64_t words[NWORDS];
 	struct hole *moved; /* resized since placed in its class tree */
 	unsigned moved_cls; /* the class whose tree holds it meanwhile */
+	uint64_t moved_size, moved_start; /* its key there */
 
 	/* boundaries: open addressing, linear probing, 2 entries per hole */
 	uint64_t *tab;      /* NULL: dropped (memory was short); addr_on then */
 	uint64_t tab_mask;  /* slots - 1 */
 	unsigned tab_shift; /* 64 - log2(slots) */
 	uint64_t tab_used;
-	bool no_tab;        /* a hole above 2^48: no fingerprints, so no table */
+	bool no_tab;        /* a hole above 2^48: no room for home bits, no table */
 
 	/* address order, built on first use */
 	bool addr_on;
@@ -127,6 +128,7 @@ struct heap {
 	uint64_t pool_total; /* descriptors in all chunks (holes + free list) */
 
 	struct rb_root cls[NCLASS];
+	struct hole *first[NCLASS]; /* each class's first hole, (size, start) order */
 };
 
 #define CHUNK_FIRST 16
@@ -245,14 +247,19 @@ static void cls_insert(struct heap *h, struct hole *hl)
 	unsigned c = class_of(hl->size);
 	struct rb_node **link = &h->cls[c].rb_node, *parent = NULL;
 	size_key k = key_of(hl->size, hl->start);
+	bool leftmost = true;
 
 	while (*link) {
 		parent = *link;
-		if (k < key_of(cls_hole(parent)->size, cls_hole(parent)->start))
+		if (k < key_of(cls_hole(parent)->size, cls_hole(parent)->start)) {
 			link = &parent->rb_left;
-		else
+		} else {
 			link = &parent->rb_right;
+			leftmost = false;
+		}
 	}
+	if (leftmost)
+		h->first[c] = hl;
 	rb_link_node(&hl->rb_cls, parent, link);
 	rb_insert_color(&hl->rb_cls, &h->cls[c]);
 	bit_set(h, c);
@@ -260,6 +267,11 @@ static void cls_insert(struct heap *h, struct hole *hl)
 
 static void cls_erase(struct heap *h, struct hole *hl, unsigned c)
 {
+	if (h->first[c] == hl) {
+		struct rb_node *nx = rb_next(&hl->rb_cls);
+
+		h->first[c] = nx ? cls_hole(nx) : NULL;
+	}
 	rb_erase(&hl->rb_cls, &h->cls[c]);
 	if (!h->cls[c].rb_node)
 		bit_clear(h, c);
@@ -271,43 +283,7 @@ static inline unsigned cls_home(const struct heap *h, const struct hole *hl)
 	return hl == h->moved ? h->moved_cls : class_of(hl->size);
 }
 
-/* Put the resized hole where its key belongs (see the top of the file). */
-static void size_settle(struct heap *h)
-{
-	struct hole *hl = h->moved;
-	struct rb_node *p, *n;
-
-	if (!hl)
-		return;
-	h->moved = NULL;
-	if (h->moved_cls == class_of(hl->size)) {
-		p = rb_prev(&hl->rb_cls);
-		n = rb_next(&hl->rb_cls);
-		if ((!p || size_less(cls_hole(p)->size, cls_hole(p)->start, hl)) &&
-		    (!n || size_less(hl->size, hl->start, cls_hole(n))))
-			return;
-	}
-	cls_erase(h, hl, h->moved_cls);
-	cls_insert(h, hl);
-}
-
-/* hl's size (and maybe start) is about to change: the hole resized before
- * must be settled first, while every other key is still where it belongs. */
-static void size_will_change(struct heap *h, struct hole *hl)
-{
-	if (h->moved != hl) {
-		size_settle(h);
-		h->moved = hl;
-		h->moved_cls = class_of(hl->size);
-	}
-}
-
-/* A new hole into its class: the trees must be in order for the descent. */
-static void size_add(struct heap *h, struct hole *hl)
-{
-	size_settle(h);
-	cls_insert(h, hl);
-}
+static void size_settle(struct heap *h);
 
 /* First hole, in (size, start) order, of at least need bytes. Settled. */
 static struct hole *size_lower_bound(const struct heap *h, uint64_t need)
@@ -318,6 +294,11 @@ static struct hole *size_lower_bound(const struct heap *h, uint64_t need)
 		struct rb_node *rb = h->cls[c].rb_node;
 		struct hole *best = NULL;
 
+		/* A class whose sizes are all one (below 64, or a page-multiple
+		 * size up to 256 KiB in a page-granular heap) or whose first hole
+		 * is big enough needs no descent. */
+		if (h->first[c]->size >= need)
+			return h->first[c];
 		while (rb) {
 			struct hole *hl = cls_hole(rb);
 
@@ -332,7 +313,7 @@ static struct hole *size_lower_bound(const struct heap *h, uint64_t need)
 			return best;
 	}
 	c = class_after(h, c);
-	return c < NCLASS ? cls_hole(rb_first(&h->cls[c])) : NULL;
+	return c < NCLASS ? h->first[c] : NULL;
 }
 
 /* The hole after hl in (size, start) order. Settled. */
@@ -344,81 +325,120 @@ static struct hole *size_next(const struct heap *h, const struct hole *hl)
 	if (nx)
 		return cls_hole(nx);
 	c = class_after(h, class_of(hl->size));
-	return c < NCLASS ? cls_hole(rb_first(&h->cls[c])) : NULL;
+	return c < NCLASS ? h->first[c] : NULL;
 }
 
 /* ---- the boundary table ---- */
 
 /*
  * An entry is the hole's pointer, ENTRY_END if the key is the hole's end
- * rather than its start (holes are 8-byte aligned, so bit 0 is free), and,
- * where user-space pointers leave the top 16 bits zero, 16 bits of the key's
- * hash in them: a probe that meets another key's entry rarely has to read
- * that hole. 0 is an empty slot.
+ * rather than its start (holes are 8-byte aligned, so bit 0 is free), and, in
+ * the top 16 bits (zero in a user-space pointer; tab_check_chunk makes sure),
+ * the low 16 bits of the entry's home slot. The home bits let a lookup skip
+ * entries from other homes, and let deletion find each entry's home,
+ * without reading any hole: the slot an entry sits in is at most
+ * HOME_SPAN - 1 slots past its home (tab_put_raw refuses to go farther), so
+ * 16 low bits identify it. 0 is an empty slot.
  */
 #define ENTRY_END 1ull
-#define FP_BITS 0xffff000000000000ull
+#define HOME_SHIFT 48
+#define HOME_SPAN 0x10000ull
+#define PTR_MASK ((1ull << HOME_SHIFT) - 2)
 
-static inline uint64_t tab_mix(uint64_t key)
+static inline uint64_t tab_home(const struct heap *h, uint64_t key)
 {
-	return key * 0x9e3779b97f4a7c15ull;
-}
-
-static inline uint64_t tab_entry(const struct hole *hl, bool is_end, uint64_t mix)
-{
-	return (uint64_t)(uintptr_t)hl | (is_end ? ENTRY_END : 0) | ((mix << 32) & FP_BITS);
+	return (key * 0x9e3779b97f4a7c15ull) >> h->tab_shift;
 }
 
 static inline struct hole *tab_hole(uint64_t e)
 {
-	return (struct hole *)(uintptr_t)(e & ~(FP_BITS | ENTRY_END));
+	return (struct hole *)(uintptr_t)(e & PTR_MASK);
 }
 
-static inline uint64_t entry_key(uint64_t e)
+/* The home slot of the entry e found in slot j of a table with mask m. */
+static inline uint64_t entry_home(uint64_t e, uint64_t j, uint64_t m)
 {
-	const struct hole *x = tab_hole(e);
+	uint64_t span = m < HOME_SPAN - 1 ? m : HOME_SPAN - 1;
 
-	return (e & ENTRY_END) ? hole_end(x) : x->start;
+	return (j - ((j - (e >> HOME_SHIFT)) & span)) & m;
 }
 
-/* The hole that starts or ends at key, or NULL. */
+/* The hole that starts or ends at key, or NULL. The resized hole's entries
+ * may still be under its old boundaries (size_settle), so it is asked first,
+ * and its entries are passed over; an emptied one is no hole. */
 static struct hole *tab_find(const struct heap *h, uint64_t key)
 {
-	uint64_t mix = tab_mix(key), fp = (mix << 32) & FP_BITS, e;
-	uint64_t i = mix >> h->tab_shift;
+	uint64_t i = tab_home(h, key), tag = i & (HOME_SPAN - 1), e;
+	struct hole *m = h->moved;
 
+	if (m && m->size && (m->start == key || hole_end(m) == key))
+		return m;
 	while ((e = h->tab[i])) {
-		if ((e & FP_BITS) == fp && entry_key(e) == key)
-			return tab_hole(e);
+		if ((e >> HOME_SHIFT) == tag) {
+			struct hole *x = tab_hole(e);
+
+			if (x != m && ((e & ENTRY_END) ? hole_end(x) : x->start) == key)
+				return x;
+		}
 		i = (i + 1) & h->tab_mask;
 	}
 	return NULL;
 }
 
-static void tab_put_raw(uint64_t *tab, uint64_t mask, unsigned shift, uint64_t e)
+/* Whether the table holds hl's entry for a boundary under key. */
+static bool tab_has(const struct heap *h, const struct hole *hl, bool is_end, uint64_t key)
 {
-	uint64_t i = tab_mix(entry_key(e)) >> shift;
+	uint64_t i = tab_home(h, key), e;
+	uint64_t want = (uint64_t)(uintptr_t)hl | (is_end ? ENTRY_END : 0) |
+			((i & (HOME_SPAN - 1)) << HOME_SHIFT);
 
-	while (tab[i])
-		i = (i + 1) & mask;
-	tab[i] = e;
+	for (uint64_t d = 0; (e = h->tab[i]) && d <= h->tab_mask; d++) {
+		if (e == want)
+			return true;
+		i = (i + 1) & h->tab_mask;
+	}
+	return false;
 }
+
+/* Enter e (without home bits) at home in tab; false if every slot within
+ * HOME_SPAN of home is taken (never at a sane load). */
+static bool tab_put_raw(uint64_t *tab, uint64_t mask, uint64_t home, uint64_t e)
+{
+	uint64_t i = home;
+
+	for (uint64_t d = 0; tab[i]; d++) {
+		if (d + 1 >= HOME_SPAN || d >= mask)
+			return false;
+		i = (i + 1) & mask;
+	}
+	tab[i] = e | ((home & (HOME_SPAN - 1)) << HOME_SHIFT);
+	return true;
+}
+
+static void tab_drop(struct heap *h);
 
 static void tab_put(struct heap *h, const struct hole *hl, bool is_end)
 {
 	uint64_t key = is_end ? hole_end(hl) : hl->start;
 
-	tab_put_raw(h->tab, h->tab_mask, h->tab_shift, tab_entry(hl, is_end, tab_mix(key)));
+	if (!h->tab)
+		return; /* dropped by the other boundary's put */
+	if (!tab_put_raw(h->tab, h->tab_mask, tab_home(h, key),
+			 (uint64_t)(uintptr_t)hl | (is_end ? ENTRY_END : 0))) {
+		tab_drop(h);
+		return;
+	}
 	h->tab_used++;
 }
 
-/* Remove hl's entry for its start or end, which must be there (and hl's
- * fields must still be those it was entered with). Backward-shift deletion
- * keeps every probe sequence unbroken without tombstones. */
-static void tab_del(struct heap *h, const struct hole *hl, bool is_end)
+/* Remove hl's entry for its start or end, entered under key (which must be
+ * there). Backward-shift deletion keeps every probe sequence unbroken
+ * without tombstones. */
+static void tab_del(struct heap *h, const struct hole *hl, bool is_end, uint64_t key)
 {
-	uint64_t mix = tab_mix(is_end ? hole_end(hl) : hl->start);
-	uint64_t want = tab_entry(hl, is_end, mix), i = mix >> h->tab_shift, j;
+	uint64_t home = tab_home(h, key), i = home, j;
+	uint64_t want = (uint64_t)(uintptr_t)hl | (is_end ? ENTRY_END : 0) |
+			((home & (HOME_SPAN - 1)) << HOME_SHIFT);
 
 	while (h->tab[i] != want)
 		i = (i + 1) & h->tab_mask;
@@ -428,11 +448,11 @@ static void tab_del(struct heap *h, const struct hole *hl, bool is_end)
 
 		h->tab[i] = 0;
 		for (j = (i + 1) & h->tab_mask; (e = h->tab[j]); j = (j + 1) & h->tab_mask) {
-			uint64_t home = tab_mix(entry_key(e)) >> h->tab_shift;
+			uint64_t eh = entry_home(e, j, h->tab_mask);
 
 			/* e may fill the gap at i unless its home lies
 			 * cyclically in (i, j]. */
-			if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+			if (i <= j ? (eh <= i || eh > j) : (eh <= i && eh > j))
 				break;
 		}
 		if (!e)
@@ -442,33 +462,35 @@ static void tab_del(struct heap *h, const struct hole *hl, bool is_end)
 	}
 }
 
-/* Rebuild into 2^bits slots (from the old table, or from the class trees
- * when there is none). Returns false, table unchanged, without memory. */
+/* Rebuild into 2^bits slots from the class trees. Returns false, table
+ * unchanged, without memory (or if the entries will not fit). */
 static bool tab_resize(struct heap *h, unsigned bits)
 {
-	uint64_t n = 1ull << bits, *t = calloc(n, sizeof(*t));
+	uint64_t n = 1ull << bits, *t, used = 0;
+	unsigned shift = 64 - bits;
 
+	size_settle(h); /* every hole's entries under its current boundaries */
+	t = calloc(n, sizeof(*t));
 	if (!t)
 		return false;
-	if (h->tab) {
-		for (uint64_t i = 0; i <= h->tab_mask; i++)
-			if (h->tab[i])
-				tab_put_raw(t, n - 1, 64 - bits, h->tab[i]);
-	} else {
-		h->tab_used = 0;
-		for (unsigned c = class_after(h, 0u - 1u); c < NCLASS; c = class_after(h, c))
-			for (struct rb_node *rb = rb_first(&h->cls[c]); rb; rb = rb_next(rb)) {
-				const struct hole *x = cls_hole(rb);
+	for (unsigned c = class_after(h, 0u - 1u); c < NCLASS; c = class_after(h, c))
+		for (struct rb_node *rb = rb_first(&h->cls[c]); rb; rb = rb_next(rb)) {
+			const struct hole *x = cls_hole(rb);
+			uint64_t p = (uint64_t)(uintptr_t)x;
 
-				tab_put_raw(t, n - 1, 64 - bits, tab_entry(x, false, tab_mix(x->start)));
-				tab_put_raw(t, n - 1, 64 - bits, tab_entry(x, true, tab_mix(hole_end(x))));
-				h->tab_used += 2;
+			if (!tab_put_raw(t, n - 1, (x->start * 0x9e3779b97f4a7c15ull) >> shift, p) ||
+			    !tab_put_raw(t, n - 1, (hole_end(x) * 0x9e3779b97f4a7c15ull) >> shift,
+					 p | ENTRY_END)) {
+				free(t);
+				return false;
 			}
-	}
+			used += 2;
+		}
 	free(h->tab);
 	h->tab = t;
 	h->tab_mask = n - 1;
-	h->tab_shift = 64 - bits;
+	h->tab_shift = shift;
+	h->tab_used = used;
 	return true;
 }
 
@@ -504,15 +526,16 @@ static bool tab_room(struct heap *h)
 	return false;
 }
 
-/* Fingerprints need the top 16 bits of every hole's address to be zero, as
- * on Linux without an address hint above 2^47 (x86-64) or 2^48 (arm64). A
- * pool chunk above that drops the table for good. */
+/* Entries need the top 16 bits of every hole's address to be zero, as on
+ * Linux without an address hint above 2^47 (x86-64) or 2^48 (arm64). A pool
+ * chunk above that drops the table for good. */
 static void tab_check_chunk(struct heap *h, const void *lo, size_t len)
 {
-	if (h->tab && (uint64_t)(uintptr_t)lo + len > (1ull << 48))
-		tab_drop(h);
-	if ((uint64_t)(uintptr_t)lo + len > (1ull << 48))
+	if ((uint64_t)(uintptr_t)lo + len > (1ull << HOME_SHIFT)) {
 		h->no_tab = true;
+		if (h->tab)
+			tab_drop(h);
+	}
 }
 
 /* ---- the address index ---- */
@@ -640,6 +663,7 @@ static void addr_enable(struct heap *h)
 {
 	if (h->addr_on)
 		return;
+	size_settle(h); /* no emptied hole in the index */
 	h->by_addr.rb_node = NULL;
 	for (unsigned c = class_after(h, 0u - 1u); c < NCLASS; c = class_after(h, c))
 		for (struct rb_node *rb = rb_first(&h->cls[c]); rb; rb = rb_next(rb))
@@ -833,6 +857,72 @@ static inline void pool_put(struct heap *h, struct hole *hl)
 
 /* ---- changing the holes ---- */
 
+/*
+ * Put the resized hole where its key belongs (see the top of the file): in
+ * its class tree, in the boundary table, and, if the last alloc emptied it,
+ * out of both. Its key there is (moved_size, moved_start).
+ */
+static void size_settle(struct heap *h)
+{
+	struct hole *hl = h->moved;
+	uint64_t os = h->moved_start, oe = h->moved_start + h->moved_size;
+	struct rb_node *p, *n;
+
+	if (!hl)
+		return;
+	h->moved = NULL;
+	if (hl->size == 0) {
+		/* emptied by an exact fit; never with the address index */
+		cls_erase(h, hl, h->moved_cls);
+		if (h->tab) {
+			tab_del(h, hl, false, os);
+			tab_del(h, hl, true, oe);
+		}
+		pool_put(h, hl);
+		return;
+	}
+	/* Grown back to where it was (an alloc and a free of one size). */
+	if (hl->size == h->moved_size && hl->start == os)
+		return;
+	if (h->tab && hl->start != os) {
+		tab_del(h, hl, false, os);
+		tab_put(h, hl, false);
+	}
+	if (h->tab && hole_end(hl) != oe) {
+		tab_del(h, hl, true, oe);
+		tab_put(h, hl, true);
+	}
+	if (h->moved_cls == class_of(hl->size)) {
+		p = rb_prev(&hl->rb_cls);
+		n = rb_next(&hl->rb_cls);
+		if ((!p || size_less(cls_hole(p)->size, cls_hole(p)->start, hl)) &&
+		    (!n || size_less(hl->size, hl->start, cls_hole(n))))
+			return;
+	}
+	cls_erase(h, hl, h->moved_cls);
+	cls_insert(h, hl);
+}
+
+/* hl's size (and maybe start) is about to change: the hole resized before
+ * must be settled first, while every other key is still where it belongs. */
+static void size_will_change(struct heap *h, struct hole *hl)
+{
+	if (h->moved != hl) {
+		size_settle(h);
+		h->moved = hl;
+		h->moved_cls = class_of(hl->size);
+		h->moved_size = hl->size;
+		h->moved_start = hl->start;
+	}
+}
+
+/* A new hole into its class: the trees must be in order for the descent. */
+static void size_add(struct heap *h, struct hole *hl)
+{
+	size_settle(h);
+	cls_insert(h, hl);
+}
+
 /* A new hole [start, start+size); prev/next are its address neighbours when
  * the address index is on (the caller knows them). */
 static void hole_add(struct heap *h, uint64_t start, uint64_t size,
@@ -859,15 +949,19 @@ static void hole_add(struct heap *h, uint64_t start, uint64_t size,
 
 static void hole_remove(struct heap *h, struct hole *hl)
 {
+	bool m = hl == h->moved;
+
+	if (h->tab) {
+		uint64_t s = m ? h->moved_start : hl->start;
+
+		tab_del(h, hl, false, s);
+		tab_del(h, hl, true, m ? s + h->moved_size : hole_end(hl));
+	}
 	cls_erase(h, hl, cls_home(h, hl));
-	if (h->moved == hl)
+	if (m)
 		h->moved = NULL;
 	if (h->addr_on)
 		rb_erase_augmented(&hl->rb_addr, &h->by_addr, &aug_cb);
-	if (h->tab) {
-		tab_del(h, hl, false);
-		tab_del(h, hl, true);
-	}
 	h->nholes--;
 	pool_put(h, hl);
 }
@@ -875,28 +969,16 @@ static void hole_remove(struct heap *h, struct hole *hl)
 /*
  * Resize hl to [start, start+size) in place (its address order among the
  * holes cannot change: the caller only moves boundaries into allocated space
- * next to it, or out of the hole). One boundary entry moves per changed edge.
+ * next to it, or out of the hole). Its class tree and boundary table entries
+ * follow when it is settled.
  */
 static void hole_resize(struct heap *h, struct hole *hl, uint64_t start, uint64_t size)
 {
-	uint64_t old_size = hl->size, old_start = hl->start, old_end = hole_end(hl);
+	uint64_t old_size = hl->size;
 
 	size_will_change(h, hl);
-	if (h->tab) {
-		if (start != old_start)
-			tab_del(h, hl, false);
-		if (start + size != old_end)
-			tab_del(h, hl, true);
-	}
 	hl->start = start;
 	hl->size = size;
-	if (h->tab) {
-		/* Net entries never grow here, so no room check is needed. */
-		if (start != old_start)
-			tab_put(h, hl, false);
-		if (start + size != old_end)
-			tab_put(h, hl, true);
-	}
 	if (h->addr_on) {
 		if (size > old_size)
 			aug_grew(hl);
@@ -915,7 +997,15 @@ static void carve(struct heap *h, struct hole *hl, uint64_t at, uint64_t size)
 
 	h->free_bytes -= size;
 	if (at == hs && e == he) {
-		hole_remove(h, hl);
+		if (h->addr_on) {
+			hole_remove(h, hl);
+			return;
+		}
+		/* Emptied, but left in place until settled: a free of this
+		 * range (an alloc+free pair) puts it back untouched. */
+		size_will_change(h, hl);
+		hl->size = 0;
+		h->nholes--;
 		return;
 	}
 	if (at == hs) {
@@ -1191,7 +1281,31 @@ int heap_free(struct heap *h, struct heap_node *node)
 			return -EINVAL;
 		prev = before && hole_end(before) == s ? before : NULL;
 		next = after && after->start == e ? after : NULL;
+	} else if (h->moved && h->moved_start == s &&
+		   (h->moved->size ? h->moved->start == e : h->moved_size == node->size)) {
+		/*
+		 * The range at the front of the resized hole, where that hole
+		 * began when it was last settled: no hole can end at s, since
+		 * none did then (holes are never adjacent) and any change to
+		 * another hole since would have settled this one. So no
+		 * lookup: it joins the hole it was carved from, or refills the
+		 * hole it emptied, as it was before the alloc.
+		 */
+		struct hole *m = h->moved;
+
+		if (m->size) {
+			hole_resize(h, m, s, m->size + node->size);
+		} else {
+			m->size = node->size;
+			h->nholes++;
+		}
+		h->free_bytes += node->size;
+		h->live--;
+		return 0;
 	} else {
+		/* An emptied hole is settled away before the lookups. */
+		if (h->moved && !h->moved->size)
+			size_settle(h);
 		prev = tab_find(h, s);
 		next = tab_find(h, e);
 		if ((prev && prev->start == s) || (next && hole_end(next) == e))
@@ -1264,7 +1378,8 @@ static const struct hole **holes_sorted(const struct heap *h)
 		return NULL;
 	for (unsigned c = class_after(h, 0u - 1u); c < NCLASS; c = class_after(h, c))
 		for (struct rb_node *rb = rb_first(&h->cls[c]); rb && n < h->nholes; rb = rb_next(rb))
-			v[n++] = cls_hole(rb);
+			if (cls_hole(rb)->size) /* not an emptied one (size_settle) */
+				v[n++] = cls_hole(rb);
 	qsort(v, n, sizeof(*v), cmp_start);
 	return v;
 }
@@ -1418,6 +1533,8 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 		}
 		if (bit != (n > 0))
 			CHECK_FAIL("class %u has %ld holes but its bitmap bit is %d", c, n, bit);
+		if (h->first[c] != (n ? cls_hole(rb_first(&h->cls[c])) : NULL))
+			CHECK_FAIL("class %u's cached first hole is not its first", c);
 		if (!!(h->top & (1ull << (c >> 6))) != !!h->words[c >> 6])
 			CHECK_FAIL("summary bit of class word %u is wrong", c >> 6);
 		for (struct rb_node *rb = rb_first(&h->cls[c]); rb; rb = rb_next(rb)) {
@@ -1443,6 +1560,10 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 	}
 	if (h->moved && !saw_moved)
 		CHECK_FAIL("the resized hole is not a hole");
+	if (h->moved && !h->moved->size && h->addr_on)
+		CHECK_FAIL("an emptied hole with the address index");
+	if (h->moved && !h->moved->size)
+		count--; /* an emptied hole, awaiting size_settle */
 	if (count != h->nholes)
 		CHECK_FAIL("class trees hold %llu holes, counter %llu", (unsigned long long)count,
 			   (unsigned long long)h->nholes);
@@ -1487,16 +1608,24 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 			CHECK_FAIL("hole at %#llx missing from the address index",
 				   (unsigned long long)hl->start);
 		if (h->tab && (tab_find(h, hl->start) != hl || tab_find(h, hole_end(hl)) != hl))
+			CHECK_FAIL("hole [%#llx,+%#llx) not found in the boundary table",
+				   (unsigned long long)hl->start, (unsigned long long)hl->size);
+		if (h->tab && hl != h->moved &&
+		    (!tab_has(h, hl, false, hl->start) || !tab_has(h, hl, true, hole_end(hl))))
 			CHECK_FAIL("hole [%#llx,+%#llx) missing from the boundary table",
 				   (unsigned long long)hl->start, (unsigned long long)hl->size);
 		sum += hl->size;
 		largest = max_u64(largest, hl->size);
 		prev = hl;
 	}
+	if (h->tab && h->moved &&
+	    (!tab_has(h, h->moved, false, h->moved_start) ||
+	     !tab_has(h, h->moved, true, h->moved_start + h->moved_size)))
+		CHECK_FAIL("the resized hole's entries are not under its old boundaries");
 	if (h->tab) {
 		for (uint64_t i = 0; i <= h->tab_mask; i++)
 			entries += h->tab[i] != 0;
-		if (entries != 2 * h->nholes || h->tab_used != entries)
+		if (entries != 2 * (h->nholes + (h->moved && !h->moved->size)) || h->tab_used != entries)
 			CHECK_FAIL("boundary table has %llu entries (counter %llu) for %llu holes",
 				   (unsigned long long)entries, (unsigned long long)h->tab_used,
 				   (unsigned long long)h->nholes);

@@ -33,6 +33,7 @@
 
 #include "core/heap.h"
 #include "heap_baseline.h"
+#include "heap_compare.h"
 
 #define PAGE 4096ull
 #define MAX_PAGES 256u        /* sizes 1..256 pages: 4 KiB .. 1 MiB */
@@ -575,7 +576,7 @@ static void run_scenario(const struct opts *o, size_t n, enum heap_mode mode, en
 static void usage(FILE *f, const char *argv0)
 {
 	fprintf(f,
-		"usage: %s [--quick] [--seed N] [--help]\n"
+		"usage: %s [--quick] [--seed N] [--only modes|compare] [--help]\n"
 		"\n"
 		"Times the vidmm heap (best fit, bottom-up, top-down) and the original\n"
 		"driver's size-sorted free list at 1k, 10k and 100k live allocations\n"
@@ -584,10 +585,19 @@ static void usage(FILE *f, const char *argv0)
 		"  pair   allocate one node and free it again (the layout stays as built)\n"
 		"  churn  free a random live node, allocate a new one in its slot\n"
 		"Reports the median ns per alloc+free over timed batches and checks the\n"
-		"heap's targets.\n"
+		"heap's targets (\"modes\").\n"
+		"\n"
+		"Then (\"compare\") times best fit beside the heap it replaced and a\n"
+		"reference segregated-fit allocator (TLSF family: two-level bitmap, good\n"
+		"fit, O(1)) on identical sequences in interleaved rounds: pairs in steady\n"
+		"state, in a 50%% checkerboard and at a fixed 64 KiB, and random churn, at\n"
+		"1k, 10k and 100k live (log-uniform 4 KiB..1 MiB); then the quality test\n"
+		"(utilization and free blocks at the first failure, 4 GiB, 4 KiB..8 MiB)\n"
+		"and metadata per live allocation.\n"
 		"\n"
 		"  --quick    a few seconds: fewer batches (CI smoke run)\n"
 		"  --seed N   random seed (default: fixed, printed)\n"
+		"  --only S   run one section: modes or compare\n"
 		"  --help     this text\n"
 		"\n"
 		"Exit status: 0 ok (targets are reported, not enforced), 2 bad usage.\n",
@@ -599,62 +609,15 @@ static const char *verdict(bool ok)
 	return ok ? "met" : "NOT MET";
 }
 
-int main(int argc, char **argv)
+/* The original section: every mode, and the original driver's list. */
+static void run_modes(const struct opts *po)
 {
-	static const struct option longopts[] = {
-		{ "quick", no_argument, NULL, 'q' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const size_t sizes[] = { 1000, 10000, 100000 };
 	enum { NS = 3 };
-	struct opts o = {
-		.seed = 20240601,
-		.ours = { 50e3, 101, 301, 0.3e9, 0.05e9 },
-		.base = { 1e6, 15, 201, 1.2e9, 0.05e9 },
-	};
 	/* [size][layout][who][workload] */
 	static struct result r[NS][2][NWHO][NWL];
-	uint64_t t_start = now_ns();
-	int c;
+	const struct opts o = *po;
 
-	while ((c = getopt_long(argc, argv, "qs:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'q':
-			o.quick = true;
-			break;
-		case 's': {
-			char *end;
-
-			errno = 0;
-			o.seed = strtoull(optarg, &end, 0);
-			if (errno || !*optarg || *end) {
-				fprintf(stderr, "heap_bench: bad seed '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		}
-		case 'h':
-			usage(stdout, argv[0]);
-			return 0;
-		default:
-			usage(stderr, argv[0]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "heap_bench: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr, argv[0]);
-		return 2;
-	}
-	if (o.quick) {
-		o.ours = (struct budget){ 50e3, 21, 41, 0.02e9, 0.01e9 };
-		o.base = (struct budget){ 1e6, 5, 41, 0.1e9, 0.01e9 };
-	}
-	ring_fill(o.seed);
-
-	printf("heap_bench: seed=%" PRIu64 "%s\n", o.seed, o.quick ? " (quick)" : "");
 	printf("metadata: %zu B per allocation (struct heap_node, in the caller's descriptor), "
 	       "%zu B per hole (heap_hole_bytes); baseline %zu B per free block\n",
 	       sizeof(struct heap_node), heap_hole_bytes(), bl_block_bytes());
@@ -703,6 +666,77 @@ int main(int argc, char **argv)
 			printf("  %-5s best-fit >= 50x faster than baseline at 100k live, %-12s: %7.0fx  %s\n",
 			       wl_name[w], layout_name[lay], v, verdict(v >= 50.0));
 		}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "only", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = {
+		.seed = 20240601,
+		.ours = { 50e3, 101, 301, 0.3e9, 0.05e9 },
+		.base = { 1e6, 15, 201, 1.2e9, 0.05e9 },
+	};
+	uint64_t t_start = now_ns();
+	bool do_modes = true, do_compare = true;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "qs:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			o.quick = true;
+			break;
+		case 's': {
+			char *end;
+
+			errno = 0;
+			o.seed = strtoull(optarg, &end, 0);
+			if (errno || !*optarg || *end) {
+				fprintf(stderr, "heap_bench: bad seed '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'o':
+			if (!strcmp(optarg, "modes")) {
+				do_compare = false;
+			} else if (!strcmp(optarg, "compare")) {
+				do_modes = false;
+			} else {
+				fprintf(stderr, "heap_bench: --only takes modes or compare, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			return 0;
+		default:
+			usage(stderr, argv[0]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "heap_bench: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr, argv[0]);
+		return 2;
+	}
+	if (o.quick) {
+		o.ours = (struct budget){ 50e3, 21, 41, 0.02e9, 0.01e9 };
+		o.base = (struct budget){ 1e6, 5, 41, 0.1e9, 0.01e9 };
+	}
+	ring_fill(o.seed);
+
+	printf("heap_bench: seed=%" PRIu64 "%s\n", o.seed, o.quick ? " (quick)" : "");
+	if (do_modes)
+		run_modes(&o);
+	if (do_compare)
+		(void)heap_compare_run(o.seed, o.quick);
 	printf("\ntotal %.1f s\n", (double)(now_ns() - t_start) / 1e9);
 	return 0;
 }
