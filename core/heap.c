@@ -127,8 +127,12 @@ struct heap {
 	size_t next_chunk; /* holes in the next chunk: doubles up to a cap */
 	uint64_t pool_total; /* descriptors in all chunks (holes + free list) */
 
-	struct rb_root cls[NCLASS];
-	struct hole *first[NCLASS]; /* each class's first hole, (size, start) order */
+	/* one per class up to the heap size's: a heap has no larger hole */
+	unsigned ncls;
+	struct cls {
+		struct rb_root root;
+		struct hole *first; /* in (size, start) order */
+	} cls[];
 };
 
 #define CHUNK_FIRST 16
@@ -245,7 +249,7 @@ static inline unsigned class_before(const struct heap *h, unsigned c)
 static void cls_insert(struct heap *h, struct hole *hl)
 {
 	unsigned c = class_of(hl->size);
-	struct rb_node **link = &h->cls[c].rb_node, *parent = NULL;
+	struct rb_node **link = &h->cls[c].root.rb_node, *parent = NULL;
 	size_key k = key_of(hl->size, hl->start);
 	bool leftmost = true;
 
@@ -259,21 +263,21 @@ static void cls_insert(struct heap *h, struct hole *hl)
 		}
 	}
 	if (leftmost)
-		h->first[c] = hl;
+		h->cls[c].first = hl;
 	rb_link_node(&hl->rb_cls, parent, link);
-	rb_insert_color(&hl->rb_cls, &h->cls[c]);
+	rb_insert_color(&hl->rb_cls, &h->cls[c].root);
 	bit_set(h, c);
 }
 
 static void cls_erase(struct heap *h, struct hole *hl, unsigned c)
 {
-	if (h->first[c] == hl) {
+	if (h->cls[c].first == hl) {
 		struct rb_node *nx = rb_next(&hl->rb_cls);
 
-		h->first[c] = nx ? cls_hole(nx) : NULL;
+		h->cls[c].first = nx ? cls_hole(nx) : NULL;
 	}
-	rb_erase(&hl->rb_cls, &h->cls[c]);
-	if (!h->cls[c].rb_node)
+	rb_erase(&hl->rb_cls, &h->cls[c].root);
+	if (!h->cls[c].root.rb_node)
 		bit_clear(h, c);
 }
 
@@ -291,14 +295,14 @@ static struct hole *size_lower_bound(const struct heap *h, uint64_t need)
 	unsigned c = class_of(need);
 
 	if (h->words[c >> 6] & (1ull << (c & 63))) {
-		struct rb_node *rb = h->cls[c].rb_node;
+		struct rb_node *rb = h->cls[c].root.rb_node;
 		struct hole *best = NULL;
 
 		/* A class whose sizes are all one (below 64, or a page-multiple
 		 * size up to 256 KiB in a page-granular heap) or whose first hole
 		 * is big enough needs no descent. */
-		if (h->first[c]->size >= need)
-			return h->first[c];
+		if (h->cls[c].first->size >= need)
+			return h->cls[c].first;
 		while (rb) {
 			struct hole *hl = cls_hole(rb);
 
@@ -313,7 +317,7 @@ static struct hole *size_lower_bound(const struct heap *h, uint64_t need)
 			return best;
 	}
 	c = class_after(h, c);
-	return c < NCLASS ? h->first[c] : NULL;
+	return c < NCLASS ? h->cls[c].first : NULL;
 }
 
 /* The hole after hl in (size, start) order. Settled. */
@@ -325,7 +329,7 @@ static struct hole *size_next(const struct heap *h, const struct hole *hl)
 	if (nx)
 		return cls_hole(nx);
 	c = class_after(h, class_of(hl->size));
-	return c < NCLASS ? h->first[c] : NULL;
+	return c < NCLASS ? h->cls[c].first : NULL;
 }
 
 /* ---- the boundary table ---- */
@@ -474,7 +478,7 @@ static bool tab_resize(struct heap *h, unsigned bits)
 	if (!t)
 		return false;
 	for (unsigned c = class_after(h, 0u - 1u); c < NCLASS; c = class_after(h, c))
-		for (struct rb_node *rb = rb_first(&h->cls[c]); rb; rb = rb_next(rb)) {
+		for (struct rb_node *rb = rb_first(&h->cls[c].root); rb; rb = rb_next(rb)) {
 			const struct hole *x = cls_hole(rb);
 			uint64_t p = (uint64_t)(uintptr_t)x;
 
@@ -666,7 +670,7 @@ static void addr_enable(struct heap *h)
 	size_settle(h); /* no emptied hole in the index */
 	h->by_addr.rb_node = NULL;
 	for (unsigned c = class_after(h, 0u - 1u); c < NCLASS; c = class_after(h, c))
-		for (struct rb_node *rb = rb_first(&h->cls[c]); rb; rb = rb_next(rb))
+		for (struct rb_node *rb = rb_first(&h->cls[c].root); rb; rb = rb_next(rb))
 			add_to_index(h, cls_hole(rb));
 	h->addr_on = true;
 }
@@ -1152,9 +1156,10 @@ int heap_create(uint64_t start, uint64_t size, struct heap **out)
 
 	if (!out || size == 0 || start + size < start)
 		return -EINVAL;
-	h = calloc(1, sizeof(*h));
+	h = calloc(1, sizeof(*h) + (class_of(size) + 1) * sizeof(h->cls[0]));
 	if (!h)
 		return -ENOMEM;
+	h->ncls = class_of(size) + 1;
 	h->start = start;
 	h->size = size;
 	h->end = start + size;
@@ -1350,7 +1355,7 @@ uint64_t heap_largest_free(const struct heap *h)
 	uint64_t best = h->moved ? h->moved->size : 0;
 
 	for (unsigned c = class_last(h); c < NCLASS; c = class_before(h, c)) {
-		const struct rb_node *rb = rb_last(&h->cls[c]);
+		const struct rb_node *rb = rb_last(&h->cls[c].root);
 
 		while (rb && cls_hole(rb) == h->moved)
 			rb = rb_prev(rb);
@@ -1377,7 +1382,7 @@ static const struct hole **holes_sorted(const struct heap *h)
 	if (!v)
 		return NULL;
 	for (unsigned c = class_after(h, 0u - 1u); c < NCLASS; c = class_after(h, c))
-		for (struct rb_node *rb = rb_first(&h->cls[c]); rb && n < h->nholes; rb = rb_next(rb))
+		for (struct rb_node *rb = rb_first(&h->cls[c].root); rb && n < h->nholes; rb = rb_next(rb))
 			if (cls_hole(rb)->size) /* not an emptied one (size_settle) */
 				v[n++] = cls_hole(rb);
 	qsort(v, n, sizeof(*v), cmp_start);
@@ -1419,7 +1424,7 @@ void heap_footprint(const struct heap *h, struct heap_footprint *out)
 {
 	out->holes = h->nholes * sizeof(struct hole) +
 		     (h->tab ? (h->tab_mask + 1) * sizeof(uint64_t) : 0);
-	out->fixed = sizeof(*h);
+	out->fixed = sizeof(*h) + h->ncls * sizeof(h->cls[0]);
 	out->reserved = h->pool_total * sizeof(struct hole);
 	out->address_index = h->addr_on;
 	out->boundary_table = h->tab != NULL;
@@ -1521,10 +1526,14 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 
 	/* Class trees: balanced, in (size, start) order, each hole in its
 	 * size's class; the resized hole may be anywhere in its old class. */
-	for (unsigned c = 0; c < NCLASS; c++) {
+	for (unsigned c = h->ncls; c < NCLASS; c++)
+		if (h->words[c >> 6] & (1ull << (c & 63)))
+			CHECK_FAIL("class %u above the heap's largest (%u) marked non-empty", c,
+				   h->ncls - 1);
+	for (unsigned c = 0; c < h->ncls; c++) {
 		bool has_moved = h->moved && h->moved_cls == c;
 		bool bit = h->words[c >> 6] & (1ull << (c & 63));
-		long n = rb_check(&h->cls[c], has_moved ? NULL : cmp_size, NULL, why, why_len);
+		long n = rb_check(&h->cls[c].root, has_moved ? NULL : cmp_size, NULL, why, why_len);
 		const struct hole *last = NULL;
 
 		if (n < 0) {
@@ -1533,11 +1542,11 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 		}
 		if (bit != (n > 0))
 			CHECK_FAIL("class %u has %ld holes but its bitmap bit is %d", c, n, bit);
-		if (h->first[c] != (n ? cls_hole(rb_first(&h->cls[c])) : NULL))
+		if (h->cls[c].first != (n ? cls_hole(rb_first(&h->cls[c].root)) : NULL))
 			CHECK_FAIL("class %u's cached first hole is not its first", c);
 		if (!!(h->top & (1ull << (c >> 6))) != !!h->words[c >> 6])
 			CHECK_FAIL("summary bit of class word %u is wrong", c >> 6);
-		for (struct rb_node *rb = rb_first(&h->cls[c]); rb; rb = rb_next(rb)) {
+		for (struct rb_node *rb = rb_first(&h->cls[c].root); rb; rb = rb_next(rb)) {
 			const struct hole *x = cls_hole(rb);
 
 			if (x == h->moved) {
@@ -1601,7 +1610,7 @@ int heap_check(const struct heap *h, char *why, size_t why_len)
 		if (prev && hole_end(prev) == hl->start)
 			CHECK_FAIL("holes at %#llx and %#llx are adjacent (not coalesced)",
 				   (unsigned long long)prev->start, (unsigned long long)hl->start);
-		if (root_of(&hl->rb_cls) != h->cls[cls_home(h, hl)].rb_node)
+		if (root_of(&hl->rb_cls) != h->cls[cls_home(h, hl)].root.rb_node)
 			CHECK_FAIL("hole at %#llx missing from its class tree",
 				   (unsigned long long)hl->start);
 		if (h->addr_on && root_of(&hl->rb_addr) != h->by_addr.rb_node)
