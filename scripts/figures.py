@@ -131,6 +131,17 @@ HEAP_RE = re.compile(r"^\s+(best-fit|baseline|bottom-up|top-down)\s+N=(\d+)\s+(s
                      r"\s+holes\s+\d+\s+pair\s+([\d.]+) ns.*?churn\s+([\d.]+) ns", re.M)
 
 
+HEAP_WORKLOADS = ("pair", "pair, 50% checkerboard", "pair, fixed 64 KiB", "churn")
+CMP_RE = re.compile(r"^cmp (\d+)\s+(pair, 50% checkerboard|pair, fixed 64 KiB|pair|churn)\s+"
+                    r"([\d.]+) \[[^]]*\]\s+([\d.]+) \[[^]]*\]\s+([\d.]+) \[[^]]*\]\s+"
+                    r"([\d.]+)x \[([\d.]+), ([\d.]+)\]\s+([\d.]+)x \[[^]]*\]\s+"
+                    r"([\d.]+) B\s+([\d.]+) B\s+([\d.]+) B", re.M)
+QUALITY_RE = re.compile(r"^quality (new|reference)\s+utilization ([\d.]+)\s+free blocks\s+([\d.]+)"
+                        r"\s+metadata\s+([\d.]+) B", re.M)
+QUALITY_SEEDS_RE = re.compile(r"^quality new beats reference on (\d+) of (\d+) seeds; identical to "
+                              r"the old best fit on (\d+) of", re.M)
+
+
 def heap(tools, quick):
     cmd = [os.path.join(tools, "heap_bench")] + (["--quick"] if quick else [])
     out, _ = run(cmd, 1800)
@@ -138,7 +149,20 @@ def heap(tools, quick):
     for mode, n, layout, pair, churn in HEAP_RE.findall(out):
         v[f"{mode} {n} {layout} pair"] = float(pair)
         v[f"{mode} {n} {layout} churn"] = float(churn)
-    if not v:
+    for (n, wl, new, old, ref, rn, rn10, rn90, ro, mnew, mold, mref) in CMP_RE.findall(out):
+        k = f"cmp {n} {wl}"
+        for name, val in (("new", new), ("old", old), ("ref", ref), ("new/ref", rn),
+                          ("new/ref p10", rn10), ("new/ref p90", rn90), ("old/ref", ro),
+                          ("meta new", mnew), ("meta old", mold), ("meta ref", mref)):
+            v[f"{k} {name}"] = float(val)
+    for who, util, blocks, meta in QUALITY_RE.findall(out):
+        v[f"quality {who} util"] = float(util)
+        v[f"quality {who} blocks"] = float(blocks)
+        v[f"quality {who} meta"] = float(meta)
+    m = QUALITY_SEEDS_RE.search(out)
+    if m:
+        v["quality beats"], v["quality seeds"], v["quality same as old"] = map(int, m.groups())
+    if not v or "quality new util" not in v:
         raise FigureError(f"{cmd[0]}: no figures in its output")
     return v
 
@@ -157,9 +181,38 @@ def heap_table(runs):
                      spread(col(f"best-fit {n} checkerboard pair")),
                      spread(col(f"baseline {n} checkerboard pair")),
                      spread(col(f"best-fit {n} steady churn"))))
-    return table(("live ranges", "best fit", "bottom-up", "top-down", "original",
-                  "original / best fit", "best fit, 50% checkerboard", "original, checkerboard",
-                  "churn, best fit"), rows)
+    modes = table(("live ranges", "best fit", "bottom-up", "top-down", "original",
+                   "original / best fit", "best fit, 50% checkerboard", "original, checkerboard",
+                   "churn, best fit"), rows)
+    rows = []
+    for wl in HEAP_WORKLOADS:
+        for n in ("1000", "10000", "100000"):
+            k = f"cmp {n} {wl}"
+            c = lambda name: [r.get(f"{k} {name}") for r in runs]
+            p10 = [x for x in c("new/ref p10") if x is not None]
+            p90 = [x for x in c("new/ref p90") if x is not None]
+            rows.append((f"{int(n):,}", wl, spread(c("new"), "{:.1f}"), spread(c("old"), "{:.1f}"),
+                         spread(c("ref"), "{:.1f}"), spread(c("new/ref"), "{:.2f}x"),
+                         f"{min(p10):.2f}–{max(p90):.2f}" if p10 and p90 else "–",
+                         spread(c("old/ref"), "{:.2f}x"),
+                         " / ".join(spread(c(f"meta {w}"), "{:.0f}") for w in ("new", "old", "ref"))))
+    cmp = table(("live", "workload", "heap ns", "old heap ns", "reference ns", "heap / reference",
+                 "p10–p90 of the per-round ratio", "old heap / reference",
+                 "metadata B per live: heap / old / reference"), rows)
+    c = lambda name: [r.get(name) for r in runs]
+    seeds = runs[0].get("quality seeds", 0)
+    quality = table(("at the first failure (4 GiB, 4 KiB–8 MiB, {} seeds)".format(seeds),
+                     "utilization", "free blocks", "metadata B per live"),
+                    [("heap (exact best fit)", spread(c("quality new util"), "{:.4f}"),
+                      spread(c("quality new blocks"), "{:.0f}"), spread(c("quality new meta"), "{:.1f}")),
+                     ("reference (good fit)", spread(c("quality reference util"), "{:.4f}"),
+                      spread(c("quality reference blocks"), "{:.0f}"),
+                      spread(c("quality reference meta"), "{:.1f}"))])
+    same = "; ".join(f"heap beats the reference on {r.get('quality beats')} of {r.get('quality seeds')} "
+                     f"seeds, identical to the old heap on {r.get('quality same as old')}" for r in runs)
+    return (modes + "\n\nBeside the heap it replaced and the reference segregated-fit allocator, "
+            "interleaved rounds in one process (ns per operation, each invocation's median over "
+            "rounds):\n\n" + cmp + "\n\n" + quality + "\n\n" + same + ".")
 
 
 PAGING_RE = re.compile(r"^(window|bounce)\s+(\d+)K\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"
