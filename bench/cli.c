@@ -519,6 +519,8 @@ void cli_help_main(FILE *out)
 		"  run WORKLOAD [options]    run one workload (vidmm-bench run --help)\n"
 		"  suite NAME [--out-dir D]  run a suite: quick (CI, < 90 s) or full\n"
 		"  replay TRACE [options]    replay a trace recorded with run --record\n"
+		"  analyze TRACE [options]   bytes each eviction policy moves at several capacities,\n"
+		"                            beside belady and a lower bound (the eviction lab)\n"
 		"  probe                     list display-class PCI devices (libpci, hwloc)\n"
 		"  overhead [options]        cost of the harness's statistics (alloc-churn on/off)\n"
 		"  micro [--benchmark_*]     Google Benchmark microbenchmarks (runs vidmm-micro)\n"

@@ -54,6 +54,8 @@ int platform_open_opts(const struct vidmm_profile *p, const char *driver,
 		.fence_timeout_ns = opts ? opts->fence_timeout_ns : 0,
 		.no_clear_on_create = opts && opts->no_clear_on_create,
 		.evict_policy = opts ? opts->evict_policy : NULL,
+		.next_use = opts ? opts->next_use : NULL,
+		.next_use_arg = opts ? opts->next_use_arg : NULL,
 		.trace = opts ? opts->trace : NULL,
 		.trace_arg = opts ? opts->trace_arg : NULL,
 	};

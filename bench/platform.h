@@ -46,6 +46,8 @@ struct platform_opts {
 	uint64_t fence_timeout_ns; /* 0: the manager's default */
 	bool no_clear_on_create;   /* measure without clearing new allocations */
 	const char *evict_policy;  /* NULL: the default */
+	uint64_t (*next_use)(void *arg, vidmm_handle_t h); /* vidmm_config.next_use */
+	void *next_use_arg;
 	/* Trace hooks (--timeline): the manager's and the emulated chip's. */
 	vidmm_trace_fn trace;
 	emu_trace_fn emu_trace;

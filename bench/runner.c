@@ -555,6 +555,8 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		.fence_timeout_ns = c->fence_timeout_ns,
 		.no_clear_on_create = c->no_clear,
 		.evict_policy = c->evict_policy[0] ? c->evict_policy : NULL,
+		.next_use = c->next_use,
+		.next_use_arg = c->next_use_arg,
 		.trace = timeline_active ? timeline_core_event : NULL,
 		.emu_trace = timeline_active ? timeline_emu_cmd : NULL,
 		.trace_arg = timeline_active,

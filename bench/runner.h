@@ -62,6 +62,9 @@ struct run_config {
 				  * window above which it was busy; 0: the default, >= 1: never */
 	struct inject_plan inject; /* --inject */
 	struct trace_writer *trace; /* --record, or NULL */
+	/* the belady policy's oracle (vidmm_config.next_use): analyze only */
+	uint64_t (*next_use)(void *arg, vidmm_handle_t h);
+	void *next_use_arg;
 	void *wl_arg;            /* handed to the workload as r->priv before setup */
 	unsigned nparams;
 	struct run_param params[RUN_MAX_PARAMS]; /* resolved: every declared one */

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "drivers/chip.h"
 #include "metrics.h"
 #include "rfile.h"
 #include "trace.h"
@@ -202,6 +203,13 @@ struct trace_replay {
 	/* id -> handle */
 	vidmm_handle_t *h;
 	uint64_t nh;
+	/* handle slot -> id, for the analysis's next-use oracle */
+	int64_t *id_by_slot;
+	uint64_t nslots;
+	/* analysis: place every allocation in local memory only */
+	bool local_only;
+	uint32_t nlocal;
+	uint32_t local[VIDMM_MAX_PREFERRED];
 };
 
 static const struct wl_param no_params[] = { { .name = NULL } };
@@ -292,6 +300,44 @@ static bool replay_cpu(struct wl_thread *t, struct trace_replay *tr, const json_
 	return true;
 }
 
+/* The local segments, looked up on the first create (the manager exists
+ * by then). false if there are none (then placement is the trace's). */
+static bool local_segments(struct wl_thread *t, struct trace_replay *tr)
+{
+	struct vidmm_segment_info s[VIDMM_MAX_SEGMENTS];
+	uint32_t n = 0;
+
+	if (tr->nlocal)
+		return true;
+	if (vidmm_query_segments(t->r->vm, s, VIDMM_MAX_SEGMENTS, &n))
+		return false;
+	for (uint32_t i = 0; i < n && i < VIDMM_MAX_SEGMENTS && tr->nlocal < VIDMM_MAX_PREFERRED; i++)
+		if (s[i].flags & VIDMM_SEG_LOCAL)
+			tr->local[tr->nlocal++] = s[i].id;
+	return tr->nlocal > 0;
+}
+
+/* Remember which id a handle's slot holds now (the oracle's reverse map).
+ * Without memory the map just stays short: id_of answers -1 for it. */
+static void note_slot(struct trace_replay *tr, vidmm_handle_t h, int64_t id)
+{
+	uint64_t slot = (uint32_t)h;
+
+	if (slot >= tr->nslots) {
+		uint64_t n = tr->nslots ? tr->nslots : 1024;
+		while (n <= slot)
+			n *= 2;
+		int64_t *p = realloc(tr->id_by_slot, n * sizeof(*p));
+		if (!p)
+			return;
+		for (uint64_t i = tr->nslots; i < n; i++)
+			p[i] = -1;
+		tr->id_by_slot = p;
+		tr->nslots = n;
+	}
+	tr->id_by_slot[slot] = id;
+}
+
 /* One call line. false: malformed (tr->bad says why). */
 static bool replay_line(struct wl_thread *t, struct trace_replay *tr, const json_t *a)
 {
@@ -331,8 +377,14 @@ static bool replay_line(struct wl_thread *t, struct trace_replay *tr, const json
 		d.n_preferred = (uint32_t)json_array_size(pref);
 		for (uint32_t i = 0; i < d.n_preferred; i++)
 			d.preferred[i] = (uint32_t)json_integer_value(json_array_get(pref, i));
+		if (tr->local_only && local_segments(t, tr)) {
+			d.n_preferred = tr->nlocal;
+			memcpy(d.preferred, tr->local, tr->nlocal * sizeof(d.preferred[0]));
+		}
 		int r = runner_raw_create(t, &d, (uint64_t)id, &h);
 		tr->h[id] = r ? 0 : h;
+		if (!r)
+			note_slot(tr, h, id);
 		if (r != ret)
 			diverged(tr, "create", (int)ret, r);
 		return true;
@@ -729,10 +781,36 @@ void trace_replay_set_partial(struct trace_replay *tr, bool partial)
 	tr->partial = partial;
 }
 
+void trace_replay_set_local_only(struct trace_replay *tr, bool on)
+{
+	tr->local_only = on;
+}
+
+uint64_t trace_replay_line(const struct trace_replay *tr)
+{
+	return tr->lineno;
+}
+
+int64_t trace_replay_id_of(const struct trace_replay *tr, vidmm_handle_t h)
+{
+	uint64_t slot = (uint32_t)h;
+	int64_t id;
+
+	if (slot >= tr->nslots || (id = tr->id_by_slot[slot]) < 0 || handle_of(tr, id) != h)
+		return -1;
+	return id;
+}
+
+uint64_t trace_replay_failed_now(const struct trace_replay *tr)
+{
+	return tr->failed_now;
+}
+
 void trace_replay_close(struct trace_replay *tr)
 {
 	if (!tr)
 		return;
+	free(tr->id_by_slot);
 	if (tr->f)
 		fclose(tr->f);
 	json_decref(tr->footer);

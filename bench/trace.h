@@ -97,6 +97,17 @@ void trace_replay_set_partial(struct trace_replay *tr, bool partial);
 /* Replay with another eviction policy than the recording's (--evict-policy):
  * the counters are then shown, not compared. */
 void trace_replay_set_evict_policy(struct trace_replay *tr, const char *name);
+/* For `vidmm-bench analyze` (analyze.c), which replays a trace at another
+ * capacity under each eviction policy: */
+/* Place every allocation in the local segments only (the capacity under
+ * study), whatever the trace's preferences. */
+void trace_replay_set_local_only(struct trace_replay *tr, bool on);
+/* The line being replayed (the header is line 1): the analysis's clock. */
+uint64_t trace_replay_line(const struct trace_replay *tr);
+/* The trace id of the live allocation behind handle h, or -1. */
+int64_t trace_replay_id_of(const struct trace_replay *tr, vidmm_handle_t h);
+/* Calls that succeeded in the recording and failed in this replay. */
+uint64_t trace_replay_failed_now(const struct trace_replay *tr);
 void trace_replay_close(struct trace_replay *tr);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyze.h"
 #include "cli.h"
 #include "drivers/probe.h"
 #include "interrupt.h"
@@ -563,6 +564,8 @@ int main(int argc, char **argv)
 		return cmd_micro(sargc, sargv);
 	if (strcmp(cmd, "fuzz") == 0)
 		return fuzz_main(sargc, sargv);
+	if (strcmp(cmd, "analyze") == 0)
+		return analyze_main(sargc, sargv);
 	/* reports/: the input files checked here, the rest in Python */
 	if (strcmp(cmd, "report") == 0 || strcmp(cmd, "compare") == 0)
 		return reports_main(sargc, sargv);

@@ -26,6 +26,11 @@
  *    exactly LRU, so that variant would add nothing.)
  *  - random: a uniformly random order from a generator seeded at init (so
  *    a replay sees the same choices): the floor any policy must beat.
+ *  - belady: offline, for `vidmm-bench analyze` only: the allocation whose
+ *    next use is furthest away goes first (Belady's MIN, applied to
+ *    variable sizes through the contiguous window). It asks the caller's
+ *    next_use oracle (struct vidmm_config); ties, and every candidate when
+ *    there is no oracle, keep LRU order, which its use hook maintains.
  */
 #include "evict_policy.h"
 
@@ -224,6 +229,28 @@ static void random_order(struct vidmm *vm, struct segment *s, struct vidmm_alloc
 	}
 }
 
+/* ---- belady ------------------------------------------------------------------------ */
+
+/* use_ns[0] holds the sort key while ordering: UINT64_MAX - next use, so the
+ * ascending sort puts the furthest next use (and "never") first. */
+static void belady_key(const struct vidmm_allocation *a, double *k1, uint64_t *k2)
+{
+	*k1 = 0;
+	*k2 = a->use_ns[0];
+}
+
+static void belady_order(struct vidmm *vm, struct segment *s, struct vidmm_allocation **v,
+			 uint32_t n)
+{
+	(void)s;
+	if (!vm->cfg.next_use)
+		return;
+	for (uint32_t i = 0; i < n; i++)
+		v[i]->use_ns[0] = UINT64_MAX - vm->cfg.next_use(vm->cfg.next_use_arg,
+								 alloc_handle(v[i]));
+	sort_by(v, n, belady_key);
+}
+
 /* ---- the table ------------------------------------------------------------------------ */
 
 static const struct evict_policy policies[] = {
@@ -239,6 +266,8 @@ static const struct evict_policy policies[] = {
 	  gds_credit, gds_evicted, gds_order },
 	{ "random", "priority, then a random order (a floor to beat)", no_hook, no_hook, no_hook,
 	  random_order },
+	{ "belady", "offline (vidmm-bench analyze): priority, then the furthest next use",
+	  lru_use, no_hook, no_hook, belady_order },
 };
 
 #define NPOLICIES (sizeof(policies) / sizeof(policies[0]))

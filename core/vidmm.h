@@ -200,6 +200,13 @@ struct vidmm_config {
 	 * lists them; NULL or "": "lru"). An unknown name fails vidmm_init with
 	 * -EINVAL. Priorities, pins and the contiguous window hold for all. */
 	const char *evict_policy;
+	/* Offline analysis only (`vidmm-bench analyze`): the "belady" policy
+	 * asks this for the next use of allocation h, on the caller's clock
+	 * (later is larger; UINT64_MAX: never used again). Called with the
+	 * manager's lock held: it must not call vidmm, block or take long.
+	 * NULL: belady keeps LRU order. Other policies never call it. */
+	uint64_t (*next_use)(void *arg, vidmm_handle_t h);
+	void *next_use_arg;
 	/* Trace hook (NULL: none; the USDT probes fire either way). Fixed at
 	 * vidmm_init: it cannot change while the manager runs. */
 	vidmm_trace_fn trace;
