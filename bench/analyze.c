@@ -30,6 +30,8 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "drivers/chip.h"
+#include "platform.h"
 #include "rfile.h"
 #include "runner.h"
 #include "trace.h"
@@ -57,27 +59,61 @@ static uint64_t round_down(uint64_t v, uint64_t a)
 	return v / a * a;
 }
 
+/*
+ * Bytes the manager keeps for itself in local memory (the GART's tables live
+ * in the CPU-visible local segment): measured on a manager built from p with
+ * room to spare, since they depend on the PCIe sizes, not on local's.
+ */
+static int driver_local_bytes(const struct vidmm_profile *p, uint64_t *out, char *err, size_t len)
+{
+	struct vidmm_profile q = *p;
+	struct platform_opts po = { .no_swap = true, .no_background_reclaim = true };
+	struct vidmm_segment_info si[VIDMM_MAX_SEGMENTS];
+	struct vidmm_stats st;
+	struct platform pl;
+	uint32_t n = 0;
+	int ret;
+
+	q.local_visible += 64ull << 20;
+	ret = platform_open_opts(&q, "emu", &po, &pl, err, len);
+	if (ret)
+		return ret;
+	*out = 0;
+	if (!vidmm_query_segments(pl.vm, si, VIDMM_MAX_SEGMENTS, &n) && !vidmm_query_stats(pl.vm, &st))
+		for (uint32_t i = 0; i < n && i < VIDMM_MAX_SEGMENTS; i++)
+			if (si[i].flags & VIDMM_SEG_LOCAL)
+				*out += st.seg[si[i].id].total - st.seg[si[i].id].free;
+	platform_close(&pl);
+	return 0;
+}
+
 /* The profile at capacity cap: local segments in their ratio, at least a
- * page each; room in system memory for everything twice; no swap. */
+ * page each, plus what the manager keeps there for itself; room in system
+ * memory for everything twice; no swap. */
 static int resize(struct vidmm_profile *p, uint64_t cap, uint64_t peak, char *err, size_t len)
 {
 	uint64_t pg = p->page_size ? p->page_size : 4096, local = p->local_visible + p->local_invisible;
 	uint64_t vis;
 
 	cap = round_down(cap, pg);
-	if (cap < 2 * pg) {
-		snprintf(err, len, "analyze: capacity %" PRIu64 " B: at least two pages (%" PRIu64
-			 " B) are needed", cap, 2 * pg);
+	if (cap < pg) {
+		snprintf(err, len, "analyze: capacity %" PRIu64 " B: at least a page (%" PRIu64
+			 " B) is needed", cap, pg);
 		return -EINVAL;
 	}
+	/* The visible segment's share may round to nothing: it still holds
+	 * the manager's own tables (added below). */
 	vis = local ? round_down((uint64_t)((double)cap * (double)p->local_visible / (double)local), pg)
 		    : cap / 2;
-	if (vis < pg)
-		vis = pg;
-	if (vis > cap - pg)
+	if (p->local_invisible && vis > cap - pg)
 		vis = cap - pg;
 	p->local_visible = vis;
 	p->local_invisible = cap - vis;
+	uint64_t own;
+	int ret = driver_local_bytes(p, &own, err, len);
+	if (ret)
+		return ret;
+	p->local_visible += own;
 	uint64_t need = round_down(2 * peak + p->sysmem_reserve + (64ull << 20), pg);
 	if (p->sysmem < need)
 		p->sysmem = need;
@@ -121,7 +157,12 @@ int analyze_replay(const char *path, const struct offline *m, uint64_t capacity,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = runner_run(&c, &res, err, len);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (!ret) {
+	if (!ret && (res.workload_error || trace_replay_error(tr))) {
+		snprintf(err, len, "analyze: replay of %s failed: %s", path,
+			 trace_replay_error(tr) ? trace_replay_error(tr) : strerror(-res.workload_error));
+		runner_result_free(&res);
+		ret = -EINVAL;
+	} else if (!ret) {
 		out->bytes_in = res.st.bytes_paged_in;
 		out->bytes_out = res.st.bytes_paged_out;
 		out->page_ins = res.st.page_ins;

@@ -806,6 +806,11 @@ uint64_t trace_replay_failed_now(const struct trace_replay *tr)
 	return tr->failed_now;
 }
 
+const char *trace_replay_error(const struct trace_replay *tr)
+{
+	return tr->bad[0] ? tr->bad : NULL;
+}
+
 void trace_replay_close(struct trace_replay *tr)
 {
 	if (!tr)

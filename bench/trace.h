@@ -108,6 +108,8 @@ uint64_t trace_replay_line(const struct trace_replay *tr);
 int64_t trace_replay_id_of(const struct trace_replay *tr, vidmm_handle_t h);
 /* Calls that succeeded in the recording and failed in this replay. */
 uint64_t trace_replay_failed_now(const struct trace_replay *tr);
+/* After a run: what was wrong with the trace ("FILE:LINE: why"), or NULL. */
+const char *trace_replay_error(const struct trace_replay *tr);
 void trace_replay_close(struct trace_replay *tr);
 
 #endif
