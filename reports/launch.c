@@ -141,6 +141,11 @@ int reports_main(int argc, char **argv)
 			fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
 			goto out;
 		}
+		if (k == DOC_ANALYZE && strcmp(cmd, "compare") == 0) {
+			fprintf(stderr, "vidmm-bench compare: %s: a `vidmm-bench analyze` document: "
+				"report draws it; compare takes results documents\n", inputs[i]);
+			goto out;
+		}
 		if (k == DOC_FUZZ) {
 			fprintf(stderr, "vidmm-bench %s: %s: a `vidmm-bench fuzz` document has no runs "
 				"to %s\n", cmd, inputs[i], cmd);

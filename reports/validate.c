@@ -296,6 +296,39 @@ static int gbench(struct ctx *c, const json_t *d)
 	return DOC_GBENCH;
 }
 
+/* `vidmm-bench analyze --out`: {"analyze": {capacities: [{capacity, bound,
+ * policies: {name: {bytes_moved, ...}}}, ...]}} */
+static int analyze(struct ctx *c, const json_t *d)
+{
+	const json_t *caps = json_object_get(json_object_get(d, "analyze"), "capacities");
+	const json_t *k;
+	size_t i;
+	char w[64];
+
+	if (!json_is_array(caps) || !json_array_size(caps))
+		return bad(c, "analyze.capacities", "expected a non-empty array"), -EINVAL;
+	json_array_foreach(caps, i, k) {
+		const json_t *b = json_object_get(k, "bound"), *pol = json_object_get(k, "policies");
+		const json_t *p, *bb;
+		const char *name;
+
+		snprintf(w, sizeof(w), "analyze.capacities[%zu]", i);
+		if (!json_is_object(k) || !is_count(json_object_get(k, "capacity")) ||
+		    !json_is_object(b) || !json_is_boolean(json_object_get(b, "feasible")) ||
+		    !json_is_object(pol) || !json_object_size(pol))
+			return bad(c, w, "expected {capacity, bound: {feasible, bytes}, policies: {...}}"),
+			       -EINVAL;
+		bb = json_object_get(b, "bytes");
+		if (!json_is_null(bb) && !is_count(bb))
+			return bad(c, w, "bound.bytes: expected a byte count or null"), -EINVAL;
+		json_object_foreach((json_t *)pol, name, p)
+			if (!json_is_object(p) || !is_count(json_object_get(p, "bytes_moved")))
+				return bad(c, w, "policies.%.40s: expected {bytes_moved, ...}", name),
+				       -EINVAL;
+	}
+	return DOC_ANALYZE;
+}
+
 int validate_text(const char *text, size_t len, const char *name, char *err, size_t err_len)
 {
 	struct ctx c = { .name = name, .err = err, .len = err_len };
@@ -317,9 +350,12 @@ int validate_text(const char *text, size_t len, const char *name, char *err, siz
 		ret = gbench(&c, d);
 	else if (json_is_object(d) && json_is_object(json_object_get(d, "fuzz")))
 		ret = DOC_FUZZ;
+	else if (json_is_object(d) && json_is_object(json_object_get(d, "analyze")))
+		ret = analyze(&c, d);
 	else {
-		snprintf(err, err_len, "%s: neither a vidmm-bench results document ({context, runs}) "
-			 "nor Google Benchmark JSON ({context, benchmarks})", name);
+		snprintf(err, err_len, "%s: neither a vidmm-bench results document ({context, runs}), "
+			 "an analysis ({analyze}) nor Google Benchmark JSON ({context, benchmarks})",
+			 name);
 		ret = -EINVAL;
 	}
 	json_decref(d);

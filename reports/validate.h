@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-enum doc_kind { DOC_RESULTS = 1, DOC_GBENCH, DOC_FUZZ };
+enum doc_kind { DOC_RESULTS = 1, DOC_GBENCH, DOC_FUZZ, DOC_ANALYZE };
 
 /* Parse text (len bytes, named name in messages) and check it: the kind
  * (> 0), or -EINVAL with "NAME: runs[3].histograms.create.buckets[2]: ..." in

@@ -58,6 +58,9 @@ def _report(argv):
         if doc.kind == "gbench":
             mtext = markdown.gbench(doc) if (md or not ht) else None
             htext = html.gbench(doc) if ht else None
+        elif doc.kind == "analyze":
+            mtext = markdown.analyze(doc) if (md or not ht) else None
+            htext = html.analyze(doc) if ht else None
         else:
             mtext = markdown.results(doc, micro) if (md or not ht) else None
             htext = html.results(doc, micro) if ht else None

@@ -393,3 +393,33 @@ def before_after(rows):
         ax.grid(axis="x", alpha=0)
     fig.tight_layout()
     return _svg(fig)
+
+
+def analyze(doc):
+    """`vidmm-bench analyze`: bytes moved against capacity, a line per policy,
+    the lower bound (FOO-L) as a dashed black line, PFOO-L dotted."""
+    caps = doc.caps
+    x = [c["capacity"] for c in caps]
+    fig, ax = plt.subplots(figsize=(7.2, 4.2))
+    for i, p in enumerate(doc.policies):
+        ys = [c["moved"].get(p) for c in caps]
+        pts = [(a, b) for a, b in zip(x, ys) if b is not None]
+        if not pts:
+            continue
+        style = dict(color=PALETTE[i % len(PALETTE)], marker="o", ms=4, lw=1.4)
+        if p == "belady":
+            style.update(color="0.2", marker="s", lw=1.8)
+        ax.plot([a for a, _ in pts], [b for _, b in pts], label=p, **style)
+    for key, label, ls in (("bound", "lower bound (FOO-L)", "--"), ("pfoo", "PFOO-L", ":")):
+        pts = [(c["capacity"], c[key]) for c in caps if c[key] is not None]
+        if pts:
+            ax.plot([a for a, _ in pts], [b for _, b in pts], color="black", ls=ls, lw=1.2,
+                    label=label)
+    _bytes_axis(ax.xaxis)
+    _bytes_axis(ax.yaxis)
+    ax.set_xlabel("capacity (local memory)")
+    ax.set_ylabel("bytes paged out + in")
+    ax.set_ylim(bottom=0)
+    ax.set_title("bytes moved by each eviction policy")
+    ax.legend(ncol=2)
+    return _svg(fig)

@@ -186,3 +186,13 @@ def comparison(cmp, show_all=False):
         body.append(f"<p>base only: {_e('; '.join(cmp.base_only) or 'none')}<br>new only: "
                     f"{_e('; '.join(cmp.new_only) or 'none')}</p>")
     return _page("vidmm-bench compare", "\n".join(body))
+
+
+def analyze(doc):
+    from . import markdown as _md
+    body = ["<h1>vidmm-bench analyze</h1>", f'<p class="meta">{_e(doc.title())}</p>',
+            _figure("analyze", charts.analyze(doc), "Bytes paged out plus in at each capacity of "
+                    "local memory, per eviction policy, replayed through the manager; belady "
+                    "knows the future; no policy can move fewer bytes than the lower bound."),
+            _table(_md.ANALYZE_HEAD + tuple(doc.policies), _md._analyze_rows(doc))]
+    return _page("vidmm-bench analyze", "\n".join(body))

@@ -11,6 +11,8 @@ import json
 import math
 import os
 
+from . import units
+
 
 class ReportError(Exception):
     """Bad input: the message names the file and what is wrong (exit 2)."""
@@ -41,6 +43,8 @@ def kind_of(doc):
         return "gbench"
     if isinstance(doc, dict) and isinstance(doc.get("fuzz"), dict):
         return "fuzz"
+    if isinstance(doc, dict) and isinstance(doc.get("analyze"), dict):
+        return "analyze"
     return None
 
 
@@ -52,6 +56,8 @@ def load(path):
         return ResultsDoc(path, doc)
     if k == "gbench":
         return GBenchDoc(path, doc)
+    if k == "analyze":
+        return AnalyzeDoc(path, doc)
     if k == "fuzz":
         raise ReportError(f"{path}: a `vidmm-bench fuzz` document: it has no runs to report")
     raise ReportError(f"{path}: neither a vidmm-bench results document ({{context, runs}}) "
@@ -256,3 +262,46 @@ class GBenchDoc:
         return ", ".join(x for x in (os.path.basename(self.path),
                                      "Google Benchmark " + str(c.get("library_version", "")),
                                      str(c.get("date", ""))) if x)
+
+
+class AnalyzeDoc:
+    """`vidmm-bench analyze --out`: bytes each policy moved at each capacity,
+    and the lower bounds."""
+    kind = "analyze"
+
+    def __init__(self, path, doc):
+        self.path = path
+        a = doc["analyze"]
+        self.trace = a.get("trace", "?")
+        self.peak = a.get("peak_live_bytes")
+        self.caps = []   # dicts: capacity, over, bound, pfoo, moved {policy: bytes}, vs {policy: x}
+        self.policies = []
+        caps = a.get("capacities")
+        if not isinstance(caps, list) or not caps:
+            raise ReportError(f"{path}: analyze.capacities: expected a non-empty array")
+        for i, c in enumerate(caps):
+            pol = c.get("policies") if isinstance(c, dict) else None
+            b = c.get("bound") if isinstance(c, dict) else None
+            if not isinstance(pol, dict) or not isinstance(b, dict) or not _num(c.get("capacity")):
+                raise ReportError(f"{path}: analyze.capacities[{i}]: expected {{capacity, bound, "
+                                  f"policies}}")
+            moved = {}
+            for name, p in pol.items():
+                if not isinstance(p, dict) or not _num(p.get("bytes_moved")):
+                    raise ReportError(f"{path}: analyze.capacities[{i}].policies.{name}: no "
+                                      f"bytes_moved")
+                moved[name] = p["bytes_moved"]
+                if name not in self.policies:
+                    self.policies.append(name)
+            self.caps.append({
+                "capacity": c["capacity"],
+                "over": c.get("oversubscription"),
+                "bound": b.get("bytes") if _num(b.get("bytes")) else None,
+                "pfoo": b.get("pfoo_l_bytes") if _num(b.get("pfoo_l_bytes")) else None,
+                "moved": moved,
+            })
+        self.caps.sort(key=lambda c: c["capacity"])
+
+    def title(self):
+        return (f"{self.trace}: peak live {units.nbytes(self.peak) if _num(self.peak) else '?'}, "
+                f"{len(self.caps)} capacities, {len(self.policies)} policies")

@@ -57,3 +57,32 @@ def gbench(doc, level="#"):
     return "\n".join([f"{level} Microbenchmarks", "", doc.title(), "",
                       _table(("benchmark", "time/iteration: median [95% CI]", "repetitions"),
                              rows), ""])
+
+
+def _analyze_rows(doc):
+    rows = []
+    for c in doc.caps:
+        b = c["bound"]
+        cells = [units.nbytes(c["capacity"]),
+                 f"{c['over']:.2f}x" if isinstance(c["over"], (int, float)) else "–",
+                 units.nbytes(b) if b is not None else "–",
+                 units.nbytes(c["pfoo"]) if c["pfoo"] is not None else "–"]
+        for p in doc.policies:
+            m = c["moved"].get(p)
+            if m is None:
+                cells.append("–")
+            elif b:
+                cells.append(f"{units.nbytes(m)} ({m / b:.2f}x)")
+            else:
+                cells.append(units.nbytes(m))
+        rows.append(cells)
+    return rows
+
+
+ANALYZE_HEAD = ("capacity", "peak / capacity", "lower bound (FOO-L)", "PFOO-L")
+
+
+def analyze(doc):
+    return "\n".join(["# vidmm-bench analyze", "", doc.title(), "",
+                      "Bytes paged out plus in, and (in brackets) that over the lower bound.", "",
+                      _table(ANALYZE_HEAD + tuple(doc.policies), _analyze_rows(doc)), ""])
