@@ -383,12 +383,17 @@ int analyze_main(int argc, char **argv)
 		fprintf(stderr, "vidmm-bench %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (!offline_peak(m) || !offline_uses(m)) {
-		fprintf(stderr, "vidmm-bench analyze: %s: no allocation is ever used: nothing to "
+	if (!offline_peak(m)) {
+		fprintf(stderr, "vidmm-bench analyze: %s: no allocation is ever created: nothing to "
 			"analyze\n", path);
 		offline_free(m);
 		return EXIT_USAGE;
 	}
+	/* Creates and destroys only (alloc-churn, frag): no use to bound, but
+	 * placing a new allocation may still evict. */
+	if (!offline_uses(m) && !quiet)
+		printf("analyze: %s: no allocation is ever used: the bound is 0; bytes moved come "
+		       "from placing new allocations\n", path);
 	/* Every output opened before any work: a bad path fails now. */
 	if (out && rfile_open(&rf, out, "--out", err, sizeof(err))) {
 		fprintf(stderr, "vidmm-bench analyze: %s\n", err);

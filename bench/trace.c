@@ -210,6 +210,7 @@ struct trace_replay {
 	bool local_only;
 	uint32_t nlocal;
 	uint32_t local[VIDMM_MAX_PREFERRED];
+	bool local_visible[VIDMM_MAX_PREFERRED]; /* the CPU can map it */
 };
 
 static const struct wl_param no_params[] = { { .name = NULL } };
@@ -312,8 +313,10 @@ static bool local_segments(struct wl_thread *t, struct trace_replay *tr)
 	if (vidmm_query_segments(t->r->vm, s, VIDMM_MAX_SEGMENTS, &n))
 		return false;
 	for (uint32_t i = 0; i < n && i < VIDMM_MAX_SEGMENTS && tr->nlocal < VIDMM_MAX_PREFERRED; i++)
-		if (s[i].flags & VIDMM_SEG_LOCAL)
+		if (s[i].flags & VIDMM_SEG_LOCAL) {
+			tr->local_visible[tr->nlocal] = s[i].flags & VIDMM_SEG_CPU_VISIBLE;
 			tr->local[tr->nlocal++] = s[i].id;
+		}
 	return tr->nlocal > 0;
 }
 
@@ -378,8 +381,11 @@ static bool replay_line(struct wl_thread *t, struct trace_replay *tr, const json
 		for (uint32_t i = 0; i < d.n_preferred; i++)
 			d.preferred[i] = (uint32_t)json_integer_value(json_array_get(pref, i));
 		if (tr->local_only && local_segments(t, tr)) {
-			d.n_preferred = tr->nlocal;
-			memcpy(d.preferred, tr->local, tr->nlocal * sizeof(d.preferred[0]));
+			/* the local segments the allocation's flags allow */
+			d.n_preferred = 0;
+			for (uint32_t i = 0; i < tr->nlocal; i++)
+				if (!(d.flags & VIDMM_ALLOC_CPU_VISIBLE) || tr->local_visible[i])
+					d.preferred[d.n_preferred++] = tr->local[i];
 		}
 		int r = runner_raw_create(t, &d, (uint64_t)id, &h);
 		tr->h[id] = r ? 0 : h;
