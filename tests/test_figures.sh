@@ -4,7 +4,7 @@
 # its smallest settings and writes every table and the machine line; bad
 # options are refused with exit 2 and nothing written. The figures of a
 # smoke run on a loaded CI machine mean nothing: only their presence is
-# checked.
+# checked. Then the eviction lab (scripts/lab.sh --quick): its table and charts.
 set -u
 src=$1
 build=$2
@@ -48,3 +48,15 @@ rows=$(grep -c '^| [^-]' "$md")
 /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert set(d['values']) == {'heap','paging','micro','swap','harness'}, d['values'].keys()" \
 	"$tmp/q/figures.json" || fail "figures.json lacks a section"
 echo "FIGURES-SUITE-RUNS: every table written ($rows table lines)"
+
+# the eviction lab's table (scripts/lab.sh): deterministic byte counts, so
+# the smoke run checks the table's shape and the lower bound under belady
+out=$(./scripts/lab.sh --quick --build "$build" --out "$tmp/lab" 2>&1)
+rc=$?
+echo "$out" | tail -n 3
+[ "$rc" -eq 0 ] || fail "lab.sh --quick: exit $rc: $out"
+lab=$tmp/lab/lab.md
+grep -q "^| trace | peak / capacity | lower bound (FOO-L) | lru |" "$lab" || fail "lab.md has no table"
+[ "$(grep -c '^| PyTorch step' "$lab")" -eq 4 ] || fail "lab.md: the PyTorch step needs 4 capacities"
+[ "$(ls "$tmp/lab"/*.svg | wc -l)" -eq 3 ] || fail "lab.sh drew $(ls "$tmp/lab"/*.svg | wc -l) charts, not 3"
+echo "FIGURES-SUITE-RUNS: the eviction-lab table and charts written"
