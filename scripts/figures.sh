@@ -8,13 +8,5 @@
 # Run it on an otherwise idle machine: every figure is a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build
-for ((i = 1; i <= $#; i++)); do
-	[ "${!i}" = "--build" ] && { j=$((i + 1)); build=${!j:-build}; }
-done
-if [ -z "${VIDMM_FIGURES_NO_SETUP:-}" ]; then
-	./scripts/setup.sh
-	[ -f "$build/build.ninja" ] || meson setup "$build"
-	meson compile -C "$build" >/dev/null || { meson compile -C "$build"; exit 1; }
-fi
+. scripts/prepare-build.sh "$@"
 exec /usr/bin/python3 scripts/figures.py "$@"

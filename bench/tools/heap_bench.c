@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_rng.h"
 #include "core/heap.h"
 #include "heap_baseline.h"
 #include "heap_compare.h"
@@ -42,50 +43,6 @@
 #define RING_BITS 14 /* 16K pairs, 96 KiB: small beside the trees in the caches */
 #define RING (1u << RING_BITS)
 #define MAX_BATCHES 401
-
-/* ---- random numbers (xoshiro256**, splitmix64-seeded) ---- */
-
-struct rng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix(&seed);
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return res;
-}
-
-static inline uint32_t below32(uint32_t r, size_t n)
-{
-	return (uint32_t)(((uint64_t)r * n) >> 32);
-}
 
 static uint64_t rnd_size(struct rng *r)
 {

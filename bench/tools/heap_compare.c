@@ -32,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_rng.h"
 #include "core/heap.h"
 #include "heap_old.h"
 #include "heap_segfit.h"
@@ -64,45 +65,6 @@ struct state {
 static uint32_t ring_slot[RING];
 static uint16_t ring_pages[RING];
 
-/* ---- random numbers (xoshiro256**, splitmix64-seeded), outside the clock ---- */
-
-struct rng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix(&seed);
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return res;
-}
-
 static double rng_unit(struct rng *r)
 {
 	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
@@ -114,11 +76,6 @@ static uint64_t log_uniform_pages(struct rng *r, uint64_t max_pages)
 	uint64_t p = (uint64_t)exp(rng_unit(r) * log((double)max_pages + 1));
 
 	return p < 1 ? 1 : p > max_pages ? max_pages : p;
-}
-
-static inline uint32_t below32(uint32_t r, size_t n)
-{
-	return (uint32_t)(((uint64_t)r * n) >> 32);
 }
 
 static uint64_t now_ns(void)
