@@ -932,9 +932,13 @@ static void size_add(struct heap *h, struct hole *hl)
 static void hole_add(struct heap *h, uint64_t start, uint64_t size,
 		     struct hole *prev, struct hole *next)
 {
-	struct hole *hl = pool_get(h);
-	bool was_on = h->addr_on;
+	struct hole *hl;
+	bool was_on = h->addr_on; /* prev and next are known only if it was on */
 
+	/* Settle first: settling (like tab_room) may drop the table and build
+	 * the address index from the holes there are, without this one. */
+	size_settle(h);
+	hl = pool_get(h);
 	hl->start = start;
 	hl->size = size;
 	if (tab_room(h)) {
@@ -942,7 +946,7 @@ static void hole_add(struct heap *h, uint64_t start, uint64_t size,
 		tab_put(h, hl, true);
 	}
 	if (h->addr_on) {
-		/* tab_room may have built the index just now, without hl */
+		/* built just now (by the settle or tab_room), without hl */
 		if (!was_on)
 			addr_neighbours(h, start, &prev, &next);
 		addr_insert_between(h, hl, prev, next);
