@@ -170,6 +170,7 @@ int analyze_replay(const char *path, const struct offline *m, uint64_t capacity,
 		out->swapped = res.st.bytes_swapped_out + res.st.bytes_swapped_in;
 		out->failed_calls = trace_replay_failed_now(tr);
 		out->integrity_errors = res.integrity_errors;
+		out->check_failed = res.check_failed || res.undocumented;
 		out->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		runner_result_free(&res);
 	}
@@ -190,9 +191,9 @@ static void usage(FILE *f)
 		"TRACE through the manager on the emulated GPU under each eviction policy, and\n"
 		"under belady (an offline policy: the allocation whose next use is furthest away\n"
 		"goes first), every allocation placed in local memory only; and computes a lower\n"
-		"bound on the bytes any policy must page out and in at that capacity (PFOO-L:\n"
-		"Berger, Beckmann, Harchol-Balter, SIGMETRICS 2018). Prints bytes moved per\n"
-		"policy beside the bound and beside belady.\n"
+		"bound on the bytes any policy must page out and in at that capacity (FOO-L, the\n"
+		"linear relaxation of FOO; PFOO-L beside it: Berger, Beckmann, Harchol-Balter,\n"
+		"SIGMETRICS 2018). Prints bytes moved per policy beside the bound and belady.\n"
 		"\n"
 		"  --oversubscription X,..  capacities as the trace's peak live bytes / X\n"
 		"                           (default 1.25,1.5,2,3)\n"
@@ -348,8 +349,16 @@ int analyze_main(int argc, char **argv)
 				goto usage_err;
 			for (unsigned i = 0; i < n; i++)
 				if (cli_evict_policy(items[i], policy[i], sizeof(policy[i]), err,
-						     sizeof(err)))
+						     sizeof(err))) {
+					/* its message names --evict-policy: say ours */
+					char *names = strstr(err, " (");
+					char tail[400];
+
+					snprintf(tail, sizeof(tail), "%s", names ? names : "");
+					snprintf(err, sizeof(err), "--policies: '%s' is not a policy%s",
+						 items[i], tail);
 					goto usage_err;
+				}
 			npol = n;
 			break;
 		case 'o':
@@ -394,6 +403,20 @@ int analyze_main(int argc, char **argv)
 	if (!offline_uses(m) && !quiet)
 		printf("analyze: %s: no allocation is ever used: the bound is 0; bytes moved come "
 		       "from placing new allocations\n", path);
+	/* The replay's reading of the header (profile, seed, policy): a trace
+	 * it refuses is refused now, before any work. */
+	{
+		struct run_config probe;
+		struct trace_replay *tr = NULL;
+
+		memset(&probe, 0, sizeof(probe));
+		if (trace_replay_open(path, &probe, &tr, err, sizeof(err))) {
+			fprintf(stderr, "vidmm-bench analyze: %s\n", err);
+			offline_free(m);
+			return EXIT_USAGE;
+		}
+		trace_replay_close(tr);
+	}
 	/* Every output opened before any work: a bad path fails now. */
 	if (out && rfile_open(&rf, out, "--out", err, sizeof(err))) {
 		fprintf(stderr, "vidmm-bench analyze: %s\n", err);
@@ -408,8 +431,21 @@ int analyze_main(int argc, char **argv)
 		return 1;
 	}
 	for (unsigned i = 0; i < ncaps; i++) {
+		uint64_t pg = offline_page_size(m);
+
 		caps[i].bytes = by_bytes ? capb[i] : (uint64_t)((double)offline_peak(m) / over[i]);
-		caps[i].bytes = caps[i].bytes / 4096 * 4096;
+		caps[i].bytes = caps[i].bytes / pg * pg;
+		if (!caps[i].bytes) {
+			fprintf(stderr, "vidmm-bench analyze: %s: a capacity under a page (%" PRIu64
+				" B) leaves no room at all%s\n",
+				by_bytes ? (ncapb > 1 ? "--capacities" : "--capacity")
+					 : "--oversubscription", pg,
+				by_bytes ? "" : " (peak live / the ratio)");
+			rfile_abort(&rf);
+			free(caps);
+			offline_free(m);
+			return EXIT_USAGE;
+		}
 		caps[i].over = (double)offline_peak(m) / (double)(caps[i].bytes ? caps[i].bytes : 1);
 		offline_bound(m, caps[i].bytes, &caps[i].bound);
 		offline_bound_average(m, caps[i].bytes, &caps[i].avg);
@@ -426,7 +462,18 @@ int analyze_main(int argc, char **argv)
 		int belady = -1;
 
 		for (unsigned p = 0; p < npol; p++) {
-			if (analyze_replay(path, m, k->bytes, policy[p], &k->run[p], err, sizeof(err))) {
+			int r = analyze_replay(path, m, k->bytes, policy[p], &k->run[p], err,
+					       sizeof(err));
+
+			if (r == -EINVAL) {
+				/* the trace (or a capacity) is bad: nothing to write */
+				fprintf(stderr, "vidmm-bench %s\n", err);
+				rfile_abort(&rf);
+				free(caps);
+				offline_free(m);
+				return EXIT_USAGE;
+			}
+			if (r) {
 				fprintf(stderr, "vidmm-bench %s\n", err);
 				rc = 1;
 				continue;
@@ -434,7 +481,7 @@ int analyze_main(int argc, char **argv)
 			k->ran[p] = true;
 			if (!strcmp(policy[p], "belady"))
 				belady = (int)p;
-			if (k->run[p].integrity_errors)
+			if (k->run[p].integrity_errors || k->run[p].check_failed)
 				rc = 1;
 		}
 		if (quiet)
@@ -464,7 +511,9 @@ int analyze_main(int argc, char **argv)
 			       isfinite(rb) ? (snprintf(b1, sizeof(b1), "%.2f", rb), b1) : "-",
 			       isfinite(rl) ? (snprintf(b2, sizeof(b2), "%.2f", rl), b2) : "-",
 			       r->failed_calls, r->seconds,
-			       r->integrity_errors ? "  INTEGRITY ERRORS" : "");
+			       r->integrity_errors ? "  INTEGRITY ERRORS"
+			       : r->check_failed ? "  CHECK FAILED (vidmm_check or an undocumented errno)"
+						  : "");
 		}
 	}
 

@@ -21,6 +21,7 @@ struct analyze_run {
 	uint64_t swapped;             /* bytes swapped out and in (should stay 0) */
 	uint64_t failed_calls;        /* succeeded in the recording, failed here */
 	uint64_t integrity_errors;
+	bool check_failed;            /* vidmm_check failed, or an undocumented errno */
 	double seconds;
 };
 

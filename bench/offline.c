@@ -41,6 +41,7 @@ struct offline {
 	unsigned __int128 mandatory; /* sum over lines of the bytes each needs */
 	uint64_t *step;    /* per line: the bytes it needs resident at once */
 	uint64_t nstep;
+	uint64_t page;     /* the profile's page size */
 };
 
 struct builder {
@@ -51,6 +52,8 @@ struct builder {
 	uint64_t nid;
 	uint64_t *step; /* per line */
 	uint64_t nstep;
+	uint64_t creates, ahead; /* ids number creates: at most `ahead` (threads) early */
+	const char *why;         /* what was wrong with a line, when known */
 };
 
 static int set_step(struct builder *b, uint64_t line, uint64_t bytes)
@@ -158,11 +161,34 @@ static int parse_line(struct builder *b, const json_t *a, uint64_t ln, uint64_t 
 	if (!k || !geti(a, 1, &id) || id < 0)
 		return -EINVAL;
 	if (!strcmp(k, "c")) {
-		if (!geti(a, 2, &size) || size <= 0 || !geti(a, 7, &ret))
+		int64_t x;
+
+		/* the replay's own rules (trace.c): every field, sizes a
+		 * manager could hold, ids in the order of the creates */
+		if (!geti(a, 2, &size) || size <= 0 || !geti(a, 3, &x) || !geti(a, 4, &x) ||
+		    !geti(a, 5, &x) || !json_is_array(json_array_get(a, 6)) ||
+		    json_array_size(json_array_get(a, 6)) > VIDMM_MAX_PREFERRED || !geti(a, 7, &ret))
 			return -EINVAL;
+		if (size > (int64_t)1 << 50) {
+			b->why = "an allocation larger than 1 PiB";
+			return -EINVAL;
+		}
+		if ((uint64_t)id > b->creates + b->ahead) {
+			b->why = "allocation id out of order";
+			return -EINVAL;
+		}
+		b->creates++;
 		int e = grow_ids(b, (uint64_t)id);
 		if (e)
 			return e;
+		if (b->live[id]) {
+			b->why = "an allocation id created twice";
+			return -EINVAL;
+		}
+		if (ret == 0 && *live_bytes > ((uint64_t)1 << 62) - (uint64_t)size) {
+			b->why = "more than 2^62 bytes live at once";
+			return -EINVAL;
+		}
 		if (ret == 0) {
 			b->size[id] = (uint64_t)size;
 			b->live[id] = true;
@@ -184,7 +210,10 @@ static int parse_line(struct builder *b, const json_t *a, uint64_t ln, uint64_t 
 			int64_t rid;
 			bool dup = false;
 
-			if (!geti(json_array_get(refs, i), 0, &rid) || rid < 0)
+			int64_t acc;
+
+			if (!geti(json_array_get(refs, i), 0, &rid) || rid < 0 ||
+			    !geti(json_array_get(refs, i), 1, &acc))
 				return -EINVAL;
 			for (size_t j = 0; j < n; j++)
 				dup |= seen[j] == rid;
@@ -198,8 +227,8 @@ static int parse_line(struct builder *b, const json_t *a, uint64_t ln, uint64_t 
 		}
 		return 0;
 	}
-	if (!strcmp(k, "F"))
-		return 0; /* an injected fault: no use */
+	if (!strcmp(k, "F")) /* an injected fault: no use */
+		return json_is_string(json_array_get(a, 2)) && geti(a, 3, &ret) ? 0 : -EINVAL;
 	/* [k, id, ..., ret]: ret is the last element */
 	if (!geti(a, json_array_size(a) - 1, &ret) || json_array_size(a) < 3)
 		return -EINVAL;
@@ -261,6 +290,13 @@ int offline_load(const char *path, struct offline **out, char *err, size_t len)
 		if (ln == 1) {
 			bool ok = json_is_object(v) &&
 				  json_integer_value(json_object_get(v, "vidmm_trace")) == 1;
+			json_t *th = ok ? json_object_get(v, "threads") : NULL;
+			int64_t ps = json_integer_value(json_object_get(json_object_get(v, "profile"),
+									 "page_size"));
+
+			b.ahead = json_is_integer(th) && json_integer_value(th) > 0
+					  ? (uint64_t)json_integer_value(th) : 1;
+			m->page = ps > 0 ? (uint64_t)ps : 4096;
 			json_decref(v);
 			if (!ok) {
 				snprintf(err, len, "analyze: %s: not a vidmm-bench trace (no version-1 "
@@ -283,7 +319,8 @@ int offline_load(const char *path, struct offline **out, char *err, size_t len)
 		json_decref(v);
 		if (ret) {
 			if (ret == -EINVAL)
-				snprintf(err, len, "analyze: %s:%" PRIu64 ": malformed trace line", path, ln);
+				snprintf(err, len, "analyze: %s:%" PRIu64 ": %s", path, ln,
+					 b.why ? b.why : "malformed trace line");
 			else
 				snprintf(err, len, "analyze: %s:%" PRIu64 ": %s", path, ln, strerror(-ret));
 			goto fail;
@@ -300,6 +337,11 @@ int offline_load(const char *path, struct offline **out, char *err, size_t len)
 			m->max_step = step;
 		m->mandatory += step;
 		m->last_line = ln;
+	}
+	if (ferror(f)) {
+		ret = -EIO;
+		snprintf(err, len, "analyze: %s: read error after line %" PRIu64, path, ln);
+		goto fail;
 	}
 	if (ln == 0) {
 		snprintf(err, len, "analyze: %s: empty file", path);
@@ -389,6 +431,11 @@ uint64_t offline_uses(const struct offline *m)
 uint64_t offline_max_step(const struct offline *m)
 {
 	return m->max_step;
+}
+
+uint64_t offline_page_size(const struct offline *m)
+{
+	return m->page;
 }
 
 uint64_t offline_next_use(const struct offline *m, int64_t id, uint64_t now)
@@ -581,7 +628,8 @@ void offline_bound(const struct offline *m, uint64_t capacity, struct offline_bo
 		kept_bytes += (uint64_t)f;
 		out->kept += (double)f / (double)g[i].size;
 	}
-	out->bytes = (uint64_t)(all - 2 * kept_bytes);
+	all -= 2 * kept_bytes;
+	out->bytes = all > UINT64_MAX ? UINT64_MAX : (uint64_t)all;
 out:
 	seg_free(&t);
 	free(g);

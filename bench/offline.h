@@ -50,6 +50,8 @@ uint64_t offline_allocations(const struct offline *m);
 uint64_t offline_uses(const struct offline *m);
 /* The most bytes one line needs resident at once. */
 uint64_t offline_max_step(const struct offline *m);
+/* The page size of the trace's profile (capacities are whole pages). */
+uint64_t offline_page_size(const struct offline *m);
 
 /* The first line after now where allocation id is used; UINT64_MAX if none
  * (or an id the trace never created). O(log uses of id). */

@@ -524,7 +524,9 @@ static void test_analyze_bad_input(void **state)
 		{ "--oversubscription", "1.5,,2", "--oversubscription" },
 		{ "--capacity", "lots", "--capacity" },
 		{ "--capacities", "1M,2Q", "--capacities" },
-		{ "--policies", "lru,nope", "--evict-policy" },
+		{ "--policies", "lru,nope", "--policies" },
+		{ "--capacity", "1000", "--capacity" },
+		{ "--oversubscription", "1000", "--oversubscription" },
 		{ "--out", "/nonexistent/dir/a.json", "--out" },
 	};
 
@@ -555,6 +557,30 @@ static void test_analyze_bad_input(void **state)
 	const char *args2[] = { "analyze", NULL };
 	vt_run_bench(res, args2);
 	assert_int_equal(res->status, 2);
+	/* lines the replay would refuse are refused up front, with no output */
+	static const char *const bad_lines[] = {
+		"[\"c\",5,4096,0,2,0,[],0]\n",          /* id far ahead of the creates */
+		"[\"c\",0,4096,0,2,[],0]\n",            /* a field missing */
+		"[\"c\",0,4096,0,2,0,[],0]\n[\"s\",4,0,0,[[0]],0]\n", /* a ref without access */
+		"[\"c\",0,4096,0,2,0,[],0]\n[\"c\",0,4096,0,2,0,[],0]\n", /* created twice */
+	};
+	char outp[1100];
+	snprintf(outp, sizeof(outp), "%s/out.json", dir);
+	for (size_t i = 0; i < sizeof(bad_lines) / sizeof(bad_lines[0]); i++) {
+		f = fopen(bad, "w");
+		assert_non_null(f);
+		fputs("{\"vidmm_trace\":1,\"seed\":1,\"threads\":1,\"paging_mode\":\"window\","
+		      "\"profile\":{\"name\":\"tiny\"}}\n", f);
+		fputs(bad_lines[i], f);
+		fclose(f);
+		const char *a3[] = { "analyze", bad, "--out", outp, NULL };
+		vt_run_bench(res, a3);
+		if (res->status != 2 || !strstr(res->err, "bad.trace:") || vt_exists(outp)) {
+			vt_show(bad_lines[i], res);
+			fail_msg("bad line %zu: exit %d, not 2 naming the line with no output", i,
+				 res->status);
+		}
+	}
 	vt_rmtree(dir);
 	free(dir);
 	free(res);
