@@ -1558,6 +1558,57 @@ static void test_fault_inject(void **state)
 	fx_destroy(&f);
 }
 
+/*
+ * A fence wait polls before sleeping only when a CPU is idle for it: with a
+ * busy thread per CPU (plus one) on the machine, every wait sleeps at once,
+ * counted by the emulator; the busy threads are other work the emulator's
+ * own bookkeeping cannot see, which is the point.
+ */
+static atomic_bool busy_stop;
+
+static void *busy_thread(void *arg)
+{
+	(void)arg;
+	while (!atomic_load_explicit(&busy_stop, memory_order_relaxed))
+		;
+	return NULL;
+}
+
+static void test_wait_spins_only_on_idle_cpu(void **state)
+{
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct vidmm_profile p = two_engines();
+	struct emu_wait_stats w0, w1;
+	pthread_t th[64];
+	long nth = ncpus + 1 < 64 ? ncpus + 1 : 64;
+	struct fx f;
+	uint64_t fa;
+
+	(void)state;
+	fx_create(&f, &p);
+	fx_gart(&f);
+	atomic_store(&busy_stop, false);
+	for (long i = 0; i < nth; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, busy_thread, NULL), 0);
+	usleep(5000); /* past the emulator's 1 ms cache of the count */
+	emu_wait_stats(f.e, &w0);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(emu_inject_fence_delay(f.e, 0, 2000000, 1), 0);
+		assert_int_equal(ops->fill(f.e, 0, 0, 4096, (uint64_t)i, &fa), 0);
+		wait_ok(f.e, 0, fa);
+	}
+	emu_wait_stats(f.e, &w1);
+	atomic_store(&busy_stop, true);
+	for (long i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	printf("%ld busy threads on %ld CPUs: %" PRIu64 " waits spun, %" PRIu64 " slept at once\n",
+	       nth, ncpus, w1.spun - w0.spun, w1.not_spun_busy - w0.not_spun_busy);
+	if (ncpus > 1) /* with one CPU the emulator never spins at all */
+		assert_true(w1.not_spun_busy - w0.not_spun_busy >= 20);
+	assert_int_equal(w1.spun, w0.spun);
+	fx_destroy(&f);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -1570,6 +1621,7 @@ int main(int argc, char **argv)
 		VT_CASE("EMU-ENGINE-ASYNC", test_engine_async),
 		VT_CASE("EMU-JOB-OPS", test_job_ops),
 		VT_CASE("EMU-FAULT-INJECT", test_fault_inject),
+		VT_CASE("EMU-WAIT-SPINS-ONLY-ON-IDLE-CPU", test_wait_spins_only_on_idle_cpu),
 	};
 	return VT_MAIN("emu", cases);
 }

@@ -17,6 +17,7 @@
 #include "emu_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@ int emu_create(const struct vidmm_profile *p, struct emu **out)
 	if (!e)
 		return -ENOMEM;
 	e->prof = *p;
+	e->loadavg_fd = -1; /* emu_destroy may run before it is opened */
 	e->page_size = p->page_size;
 	e->page_shift = (uint32_t)__builtin_ctzll(p->page_size);
 	e->entry_bytes = p->gart_entry_bytes;
@@ -75,6 +77,7 @@ int emu_create(const struct vidmm_profile *p, struct emu **out)
 	atomic_init(&e->tlb_check, true);
 	e->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	e->wait_spin_ns = e->ncpus > 1 ? EMU_WAIT_SPIN_NS : 0;
+	e->loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
 	atomic_init(&e->inval_gen, 0);
 	for (uint32_t i = 0; i < EMU_NREGS; i++)
 		atomic_init(&e->regs[i], 0);
@@ -114,6 +117,8 @@ void emu_destroy(struct emu *e)
 	if (!e)
 		return;
 	engines_stop(e);
+	if (e->loadavg_fd >= 0)
+		close(e->loadavg_fd);
 	tlb_fini(&e->cpu_tlb);
 	free(e->zero_page);
 	if (e->pool_map)
@@ -422,3 +427,9 @@ const struct vidmm_chip_ops emu_chip_ops = {
 	.fence_error = op_fence_error,
 	.fault_report = op_fault_report,
 };
+
+void emu_wait_stats(struct emu *e, struct emu_wait_stats *out)
+{
+	out->spun = atomic_load_explicit(&e->waits_spun, memory_order_relaxed);
+	out->not_spun_busy = atomic_load_explicit(&e->waits_not_spun_busy, memory_order_relaxed);
+}

@@ -217,4 +217,15 @@ struct emu_mmu_stats {
 };
 void emu_mmu_stats(struct emu *e, struct emu_mmu_stats *out);
 
+/*
+ * Fence waits that polled before sleeping, and waits that slept at once
+ * because no CPU was idle for them: counting the emulator's own engines and
+ * pollers, and the machine's runnable threads (other clients and programs).
+ */
+struct emu_wait_stats {
+	uint64_t spun;
+	uint64_t not_spun_busy;
+};
+void emu_wait_stats(struct emu *e, struct emu_wait_stats *out);
+
 #endif /* VIDMM_EMU_H */

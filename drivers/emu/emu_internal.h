@@ -203,6 +203,13 @@ struct emu {
 	/* Threads that want a CPU now: engines running a command, waiters
 	 * spinning. A waiter spins only if it would not push this past ncpus. */
 	_Atomic int cpu_wanted;
+	/* And only if the machine has an idle CPU, measured: the kernel's count
+	 * of runnable threads (/proc/loadavg, every process's, clients and
+	 * other programs included), read at most once a millisecond. */
+	int loadavg_fd;                 /* -1: not readable, the count is unknown */
+	_Atomic uint64_t runnable_at_ns; /* when runnable was read */
+	_Atomic int runnable;
+	_Atomic uint64_t waits_spun, waits_not_spun_busy;
 
 	pthread_mutex_t cpu_lock;
 	struct tlb cpu_tlb;

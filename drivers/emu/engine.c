@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
@@ -70,6 +71,37 @@ static void spin_until_reached(_Atomic uint64_t *v, uint64_t target, uint64_t ns
 		if (!(i & 63) && emu_now_ns() >= end)
 			return;
 	}
+}
+
+/*
+ * Threads runnable on the machine now, this one included (the fourth field
+ * of /proc/loadavg, "running/total"), read at most once a millisecond and
+ * shared by every waiter; -1 when it cannot be read.
+ */
+static int runnable_now(struct emu *e)
+{
+	uint64_t now = emu_now_ns();
+	char buf[128], *p = buf;
+	ssize_t n;
+	int r;
+
+	if (e->loadavg_fd < 0)
+		return -1;
+	if (now - atomic_load_explicit(&e->runnable_at_ns, memory_order_relaxed) < 1000000)
+		return atomic_load_explicit(&e->runnable, memory_order_relaxed);
+	n = pread(e->loadavg_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	for (int field = 0; field < 3 && p; field++) {
+		p = strchr(p, ' ');
+		p = p ? p + 1 : NULL;
+	}
+	if (!p || (r = atoi(p)) <= 0)
+		return -1;
+	atomic_store_explicit(&e->runnable, r, memory_order_relaxed);
+	atomic_store_explicit(&e->runnable_at_ns, now, memory_order_relaxed);
+	return r;
 }
 
 /* ---- data movers ---- */
@@ -697,9 +729,17 @@ int emu_fence_wait(struct emu *e, uint32_t engine, uint64_t fence, uint64_t time
 		 * already running, besides every running engine and spinner. */
 		int need = atomic_load_explicit(&eng->running, memory_order_relaxed) ? 1 : 2;
 		int busy = atomic_fetch_add_explicit(&e->cpu_wanted, 1, memory_order_relaxed);
-		if (busy + need <= e->ncpus)
+		/* And the machine, measured: this thread is among the
+		 * runnable ones; the engine, unless running, needs one more. */
+		int runnable = runnable_now(e);
+		if (busy + need <= e->ncpus &&
+		    (runnable < 0 || runnable + (need - 1) <= e->ncpus)) {
+			atomic_fetch_add_explicit(&e->waits_spun, 1, memory_order_relaxed);
 			spin_until_reached(&eng->completed, fence,
 					   timeout_ns < e->wait_spin_ns ? timeout_ns : e->wait_spin_ns);
+		} else {
+			atomic_fetch_add_explicit(&e->waits_not_spun_busy, 1, memory_order_relaxed);
+		}
 		atomic_fetch_sub_explicit(&e->cpu_wanted, 1, memory_order_relaxed);
 	}
 	if (atomic_load_explicit(&eng->completed, memory_order_acquire) >= fence)
