@@ -653,13 +653,12 @@ static void addr_neighbours(const struct heap *h, uint64_t a,
 	*next = n;
 }
 
-static int add_to_index(struct heap *h, struct hole *hl)
+static void add_to_index(struct heap *h, struct hole *hl)
 {
 	struct hole *prev, *next;
 
 	addr_neighbours(h, hl->start, &prev, &next);
 	addr_insert_between(h, hl, prev, next);
-	return 0;
 }
 
 /* Build the address index from the class trees; needs no memory. */

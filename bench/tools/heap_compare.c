@@ -280,24 +280,16 @@ static uint64_t holes_of(const struct state *s, int w)
 /* Metadata bytes per live allocation: the node in the caller's descriptor
  * (16 B) plus everything the allocator holds for the holes, over the live
  * count. The reference's handles are its descriptors, counted in its own. */
-static double meta_per_live(const struct state *s, int w, uint64_t live, double *reserved)
+static double meta_per_live(const struct state *s, int w, uint64_t live)
 {
 	struct heap_footprint fp;
 
-	*reserved = 0;
-	if (w == REF) {
-		*reserved = (double)sf_metadata_bytes(s->sf) / (double)live;
-		return *reserved;
-	}
-	if (w == OLD) {
-		double v = (double)(sizeof(struct heap_node) * live +
-				    old_heap_hole_bytes() * holes_of(s, OLD)) / (double)live;
-		*reserved = v;
-		return v;
-	}
+	if (w == REF)
+		return (double)sf_metadata_bytes(s->sf) / (double)live;
+	if (w == OLD)
+		return (double)(sizeof(struct heap_node) * live +
+				old_heap_hole_bytes() * holes_of(s, OLD)) / (double)live;
 	heap_footprint(s->nh, &fp);
-	*reserved = (double)(sizeof(struct heap_node) * live + fp.reserved + fp.fixed +
-			     (fp.holes - holes_of(s, NEW) * heap_hole_bytes())) / (double)live;
 	return (double)(sizeof(struct heap_node) * live + fp.holes + fp.fixed) / (double)live;
 }
 
@@ -327,7 +319,7 @@ static struct spread spread_of(double *v, size_t n)
 
 struct row_result {
 	struct spread ns[NALLOC], ratio_new, ratio_old;
-	double meta[NALLOC], reserved[NALLOC];
+	double meta[NALLOC];
 	uint64_t holes[NALLOC], fails[NALLOC];
 };
 
@@ -344,7 +336,7 @@ static void run_row(size_t n, int row, uint64_t seed, int rounds, struct row_res
 	for (int w = 0; w < NALLOC; w++) {
 		build(&st[w], w, n, lay, seed * 1000003u + n);
 		res->holes[w] = holes_of(&st[w], w);
-		res->meta[w] = meta_per_live(&st[w], w, n, &res->reserved[w]);
+		res->meta[w] = meta_per_live(&st[w], w, n);
 	}
 	/* Warm up each and size the batch from the slowest of the three:
 	 * about 2 ms for it. Every allocator runs the same count. */
@@ -448,11 +440,7 @@ static struct quality quality_run(int w, uint64_t seed)
 	q.util = (double)live_bytes / (double)hsize;
 	q.blocks = holes_of(&s, w);
 	q.live = nlive;
-	{
-		double reserved;
-
-		q.meta = meta_per_live(&s, w, nlive, &reserved);
-	}
+	q.meta = meta_per_live(&s, w, nlive);
 	s.n = 0;
 	destroy(&s);
 	return q;
