@@ -16,10 +16,10 @@
  * hundreds of short-lived threads do not pile up rings.
  *
  * Bounded memory: 8192 records (512 KiB) per live thread; the drain thread
- * empties the rings every 20 ms into an unnamed temporary file. A thread
- * that outruns it loses events, counted per ring and written in the file's
- * metadata (vidmm_dropped_events): a timeline never claims to be complete
- * when it is not.
+ * empties the rings every 20 ms, or at once when one is half full, into an
+ * unnamed temporary file. A thread that outruns it loses events, counted per
+ * ring and written in the file's metadata (vidmm_dropped_events): a timeline
+ * never claims to be complete when it is not.
  */
 #include "timeline.h"
 
@@ -175,6 +175,12 @@ static void push(struct timeline *tl, const struct rec *r)
 	g->r[h % RING_CAP] = *r;
 	g->r[h % RING_CAP].tid = g->tid;
 	atomic_store_explicit(&g->head, h + 1, memory_order_release);
+	/* Half full: wake the drain thread now rather than at its next period
+	 * (a busy thread fills a ring in a few ms; on a loaded machine the
+	 * period alone dropped thousands of events). A signal does not block,
+	 * and without the lock a wake-up may be missed: the period remains. */
+	if (h + 1 - t == RING_CAP / 2)
+		pthread_cond_signal(&tl->cv);
 }
 
 /* With tl->lock held: move every ring's records to the raw file; free the
