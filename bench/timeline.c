@@ -4,22 +4,29 @@
  *
  * Owns: per-thread rings of fixed-size records, the drain thread, the raw
  * temporary file, and the conversion to trace-event JSON.
- * Must not: take a lock or allocate on an event's path once the thread's
- * ring exists, or hold tl->lock while a producer could need it (producers
- * take it only to register their ring).
+ * Must not: take a lock on an event's path once the thread's ring exists,
+ * allocate there except when the drain thread has fallen a whole chunk
+ * behind, or hold tl->lock while a producer could need it (producers take it
+ * only to register their ring).
  *
  * Locking: tl->lock guards the ring list and the thread names; a ring is a
- * single-producer single-consumer queue (its thread writes head, the drain
- * thread writes tail), so pushing an event is two atomic loads, a copy and a
- * release store. A ring whose thread has exited (the pthread key's
- * destructor marks it) is freed by the drain thread once empty, so a suite's
- * hundreds of short-lived threads do not pile up rings.
+ * single-producer single-consumer queue of chunks (its thread writes head
+ * and links new chunks, the drain thread writes tail and unlinks consumed
+ * ones), so pushing an event is two atomic loads, a copy and a release
+ * store. A ring whose thread has exited (the pthread key's destructor marks
+ * it) is freed by the drain thread once empty, so a suite's hundreds of
+ * short-lived threads do not pile up rings.
  *
- * Bounded memory: 8192 records (512 KiB) per live thread; the drain thread
- * empties the rings every 20 ms, or at once when one is half full, into an
- * unnamed temporary file. A thread that outruns it loses events, counted per
- * ring and written in the file's metadata (vidmm_dropped_events): a timeline
- * never claims to be complete when it is not.
+ * Memory: one chunk of 4096 records (256 KiB) per live thread, and one spare
+ * the drain thread hands back. The drain thread empties the rings every
+ * 20 ms, or at once when one is half full or grows a chunk, into an unnamed
+ * temporary file. When it cannot keep up (on a loaded machine it can go
+ * unscheduled for tens of milliseconds, and a fixed ring then dropped
+ * thousands of events), a thread links a new chunk rather than drop, up to
+ * MAX_EXTRA_CHUNKS (64 MiB) for all threads together. Only past that are
+ * events lost, counted per ring and written in the file's metadata
+ * (vidmm_dropped_events): a timeline never claims to be complete when it is
+ * not.
  */
 #include "timeline.h"
 
@@ -39,7 +46,8 @@
 #include "contract.h"
 #include "rfile.h"
 
-#define RING_CAP 8192u
+#define CHUNK_RECS 4096u
+#define MAX_EXTRA_CHUNKS 256u
 #define DRAIN_PERIOD_NS (20ull * 1000 * 1000)
 #define RUNS_TID 1u /* the "runs" track: no real thread has tid 1 here */
 /* At most this many events in a file (256 MiB of records while converting):
@@ -66,6 +74,13 @@ struct rec {
 	uint64_t a[6];
 };
 
+struct chunk {
+	struct chunk *_Atomic next; /* linked by the producer before it publishes
+				     * a record in the new chunk */
+	struct rec r[CHUNK_RECS];
+};
+
+/* Record k lies in chunk k / CHUNK_RECS of the chain, at k % CHUNK_RECS. */
 struct ring {
 	struct ring *next;
 	uint32_t tid;
@@ -73,7 +88,9 @@ struct ring {
 	_Atomic uint64_t tail; /* written by the drain thread */
 	_Atomic uint64_t dropped;
 	_Atomic bool dead;     /* the owner has exited */
-	struct rec r[RING_CAP];
+	struct chunk *wc;      /* the producer's chunk: holds record head */
+	struct chunk *rc;      /* the drain thread's: holds record tail */
+	struct chunk *_Atomic spare; /* a consumed chunk handed back */
 };
 
 struct tmeta {
@@ -90,6 +107,7 @@ struct timeline {
 	bool stop;
 	pthread_t drainer;
 	struct ring *rings;
+	_Atomic uint32_t extra_chunks; /* chunks beyond each ring's first */
 	uint64_t dropped_dead; /* dropped by rings already freed */
 	uint64_t written;      /* records in the raw file */
 	uint64_t dropped_cap;  /* drained past MAX_EVENTS */
@@ -134,8 +152,14 @@ static struct ring *ring_get(struct timeline *tl)
 	if (my_tl == tl && my_ring)
 		return my_ring;
 	struct ring *g = calloc(1, sizeof(*g));
-	if (!g)
+	struct chunk *c = malloc(sizeof(*c));
+	if (!g || !c) {
+		free(g);
+		free(c);
 		return NULL;
+	}
+	atomic_init(&c->next, NULL);
+	g->wc = g->rc = c;
 	struct tmeta m = { .tid = (uint32_t)syscall(SYS_gettid) };
 	if (pthread_getname_np(pthread_self(), m.name, sizeof(m.name)))
 		snprintf(m.name, sizeof(m.name), "thread");
@@ -161,6 +185,27 @@ static struct ring *ring_get(struct timeline *tl)
 	return g;
 }
 
+/* The producer's chunk is full: link the spare or a new one, within the
+ * budget. False when the event must be dropped. */
+static bool grow(struct timeline *tl, struct ring *g)
+{
+	struct chunk *c = atomic_exchange_explicit(&g->spare, NULL, memory_order_acquire);
+	if (!c) {
+		if (atomic_fetch_add_explicit(&tl->extra_chunks, 1, memory_order_relaxed) >=
+		    MAX_EXTRA_CHUNKS ||
+		    !(c = malloc(sizeof(*c)))) {
+			atomic_fetch_sub_explicit(&tl->extra_chunks, 1, memory_order_relaxed);
+			return false;
+		}
+	}
+	atomic_store_explicit(&c->next, NULL, memory_order_relaxed);
+	atomic_store_explicit(&g->wc->next, c, memory_order_release);
+	g->wc = c;
+	/* the drain thread is a chunk behind: wake it (see below) */
+	pthread_cond_signal(&tl->cv);
+	return true;
+}
+
 static void push(struct timeline *tl, const struct rec *r)
 {
 	struct ring *g = ring_get(tl);
@@ -168,19 +213,47 @@ static void push(struct timeline *tl, const struct rec *r)
 		return;
 	uint64_t h = atomic_load_explicit(&g->head, memory_order_relaxed);
 	uint64_t t = atomic_load_explicit(&g->tail, memory_order_acquire);
-	if (h - t >= RING_CAP) {
+	uint64_t i = h % CHUNK_RECS;
+	if (i == 0 && h && !grow(tl, g)) {
 		atomic_fetch_add_explicit(&g->dropped, 1, memory_order_relaxed);
 		return;
 	}
-	g->r[h % RING_CAP] = *r;
-	g->r[h % RING_CAP].tid = g->tid;
+	g->wc->r[i] = *r;
+	g->wc->r[i].tid = g->tid;
 	atomic_store_explicit(&g->head, h + 1, memory_order_release);
-	/* Half full: wake the drain thread now rather than at its next period
-	 * (a busy thread fills a ring in a few ms; on a loaded machine the
-	 * period alone dropped thousands of events). A signal does not block,
-	 * and without the lock a wake-up may be missed: the period remains. */
-	if (h + 1 - t == RING_CAP / 2)
+	/* Half a chunk behind: wake the drain thread now rather than at its next
+	 * period. A signal does not block, and without the lock a wake-up may
+	 * be missed: the period and the next chunk's signal remain. */
+	if (h + 1 - t == CHUNK_RECS / 2)
 		pthread_cond_signal(&tl->cv);
+}
+
+/* The drain thread is done with chunk c: keep it as the ring's spare, or
+ * free it if the ring has one. */
+static void recycle(struct timeline *tl, struct ring *g, struct chunk *c)
+{
+	struct chunk *none = NULL;
+	if (!atomic_compare_exchange_strong_explicit(&g->spare, &none, c, memory_order_release,
+						     memory_order_relaxed)) {
+		free(c);
+		atomic_fetch_sub_explicit(&tl->extra_chunks, 1, memory_order_relaxed);
+	}
+}
+
+/* A ring and its chunks, once no producer can touch them; all but one were
+ * counted in tl->extra_chunks. */
+static void ring_free(struct timeline *tl, struct ring *g)
+{
+	struct chunk *spare = atomic_load_explicit(&g->spare, memory_order_relaxed);
+	uint32_t n = spare ? 1 : 0;
+
+	for (struct chunk *c = g->rc, *next; c; c = next, n++) {
+		next = atomic_load_explicit(&c->next, memory_order_relaxed);
+		free(c);
+	}
+	free(spare);
+	atomic_fetch_sub_explicit(&tl->extra_chunks, n - 1, memory_order_relaxed);
+	free(g);
 }
 
 /* With tl->lock held: move every ring's records to the raw file; free the
@@ -193,12 +266,20 @@ static void drain_locked(struct timeline *tl)
 		uint64_t t = atomic_load_explicit(&g->tail, memory_order_relaxed);
 		uint64_t h = atomic_load_explicit(&g->head, memory_order_acquire);
 		while (t < h) {
-			uint64_t i = t % RING_CAP, n = h - t;
-			if (n > RING_CAP - i)
-				n = RING_CAP - i;
+			uint64_t i = t % CHUNK_RECS, n = h - t;
+			if (i == 0 && t) {
+				/* record t is the first of the next chunk, which
+				 * the producer linked before publishing it */
+				struct chunk *done = g->rc;
+				g->rc = atomic_load_explicit(&done->next, memory_order_acquire);
+				recycle(tl, g, done);
+			}
+			if (n > CHUNK_RECS - i)
+				n = CHUNK_RECS - i;
 			uint64_t room = tl->written < MAX_EVENTS ? MAX_EVENTS - tl->written : 0;
 			uint64_t w = n < room ? n : room;
-			if (w && !tl->raw_err && fwrite(&g->r[i], sizeof(struct rec), w, tl->raw) != w)
+			if (w && !tl->raw_err &&
+			    fwrite(&g->rc->r[i], sizeof(struct rec), w, tl->raw) != w)
 				tl->raw_err = errno ? errno : EIO;
 			tl->written += w;
 			tl->dropped_cap += n - w;
@@ -208,7 +289,7 @@ static void drain_locked(struct timeline *tl)
 		if (dead) {
 			tl->dropped_dead += atomic_load_explicit(&g->dropped, memory_order_relaxed);
 			*pp = g->next;
-			free(g);
+			ring_free(tl, g);
 			continue;
 		}
 		pp = &g->next;
@@ -735,7 +816,7 @@ static void timeline_free(struct timeline *tl)
 	while (tl->rings) {
 		struct ring *g = tl->rings;
 		tl->rings = g->next;
-		free(g);
+		ring_free(tl, g);
 	}
 	/* This thread's ring is gone: its key must not point at it. */
 	if (my_tl == tl) {

@@ -6,10 +6,11 @@
  *
  * Owns: the per-thread event rings, the thread that empties them into an
  * unnamed temporary file, and the conversion of that file into trace
- * events at the end. Must not: block or allocate on a producer's path
- * beyond the first event of a thread (which registers its ring), or change
- * what it records: an event that finds its ring full is dropped and
- * counted (the file says how many).
+ * events at the end. Must not: block on a producer's path, allocate there
+ * beyond the first event of a thread (which registers its ring) and a chunk
+ * when the drain thread has fallen a chunk behind, or change what it
+ * records: an event that finds the rings' memory budget spent is dropped
+ * and counted (the file says how many).
  *
  * What the file holds (docs/perf-analysis.md shows it):
  *  - API calls as slices on the client threads that made them, with the
@@ -68,7 +69,7 @@ void timeline_counter_system(uint64_t sysmem_used_bytes, uint64_t swap_used_byte
 void timeline_run(const char *label, uint64_t t0, uint64_t ws, uint64_t we, uint64_t t1,
 		  const struct vidmm_stats *end);
 
-/* Events dropped so far (a ring was full). */
+/* Events dropped so far (the rings' memory budget was spent). */
 uint64_t timeline_dropped(void);
 
 #endif /* VIDMM_BENCH_TIMELINE_H */
