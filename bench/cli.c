@@ -24,11 +24,12 @@ enum {
 	O_OPS, O_THREADS, O_SEED, O_VERIFY, O_SWAPDIR, O_PERF, O_PIN, O_RECORD, O_OUT,
 	O_QUIET, O_PARAM, O_PMODE, O_NOSTATS, O_FENCE_TIMEOUT, O_NOCLEAR, O_INJECT, O_WARMUP,
 	O_SETUP_LIMIT, O_ALLOW_EMPTY, O_REPEAT, O_SAME_SEED, O_HTML, O_PARTIAL, O_TIMELINE, O_EVICT,
-	O_HOST_LIMIT, O_HELP,
+	O_HOST_LIMIT, O_DEVICE, O_HELP,
 };
 
 static const struct option run_opts[] = {
 	{ "driver", required_argument, NULL, O_DRIVER },
+	{ "device", required_argument, NULL, O_DEVICE },
 	{ "profile", required_argument, NULL, O_PROFILE },
 	{ "local-mib", required_argument, NULL, O_LOCAL },
 	{ "pcie-mib", required_argument, NULL, O_PCIE },
@@ -69,7 +70,7 @@ static const struct option run_opts[] = {
 /* Options a replay takes: the trace fixes everything else. */
 static bool replay_ok(int c)
 {
-	return c == O_DRIVER || c == O_PERF || c == O_PIN || c == O_OUT || c == O_QUIET ||
+	return c == O_DRIVER || c == O_DEVICE || c == O_PERF || c == O_PIN || c == O_OUT || c == O_QUIET ||
 	       c == O_NOSTATS || c == O_HELP || c == O_HTML || c == O_PARTIAL || c == O_ALLOW_EMPTY ||
 	       c == O_TIMELINE || c == O_EVICT;
 }
@@ -256,11 +257,19 @@ int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *e
 			o->help = true;
 			break;
 		case O_DRIVER:
-			if (strcmp(optarg, "emu") != 0) {
-				snprintf(err, len, "--driver: no such driver '%s' (available: emu)",
-					 optarg);
+			if (strcmp(optarg, "emu") != 0 && strcmp(optarg, "vulkan") != 0) {
+				snprintf(err, len, "--driver: no such driver '%s' (available: emu, "
+					 "vulkan)", optarg);
 				return -EINVAL;
 			}
+			snprintf(c->driver, sizeof(c->driver), "%s", optarg);
+			break;
+		case O_DEVICE:
+			if (strlen(optarg) >= sizeof(c->device)) {
+				snprintf(err, len, "--device: '%s' is too long", optarg);
+				return -EINVAL;
+			}
+			snprintf(c->device, sizeof(c->device), "%s", optarg);
 			break;
 		case O_PROFILE:
 			profile = optarg;
@@ -437,6 +446,16 @@ int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *e
 		return -EINVAL;
 	}
 
+	/* fault injection and the timeline's engine track are the emulator's */
+	if (strcmp(c->driver, "emu") != 0 && c->inject.n) {
+		snprintf(err, len, "--inject: needs --driver emu (faults are injected into the "
+			 "emulated engines)");
+		return -EINVAL;
+	}
+	if (strcmp(c->driver, "emu") == 0 && c->device[0]) {
+		snprintf(err, len, "--device: applies to --driver vulkan only");
+		return -EINVAL;
+	}
 	if (replay) {
 		if (o->help) {
 			cli_help_replay(stdout);
@@ -540,7 +559,9 @@ void cli_help_run(FILE *out)
 	fprintf(out,
 		"usage: vidmm-bench run WORKLOAD [options]\n"
 		"\n"
-		"  --driver emu            chip backend (only emu)\n"
+		"  --driver emu|vulkan     chip backend: the emulated GPU (default) or a real one\n"
+		"                          through Vulkan (README: Drivers)\n"
+		"  --device N|NAME         with --driver vulkan: the device (vidmm-bench probe)\n"
 		"  --profile NAME|F.json   built-in profile (tiny, default, arise) or a JSON file\n"
 		"                          (default tiny)\n"
 		"  --local-mib N           local memory total (visible/invisible split kept)\n"

@@ -11,6 +11,61 @@
 
 #include "platform.h"
 #include "drivers/emu/emu.h"
+#include "drivers/vulkan/vk.h"
+
+/* The chip for driver: fills out->ops, chip_ctx, and emu or vk. */
+static int open_chip(const struct vidmm_profile *p, const char *driver,
+		     const struct platform_opts *opts, struct platform *out, char *err,
+		     size_t err_len)
+{
+	int ret;
+
+	if (!driver || strcmp(driver, "emu") == 0) {
+		ret = emu_create(p, &out->emu);
+		if (ret) {
+			snprintf(err, err_len, "emulated GPU: %s", strerror(-ret));
+			return ret;
+		}
+		out->ops = &emu_chip_ops;
+		out->chip_ctx = out->emu;
+		/* Before the first command: the engines read it without a lock. */
+		if (opts && opts->emu_trace)
+			emu_set_trace(out->emu, opts->emu_trace, opts->trace_arg);
+		return 0;
+	}
+	if (strcmp(driver, "vulkan") == 0) {
+#if HAVE_VULKAN
+		ret = vk_chip_create(p, opts ? opts->device : NULL, &out->vk, &out->profile, err,
+				     err_len);
+		if (ret)
+			return ret;
+		const char *cl = vk_chip_clamps(out->vk);
+		if (*cl)
+			fprintf(stderr, "vulkan: %s: %s\n", vk_chip_device_name(out->vk), cl);
+		out->ops = &vk_chip_ops;
+		out->chip_ctx = out->vk;
+		return 0;
+#else
+		snprintf(err, err_len, "--driver vulkan: this build has no Vulkan driver (Debian: "
+			 "libvulkan-dev and glslc at build time)");
+		return -ENODEV;
+#endif
+	}
+	snprintf(err, err_len, "--driver: unknown driver '%s' (available: emu, vulkan)", driver);
+	return -ENODEV;
+}
+
+static void close_chip(struct platform *pl)
+{
+	if (pl->emu)
+		emu_destroy(pl->emu);
+	pl->emu = NULL;
+#if HAVE_VULKAN
+	if (pl->vk)
+		vk_chip_destroy(pl->vk);
+#endif
+	pl->vk = NULL;
+}
 
 int platform_open(const struct vidmm_profile *p, const char *driver,
 		  struct platform *out, char *err, size_t err_len)
@@ -26,20 +81,13 @@ int platform_open_opts(const struct vidmm_profile *p, const char *driver,
 
 	memset(out, 0, sizeof(*out));
 	out->profile = *p;
-	if (driver && strcmp(driver, "emu") != 0) {
-		snprintf(err, err_len, "--driver: unknown driver '%s' (available: emu)", driver);
-		return -ENODEV;
-	}
 	ret = vidmm_profile_validate(p, err, err_len);
 	if (ret)
 		return ret;
-	ret = emu_create(p, &out->emu);
-	if (ret) {
-		snprintf(err, err_len, "emulated GPU: %s", strerror(-ret));
+	ret = open_chip(p, driver, opts, out, err, err_len);
+	if (ret)
 		return ret;
-	}
-	out->ops = &emu_chip_ops;
-	out->chip_ctx = out->emu;
+	p = &out->profile;
 	out->cfg = (struct vidmm_config){
 		.chip = out->ops,
 		.chip_ctx = out->chip_ctx,
@@ -59,14 +107,10 @@ int platform_open_opts(const struct vidmm_profile *p, const char *driver,
 		.trace = opts ? opts->trace : NULL,
 		.trace_arg = opts ? opts->trace_arg : NULL,
 	};
-	/* Before the first command: the engines read it without a lock. */
-	if (opts && opts->emu_trace)
-		emu_set_trace(out->emu, opts->emu_trace, opts->trace_arg);
 	ret = vidmm_init(&out->cfg, &out->vm);
 	if (ret) {
 		snprintf(err, err_len, "vidmm_init: %s", vidmm_init_error());
-		emu_destroy(out->emu);
-		out->emu = NULL;
+		close_chip(out);
 		return ret;
 	}
 	return 0;
@@ -76,9 +120,7 @@ void platform_close(struct platform *pl)
 {
 	vidmm_destroy(pl->vm);
 	pl->vm = NULL;
-	if (pl->emu)
-		emu_destroy(pl->emu);
-	pl->emu = NULL;
+	close_chip(pl);
 }
 
 int platform_find_segment(vidmm_t *vm, unsigned mask, unsigned want)

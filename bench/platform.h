@@ -16,10 +16,12 @@
 #include "drivers/profile.h"
 
 struct emu;
+struct vkchip;
 
 struct platform {
-	struct vidmm_profile profile;
+	struct vidmm_profile profile;    /* as built: a real device may clamp sizes */
 	struct emu *emu;                 /* the emulated chip (driver "emu") */
+	struct vkchip *vk;               /* a Vulkan device (driver "vulkan") */
 	const struct vidmm_chip_ops *ops;
 	void *chip_ctx;
 	struct vidmm_config cfg;
@@ -27,10 +29,11 @@ struct platform {
 };
 
 /*
- * Validate the profile, create the chip for driver ("emu"), and vidmm_init on
- * it. On failure a one-line reason is in err and nothing is left open.
- * Returns 0, -EINVAL (bad profile or configuration), -ENODEV (unknown or
- * absent driver) or another negative errno.
+ * Validate the profile, create the chip for driver ("emu" or "vulkan"; NULL:
+ * emu), and vidmm_init on it. On failure a one-line reason is in err and
+ * nothing is left open. Returns 0, -EINVAL (bad profile or configuration),
+ * -ENODEV (unknown driver, no Vulkan device, or one lacking a feature: the
+ * CLI exits 77 on it) or another negative errno.
  */
 int platform_open(const struct vidmm_profile *p, const char *driver,
 		  struct platform *out, char *err, size_t err_len);
@@ -52,6 +55,7 @@ struct platform_opts {
 	vidmm_trace_fn trace;
 	emu_trace_fn emu_trace;
 	void *trace_arg;
+	const char *device;        /* driver "vulkan": --device; NULL the first usable */
 };
 /* platform_open with opts (NULL: the defaults platform_open uses). */
 int platform_open_opts(const struct vidmm_profile *p, const char *driver,

@@ -560,6 +560,7 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		.trace = timeline_active ? timeline_core_event : NULL,
 		.emu_trace = timeline_active ? timeline_emu_cmd : NULL,
 		.trace_arg = timeline_active,
+		.device = c->device,
 	};
 	struct inject_run *inj = NULL;
 	struct perf_group pg;
@@ -634,11 +635,12 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	r->deterministic = c->deterministic;
 	r->priv = c->wl_arg;
 	r->rs = rs;
-	r->page_size = c->profile.page_size;
-	r->local_visible = c->profile.local_visible;
-	r->local_bytes = c->profile.local_visible + c->profile.local_invisible;
-	r->pcie_bytes = c->profile.pcie_snooped + c->profile.pcie_unsnooped;
-	r->sysmem_bytes = c->profile.sysmem;
+	/* the profile the chip was built from (a real device may clamp it) */
+	r->page_size = pl.profile.page_size;
+	r->local_visible = pl.profile.local_visible;
+	r->local_bytes = pl.profile.local_visible + pl.profile.local_invisible;
+	r->pcie_bytes = pl.profile.pcie_snooped + pl.profile.pcie_unsnooped;
+	r->sysmem_bytes = pl.profile.sysmem;
 	{
 		struct vidmm_segment_info si[VIDMM_MAX_SEGMENTS];
 		uint32_t n = 0;

@@ -40,6 +40,7 @@ struct run_config {
 	const struct workload *w;
 	struct vidmm_profile profile;
 	char driver[16];
+	char device[64];           /* --device (vulkan): "" the first usable */
 	char evict_policy[32];     /* --evict-policy; "": the default (lru) */
 	enum vidmm_paging_mode paging_mode;
 	double duration_s;       /* the measured window; 0: no time limit (then ops_limit > 0) */

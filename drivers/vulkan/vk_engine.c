@@ -1,0 +1,831 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vk_engine.c - the Vulkan driver's engines and its chip-op table: command
+ * slots, recording copies, fills and jobs from translated ranges, submitting
+ * them on a queue with the engine's timeline semaphore, retiring completed
+ * slots (job results, CHECKSUM's hash), and the fence ops.
+ *
+ * Owns: c->eng[], the job pipeline. Must not: translate by itself (vk_mmu.c)
+ * or touch the instance and memory setup (vk_device.c). Locking:
+ * vk_internal.h.
+ *
+ * Ordering: each command waits for its engine's previous fence (an engine
+ * is in order, whatever the queue does) and, for engines on another queue,
+ * for the fences already retired there (a memory dependency on what the
+ * core saw complete: costs no wait). Each command buffer opens with a full
+ * memory barrier (earlier work on the same queue) and closes with one
+ * towards the host (the core reads what the GPU wrote once the fence is
+ * seen).
+ */
+#include "vk_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#define RES_BYTES (VK_SLOTS * 16u)
+#define OP_NONE UINT32_MAX
+
+/* A shader run (shaders/job.comp's struct Run). */
+struct vkrun {
+	uint64_t addr, off, len, word_base, dummy;
+};
+
+struct push {
+	uint64_t runs, result, seed, total_words;
+	uint32_t nruns, op;
+};
+
+static const uint32_t job_spv[] =
+#include "job.spv.h"
+	;
+
+static struct vkengine *get_engine(struct vkchip *c, uint32_t id)
+{
+	return id < c->n_engines ? &c->eng[id] : NULL;
+}
+
+/* ---- retiring ---- */
+
+static void record_error(struct vkengine *e, uint64_t fence, int err)
+{
+	pthread_mutex_lock(&e->err_lock);
+	if (e->err_count == VK_ERR_HIST) {
+		e->err_lost_upto = e->errs[e->err_head].fence;
+		e->err_head = (e->err_head + 1) % VK_ERR_HIST;
+		e->err_count--;
+	}
+	uint32_t s = (e->err_head + e->err_count) % VK_ERR_HIST;
+	e->errs[s].fence = fence;
+	e->errs[s].err = err;
+	e->err_count++;
+	pthread_mutex_unlock(&e->err_lock);
+}
+
+/* Finish every slot the GPU has completed: results reach the job's pointer
+ * before anyone is told the fence completed. Returns the retired fence. */
+static uint64_t retire(struct vkchip *c, struct vkengine *e)
+{
+	uint64_t done = 0;
+
+	if (vkGetSemaphoreCounterValue(c->dev, e->sem, &done) != VK_SUCCESS)
+		return atomic_load_explicit(&e->retired, memory_order_acquire);
+	if (done <= atomic_load_explicit(&e->retired, memory_order_acquire))
+		return atomic_load_explicit(&e->retired, memory_order_acquire);
+	pthread_mutex_lock(&e->retire_lock);
+	for (uint64_t f = atomic_load_explicit(&e->retired, memory_order_relaxed) + 1; f <= done;
+	     f++) {
+		struct vkslot *s = &e->slot[f % VK_SLOTS];
+		if (s->fence != f)
+			continue;
+		if (s->result) {
+			uint64_t v = 0;
+			if (s->op == VIDMM_JOB_VERIFY)
+				memcpy(&v, e->args.cpu + (f % VK_SLOTS) * 16, 4), v &= 0xffffffffu;
+			else if (s->op == VIDMM_JOB_CHECKSUM)
+				v = XXH3_64bits_withSeed(s->staging.cpu, s->staging.cpu ? s->staging.size : 0,
+							 s->seed);
+			*s->result = v;
+		}
+		if (s->staging.buf)
+			vkd_free(c, &s->staging);
+		if (e->is_job)
+			atomic_store_explicit(&e->arena_tail, s->arena_end, memory_order_release);
+	}
+	atomic_store_explicit(&e->retired, done, memory_order_release);
+	pthread_mutex_unlock(&e->retire_lock);
+	return done;
+}
+
+/* ---- recording ---- */
+
+static void barrier(VkCommandBuffer cb, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
+{
+	VkMemoryBarrier b = { .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+			      .srcAccessMask = VK_ACCESS_MEMORY_WRITE_BIT,
+			      .dstAccessMask = dst_access };
+	vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, dst_stage, 0, 1, &b, 0, NULL,
+			     0, NULL);
+}
+
+static void begin_cb(VkCommandBuffer cb)
+{
+	VkCommandBufferBeginInfo bi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+					.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
+	vkResetCommandBuffer(cb, 0);
+	vkBeginCommandBuffer(cb, &bi);
+	barrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
+		VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+}
+
+/* With e->lock held: the slot of the next fence, its command buffer begun;
+ * -EAGAIN while that slot's previous command is in flight. */
+static int begin(struct vkchip *c, struct vkengine *e, struct vkslot **out)
+{
+	uint64_t v = e->submitted + 1;
+	struct vkslot *s = &e->slot[v % VK_SLOTS];
+
+	if (s->fence && s->fence > retire(c, e))
+		return -EAGAIN;
+	s->result = NULL;
+	s->op = OP_NONE;
+	s->arena_end = e->arena_head;
+	begin_cb(s->cb);
+	*out = s;
+	return 0;
+}
+
+/* With e->lock held: queue the slot's command as fence submitted + 1. A
+ * recording that failed (err: -EFAULT, a bad translation) is dropped and an
+ * empty command signals the fence instead, its error kept for fence_error. */
+static int finish(struct vkchip *c, struct vkengine *e, struct vkslot *s, int err, uint64_t *fence)
+{
+	uint64_t v = e->submitted + 1;
+	VkSemaphore ws[VK_MAX_ENGINES];
+	uint64_t wv[VK_MAX_ENGINES];
+	VkPipelineStageFlags wst[VK_MAX_ENGINES];
+	uint32_t nw = 0;
+
+	if (err) {
+		vkEndCommandBuffer(s->cb);
+		begin_cb(s->cb);
+		if (s->staging.buf)
+			vkd_free(c, &s->staging);
+		s->op = OP_NONE;
+	}
+	barrier(s->cb, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT | VK_ACCESS_HOST_WRITE_BIT);
+	vkEndCommandBuffer(s->cb);
+	ws[nw] = e->sem;
+	wv[nw] = v - 1;
+	wst[nw++] = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+	for (uint32_t i = 0; i < c->n_engines; i++) {
+		struct vkengine *o = &c->eng[i];
+		uint64_t r = atomic_load_explicit(&o->retired, memory_order_acquire);
+		if (o == e || o->queue == e->queue || !r)
+			continue;
+		ws[nw] = o->sem;
+		wv[nw] = r;
+		wst[nw++] = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+	}
+	VkTimelineSemaphoreSubmitInfo ti = { .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+					     .waitSemaphoreValueCount = nw, .pWaitSemaphoreValues = wv,
+					     .signalSemaphoreValueCount = 1, .pSignalSemaphoreValues = &v };
+	VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .pNext = &ti,
+			    .waitSemaphoreCount = nw, .pWaitSemaphores = ws,
+			    .pWaitDstStageMask = wst, .commandBufferCount = 1,
+			    .pCommandBuffers = &s->cb, .signalSemaphoreCount = 1,
+			    .pSignalSemaphores = &e->sem };
+	pthread_mutex_lock(&e->queue->lock);
+	VkResult r = vkQueueSubmit(e->queue->q, 1, &si, VK_NULL_HANDLE);
+	pthread_mutex_unlock(&e->queue->lock);
+	if (r != VK_SUCCESS) {
+		if (s->staging.buf)
+			vkd_free(c, &s->staging);
+		return VK_CHECK_ERR(r);
+	}
+	s->fence = v;
+	e->submitted = v;
+	atomic_store_explicit(&e->submitted_pub, v, memory_order_release);
+	if (err) {
+		record_error(e, v, err);
+		atomic_fetch_add_explicit(&c->f_copy_err, 1, memory_order_relaxed);
+	}
+	if (fence)
+		*fence = v;
+	return 0;
+}
+
+/* Copy regions between two buffers, flushed whenever the pair changes. */
+struct regions {
+	VkBufferCopy *v;
+	size_t n, cap;
+	uint32_t src, dst;
+};
+
+static int region_add(struct vkchip *c, VkCommandBuffer cb, struct regions *g, uint32_t src,
+		      uint32_t dst, VkBufferCopy r)
+{
+	if (g->n && (g->src != src || g->dst != dst)) {
+		vkCmdCopyBuffer(cb, c->mem[g->src].buf, c->mem[g->dst].buf, (uint32_t)g->n, g->v);
+		g->n = 0;
+	}
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 16;
+		VkBufferCopy *v = realloc(g->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		g->v = v;
+		g->cap = cap;
+	}
+	g->src = src;
+	g->dst = dst;
+	g->v[g->n++] = r;
+	return 0;
+}
+
+static void region_flush(struct vkchip *c, VkCommandBuffer cb, struct regions *g)
+{
+	if (g->n)
+		vkCmdCopyBuffer(cb, c->mem[g->src].buf, c->mem[g->dst].buf, (uint32_t)g->n, g->v);
+	g->n = 0;
+}
+
+/* Local to overlapping local memory in one buffer: memmove, in pieces no
+ * longer than the distance, each after the previous one's writes. */
+static void copy_overlapping(VkCommandBuffer cb, VkBuffer b, uint64_t dst, uint64_t src,
+			     uint64_t size)
+{
+	uint64_t d = dst > src ? dst - src : src - dst;
+	for (uint64_t done = 0; done < size;) {
+		uint64_t n = size - done < d ? size - done : d;
+		uint64_t at = dst > src ? size - done - n : done;
+		VkBufferCopy r = { src + at, dst + at, n };
+		vkCmdCopyBuffer(cb, b, b, 1, &r);
+		barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
+			VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+		done += n;
+	}
+}
+
+/* Record dst <- src (GPU addresses); dst_mem set: into that driver buffer
+ * at dst instead (CHECKSUM's staging). */
+static int record_copy(struct vkchip *c, VkCommandBuffer cb, uint64_t dst, uint64_t src,
+		       uint64_t size, const struct vkmem *dst_mem)
+{
+	struct vkruns s = { 0 }, d = { 0 };
+	struct regions g = { 0 };
+	int ret;
+
+	if (!size)
+		return 0;
+	ret = vkm_translate(c, src, size, false, &s);
+	if (!ret && !dst_mem)
+		ret = vkm_translate(c, dst, size, true, &d);
+	if (ret)
+		goto out;
+	if (!dst_mem && s.n == 1 && d.n == 1 && s.v[0].buf == d.v[0].buf && !s.v[0].dummy &&
+	    !d.v[0].dummy && s.v[0].off < d.v[0].off + size && d.v[0].off < s.v[0].off + size) {
+		if (s.v[0].off != d.v[0].off)
+			copy_overlapping(cb, c->mem[s.v[0].buf].buf, d.v[0].off, s.v[0].off, size);
+		goto out;
+	}
+	size_t si = 0, di = 0;
+	uint64_t so = 0, dof = 0, at = 0;
+	while (at < size) {
+		const struct vkchunk *sc = &s.v[si];
+		uint64_t n = sc->len - so;
+		if (!dst_mem) {
+			const struct vkchunk *dc = &d.v[di];
+			if (dc->len - dof < n)
+				n = dc->len - dof;
+			if (!dc->dummy)
+				ret = region_add(c, cb, &g, sc->buf, dc->buf,
+						 (VkBufferCopy){ sc->off + so, dc->off + dof, n });
+			if ((dof += n) == dc->len)
+				di++, dof = 0;
+		} else {
+			VkBufferCopy r = { sc->off + so, dst + at, n };
+			region_flush(c, cb, &g);
+			vkCmdCopyBuffer(cb, c->mem[sc->buf].buf, dst_mem->buf, 1, &r);
+		}
+		if (ret)
+			goto out;
+		if ((so += n) == sc->len)
+			si++, so = 0;
+		at += n;
+	}
+	region_flush(c, cb, &g);
+out:
+	free(g.v);
+	vkm_runs_free(&s);
+	vkm_runs_free(&d);
+	return ret;
+}
+
+/* The runs of a FILL, VERIFY or TOUCH job: every ref translated (TOUCH: one
+ * word per page). *out is malloc'd. */
+static int job_runs(struct vkchip *c, const struct vidmm_chip_job *j, struct vkrun **out,
+		    size_t *nout, uint64_t *words)
+{
+	struct vkruns t = { 0 };
+	struct vkrun *v = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t wb = 0;
+	int ret = 0;
+
+	for (uint32_t i = 0; i < j->nrefs && !ret; i++) {
+		const struct vidmm_chip_job_ref *r = &j->refs[i];
+		uint64_t a = r->gpu_addr, end = r->gpu_addr + r->size;
+		while (a < end && !ret) {
+			uint64_t len = end - a;
+			if (j->op == VIDMM_JOB_TOUCH)
+				len = len < 8 ? len : 8;
+			ret = vkm_translate(c, a, len, j->op == VIDMM_JOB_FILL, &t);
+			uint64_t off = a - r->gpu_addr;
+			for (size_t k = 0; k < t.n && !ret; k++) {
+				if (n == cap) {
+					cap = cap ? 2 * cap : 64;
+					struct vkrun *nv = realloc(v, cap * sizeof(*nv));
+					if (!nv) {
+						ret = -ENOMEM;
+						break;
+					}
+					v = nv;
+				}
+				const struct vkchunk *ch = &t.v[k];
+				v[n++] = (struct vkrun){ c->mem[ch->buf].addr + ch->off, off, ch->len, wb,
+							 ch->dummy };
+				wb += (ch->len + 7) / 8;
+				off += ch->len;
+			}
+			a = j->op == VIDMM_JOB_TOUCH ? (a | (c->page_size - 1)) + 1 : end;
+		}
+	}
+	vkm_runs_free(&t);
+	if (ret) {
+		free(v);
+		return ret;
+	}
+	*out = v;
+	*nout = n;
+	*words = wb;
+	return 0;
+}
+
+/* With e->lock held: bytes of the job arena, or -EAGAIN until older jobs
+ * retire. */
+static int arena_get(struct vkchip *c, struct vkengine *e, uint64_t need, uint64_t *off)
+{
+	uint64_t size = e->args.size - RES_BYTES, head = e->arena_head;
+
+	if (need > size)
+		return -E2BIG;
+	if (head % size + need > size)
+		head += size - head % size;
+	if (head + need - atomic_load_explicit(&e->arena_tail, memory_order_acquire) > size) {
+		retire(c, e);
+		if (head + need - atomic_load_explicit(&e->arena_tail, memory_order_acquire) > size)
+			return -EAGAIN;
+	}
+	*off = RES_BYTES + head % size;
+	e->arena_head = head + need;
+	return 0;
+}
+
+static int record_job(struct vkchip *c, struct vkengine *e, struct vkslot *s,
+		      const struct vidmm_chip_job *j)
+{
+	uint64_t slot = (e->submitted + 1) % VK_SLOTS;
+
+	s->op = j->op;
+	s->seed = j->seed;
+	s->result = j->result;
+	switch (j->op) {
+	case VIDMM_JOB_COPY: {
+		uint64_t n = j->refs[0].size < j->refs[1].size ? j->refs[0].size : j->refs[1].size;
+		return record_copy(c, s->cb, j->refs[1].gpu_addr, j->refs[0].gpu_addr, n, NULL);
+	}
+	case VIDMM_JOB_CHECKSUM: {
+		uint64_t total = 0;
+		for (uint32_t i = 0; i < j->nrefs; i++)
+			total += j->refs[i].size;
+		if (!total)
+			return 0;
+		int t = vkd_host_type(c, ~0u);
+		int ret = t < 0 ? -ENODEV : vkd_alloc(c, &s->staging, total, (uint32_t)t, true);
+		uint64_t at = 0;
+		for (uint32_t i = 0; i < j->nrefs && !ret; i++) {
+			ret = record_copy(c, s->cb, at, j->refs[i].gpu_addr, j->refs[i].size,
+					  &s->staging);
+			at += j->refs[i].size;
+		}
+		return ret;
+	}
+	default:
+		break;
+	}
+	struct vkrun *runs;
+	size_t n;
+	uint64_t words, off = 0;
+	int ret = job_runs(c, j, &runs, &n, &words);
+	if (ret)
+		return ret;
+	if (n)
+		ret = arena_get(c, e, n * sizeof(*runs), &off);
+	if (!ret) {
+		memset(e->args.cpu + slot * 16, 0, 16);
+		if (n) {
+			memcpy(e->args.cpu + off, runs, n * sizeof(*runs));
+			s->arena_end = e->arena_head;
+			struct push pc = { e->args.addr + off, e->args.addr + slot * 16, j->seed, words,
+					   (uint32_t)n, (uint32_t)j->op };
+			uint64_t groups = (words + 63) / 64;
+			vkCmdBindPipeline(s->cb, VK_PIPELINE_BIND_POINT_COMPUTE, c->pipe);
+			vkCmdPushConstants(s->cb, c->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(pc),
+					   &pc);
+			vkCmdDispatch(s->cb, (uint32_t)(groups < 65535 ? groups : 65535), 1, 1);
+		}
+	}
+	free(runs);
+	return ret;
+}
+
+/* ---- chip ops ---- */
+
+static int op_copy(void *ctx, uint32_t engine, uint64_t dst, uint64_t src, uint64_t size,
+		   uint64_t *fence)
+{
+	struct vkchip *c = ctx;
+	struct vkengine *e = get_engine(c, engine);
+	struct vkslot *s;
+	int ret;
+
+	if (!e)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	ret = begin(c, e, &s);
+	if (!ret) {
+		int err = record_copy(c, s->cb, dst, src, size, NULL);
+		ret = err == -ENOMEM ? -ENOMEM : finish(c, e, s, err, fence);
+		if (err == -ENOMEM)
+			vkEndCommandBuffer(s->cb);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return ret;
+}
+
+static int op_fill(void *ctx, uint32_t engine, uint64_t dst, uint64_t size, uint32_t pattern,
+		   uint64_t *fence)
+{
+	struct vkchip *c = ctx;
+	struct vkengine *e = get_engine(c, engine);
+	struct vkruns d = { 0 };
+	struct vkslot *s;
+	int ret;
+
+	if (!e || (dst & 3) || (size & 3))
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	ret = begin(c, e, &s);
+	if (!ret) {
+		int err = vkm_translate(c, dst, size, true, &d);
+		for (size_t i = 0; i < d.n && !err; i++)
+			if (!d.v[i].dummy)
+				vkCmdFillBuffer(s->cb, c->mem[d.v[i].buf].buf, d.v[i].off, d.v[i].len,
+						pattern);
+		ret = err == -ENOMEM ? -ENOMEM : finish(c, e, s, err, fence);
+		if (err == -ENOMEM)
+			vkEndCommandBuffer(s->cb);
+	}
+	pthread_mutex_unlock(&e->lock);
+	vkm_runs_free(&d);
+	return ret;
+}
+
+static int op_submit_job(void *ctx, uint32_t engine, const struct vidmm_chip_job *job,
+			 uint64_t *fence)
+{
+	struct vkchip *c = ctx;
+	struct vkengine *e = get_engine(c, engine);
+	struct vkslot *s;
+	int ret;
+
+	if (!e || !e->is_job || !job || job->nrefs > VIDMM_JOB_MAX_REFS ||
+	    (unsigned)job->op > VIDMM_JOB_TOUCH || (job->op == VIDMM_JOB_COPY && job->nrefs < 2))
+		return -EINVAL;
+	for (uint32_t i = 0; i < job->nrefs; i++)
+		if (job->refs[i].gpu_addr & 7)
+			return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	ret = begin(c, e, &s);
+	if (!ret) {
+		int err = record_job(c, e, s, job);
+		if (err == -ENOMEM || err == -EAGAIN || err == -E2BIG) {
+			vkEndCommandBuffer(s->cb);
+			if (s->staging.buf)
+				vkd_free(c, &s->staging);
+			s->result = NULL;
+			e->arena_head = s->arena_end;
+			ret = err == -E2BIG ? -ENOMEM : err;
+		} else {
+			ret = finish(c, e, s, err, fence);
+		}
+	}
+	pthread_mutex_unlock(&e->lock);
+	return ret;
+}
+
+static uint64_t op_fence_completed(void *ctx, uint32_t engine)
+{
+	struct vkchip *c = ctx;
+	struct vkengine *e = get_engine(c, engine);
+
+	return e ? retire(c, e) : 0;
+}
+
+static int op_fence_wait(void *ctx, uint32_t engine, uint64_t fence, uint64_t timeout_ns)
+{
+	struct vkchip *c = ctx;
+	struct vkengine *e = get_engine(c, engine);
+
+	if (!e || fence > atomic_load_explicit(&e->submitted_pub, memory_order_acquire))
+		return -EINVAL;
+	if (fence <= atomic_load_explicit(&e->retired, memory_order_acquire))
+		return 0;
+	VkSemaphoreWaitInfo wi = { .sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+				   .semaphoreCount = 1, .pSemaphores = &e->sem, .pValues = &fence };
+	VkResult r = vkWaitSemaphores(c->dev, &wi, timeout_ns);
+	if (r == VK_TIMEOUT)
+		return -ETIMEDOUT;
+	if (r != VK_SUCCESS)
+		return -EIO;
+	retire(c, e);
+	return 0;
+}
+
+static int op_fence_error(void *ctx, uint32_t engine, uint64_t fence)
+{
+	struct vkchip *c = ctx;
+	struct vkengine *e = get_engine(c, engine);
+	int ret = 0;
+
+	if (!e || fence > atomic_load_explicit(&e->submitted_pub, memory_order_acquire))
+		return -EINVAL;
+	if (fence > retire(c, e))
+		return -EINPROGRESS;
+	pthread_mutex_lock(&e->err_lock);
+	if (fence <= e->err_lost_upto)
+		ret = -ENODATA;
+	for (uint32_t i = 0; i < e->err_count; i++) {
+		uint32_t k = (e->err_head + i) % VK_ERR_HIST;
+		if (e->errs[k].fence == fence)
+			ret = e->errs[k].err;
+	}
+	pthread_mutex_unlock(&e->err_lock);
+	return ret;
+}
+
+static int op_query_segments(void *ctx, struct vidmm_chip_segment_desc *out, uint32_t max,
+			     uint32_t *count)
+{
+	struct vkchip *c = ctx;
+	const struct vidmm_profile *p = &c->prof;
+	struct vidmm_chip_segment_desc all[4] = {
+		{ "local-visible", 0, p->local_visible, VIDMM_SEG_LOCAL | VIDMM_SEG_CPU_VISIBLE },
+		{ "local-invisible", p->local_visible, p->local_invisible, VIDMM_SEG_LOCAL },
+		{ "pcie-snooped", c->pcie_base, p->pcie_snooped,
+		  VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED | VIDMM_SEG_CPU_VISIBLE },
+		{ "pcie-unsnooped", c->pcie_base + p->pcie_snooped, p->pcie_unsnooped,
+		  VIDMM_SEG_PCIE | VIDMM_SEG_CPU_VISIBLE },
+	};
+	uint32_t n = 0;
+
+	if (!out || !count)
+		return -EINVAL;
+	for (int i = 0; i < 4; i++) {
+		if (!all[i].size)
+			continue;
+		if (n == max)
+			return -ENOSPC;
+		out[n++] = all[i];
+	}
+	*count = n;
+	return 0;
+}
+
+static int op_query_gart(void *ctx, struct vidmm_chip_gart_geometry *out)
+{
+	struct vkchip *c = ctx;
+
+	if (!out)
+		return -EINVAL;
+	*out = (struct vidmm_chip_gart_geometry){
+		.base = c->pcie_base, .size = c->pcie_size, .page_shift = c->page_shift,
+		.entry_bytes = c->entry_bytes, .levels = 3, .entries_per_table = c->per_table,
+		.l1_entries = VK_L1_REGS, .addr_shift = VK_PTE_SHIFT, .valid_bit = VK_PTE_VALID,
+		.snoop_bit = VK_PTE_SNOOP, .mmio_l1_base = VK_MMIO_MMU_START_ADDRESS,
+		.mmio_dummy_pfn = VK_MMIO_MMU_DUMMY_PFN, .mmio_inval_first = VK_MMIO_MMU_INVAL_FIRST,
+		.mmio_inval_count = VK_MMIO_MMU_INVAL_COUNT,
+		.mmio_inval_trigger = VK_MMIO_MMU_INVAL_TRIGGER, .mmio_enable = VK_MMIO_MMU_ENABLE,
+	};
+	return 0;
+}
+
+static int op_query_sysmem(void *ctx, struct vidmm_chip_sysmem *out)
+{
+	struct vkchip *c = ctx;
+
+	if (!out)
+		return -EINVAL;
+	/* frame 0's address: the pool starts at frame VK_FIRST_PFN */
+	out->cpu = (void *)((uintptr_t)c->mem[MEM_SYS].cpu - ((uintptr_t)VK_FIRST_PFN << c->page_shift));
+	out->first_pfn = VK_FIRST_PFN;
+	out->npages = c->pool_npages;
+	out->page_shift = c->page_shift;
+	return 0;
+}
+
+static int op_query_engines(void *ctx, struct vidmm_chip_engines *out)
+{
+	struct vkchip *c = ctx;
+
+	if (!out)
+		return -EINVAL;
+	out->n_copy = c->n_copy;
+	out->n_job = c->n_engines - c->n_copy;
+	return 0;
+}
+
+static uint32_t op_mmio_read32(void *ctx, uint32_t reg)
+{
+	return vkm_mmio_read(ctx, reg);
+}
+
+static void op_mmio_write32(void *ctx, uint32_t reg, uint32_t value)
+{
+	vkm_mmio_write(ctx, reg, value);
+}
+
+static void *op_map_local(void *ctx, uint64_t gpu_addr, uint64_t size)
+{
+	struct vkchip *c = ctx;
+
+	if (gpu_addr > c->prof.local_visible || size > c->prof.local_visible - gpu_addr)
+		return NULL;
+	return c->mem[MEM_VIS].cpu + gpu_addr;
+}
+
+static void op_unmap_local(void *ctx, void *cpu, uint64_t size)
+{
+	/* The visible memory stays mapped for the chip's life. */
+	(void)ctx;
+	(void)cpu;
+	(void)size;
+}
+
+static int op_fault_report(void *ctx, struct vidmm_chip_faults *out)
+{
+	struct vkchip *c = ctx;
+
+	if (!out)
+		return -EINVAL;
+	out->dummy_page_accesses = atomic_load_explicit(&c->f_dummy, memory_order_relaxed);
+	out->unmapped_accesses = atomic_load_explicit(&c->f_unmapped, memory_order_relaxed);
+	out->stale_tlb_hits = atomic_load_explicit(&c->f_stale, memory_order_relaxed);
+	out->out_of_range = atomic_load_explicit(&c->f_oor, memory_order_relaxed);
+	out->copy_errors = atomic_load_explicit(&c->f_copy_err, memory_order_relaxed);
+	return 0;
+}
+
+const struct vidmm_chip_ops vk_chip_ops = {
+	.name = "vulkan",
+	.query_segments = op_query_segments,
+	.query_gart = op_query_gart,
+	.query_sysmem = op_query_sysmem,
+	.query_engines = op_query_engines,
+	.mmio_read32 = op_mmio_read32,
+	.mmio_write32 = op_mmio_write32,
+	.map_local = op_map_local,
+	.unmap_local = op_unmap_local,
+	.copy = op_copy,
+	.fill = op_fill,
+	.submit_job = op_submit_job,
+	.fence_completed = op_fence_completed,
+	.fence_wait = op_fence_wait,
+	.fence_error = op_fence_error,
+	.fault_report = op_fault_report,
+};
+
+int vk_chip_walk(struct vkchip *c, uint64_t gpu_addr, uint64_t *pfn)
+{
+	uint64_t f = 0;
+	if (gpu_addr < c->pcie_base || gpu_addr - c->pcie_base >= c->pcie_size)
+		return -EFAULT;
+	switch (vkm_walk_tables(c, (gpu_addr - c->pcie_base) >> c->page_shift, &f)) {
+	case XL_UNMAPPED:
+		return -ENOENT;
+	case XL_BADTABLE:
+		return -EFAULT;
+	default:
+		if (pfn)
+			*pfn = f;
+		return 0;
+	}
+}
+
+/* ---- engines ---- */
+
+static int engine_start(struct vkchip *c, struct vkengine *e, uint32_t id, bool is_job,
+			struct vkqueue *q)
+{
+	e->id = id;
+	e->is_job = is_job;
+	e->queue = q;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->retire_lock, NULL);
+	pthread_mutex_init(&e->err_lock, NULL);
+	atomic_init(&e->retired, 0);
+	atomic_init(&e->submitted_pub, 0);
+	atomic_init(&e->arena_tail, 0);
+	VkCommandPoolCreateInfo pi = { .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+				       .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+				       .queueFamilyIndex = q->family };
+	VkResult r = vkCreateCommandPool(c->dev, &pi, NULL, &e->pool);
+	if (r != VK_SUCCESS)
+		return VK_CHECK_ERR(r);
+	VkCommandBuffer cbs[VK_SLOTS];
+	VkCommandBufferAllocateInfo ai = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+					   .commandPool = e->pool,
+					   .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+					   .commandBufferCount = VK_SLOTS };
+	r = vkAllocateCommandBuffers(c->dev, &ai, cbs);
+	if (r != VK_SUCCESS)
+		return VK_CHECK_ERR(r);
+	for (uint32_t i = 0; i < VK_SLOTS; i++)
+		e->slot[i].cb = cbs[i];
+	VkSemaphoreTypeCreateInfo ti = { .sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
+					 .semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE };
+	VkSemaphoreCreateInfo si = { .sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti };
+	r = vkCreateSemaphore(c->dev, &si, NULL, &e->sem);
+	if (r != VK_SUCCESS)
+		return VK_CHECK_ERR(r);
+	if (is_job) {
+		/* Room for a job over every page of the aperture twice over. */
+		uint64_t runs = 2 * ((c->pcie_size >> c->page_shift) + 2 * VIDMM_JOB_MAX_REFS);
+		uint64_t size = RES_BYTES + runs * sizeof(struct vkrun);
+		int t = vkd_host_type(c, ~0u);
+		if (t < 0)
+			return -ENODEV;
+		return vkd_alloc(c, &e->args, size < (1u << 20) ? (1u << 20) : size, (uint32_t)t, true);
+	}
+	return 0;
+}
+
+int vk_engines_start(struct vkchip *c, char *err, size_t len)
+{
+	struct vkqueue *copyq = &c->queues[c->nqueues > 1 ? 1 : 0];
+	int ret;
+
+	c->n_copy = c->prof.copy_engines < VK_MAX_ENGINES - 1 ? c->prof.copy_engines
+							       : VK_MAX_ENGINES - 1;
+	c->n_engines = c->n_copy + 1;
+	VkShaderModuleCreateInfo mi = { .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+					.codeSize = sizeof(job_spv), .pCode = job_spv };
+	VkPushConstantRange pr = { VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(struct push) };
+	VkPipelineLayoutCreateInfo li = { .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+					  .pushConstantRangeCount = 1, .pPushConstantRanges = &pr };
+	VkResult r = vkCreateShaderModule(c->dev, &mi, NULL, &c->shader);
+	if (r == VK_SUCCESS)
+		r = vkCreatePipelineLayout(c->dev, &li, NULL, &c->layout);
+	if (r == VK_SUCCESS) {
+		VkComputePipelineCreateInfo ci = {
+			.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+			.stage = { .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+				   .stage = VK_SHADER_STAGE_COMPUTE_BIT, .module = c->shader,
+				   .pName = "main" },
+			.layout = c->layout };
+		r = vkCreateComputePipelines(c->dev, VK_NULL_HANDLE, 1, &ci, NULL, &c->pipe);
+	}
+	if (r != VK_SUCCESS) {
+		snprintf(err, len, "%s: the job shader's pipeline failed (%d)", c->name, (int)r);
+		return VK_CHECK_ERR(r);
+	}
+	for (uint32_t i = 0; i < c->n_engines; i++) {
+		bool job = i == c->n_copy;
+		ret = engine_start(c, &c->eng[i], i, job, job ? &c->queues[0] : copyq);
+		if (ret) {
+			snprintf(err, len, "%s: engine %u: %s", c->name, i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void vk_engines_stop(struct vkchip *c)
+{
+	vkDeviceWaitIdle(c->dev);
+	for (uint32_t i = 0; i < c->n_engines; i++) {
+		struct vkengine *e = &c->eng[i];
+		if (e->sem)
+			retire(c, e);
+		for (uint32_t k = 0; k < VK_SLOTS; k++)
+			if (e->slot[k].staging.buf)
+				vkd_free(c, &e->slot[k].staging);
+		vkd_free(c, &e->args);
+		if (e->sem)
+			vkDestroySemaphore(c->dev, e->sem, NULL);
+		if (e->pool)
+			vkDestroyCommandPool(c->dev, e->pool, NULL);
+		pthread_mutex_destroy(&e->lock);
+		pthread_mutex_destroy(&e->retire_lock);
+		pthread_mutex_destroy(&e->err_lock);
+	}
+	if (c->pipe)
+		vkDestroyPipeline(c->dev, c->pipe, NULL);
+	if (c->layout)
+		vkDestroyPipelineLayout(c->dev, c->layout, NULL);
+	if (c->shader)
+		vkDestroyShaderModule(c->dev, c->shader, NULL);
+}
