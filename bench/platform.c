@@ -41,7 +41,8 @@ static int open_chip(const struct vidmm_profile *p, const char *driver,
 			return ret;
 		const char *cl = vk_chip_clamps(out->vk);
 		if (*cl)
-			fprintf(stderr, "vulkan: %s: %s\n", vk_chip_device_name(out->vk), cl);
+			fprintf(stderr, "vulkan: %s: to fit the device, %s\n",
+				vk_chip_device_name(out->vk), cl);
 		out->ops = &vk_chip_ops;
 		out->chip_ctx = out->vk;
 		return 0;

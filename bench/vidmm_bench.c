@@ -21,6 +21,7 @@
 #include "analyze.h"
 #include "cli.h"
 #include "drivers/probe.h"
+#include "drivers/vulkan/vk.h"
 #include "interrupt.h"
 #include "metrics.h"
 #include "reports/launch.h"
@@ -191,9 +192,12 @@ static int cmd_run(int argc, char **argv, bool replay)
 		fflush(stdout);
 		char label[64];
 		snprintf(label, sizeof(label), "repetition %u", i + 1);
-		if (runner_run_repetition(&o.cfg, &res, &remeasure, label, err, sizeof(err))) {
+		int rr = runner_run_repetition(&o.cfg, &res, &remeasure, label, err, sizeof(err));
+		if (rr) {
 			interrupt_end();
-			fprintf(stderr, "vidmm-bench %s: %s\n", cmd, err);
+			/* no device for the driver, or one lacking a feature: skipped */
+			fprintf(stderr, "vidmm-bench %s: %s%s\n", cmd, rr == -ENODEV ? "skipped: " : "",
+				err);
 			rfile_abort(&out);
 			timeline_abort();
 			trace_writer_abort(tw);
@@ -202,7 +206,7 @@ static int cmd_run(int argc, char **argv, bool replay)
 			json_decref(ctx);
 			free(rops);
 			free(runits);
-			return EXIT_USAGE;
+			return rr == -ENODEV ? 77 : EXIT_USAGE;
 		}
 		interrupted = res.interrupted;
 		if (tr) {
@@ -311,7 +315,9 @@ static int cmd_probe(int argc, char **argv)
 			json = true;
 		} else if (ch == 'h') {
 			printf("usage: vidmm-bench probe [--json]\n\nLists the display-class PCI "
-			       "devices (libpci) and the NUMA node and cores near each (hwloc).\n");
+			       "devices (libpci) and the NUMA node and cores near each (hwloc), then the\n"
+			       "Vulkan devices (--driver vulkan --device N|NAME): heaps, memory types,\n"
+			       "queue families, and whether the driver can use each.\n");
 			return 0;
 		} else {
 			fprintf(stderr, "vidmm-bench probe: unknown option '%s'\n", argv[optind - 1]);
@@ -322,11 +328,50 @@ static int cmd_probe(int argc, char **argv)
 		fprintf(stderr, "vidmm-bench probe: unexpected argument '%s'\n", argv[optind]);
 		return EXIT_USAGE;
 	}
-	int r = probe_run(stdout, json);
+	/* The PCI view, then the Vulkan devices beside it (JSON: a "vulkan"
+	 * member of the same object). */
+	char *pci = NULL;
+	size_t plen = 0;
+	FILE *m = open_memstream(&pci, &plen);
+	int r = m ? probe_run(m, json) : -ENOMEM;
+	if (m)
+		fclose(m);
 	if (r) {
+		free(pci);
 		fprintf(stderr, "vidmm-bench probe: %s\n", strerror(-r));
 		return EXIT_CHECK;
 	}
+	if (json) {
+		char *end = strrchr(pci, '}');
+		if (end)
+			*end = 0;
+		fputs(pci, stdout);
+		fputs(",\"vulkan\":", stdout);
+#if HAVE_VULKAN
+		char *vk = NULL;
+		size_t vlen = 0;
+		FILE *vm = open_memstream(&vk, &vlen);
+		if (vm) {
+			vk_probe(vm, true);
+			fclose(vm);
+		}
+		while (vk && vlen && vk[vlen - 1] == '\n')
+			vk[--vlen] = 0;
+		fputs(vk && *vk ? vk : "[]", stdout);
+		free(vk);
+#else
+		fputs("[]", stdout);
+#endif
+		fputs("}\n", stdout);
+	} else {
+		fputs(pci, stdout);
+#if HAVE_VULKAN
+		vk_probe(stdout, false);
+#else
+		printf("Vulkan: this build has no Vulkan driver (libvulkan-dev, glslc)\n");
+#endif
+	}
+	free(pci);
 	return 0;
 }
 

@@ -332,9 +332,12 @@ static int choose(VkInstance inst, const char *want, VkPhysicalDevice *pd, struc
 		ret = 0;
 		break;
 	}
-	if (ret && !lack)
-		snprintf(err, len, "--device: no Vulkan device %s '%s' (%u devices: see "
-			 "vidmm-bench probe)", by_index ? "number" : "named", want ? want : "", n);
+	if (ret && !lack && want && *want) {
+		/* the user named a device that is not there: bad input */
+		snprintf(err, len, "--device: no Vulkan device %s '%s' (%u device%s: see "
+			 "vidmm-bench probe)", by_index ? "number" : "named", want, n, n == 1 ? "" : "s");
+		ret = -EINVAL;
+	}
 	free(all);
 	return ret;
 }
@@ -389,7 +392,7 @@ static void clamp(struct vkchip *c, const struct fit *f)
 		if (*sz[i] != orig[i] && o < sizeof(c->clamps))
 			o += (size_t)snprintf(c->clamps + o, sizeof(c->clamps) - o,
 					      "%s%s clamped from %" PRIu64 " MiB to %" PRIu64
-					      " MiB to fit the device", o ? "\n" : "", nm[i],
+					      " MiB", o ? "; " : "", nm[i],
 					      orig[i] / MIB, *sz[i] / MIB);
 }
 
