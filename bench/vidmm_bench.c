@@ -124,8 +124,12 @@ static int cmd_run(int argc, char **argv, bool replay)
 	}
 	if (replay) {
 		bool stats = o.cfg.stats, perf = o.cfg.perf, pin = o.cfg.pin, empty = o.cfg.allow_empty;
-		char ep[sizeof(o.cfg.evict_policy)];
+		char ep[sizeof(o.cfg.evict_policy)], drv[sizeof(o.cfg.driver)], dev[sizeof(o.cfg.device)];
 		snprintf(ep, sizeof(ep), "%s", o.cfg.evict_policy);
+		/* a trace replays on either driver: the one asked for, not the
+		 * one it was recorded on */
+		snprintf(drv, sizeof(drv), "%s", o.cfg.driver);
+		snprintf(dev, sizeof(dev), "%s", o.cfg.device);
 		if (trace_replay_open(o.trace, &o.cfg, &tr, err, sizeof(err))) {
 			fprintf(stderr, "vidmm-bench %s\n", err);
 			return EXIT_USAGE;
@@ -139,7 +143,8 @@ static int cmd_run(int argc, char **argv, bool replay)
 		o.cfg.perf = perf;
 		o.cfg.pin = pin;
 		o.cfg.allow_empty = empty;
-		snprintf(o.cfg.driver, sizeof(o.cfg.driver), "emu");
+		snprintf(o.cfg.driver, sizeof(o.cfg.driver), "%s", drv);
+		snprintf(o.cfg.device, sizeof(o.cfg.device), "%s", dev);
 	}
 	o.cfg.progress = !o.quiet && isatty(STDERR_FILENO);
 	/* Every output first: an unwritable path fails before any work, and
