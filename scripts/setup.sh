@@ -12,6 +12,7 @@ PKGS=(
   pciutils util-linux fio
   python3 python3-matplotlib python3-scipy python3-numpy
   systemtap-sdt-dev binutils linux-perf bpftrace
+  libvulkan-dev mesa-vulkan-drivers glslc vulkan-validationlayers vulkan-tools
 )
 
 missing=()

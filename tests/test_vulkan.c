@@ -326,7 +326,7 @@ static void every_workload(void **state)
 	platform_close(&pl);
 	for (int i = 0; wls[i]; i++) {
 		vt_run_bench(&r, (const char *[]){ "run", wls[i], "--driver", "vulkan", "--profile",
-					  "tiny", "--verify", "--duration", "0.3", "--seed", "1",
+					  "tiny", "--verify", "--ops", "400", "--seed", "1",
 					  "--allow-empty", NULL });
 		const char *integ = strstr(r.out, "integrity:");
 		printf("%-14s exit %d  %.*s\n", wls[i], r.status,

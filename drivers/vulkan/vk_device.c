@@ -498,6 +498,7 @@ int vk_chip_create(const struct vidmm_profile *p, const char *device, struct vkc
 	for (int i = 0; i < MEM_FIXED; i++) {
 		if (!m[i].size)
 			continue;
+		c->mtype[i] = (uint32_t)m[i].type;
 		ret = vkd_alloc(c, &c->mem[i], m[i].size, (uint32_t)m[i].type, m[i].map);
 		if (ret) {
 			snprintf(err, len, "%s: cannot allocate %" PRIu64 " MiB of device memory",

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <xxhash.h>
 
@@ -713,6 +714,89 @@ int vk_chip_walk(struct vkchip *c, uint64_t gpu_addr, uint64_t *pfn)
 			*pfn = f;
 		return 0;
 	}
+}
+
+/* ---- the raw reference ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int vk_chip_raw_copy_gbps(struct vkchip *c, uint64_t size, int n, int reps, bool to_sys,
+			  double *gbps)
+{
+	struct vkmem loc, sys;
+	struct vkqueue *q = c->eng[0].queue;
+	VkCommandPool pool = VK_NULL_HANDLE;
+	VkCommandBuffer cb;
+	VkFence fence = VK_NULL_HANDLE;
+	uint64_t total = size * (uint64_t)n, t[64];
+	int ret;
+
+	if (n < 1 || reps < 1 || reps > 64)
+		return -EINVAL;
+	ret = vkd_alloc(c, &loc, total, c->mtype[c->mem[MEM_INVIS].buf ? MEM_INVIS : MEM_VIS], false);
+	if (ret)
+		return ret;
+	ret = vkd_alloc(c, &sys, total, c->mtype[MEM_SYS], false);
+	if (ret) {
+		vkd_free(c, &loc);
+		return ret;
+	}
+	VkCommandPoolCreateInfo pi = { .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+				       .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+				       .queueFamilyIndex = q->family };
+	VkCommandBufferAllocateInfo ai = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+					   .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+					   .commandBufferCount = 1 };
+	VkFenceCreateInfo fi = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+	VkResult r = vkCreateCommandPool(c->dev, &pi, NULL, &pool);
+	if (r == VK_SUCCESS) {
+		ai.commandPool = pool;
+		r = vkAllocateCommandBuffers(c->dev, &ai, &cb);
+	}
+	if (r == VK_SUCCESS)
+		r = vkCreateFence(c->dev, &fi, NULL, &fence);
+	/* one pass untimed: first touch of the scratch pages */
+	for (int k = -1; k < reps && r == VK_SUCCESS; k++) {
+		VkCommandBufferBeginInfo bi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+						.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
+		vkResetCommandBuffer(cb, 0);
+		vkBeginCommandBuffer(cb, &bi);
+		for (int i = 0; i < n; i++) {
+			VkBufferCopy reg = { (uint64_t)i * size, (uint64_t)i * size, size };
+			vkCmdCopyBuffer(cb, to_sys ? loc.buf : sys.buf, to_sys ? sys.buf : loc.buf, 1,
+					&reg);
+		}
+		vkEndCommandBuffer(cb);
+		VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
+				    .pCommandBuffers = &cb };
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		pthread_mutex_lock(&q->lock);
+		r = vkQueueSubmit(q->q, 1, &si, fence);
+		pthread_mutex_unlock(&q->lock);
+		if (r == VK_SUCCESS)
+			r = vkWaitForFences(c->dev, 1, &fence, VK_TRUE, UINT64_MAX);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		vkResetFences(c->dev, 1, &fence);
+		if (k >= 0)
+			t[k] = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ull +
+			       (uint64_t)(b.tv_nsec - a.tv_nsec);
+	}
+	if (r == VK_SUCCESS) {
+		qsort(t, (size_t)reps, sizeof(t[0]), cmp_u64);
+		*gbps = (double)total / (double)t[reps / 2];
+	}
+	if (fence)
+		vkDestroyFence(c->dev, fence, NULL);
+	if (pool)
+		vkDestroyCommandPool(c->dev, pool, NULL);
+	vkd_free(c, &sys);
+	vkd_free(c, &loc);
+	return r == VK_SUCCESS ? 0 : VK_CHECK_ERR(r);
 }
 
 /* ---- engines ---- */

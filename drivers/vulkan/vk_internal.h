@@ -132,6 +132,7 @@ struct vkchip {
 	struct vkqueue queues[2];
 	uint32_t nqueues;
 	struct vkmem mem[MEM_FIXED];
+	uint32_t mtype[MEM_FIXED]; /* memory type of each */
 	uint32_t page_size, page_shift, entry_bytes, per_table, per_table_shift;
 	uint64_t local_size, local_pages, pcie_base, pcie_size, pool_npages;
 	_Atomic uint32_t regs[VK_NREGS];
