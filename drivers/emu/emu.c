@@ -65,10 +65,7 @@ int emu_create(const struct vidmm_profile *p, struct emu **out)
 	e->pcie_size = p->pcie_snooped + p->pcie_unsnooped;
 	e->pcie_pages = e->pcie_size >> e->page_shift;
 	e->snooped_pages = p->pcie_snooped >> e->page_shift;
-	/* Above local memory, on a 1 TiB boundary. */
-	e->pcie_base = EMU_PCIE_BASE;
-	if (e->local_size > e->pcie_base)
-		e->pcie_base = (e->local_size + EMU_PCIE_BASE - 1) & ~(EMU_PCIE_BASE - 1);
+	e->pcie_base = chip_layout_pcie_base(e->local_size);
 	e->pool_first = EMU_FIRST_PFN;
 	e->pool_npages = p->sysmem >> e->page_shift;
 	pthread_mutex_init(&e->inval_lock, NULL);
@@ -231,28 +228,7 @@ static int op_query_segments(void *ctx, struct vidmm_chip_segment_desc *out, uin
 			     uint32_t *count)
 {
 	struct emu *e = ctx;
-	const struct vidmm_profile *p = &e->prof;
-	struct vidmm_chip_segment_desc all[4] = {
-		{ "local-visible", 0, p->local_visible, VIDMM_SEG_LOCAL | VIDMM_SEG_CPU_VISIBLE },
-		{ "local-invisible", p->local_visible, p->local_invisible, VIDMM_SEG_LOCAL },
-		{ "pcie-snooped", e->pcie_base, p->pcie_snooped,
-		  VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED | VIDMM_SEG_CPU_VISIBLE },
-		{ "pcie-unsnooped", e->pcie_base + p->pcie_snooped, p->pcie_unsnooped,
-		  VIDMM_SEG_PCIE | VIDMM_SEG_CPU_VISIBLE },
-	};
-	uint32_t n = 0;
-
-	if (!out || !count)
-		return -EINVAL;
-	for (int i = 0; i < 4; i++) {
-		if (!all[i].size)
-			continue;
-		if (n == max)
-			return -ENOSPC;
-		out[n++] = all[i];
-	}
-	*count = n;
-	return 0;
+	return chip_layout_segments(&e->prof, e->pcie_base, out, max, count);
 }
 
 static int op_query_gart(void *ctx, struct vidmm_chip_gart_geometry *out)
@@ -261,24 +237,7 @@ static int op_query_gart(void *ctx, struct vidmm_chip_gart_geometry *out)
 
 	if (!out)
 		return -EINVAL;
-	*out = (struct vidmm_chip_gart_geometry){
-		.base = e->pcie_base,
-		.size = e->pcie_size,
-		.page_shift = e->page_shift,
-		.entry_bytes = e->entry_bytes,
-		.levels = 3,
-		.entries_per_table = e->per_table,
-		.l1_entries = EMU_L1_REGS,
-		.addr_shift = EMU_PTE_SHIFT,
-		.valid_bit = EMU_PTE_VALID,
-		.snoop_bit = EMU_PTE_SNOOP,
-		.mmio_l1_base = EMU_MMIO_MMU_START_ADDRESS,
-		.mmio_dummy_pfn = EMU_MMIO_MMU_DUMMY_PFN,
-		.mmio_inval_first = EMU_MMIO_MMU_INVAL_FIRST,
-		.mmio_inval_count = EMU_MMIO_MMU_INVAL_COUNT,
-		.mmio_inval_trigger = EMU_MMIO_MMU_INVAL_TRIGGER,
-		.mmio_enable = EMU_MMIO_MMU_ENABLE,
-	};
+	chip_layout_gart(&e->prof, e->pcie_base, out);
 	return 0;
 }
 

@@ -22,25 +22,26 @@
 #include <stdint.h>
 
 #include "../chip.h"
+#include "../layout.h"
 #include "../profile.h"
 
-/* MMIO register map of the emulated chip (byte offsets, 32-bit registers). */
-#define EMU_MMIO_ID                 0x0000 /* reads EMU_CHIP_ID */
-#define EMU_MMIO_MMU_ENABLE         0x0010
-#define EMU_MMIO_MMU_DUMMY_PFN      0x0014
-#define EMU_MMIO_MMU_INVAL_FIRST    0x0018
-#define EMU_MMIO_MMU_INVAL_COUNT    0x001c
-#define EMU_MMIO_MMU_INVAL_TRIGGER  0x0020
-#define EMU_MMIO_MMU_START_ADDRESS  0x1000 /* L1 entries, one register each */
-#define EMU_MMIO_SIZE               0x2000
+/* MMIO register map and GART entry format: the layout both chips share
+ * (drivers/layout.h), under the emulator's names. */
+#define EMU_MMIO_ID                 CHIP_MMIO_ID /* reads EMU_CHIP_ID */
+#define EMU_MMIO_MMU_ENABLE         CHIP_MMIO_MMU_ENABLE
+#define EMU_MMIO_MMU_DUMMY_PFN      CHIP_MMIO_MMU_DUMMY_PFN
+#define EMU_MMIO_MMU_INVAL_FIRST    CHIP_MMIO_MMU_INVAL_FIRST
+#define EMU_MMIO_MMU_INVAL_COUNT    CHIP_MMIO_MMU_INVAL_COUNT
+#define EMU_MMIO_MMU_INVAL_TRIGGER  CHIP_MMIO_MMU_INVAL_TRIGGER
+#define EMU_MMIO_MMU_START_ADDRESS  CHIP_MMIO_MMU_START_ADDRESS
+#define EMU_MMIO_SIZE               CHIP_MMIO_SIZE
 #define EMU_CHIP_ID                 0x56494d4du /* "VIMM" */
 
-/* GART entry format of the emulated chip (all levels). */
-#define EMU_PTE_VALID  0x1u
-#define EMU_PTE_SNOOP  0x2u
-#define EMU_PTE_SHIFT  4 /* frame number at bits [entry_bits-1 : 4] */
+#define EMU_PTE_VALID  CHIP_PTE_VALID
+#define EMU_PTE_SNOOP  CHIP_PTE_SNOOP
+#define EMU_PTE_SHIFT  CHIP_PTE_SHIFT
 
-#define EMU_PCIE_BASE  (1ull << 40)
+#define EMU_PCIE_BASE  CHIP_PCIE_BASE
 
 struct emu;
 

@@ -14,8 +14,8 @@
  * from a memory type that is also HOST_VISIBLE (the BAR or ReBAR window).
  * The system pool is HOST_VISIBLE|HOST_COHERENT memory, preferably not
  * device-local (on a discrete GPU: host RAM the GPU reaches over PCIe).
- * The GPU address map is the emulator's: local memory at 0 (visible part
- * first), the PCIe aperture at VK_PCIE_BASE.
+ * The GPU address map, register map and entry format are the emulator's
+ * (drivers/layout.h).
  *
  * The GART: L1 is this driver's register file (the emulator's register map
  * and entry format), L2 and L3 live in CPU-visible local memory where the
@@ -47,8 +47,6 @@
 
 #include "../chip.h"
 #include "../profile.h"
-
-#define VK_PCIE_BASE (1ull << 40)
 
 struct vkchip;
 

@@ -477,9 +477,7 @@ int vk_chip_create(const struct vidmm_profile *p, const char *device, struct vkc
 	c->local_size = c->prof.local_visible + c->prof.local_invisible;
 	c->local_pages = c->local_size >> c->page_shift;
 	c->pcie_size = c->prof.pcie_snooped + c->prof.pcie_unsnooped;
-	c->pcie_base = VK_PCIE_BASE;
-	if (c->local_size > c->pcie_base)
-		c->pcie_base = (c->local_size + VK_PCIE_BASE - 1) & ~(VK_PCIE_BASE - 1);
+	c->pcie_base = chip_layout_pcie_base(c->local_size);
 	c->pool_npages = c->prof.sysmem >> c->page_shift;
 	for (uint32_t i = 0; i < VK_NREGS; i++)
 		atomic_init(&c->regs[i], 0);

@@ -572,28 +572,7 @@ static int op_query_segments(void *ctx, struct vidmm_chip_segment_desc *out, uin
 			     uint32_t *count)
 {
 	struct vkchip *c = ctx;
-	const struct vidmm_profile *p = &c->prof;
-	struct vidmm_chip_segment_desc all[4] = {
-		{ "local-visible", 0, p->local_visible, VIDMM_SEG_LOCAL | VIDMM_SEG_CPU_VISIBLE },
-		{ "local-invisible", p->local_visible, p->local_invisible, VIDMM_SEG_LOCAL },
-		{ "pcie-snooped", c->pcie_base, p->pcie_snooped,
-		  VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED | VIDMM_SEG_CPU_VISIBLE },
-		{ "pcie-unsnooped", c->pcie_base + p->pcie_snooped, p->pcie_unsnooped,
-		  VIDMM_SEG_PCIE | VIDMM_SEG_CPU_VISIBLE },
-	};
-	uint32_t n = 0;
-
-	if (!out || !count)
-		return -EINVAL;
-	for (int i = 0; i < 4; i++) {
-		if (!all[i].size)
-			continue;
-		if (n == max)
-			return -ENOSPC;
-		out[n++] = all[i];
-	}
-	*count = n;
-	return 0;
+	return chip_layout_segments(&c->prof, c->pcie_base, out, max, count);
 }
 
 static int op_query_gart(void *ctx, struct vidmm_chip_gart_geometry *out)
@@ -602,15 +581,7 @@ static int op_query_gart(void *ctx, struct vidmm_chip_gart_geometry *out)
 
 	if (!out)
 		return -EINVAL;
-	*out = (struct vidmm_chip_gart_geometry){
-		.base = c->pcie_base, .size = c->pcie_size, .page_shift = c->page_shift,
-		.entry_bytes = c->entry_bytes, .levels = 3, .entries_per_table = c->per_table,
-		.l1_entries = VK_L1_REGS, .addr_shift = VK_PTE_SHIFT, .valid_bit = VK_PTE_VALID,
-		.snoop_bit = VK_PTE_SNOOP, .mmio_l1_base = VK_MMIO_MMU_START_ADDRESS,
-		.mmio_dummy_pfn = VK_MMIO_MMU_DUMMY_PFN, .mmio_inval_first = VK_MMIO_MMU_INVAL_FIRST,
-		.mmio_inval_count = VK_MMIO_MMU_INVAL_COUNT,
-		.mmio_inval_trigger = VK_MMIO_MMU_INVAL_TRIGGER, .mmio_enable = VK_MMIO_MMU_ENABLE,
-	};
+	chip_layout_gart(&c->prof, c->pcie_base, out);
 	return 0;
 }
 

@@ -25,23 +25,24 @@
 #include <vulkan/vulkan.h>
 
 #include "vk.h"
+#include "../layout.h"
 
-/* Register map and entry format: the emulator's (drivers/emu/emu.h), so the
- * core drives both the same way; only the ID differs. */
-#define VK_MMIO_ID                0x0000
-#define VK_MMIO_MMU_ENABLE        0x0010
-#define VK_MMIO_MMU_DUMMY_PFN     0x0014
-#define VK_MMIO_MMU_INVAL_FIRST   0x0018
-#define VK_MMIO_MMU_INVAL_COUNT   0x001c
-#define VK_MMIO_MMU_INVAL_TRIGGER 0x0020
-#define VK_MMIO_MMU_START_ADDRESS 0x1000
-#define VK_MMIO_SIZE              0x2000
-#define VK_NREGS                  (VK_MMIO_SIZE / 4)
-#define VK_L1_REGS                ((VK_MMIO_SIZE - VK_MMIO_MMU_START_ADDRESS) / 4)
+/* Register map and entry format: the layout both chips share
+ * (drivers/layout.h); only the ID differs from the emulator's. */
+#define VK_MMIO_ID                CHIP_MMIO_ID
+#define VK_MMIO_MMU_ENABLE        CHIP_MMIO_MMU_ENABLE
+#define VK_MMIO_MMU_DUMMY_PFN     CHIP_MMIO_MMU_DUMMY_PFN
+#define VK_MMIO_MMU_INVAL_FIRST   CHIP_MMIO_MMU_INVAL_FIRST
+#define VK_MMIO_MMU_INVAL_COUNT   CHIP_MMIO_MMU_INVAL_COUNT
+#define VK_MMIO_MMU_INVAL_TRIGGER CHIP_MMIO_MMU_INVAL_TRIGGER
+#define VK_MMIO_MMU_START_ADDRESS CHIP_MMIO_MMU_START_ADDRESS
+#define VK_MMIO_SIZE              CHIP_MMIO_SIZE
+#define VK_NREGS                  (CHIP_MMIO_SIZE / 4)
+#define VK_L1_REGS                CHIP_L1_REGS
 #define VK_CHIP_ID                0x564b4d4du /* "VKMM" */
-#define VK_PTE_VALID 0x1u
-#define VK_PTE_SNOOP 0x2u
-#define VK_PTE_SHIFT 4
+#define VK_PTE_VALID CHIP_PTE_VALID
+#define VK_PTE_SNOOP CHIP_PTE_SNOOP
+#define VK_PTE_SHIFT CHIP_PTE_SHIFT
 /* Frames below are not in the pool (as the emulator: pool indices written
  * as frames are caught). */
 #define VK_FIRST_PFN 0x100u
