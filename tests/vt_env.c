@@ -23,6 +23,12 @@ uint64_t vt_now_ns(void)
 	return (uint64_t)ts.tv_sec * VT_SEC + (uint64_t)ts.tv_nsec;
 }
 
+const char *vt_env_driver(void)
+{
+	const char *d = getenv("VIDMM_TEST_DRIVER");
+	return d && *d ? d : "emu";
+}
+
 int vt_env_open(struct vt_env *e, const struct vt_env_opts *o, char *err, size_t len)
 {
 	static const struct vt_env_opts defaults;
@@ -61,9 +67,11 @@ int vt_env_open(struct vt_env *e, const struct vt_env_opts *o, char *err, size_t
 		}
 		po.swap_dir = e->dir;
 	}
-	ret = platform_open_opts(&e->prof, "emu", &po, &e->pl, err, len);
+	ret = platform_open_opts(&e->prof, vt_env_driver(), &po, &e->pl, err, len);
 	if (ret)
 		goto fail;
+	/* a real device may have clamped the profile */
+	e->prof = e->pl.profile;
 	if (o->plain_lru || o->fence_timeout_ns || o->move_budget || o->no_clear ||
 	    o->force_buffered || o->bounce_window_ns || o->reclaim_high_pct || o->reclaim_low_pct) {
 		/* The platform builds the manager from the profile: rebuild it on
@@ -82,8 +90,7 @@ int vt_env_open(struct vt_env *e, const struct vt_env_opts *o, char *err, size_t
 		ret = vidmm_init(&cfg, &e->pl.vm);
 		if (ret) {
 			snprintf(err, len, "vidmm_init with the case's config: %s", vidmm_init_error());
-			emu_destroy(e->pl.emu);
-			e->pl.emu = NULL;
+			platform_close(&e->pl);
 			goto fail;
 		}
 		e->pl.cfg = cfg;
@@ -102,7 +109,7 @@ int vt_env_open(struct vt_env *e, const struct vt_env_opts *o, char *err, size_t
 						VIDMM_SEG_PCIE | VIDMM_SEG_SNOOPED | VIDMM_SEG_PAGING,
 						VIDMM_SEG_PCIE);
 	e->paging = platform_find_segment(e->vm, VIDMM_SEG_PAGING, VIDMM_SEG_PAGING);
-	if (emu_chip_ops.query_engines(e->emu, &e->eng) || e->local_vis < 0 ||
+	if (e->pl.ops->query_engines(e->pl.chip_ctx, &e->eng) || e->local_vis < 0 ||
 	    e->local_invis < 0 || e->pcie_snoop < 0 || e->pcie_unsnoop < 0 || e->paging < 0 ||
 	    e->eng.n_job < 1) {
 		snprintf(err, len, "the profile lacks a segment or a job engine");
@@ -123,7 +130,7 @@ int vt_env_close(struct vt_env *e)
 {
 	/* A case that hung an engine and failed before resetting it must not
 	 * leave teardown waiting on a fence that never comes. */
-	for (uint32_t i = 0; i < e->eng.n_copy + e->eng.n_job; i++)
+	for (uint32_t i = 0; e->emu && i < e->eng.n_copy + e->eng.n_job; i++)
 		emu_reset_engine(e->emu, i);
 	platform_close(&e->pl);
 	if (e->dir[0]) {
@@ -140,7 +147,14 @@ struct vt_env *vt_env_up(const struct vt_env_opts *o)
 	char err[512] = "";
 
 	assert_non_null(e);
-	if (vt_env_open(e, o, err, sizeof(err)))
+	int ret = vt_env_open(e, o, err, sizeof(err));
+	if (ret == -ENODEV && strcmp(vt_env_driver(), "emu") != 0) {
+		/* no device for the driver variant: skipped, saying why */
+		printf("SKIP: --driver %s: %s\n", vt_env_driver(), err);
+		fflush(stdout);
+		exit(77);
+	}
+	if (ret)
 		fail_msg("fixture: %s", err);
 	return e;
 }

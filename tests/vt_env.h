@@ -53,10 +53,14 @@ struct vt_env_opts {
 	const char *swap_root;        /* parent of the swap directory (NULL: $TMPDIR or /tmp) */
 };
 
+/* The chip the fixture builds: VIDMM_TEST_DRIVER (meson's driver variants
+ * of the residency and swap cases set "vulkan"), else "emu". */
+const char *vt_env_driver(void);
+
 struct vt_env {
 	struct platform pl;
 	vidmm_t *vm;
-	struct emu *emu;
+	struct emu *emu;              /* NULL on another driver */
 	struct vidmm_profile prof;
 	char dir[256];                /* the swap directory ("" without swap) */
 	int local_vis, local_invis, pcie_snoop, pcie_unsnoop, paging;
