@@ -38,7 +38,7 @@ static int open_chip(const struct vidmm_profile *p, const char *driver,
 		ret = vk_chip_create(p, opts ? opts->device : NULL, &out->vk, &out->profile, err,
 				     err_len);
 		if (ret)
-			return ret;
+			return ret == -ENODEV ? -ENXIO : ret; /* told apart from a bad --driver */
 		const char *cl = vk_chip_clamps(out->vk);
 		if (*cl)
 			fprintf(stderr, "vulkan: %s: to fit the device, %s\n",
@@ -49,7 +49,7 @@ static int open_chip(const struct vidmm_profile *p, const char *driver,
 #else
 		snprintf(err, err_len, "--driver vulkan: this build has no Vulkan driver (Debian: "
 			 "libvulkan-dev and glslc at build time)");
-		return -ENODEV;
+		return -ENXIO;
 #endif
 	}
 	snprintf(err, err_len, "--driver: unknown driver '%s' (available: emu, vulkan)", driver);

@@ -31,9 +31,10 @@ struct platform {
 /*
  * Validate the profile, create the chip for driver ("emu" or "vulkan"; NULL:
  * emu), and vidmm_init on it. On failure a one-line reason is in err and
- * nothing is left open. Returns 0, -EINVAL (bad profile or configuration),
- * -ENODEV (unknown driver, no Vulkan device, or one lacking a feature: the
- * CLI exits 77 on it) or another negative errno.
+ * nothing is left open. Returns 0, -EINVAL (bad profile or configuration,
+ * an unknown --device), -ENODEV (unknown driver), -ENXIO (the driver found no
+ * usable device: no Vulkan driver, or a device lacking a feature; the CLI
+ * skips, exit 77) or another negative errno.
  */
 int platform_open(const struct vidmm_profile *p, const char *driver,
 		  struct platform *out, char *err, size_t err_len);

@@ -614,7 +614,7 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		snprintf(why, sizeof(why), "%s", err);
 		if (c->swap_dir[0] && strstr(why, "swap"))
 			snprintf(err, len, "--swap-dir %s: %s", c->swap_dir, why);
-		else if (ret == -ENODEV || strncmp(why, "--", 2) == 0)
+		else if (ret == -ENXIO || ret == -ENODEV || strncmp(why, "--", 2) == 0)
 			snprintf(err, len, "%s", why); /* the driver or device, not the profile */
 		else
 			snprintf(err, len, "profile %s (with any capacity overrides): %s",

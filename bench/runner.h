@@ -169,7 +169,8 @@ int runner_resolve_params(struct run_config *c, const char *const *keys,
  * Run c->w. Returns 0 when the run happened (res filled; res->failed says
  * whether a check failed), or a negative errno for a configuration problem
  * (the chip or manager could not be built, the workload refused its
- * parameters), with one line in err. Free res with runner_result_free.
+ * parameters), with one line in err: -ENXIO when the driver found no usable
+ * device (platform_open's; the CLI skips, exit 77). Free res with runner_result_free.
  */
 int runner_run(const struct run_config *c, struct run_result *res, char *err, size_t len);
 /* The share of the machine other work may take before a window is busy. */

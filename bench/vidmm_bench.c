@@ -201,7 +201,7 @@ static int cmd_run(int argc, char **argv, bool replay)
 		if (rr) {
 			interrupt_end();
 			/* no device for the driver, or one lacking a feature: skipped */
-			fprintf(stderr, "vidmm-bench %s: %s%s\n", cmd, rr == -ENODEV ? "skipped: " : "",
+			fprintf(stderr, "vidmm-bench %s: %s%s\n", cmd, rr == -ENXIO ? "skipped: " : "",
 				err);
 			rfile_abort(&out);
 			timeline_abort();
@@ -211,7 +211,7 @@ static int cmd_run(int argc, char **argv, bool replay)
 			json_decref(ctx);
 			free(rops);
 			free(runits);
-			return rr == -ENODEV ? 77 : EXIT_USAGE;
+			return rr == -ENXIO ? 77 : EXIT_USAGE;
 		}
 		interrupted = res.interrupted;
 		if (tr) {

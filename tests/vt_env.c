@@ -148,7 +148,7 @@ struct vt_env *vt_env_up(const struct vt_env_opts *o)
 
 	assert_non_null(e);
 	int ret = vt_env_open(e, o, err, sizeof(err));
-	if (ret == -ENODEV && strcmp(vt_env_driver(), "emu") != 0) {
+	if (ret == -ENXIO && strcmp(vt_env_driver(), "emu") != 0) {
 		/* no device for the driver variant: skipped, saying why */
 		printf("SKIP: --driver %s: %s\n", vt_env_driver(), err);
 		fflush(stdout);

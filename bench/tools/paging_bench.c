@@ -85,8 +85,8 @@ static int open_mode(struct pager *p, const struct vidmm_profile *prof, enum vid
 
 	int r = platform_open(prof, driver, &p->pl, err, sizeof(err));
 	if (r) {
-		fprintf(stderr, "paging_bench: %s%s\n", r == -ENODEV ? "skipped: " : "", err);
-		return r == -ENODEV ? -77 : -1;
+		fprintf(stderr, "paging_bench: %s%s\n", r == -ENXIO ? "skipped: " : "", err);
+		return r == -ENXIO ? -77 : -1;
 	}
 	/* Re-init the manager on the same chip with the mode under test. */
 	cfg = p->pl.cfg;
