@@ -97,11 +97,12 @@ int vk_chip_walk(struct vkchip *c, uint64_t gpu_addr, uint64_t *pfn);
  * The raw figure beside the manager's (paging_bench --driver vulkan): GB/s of
  * vkCmdCopyBuffer moving n buffers of size bytes from local memory (the
  * invisible segment's memory type) to the system pool's memory type
- * (to_sys) or back, in one submit on the first copy engine's queue, median
- * of reps. Scratch buffers of those types, not the chip's: no data moves.
- * 0 or a negative errno.
+ * (to_sys) or back, on the first copy engine's queue, median of reps: all n
+ * in one submit, or (one_each) each buffer its own submit and host wait, as
+ * synchronous paging does. Scratch buffers of those types, not the chip's:
+ * no data moves. 0 or a negative errno.
  */
 int vk_chip_raw_copy_gbps(struct vkchip *c, uint64_t size, int n, int reps, bool to_sys,
-			  double *gbps);
+			  bool one_each, double *gbps);
 
 #endif /* VIDMM_VK_H */

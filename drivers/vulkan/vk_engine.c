@@ -695,8 +695,35 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* One submit of buffers [first, first + count) and a host wait. */
+static VkResult raw_submit(struct vkchip *c, struct vkqueue *q, VkCommandBuffer cb, VkFence fence,
+			   const struct vkmem *src, const struct vkmem *dst, uint64_t size,
+			   int first, int count)
+{
+	VkCommandBufferBeginInfo bi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+					.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
+	VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
+			    .pCommandBuffers = &cb };
+	VkResult r;
+
+	vkResetCommandBuffer(cb, 0);
+	vkBeginCommandBuffer(cb, &bi);
+	for (int i = first; i < first + count; i++) {
+		VkBufferCopy reg = { (uint64_t)i * size, (uint64_t)i * size, size };
+		vkCmdCopyBuffer(cb, src->buf, dst->buf, 1, &reg);
+	}
+	vkEndCommandBuffer(cb);
+	pthread_mutex_lock(&q->lock);
+	r = vkQueueSubmit(q->q, 1, &si, fence);
+	pthread_mutex_unlock(&q->lock);
+	if (r == VK_SUCCESS)
+		r = vkWaitForFences(c->dev, 1, &fence, VK_TRUE, UINT64_MAX);
+	vkResetFences(c->dev, 1, &fence);
+	return r;
+}
+
 int vk_chip_raw_copy_gbps(struct vkchip *c, uint64_t size, int n, int reps, bool to_sys,
-			  double *gbps)
+			  bool one_each, double *gbps)
 {
 	struct vkmem loc, sys;
 	struct vkqueue *q = c->eng[0].queue;
@@ -730,29 +757,15 @@ int vk_chip_raw_copy_gbps(struct vkchip *c, uint64_t size, int n, int reps, bool
 	}
 	if (r == VK_SUCCESS)
 		r = vkCreateFence(c->dev, &fi, NULL, &fence);
+	const struct vkmem *src = to_sys ? &loc : &sys, *dst = to_sys ? &sys : &loc;
 	/* one pass untimed: first touch of the scratch pages */
 	for (int k = -1; k < reps && r == VK_SUCCESS; k++) {
-		VkCommandBufferBeginInfo bi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-						.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
-		vkResetCommandBuffer(cb, 0);
-		vkBeginCommandBuffer(cb, &bi);
-		for (int i = 0; i < n; i++) {
-			VkBufferCopy reg = { (uint64_t)i * size, (uint64_t)i * size, size };
-			vkCmdCopyBuffer(cb, to_sys ? loc.buf : sys.buf, to_sys ? sys.buf : loc.buf, 1,
-					&reg);
-		}
-		vkEndCommandBuffer(cb);
-		VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
-				    .pCommandBuffers = &cb };
 		struct timespec a, b;
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		pthread_mutex_lock(&q->lock);
-		r = vkQueueSubmit(q->q, 1, &si, fence);
-		pthread_mutex_unlock(&q->lock);
-		if (r == VK_SUCCESS)
-			r = vkWaitForFences(c->dev, 1, &fence, VK_TRUE, UINT64_MAX);
+		for (int i = 0; i < (one_each ? n : 1) && r == VK_SUCCESS; i++)
+			r = raw_submit(c, q, cb, fence, src, dst, size, one_each ? i : 0,
+				       one_each ? 1 : n);
 		clock_gettime(CLOCK_MONOTONIC, &b);
-		vkResetFences(c->dev, 1, &fence);
 		if (k >= 0)
 			t[k] = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000ull +
 			       (uint64_t)(b.tv_nsec - a.tv_nsec);
