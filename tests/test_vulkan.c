@@ -134,6 +134,8 @@ static void segments_from_device(void **state)
 	/* the segments are what the driver built, the sizes the clamped profile */
 	assert_int_equal(local, pl.profile.local_visible + pl.profile.local_invisible);
 	assert_int_equal(vis, pl.profile.local_visible);
+	/* the aperture, less the paging window carved from it */
+	assert_true(pcie > 0 && pcie <= pl.profile.pcie_snooped + pl.profile.pcie_unsnooped);
 	/* the chip maps visible local memory and nothing past it */
 	assert_non_null(pl.ops->map_local(pl.chip_ctx, 0, pl.profile.local_visible));
 	assert_null(pl.ops->map_local(pl.chip_ctx, pl.profile.local_visible, 4096));
