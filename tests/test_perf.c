@@ -21,13 +21,6 @@
 #include "vt.h"
 #include "vt_proc.h"
 
-#define SKIP(...)                               \
-	do {                                    \
-		printf("SKIP: " __VA_ARGS__);   \
-		printf("\n");                   \
-		fflush(stdout);                 \
-		exit(77);                       \
-	} while (0)
 
 static json_t *load(const char *path)
 {
@@ -323,10 +316,10 @@ static void usdt_probes_present(void **state)
 	(void)state;
 
 #ifndef VIDMM_HAVE_SDT
-	SKIP("built without <sys/sdt.h> (Debian: systemtap-sdt-dev): no probes to find");
+	VT_SKIP("built without <sys/sdt.h> (Debian: systemtap-sdt-dev): no probes to find");
 #endif
 	if (!have_tool("readelf"))
-		SKIP("readelf is not installed (binutils)");
+		VT_SKIP("readelf is not installed (binutils)");
 	snprintf(cmd, sizeof(cmd), "readelf -n '%s'", vt_bench());
 	char *notes = capture(cmd);
 	assert_non_null(notes);
@@ -348,18 +341,18 @@ static void usdt_probe_fires(void **state)
 	(void)state;
 
 #ifndef VIDMM_HAVE_SDT
-	SKIP("built without <sys/sdt.h>: no probes");
+	VT_SKIP("built without <sys/sdt.h>: no probes");
 #endif
 	if (!have_tool("bpftrace"))
-		SKIP("bpftrace is not installed");
+		VT_SKIP("bpftrace is not installed");
 	if (geteuid() != 0)
-		SKIP("bpftrace needs root");
+		VT_SKIP("bpftrace needs root");
 	/* bpftrace attaches through the uprobe PMU (perf_event_open); tracefs's
 	 * uprobe_events is what `perf probe` needs, not bpftrace. */
 	if (access("/sys/bus/event_source/devices/uprobe/type", F_OK))
-		SKIP("the kernel has no uprobe PMU (/sys/bus/event_source/devices/uprobe)");
+		VT_SKIP("the kernel has no uprobe PMU (/sys/bus/event_source/devices/uprobe)");
 	if (system("bpftrace -e 'BEGIN { exit(); }' >/dev/null 2>&1") != 0)
-		SKIP("bpftrace cannot load a program here (bpftrace -e 'BEGIN{exit();}' fails)");
+		VT_SKIP("bpftrace cannot load a program here (bpftrace -e 'BEGIN{exit();}' fails)");
 	/* page_in_end: arg1 bytes, arg2 result. Count the successful ones and
 	 * compare with the manager's own counter (the timeline's run slice). */
 	snprintf(tl, sizeof(tl), "%s/tl.json", dir);
@@ -369,7 +362,7 @@ static void usdt_probe_fires(void **state)
 		 "--timeline %s' 2>/dev/null", vt_bench(), vt_bench(), tl);
 	char *out = capture(cmd);
 	if (!out)
-		SKIP("bpftrace could not attach to %s (see its output by running: %s)", vt_bench(),
+		VT_SKIP("bpftrace could not attach to %s (see its output by running: %s)", vt_bench(),
 		     cmd);
 	printf("%s", out);
 	const char *n = strstr(out, "@n: ");
@@ -405,7 +398,7 @@ static void perf_stacks(void **state)
 	(void)state;
 
 	if (!have_tool("perf"))
-		SKIP("perf is not installed (Debian: linux-perf)");
+		VT_SKIP("perf is not installed (Debian: linux-perf)");
 	/* cpu-clock explicitly: without a PMU perf would fall back silently;
 	 * HOME: perf's build-id cache stays in the test's directory. */
 	snprintf(cmd, sizeof(cmd),
@@ -415,7 +408,7 @@ static void perf_stacks(void **state)
 		 dir, dir, vt_bench(), dir);
 	char *out = capture(cmd);
 	if (!out || !out[0])
-		SKIP("perf record cannot sample here (perf_event_paranoid, or no cpu-clock)");
+		VT_SKIP("perf record cannot sample here (perf_event_paranoid, or no cpu-clock)");
 	/* A client thread's sample with the core and the thread's entry in
 	 * one stack: frame pointers walked it from the leaf out. */
 	unsigned whole = 0, samples = 0;

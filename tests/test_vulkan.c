@@ -24,13 +24,6 @@
 #define MIB (UINT64_C(1) << 20)
 #define SEC 1000000000ull
 
-#define SKIP(...)                             \
-	do {                                  \
-		printf("SKIP: " __VA_ARGS__); \
-		printf("\n");                 \
-		fflush(stdout);               \
-		exit(77);                     \
-	} while (0)
 
 static void open_vk(const char *profile, struct platform *pl)
 {
@@ -40,7 +33,7 @@ static void open_vk(const char *profile, struct platform *pl)
 	assert_int_equal(vidmm_profile_builtin(profile, &p), 0);
 	int r = platform_open(&p, "vulkan", pl, err, sizeof(err));
 	if (r == -ENXIO)
-		SKIP("%s", err);
+		VT_SKIP("%s", err);
 	if (r)
 		fail_msg("platform_open vulkan: %s", err);
 }
@@ -93,7 +86,7 @@ static void init_skips_cleanly(void **state)
 				  "--ops", "10", "--seed", "1", "--quiet", NULL });
 	printf("--device 99: exit %d, stderr: %s", r.status, r.err);
 	if (r.status == 77)
-		SKIP("no usable Vulkan device for the --device check: %s", r.err);
+		VT_SKIP("no usable Vulkan device for the --device check: %s", r.err);
 	assert_int_equal(r.status, 2);
 	assert_non_null(strstr(r.err, "--device"));
 	vt_run_bench(&r, (const char *[]){ "run", "frag", "--device", "0", "--ops", "10", NULL });

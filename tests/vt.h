@@ -48,6 +48,16 @@ static inline int vt_main(const char *group, const struct CMUnitTest *cases,
 }
 #define VT_MAIN(group, cases) vt_main(group, cases, sizeof(cases) / sizeof(cases[0]), argc, argv)
 
+/* Skip the running case: say why on stdout, exit 77 (meson's skip). For what
+ * the machine lacks (a tool, a device), never for a failure. */
+#define VT_SKIP(...)                            \
+	do {                                    \
+		printf("SKIP: " __VA_ARGS__);   \
+		printf("\n");                   \
+		fflush(stdout);                 \
+		exit(77);                       \
+	} while (0)
+
 /*
  * The seed of a random test: VIDMM_SEED from the environment if set (replay),
  * else derived from the clock. Always printed, so any failure can be replayed
