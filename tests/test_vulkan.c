@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "vt.h"
 #include "vt_proc.h"
 #include "platform.h"
@@ -148,6 +150,29 @@ static void segments_from_device(void **state)
 	assert_int_equal(job(pl.vm, VIDMM_JOB_VERIFY, 7, b), 4 * MIB / 8);
 	assert_int_equal(vidmm_check(pl.vm), 0);
 	platform_close(&pl);
+
+	/* probe lists the same device beside the PCI view, usable, with its heaps */
+	struct vt_result r;
+	vt_run_bench(&r, (const char *[]){ "probe", "--json", NULL });
+	assert_int_equal(r.status, 0);
+	json_error_t je;
+	json_t *d = json_loads(r.out, 0, &je);
+	if (!d)
+		fail_msg("probe --json: %s: %s", je.text, r.out);
+	const json_t *v = json_object_get(d, "vulkan");
+	assert_true(json_is_array(v) && json_array_size(v) >= 1);
+	const json_t *d0 = json_array_get(v, 0);
+	printf("probe: %s, usable %s, %zu heap(s), %zu memory type(s)\n",
+	       json_string_value(json_object_get(d0, "name")),
+	       json_is_true(json_object_get(d0, "usable")) ? "yes" : "no",
+	       json_array_size(json_object_get(d0, "heaps")),
+	       json_array_size(json_object_get(d0, "memory_types")));
+	assert_true(json_is_true(json_object_get(d0, "usable")));
+	assert_true(json_array_size(json_object_get(d0, "heaps")) >= 1);
+	assert_true(json_array_size(json_object_get(d0, "memory_types")) >= 1);
+	assert_true(json_array_size(json_object_get(d0, "queue_families")) >= 1);
+	assert_non_null(json_object_get(d, "devices")); /* the PCI view is still there */
+	json_decref(d);
 }
 
 /* ---- VK-GART-WALK ---- */

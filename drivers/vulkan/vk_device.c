@@ -560,6 +560,24 @@ static void flags_str(char *b, size_t n, VkMemoryPropertyFlags f)
 			o += (size_t)snprintf(b + o, n - o, "%s%s", o ? "|" : "", t[i].s);
 }
 
+/* A device name as a JSON string's contents: quotes, backslashes and
+ * control characters escaped (a driver names its device as it likes). */
+static const char *json_text(const char *in, char *buf, size_t len)
+{
+	size_t o = 0;
+	for (; *in && o + 7 < len; in++) {
+		unsigned char ch = (unsigned char)*in;
+		if (ch == '"' || ch == '\\')
+			o += (size_t)snprintf(buf + o, len - o, "\\%c", ch);
+		else if (ch < 0x20)
+			o += (size_t)snprintf(buf + o, len - o, "\\u%04x", ch);
+		else
+			buf[o++] = (char)ch;
+	}
+	buf[o] = 0;
+	return buf;
+}
+
 int vk_probe(FILE *out, bool json)
 {
 	VkInstance inst;
@@ -599,10 +617,12 @@ int vk_probe(FILE *out, bool json)
 			nq = 32;
 		vkGetPhysicalDeviceQueueFamilyProperties(all[i], &nq, qf);
 		const char *lack = check_device(all[i], &f);
+		char esc[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE * 6 + 8];
 		if (json) {
 			fprintf(out, "%s{\"index\":%u,\"name\":\"%s\",\"type\":\"%s\",\"api\":\"%u.%u.%u\","
 				"\"vendor_id\":%u,\"device_id\":%u,\"usable\":%s,\"lacks\":\"%s\",\"heaps\":[",
-				i ? "," : "", i, p.deviceName, type_name(p.deviceType),
+				i ? "," : "", i, json_text(p.deviceName, esc, sizeof(esc)),
+				type_name(p.deviceType),
 				VK_API_VERSION_MAJOR(p.apiVersion), VK_API_VERSION_MINOR(p.apiVersion),
 				VK_API_VERSION_PATCH(p.apiVersion), p.vendorID, p.deviceID,
 				lack ? "false" : "true", lack ? lack : "");
