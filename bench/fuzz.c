@@ -871,10 +871,14 @@ static void do_fault(struct exec *x, uint32_t opi, const struct fop *f)
 {
 	struct emu *e = x->pl.emu;
 	uint32_t ce = (uint32_t)(f->seed % x->eng.n_copy);
+	unsigned kind = f->variant % F_KINDS;
 
 	count_ret(x, K_FAULT, 0);
+	/* another driver: only the manager's swap faults can be injected */
+	if (!e && (kind == F_COPY_FAIL || kind == F_LATE || kind == F_JOB_FAIL))
+		return;
 	x->faults_armed = true;
-	switch (f->variant % F_KINDS) {
+	switch (kind) {
 	case F_COPY_FAIL:
 		emu_inject_copy_failure(e, ce, 1);
 		break;
@@ -961,6 +965,7 @@ static int exec_open(struct exec *x, const struct fuzz_opts *o, enum vidmm_pagin
 		.trace = timeline_active ? timeline_core_event : NULL,
 		.emu_trace = timeline_active ? timeline_emu_cmd : NULL,
 		.trace_arg = timeline_active,
+		.device = o->device[0] ? o->device : NULL,
 	};
 	int ret;
 
@@ -969,7 +974,8 @@ static int exec_open(struct exec *x, const struct fuzz_opts *o, enum vidmm_pagin
 	pthread_mutex_init(&x->lock, NULL);
 	for (int i = 0; i < NSLOT; i++)
 		pthread_mutex_init(&x->s[i].token, NULL);
-	ret = platform_open_opts(&o->profile, "emu", &po, &x->pl, err, len);
+	ret = platform_open_opts(&o->profile, o->driver[0] ? o->driver : "emu", &po, &x->pl, err,
+				 len);
 	if (ret)
 		return ret;
 	if (plain_lru) {
@@ -980,15 +986,14 @@ static int exec_open(struct exec *x, const struct fuzz_opts *o, enum vidmm_pagin
 		ret = vidmm_init(&cfg, &x->pl.vm);
 		if (ret) {
 			snprintf(err, len, "vidmm_init (plain LRU): %s", vidmm_init_error());
-			emu_destroy(x->pl.emu);
-			x->pl.emu = NULL;
+			platform_close(&x->pl);
 			return ret;
 		}
 		x->pl.cfg = cfg;
 	}
 	x->open = true;
 	vidmm_query_segments(x->pl.vm, x->seg, VIDMM_MAX_SEGMENTS, &x->nseg);
-	emu_chip_ops.query_engines(x->pl.emu, &x->eng);
+	x->pl.ops->query_engines(x->pl.chip_ctx, &x->eng);
 	x->has_swap = vidmm_debug_swap_fd(x->pl.vm) >= 0;
 	x->next_id = 1;
 	struct vidmm_stats st;
@@ -1002,7 +1007,7 @@ static void exec_close(struct exec *x, uint32_t n)
 {
 	if (!x->open)
 		return;
-	for (uint32_t i = 0; i < x->eng.n_copy + x->eng.n_job; i++)
+	for (uint32_t i = 0; x->pl.emu && i < x->eng.n_copy + x->eng.n_job; i++)
 		emu_reset_engine(x->pl.emu, i);
 	vidmm_wait_idle(x->pl.vm, WAIT_NS);
 	for (int i = 0; i < NSLOT; i++) {
@@ -1466,7 +1471,7 @@ static int write_repro(const char *path, const struct fuzz_opts *o, const struct
 			      "workload", "fuzz",
 			      "seed", (json_int_t)o->seed, "threads", 1, "verify", true,
 			      "paging_mode", o->mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
-			      "driver", "emu", "profile", metrics_profile_json(&o->profile),
+			      "driver", o->driver[0] ? o->driver : "emu", "profile", metrics_profile_json(&o->profile),
 			      "params", "check_each", true);
 	char *hs = json_dumps(h, JSON_COMPACT);
 	json_decref(h);

@@ -46,6 +46,8 @@ struct fuzz_opts {
 	struct inject_plan inject;/* random faults armed for every program */
 	bool fault_calls;         /* fault injection among the generated calls */
 	char evict_policy[32];    /* --evict-policy; "": the default */
+	char driver[16];          /* --driver: "emu" (default) or "vulkan" */
+	char device[64];          /* --device (vulkan); "": the first usable */
 	char swap_dir[256];
 	const char *repro;        /* reproducer path; NULL: fuzz-<seed>.trace */
 	bool progress;

@@ -51,6 +51,9 @@ static void help(FILE *out)
 		"  --fence-timeout MS      the manager's fence timeout (default 100)\n"
 		"  --evict-policy NAME     eviction policy of every program (vidmm-bench list)\n"
 		"  --swap-dir DIR          where the swap file goes\n"
+		"  --driver emu|vulkan     the chip (default emu); on vulkan the generated fault\n"
+		"                          calls inject swap faults only\n"
+		"  --device N|NAME         with --driver vulkan: the device (vidmm-bench probe)\n"
 		"  --repro FILE            where a finding's trace goes (default fuzz-SEED.trace)\n"
 		"  --out FILE.json         results: executions, calls and returns by kind, findings\n"
 		"  --timeline FILE.json    a timeline of every program (Perfetto, chrome://tracing);\n"
@@ -64,7 +67,7 @@ static void help(FILE *out)
 
 enum { F_PROFILE = 256, F_SEED, F_TIME, F_RUNS, F_CALLS, F_THREADS, F_PMODE, F_DIFF, F_NOFAULTS,
        F_INJECT, F_FTO, F_SWAPDIR, F_REPRO, F_OUT, F_TIMELINE, F_EVICT, F_QUIET, F_PLANT,
-       F_HELP };
+       F_DRIVER, F_DEVICE, F_HELP };
 
 int fuzz_main(int argc, char **argv);
 
@@ -83,6 +86,8 @@ int fuzz_main(int argc, char **argv)
 		{ "inject", required_argument, NULL, F_INJECT },
 		{ "fence-timeout", required_argument, NULL, F_FTO },
 		{ "evict-policy", required_argument, NULL, F_EVICT },
+		{ "driver", required_argument, NULL, F_DRIVER },
+		{ "device", required_argument, NULL, F_DEVICE },
 		{ "swap-dir", required_argument, NULL, F_SWAPDIR },
 		{ "repro", required_argument, NULL, F_REPRO },
 		{ "out", required_argument, NULL, F_OUT },
@@ -109,6 +114,7 @@ int fuzz_main(int argc, char **argv)
 	o.threads = 1;
 	o.calls = 200;
 	o.fault_calls = true;
+	snprintf(o.driver, sizeof(o.driver), "emu");
 	/* Short: injected late commands and hangs then cost little time, and
 	 * paging copies on the small profile take well under a millisecond. */
 	o.fence_timeout_ns = 100000000ull;
@@ -189,6 +195,19 @@ int fuzz_main(int argc, char **argv)
 			cli_evict_policy(optarg, o.evict_policy, sizeof(o.evict_policy), err,
 					 sizeof(err));
 			break;
+		case F_DRIVER:
+			if (strcmp(optarg, "emu") && strcmp(optarg, "vulkan"))
+				snprintf(err, sizeof(err), "--driver: no such driver '%s' (available: "
+					 "emu, vulkan)", optarg);
+			else
+				snprintf(o.driver, sizeof(o.driver), "%s", optarg);
+			break;
+		case F_DEVICE:
+			if (!*optarg || strlen(optarg) >= sizeof(o.device))
+				snprintf(err, sizeof(err), "--device: empty or too long");
+			else
+				snprintf(o.device, sizeof(o.device), "%s", optarg);
+			break;
 		case F_SWAPDIR:
 			if (!*optarg || strlen(optarg) >= sizeof(o.swap_dir))
 				snprintf(err, sizeof(err), "--swap-dir: empty or too long");
@@ -217,6 +236,17 @@ int fuzz_main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		snprintf(err, sizeof(err), "unexpected argument '%s'", argv[optind]);
+		goto usage;
+	}
+	if (strcmp(o.driver, "emu") != 0) {
+		/* the chip faults are the emulator's: swap faults stay among the calls */
+		if (o.inject.n) {
+			snprintf(err, sizeof(err), "--inject: needs --driver emu (faults are injected "
+				 "into the emulated engines)");
+			goto usage;
+		}
+	} else if (o.device[0]) {
+		snprintf(err, sizeof(err), "--device: applies to --driver vulkan only");
 		goto usage;
 	}
 	for (unsigned i = 0; i < o.inject.n; i++)
@@ -252,17 +282,20 @@ int fuzz_main(int argc, char **argv)
 		rfile_abort(&out);
 		goto usage;
 	}
-	printf("vidmm-bench fuzz: profile %s, seed %" PRIu64 ", %u thread%s, %u calls per program, "
-	       "%s paging%s%s\n", o.profile.name, o.seed, o.threads, o.threads == 1 ? "" : "s",
+	printf("vidmm-bench fuzz: %sprofile %s, seed %" PRIu64 ", %u thread%s, %u calls per program, "
+	       "%s paging%s%s\n", strcmp(o.driver, "emu") ? "driver vulkan, " : "", o.profile.name,
+	       o.seed, o.threads, o.threads == 1 ? "" : "s",
 	       o.calls, o.mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
 	       o.differential ? ", differential" : "", o.fault_calls ? ", fault calls" : "");
 	fflush(stdout);
-	if (fuzz_run(&o, st, err, sizeof(err))) {
+	int fr = fuzz_run(&o, st, err, sizeof(err));
+	if (fr) {
 		rfile_abort(&out);
 		timeline_abort();
-		fprintf(stderr, "vidmm-bench fuzz: %s\n", err);
+		/* no device for the driver: skipped */
+		fprintf(stderr, "vidmm-bench fuzz: %s%s\n", fr == -ENXIO ? "skipped: " : "", err);
 		free(st);
-		return EXIT_USAGE;
+		return fr == -ENXIO ? 77 : EXIT_USAGE;
 	}
 	printf("fuzz: %" PRIu64 " programs, %" PRIu64 " calls in %.1f s (%.1f programs/s, %.0f "
 	       "calls/s), %" PRIu64 " content checks%s\n", st->executions, st->calls, st->secs,

@@ -76,10 +76,17 @@ static uint64_t retire(struct vkchip *c, struct vkengine *e)
 	if (done <= atomic_load_explicit(&e->retired, memory_order_acquire))
 		return atomic_load_explicit(&e->retired, memory_order_acquire);
 	pthread_mutex_lock(&e->retire_lock);
-	for (uint64_t f = atomic_load_explicit(&e->retired, memory_order_relaxed) + 1; f <= done;
-	     f++) {
+	/* Another thread may have retired past what this one read before the
+	 * lock: never go back (slots would be retired twice, and a result
+	 * written again after its owner had read it). */
+	uint64_t from = atomic_load_explicit(&e->retired, memory_order_relaxed);
+	if (done <= from) {
+		pthread_mutex_unlock(&e->retire_lock);
+		return from;
+	}
+	for (uint64_t f = from + 1; f <= done; f++) {
 		struct vkslot *s = &e->slot[f % VK_SLOTS];
-		if (s->fence != f)
+		if (atomic_load_explicit(&s->fence, memory_order_acquire) != f)
 			continue;
 		if (s->result) {
 			uint64_t v = 0;
@@ -89,6 +96,7 @@ static uint64_t retire(struct vkchip *c, struct vkengine *e)
 				v = XXH3_64bits_withSeed(s->staging.cpu, s->staging.cpu ? s->staging.size : 0,
 							 s->seed);
 			*s->result = v;
+			s->result = NULL;
 		}
 		if (s->staging.buf)
 			vkd_free(c, &s->staging);
@@ -128,7 +136,8 @@ static int begin(struct vkchip *c, struct vkengine *e, struct vkslot **out)
 	uint64_t v = e->submitted + 1;
 	struct vkslot *s = &e->slot[v % VK_SLOTS];
 
-	if (s->fence && s->fence > retire(c, e))
+	uint64_t was = atomic_load_explicit(&s->fence, memory_order_relaxed);
+	if (was && was > retire(c, e))
 		return -EAGAIN;
 	s->result = NULL;
 	s->op = OP_NONE;
@@ -178,15 +187,22 @@ static int finish(struct vkchip *c, struct vkengine *e, struct vkslot *s, int er
 			    .pWaitDstStageMask = wst, .commandBufferCount = 1,
 			    .pCommandBuffers = &s->cb, .signalSemaphoreCount = 1,
 			    .pSignalSemaphores = &e->sem };
+	/* The slot is v's before the GPU can signal v: another thread's
+	 * retire may see the semaphore reach v before this one returns from
+	 * vkQueueSubmit, and must then find the slot (and its result pointer
+	 * and staging) v's. Storing it afterwards lost CHECKSUM results under
+	 * four fuzz threads. */
+	uint64_t was = atomic_load_explicit(&s->fence, memory_order_relaxed);
+	atomic_store_explicit(&s->fence, v, memory_order_release);
 	pthread_mutex_lock(&e->queue->lock);
 	VkResult r = vkQueueSubmit(e->queue->q, 1, &si, VK_NULL_HANDLE);
 	pthread_mutex_unlock(&e->queue->lock);
 	if (r != VK_SUCCESS) {
+		atomic_store_explicit(&s->fence, was, memory_order_relaxed);
 		if (s->staging.buf)
 			vkd_free(c, &s->staging);
 		return VK_CHECK_ERR(r);
 	}
-	s->fence = v;
 	e->submitted = v;
 	atomic_store_explicit(&e->submitted_pub, v, memory_order_release);
 	if (err) {

@@ -76,7 +76,9 @@ struct vkruns {
 
 struct vkslot {
 	VkCommandBuffer cb;
-	uint64_t fence;      /* 0: never used */
+	/* 0: never used. Stored (release) before the command is queued: a
+	 * thread that sees the semaphore reach it must find the slot its own. */
+	_Atomic uint64_t fence;
 	uint64_t *result;    /* the job's result pointer, or NULL */
 	uint32_t op;         /* enum vidmm_job_op, or UINT32_MAX for copy/fill */
 	uint64_t seed;
