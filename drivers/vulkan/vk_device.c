@@ -228,14 +228,6 @@ static int list_devices(VkInstance inst, VkPhysicalDevice **out, uint32_t *n)
 	return 0;
 }
 
-int vkd_host_type(struct vkchip *c, uint32_t bits)
-{
-	VkPhysicalDeviceMemoryProperties mp;
-	vkGetPhysicalDeviceMemoryProperties(c->pd, &mp);
-	return find_type(&mp, bits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-			 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
-}
-
 int vkd_alloc(struct vkchip *c, struct vkmem *m, uint64_t size, uint32_t type, bool map)
 {
 	VkBufferCreateInfo bi = { .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
@@ -475,13 +467,12 @@ int vk_chip_create(const struct vidmm_profile *p, const char *device, struct vkc
 	c->per_table = c->page_size / c->entry_bytes;
 	c->per_table_shift = (uint32_t)__builtin_ctz(c->per_table);
 	c->local_size = c->prof.local_visible + c->prof.local_invisible;
-	c->local_pages = c->local_size >> c->page_shift;
 	c->pcie_size = c->prof.pcie_snooped + c->prof.pcie_unsnooped;
 	c->pcie_base = chip_layout_pcie_base(c->local_size);
 	c->pool_npages = c->prof.sysmem >> c->page_shift;
 	for (uint32_t i = 0; i < VK_NREGS; i++)
 		atomic_init(&c->regs[i], 0);
-	atomic_init(&c->regs[VK_MMIO_ID / 4], VK_CHIP_ID);
+	atomic_init(&c->regs[CHIP_MMIO_ID / 4], VK_CHIP_ID);
 	c->tlb_mask = c->prof.tlb_entries - 1;
 	c->tlb = calloc(c->prof.tlb_entries, sizeof(*c->tlb));
 	ret = -ENOMEM;

@@ -277,9 +277,9 @@ static int record_copy(struct vkchip *c, VkCommandBuffer cb, uint64_t dst, uint6
 
 	if (!size)
 		return 0;
-	ret = vkm_translate(c, src, size, false, &s);
+	ret = vkm_translate(c, src, size, &s);
 	if (!ret && !dst_mem)
-		ret = vkm_translate(c, dst, size, true, &d);
+		ret = vkm_translate(c, dst, size, &d);
 	if (ret)
 		goto out;
 	if (!dst_mem && s.n == 1 && d.n == 1 && s.v[0].buf == d.v[0].buf && !s.v[0].dummy &&
@@ -339,7 +339,7 @@ static int job_runs(struct vkchip *c, const struct vidmm_chip_job *j, struct vkr
 			uint64_t len = end - a;
 			if (j->op == VIDMM_JOB_TOUCH)
 				len = len < 8 ? len : 8;
-			ret = vkm_translate(c, a, len, j->op == VIDMM_JOB_FILL, &t);
+			ret = vkm_translate(c, a, len, &t);
 			uint64_t off = a - r->gpu_addr;
 			for (size_t k = 0; k < t.n && !ret; k++) {
 				if (n == cap) {
@@ -410,8 +410,8 @@ static int record_job(struct vkchip *c, struct vkengine *e, struct vkslot *s,
 			total += j->refs[i].size;
 		if (!total)
 			return 0;
-		int t = vkd_host_type(c, ~0u);
-		int ret = t < 0 ? -ENODEV : vkd_alloc(c, &s->staging, total, (uint32_t)t, true);
+		/* host-visible and coherent: the pool's memory type */
+		int ret = vkd_alloc(c, &s->staging, total, c->mtype[MEM_SYS], true);
 		uint64_t at = 0;
 		for (uint32_t i = 0; i < j->nrefs && !ret; i++) {
 			ret = record_copy(c, s->cb, at, j->refs[i].gpu_addr, j->refs[i].size,
@@ -487,7 +487,7 @@ static int op_fill(void *ctx, uint32_t engine, uint64_t dst, uint64_t size, uint
 	pthread_mutex_lock(&e->lock);
 	ret = begin(c, e, &s);
 	if (!ret) {
-		int err = vkm_translate(c, dst, size, true, &d);
+		int err = vkm_translate(c, dst, size, &d);
 		for (size_t i = 0; i < d.n && !err; i++)
 			if (!d.v[i].dummy)
 				vkCmdFillBuffer(s->cb, c->mem[d.v[i].buf].buf, d.v[i].off, d.v[i].len,
@@ -839,10 +839,8 @@ static int engine_start(struct vkchip *c, struct vkengine *e, uint32_t id, bool 
 		/* Room for a job over every page of the aperture twice over. */
 		uint64_t runs = 2 * ((c->pcie_size >> c->page_shift) + 2 * VIDMM_JOB_MAX_REFS);
 		uint64_t size = RES_BYTES + runs * sizeof(struct vkrun);
-		int t = vkd_host_type(c, ~0u);
-		if (t < 0)
-			return -ENODEV;
-		return vkd_alloc(c, &e->args, size < (1u << 20) ? (1u << 20) : size, (uint32_t)t, true);
+		return vkd_alloc(c, &e->args, size < (1u << 20) ? (1u << 20) : size, c->mtype[MEM_SYS],
+				 true);
 	}
 	return 0;
 }

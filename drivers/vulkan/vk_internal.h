@@ -27,22 +27,10 @@
 #include "vk.h"
 #include "../layout.h"
 
-/* Register map and entry format: the layout both chips share
- * (drivers/layout.h); only the ID differs from the emulator's. */
-#define VK_MMIO_ID                CHIP_MMIO_ID
-#define VK_MMIO_MMU_ENABLE        CHIP_MMIO_MMU_ENABLE
-#define VK_MMIO_MMU_DUMMY_PFN     CHIP_MMIO_MMU_DUMMY_PFN
-#define VK_MMIO_MMU_INVAL_FIRST   CHIP_MMIO_MMU_INVAL_FIRST
-#define VK_MMIO_MMU_INVAL_COUNT   CHIP_MMIO_MMU_INVAL_COUNT
-#define VK_MMIO_MMU_INVAL_TRIGGER CHIP_MMIO_MMU_INVAL_TRIGGER
-#define VK_MMIO_MMU_START_ADDRESS CHIP_MMIO_MMU_START_ADDRESS
-#define VK_MMIO_SIZE              CHIP_MMIO_SIZE
-#define VK_NREGS                  (CHIP_MMIO_SIZE / 4)
-#define VK_L1_REGS                CHIP_L1_REGS
-#define VK_CHIP_ID                0x564b4d4du /* "VKMM" */
-#define VK_PTE_VALID CHIP_PTE_VALID
-#define VK_PTE_SNOOP CHIP_PTE_SNOOP
-#define VK_PTE_SHIFT CHIP_PTE_SHIFT
+/* Register map and entry format: drivers/layout.h's (CHIP_*), as the
+ * emulator's; only the ID differs. */
+#define VK_CHIP_ID 0x564b4d4du /* "VKMM" */
+#define VK_NREGS (CHIP_MMIO_SIZE / 4)
 /* Frames below are not in the pool (as the emulator: pool indices written
  * as frames are caught). */
 #define VK_FIRST_PFN 0x100u
@@ -137,7 +125,7 @@ struct vkchip {
 	struct vkmem mem[MEM_FIXED];
 	uint32_t mtype[MEM_FIXED]; /* memory type of each */
 	uint32_t page_size, page_shift, entry_bytes, per_table, per_table_shift;
-	uint64_t local_size, local_pages, pcie_base, pcie_size, pool_npages;
+	uint64_t local_size, pcie_base, pcie_size, pool_npages;
 	_Atomic uint32_t regs[VK_NREGS];
 	pthread_mutex_t tlb_lock;
 	struct vktlb_ent *tlb;
@@ -153,13 +141,14 @@ struct vkchip {
 /* vk_device.c */
 int vkd_alloc(struct vkchip *c, struct vkmem *m, uint64_t size, uint32_t type, bool map);
 void vkd_free(struct vkchip *c, struct vkmem *m);
-int vkd_host_type(struct vkchip *c, uint32_t bits); /* HOST_VISIBLE|COHERENT, or -1 */
 int vk_engines_start(struct vkchip *c, char *err, size_t len);
 void vk_engines_stop(struct vkchip *c);
 
 /* vk_mmu.c */
-int vkm_translate(struct vkchip *c, uint64_t addr, uint64_t size, bool write,
-		  struct vkruns *out);
+/* [addr, addr+size) as pieces of device memory (dummy pieces flagged: a
+ * write drops them); 0, -EFAULT (outside every segment, a bad table or
+ * frame: counted) or -ENOMEM. */
+int vkm_translate(struct vkchip *c, uint64_t addr, uint64_t size, struct vkruns *out);
 void vkm_runs_free(struct vkruns *r);
 int vkm_walk_tables(struct vkchip *c, uint64_t idx, uint64_t *pfn);
 uint32_t vkm_mmio_read(struct vkchip *c, uint32_t reg);

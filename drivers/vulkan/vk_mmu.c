@@ -43,30 +43,30 @@ int vkm_walk_tables(struct vkchip *c, uint64_t idx, uint64_t *pfn)
 	const uint64_t mask = c->per_table - 1;
 	uint64_t l1 = idx >> (2 * es);
 
-	if (l1 >= VK_L1_REGS)
+	if (l1 >= CHIP_L1_REGS)
 		return XL_BADTABLE;
-	uint64_t e = atomic_load_explicit(&c->regs[VK_MMIO_MMU_START_ADDRESS / 4 + l1],
+	uint64_t e = atomic_load_explicit(&c->regs[CHIP_MMIO_MMU_START_ADDRESS / 4 + l1],
 					  memory_order_relaxed);
-	if (!(e & VK_PTE_VALID))
+	if (!(e & CHIP_PTE_VALID))
 		return XL_UNMAPPED;
-	if (!table_ok(c, e >> VK_PTE_SHIFT))
+	if (!table_ok(c, e >> CHIP_PTE_SHIFT))
 		return XL_BADTABLE;
-	e = load_entry(c, e >> VK_PTE_SHIFT, (idx >> es) & mask);
-	if (!(e & VK_PTE_VALID))
+	e = load_entry(c, e >> CHIP_PTE_SHIFT, (idx >> es) & mask);
+	if (!(e & CHIP_PTE_VALID))
 		return XL_UNMAPPED;
-	if (!table_ok(c, e >> VK_PTE_SHIFT))
+	if (!table_ok(c, e >> CHIP_PTE_SHIFT))
 		return XL_BADTABLE;
-	e = load_entry(c, e >> VK_PTE_SHIFT, idx & mask);
-	if (!(e & VK_PTE_VALID))
+	e = load_entry(c, e >> CHIP_PTE_SHIFT, idx & mask);
+	if (!(e & CHIP_PTE_VALID))
 		return XL_UNMAPPED;
-	*pfn = e >> VK_PTE_SHIFT;
+	*pfn = e >> CHIP_PTE_SHIFT;
 	return *pfn >= VK_FIRST_PFN && *pfn - VK_FIRST_PFN < c->pool_npages ? XL_OK : XL_BADFRAME;
 }
 
 static int walk(struct vkchip *c, uint64_t idx, uint64_t *pfn)
 {
 	*pfn = 0;
-	if (!(atomic_load_explicit(&c->regs[VK_MMIO_MMU_ENABLE / 4], memory_order_relaxed) & 1))
+	if (!(atomic_load_explicit(&c->regs[CHIP_MMIO_MMU_ENABLE / 4], memory_order_relaxed) & 1))
 		return XL_UNMAPPED;
 	return vkm_walk_tables(c, idx, pfn);
 }
@@ -123,17 +123,16 @@ void vkm_runs_free(struct vkruns *r)
  * frame (the core zeroes it), else the driver's zero page. */
 static struct vkchunk dummy_chunk(struct vkchip *c, uint64_t len)
 {
-	uint64_t f = atomic_load_explicit(&c->regs[VK_MMIO_MMU_DUMMY_PFN / 4], memory_order_relaxed);
+	uint64_t f = atomic_load_explicit(&c->regs[CHIP_MMIO_MMU_DUMMY_PFN / 4], memory_order_relaxed);
 
 	if (f >= VK_FIRST_PFN && f - VK_FIRST_PFN < c->pool_npages)
 		return (struct vkchunk){ MEM_SYS, true, (f - VK_FIRST_PFN) << c->page_shift, len };
 	return (struct vkchunk){ MEM_ZERO, true, 0, len };
 }
 
-int vkm_translate(struct vkchip *c, uint64_t addr, uint64_t size, bool write, struct vkruns *out)
+int vkm_translate(struct vkchip *c, uint64_t addr, uint64_t size, struct vkruns *out)
 {
 	int ret = 0;
-	(void)write;
 
 	out->n = 0;
 	if (!size)
@@ -157,7 +156,7 @@ int vkm_translate(struct vkchip *c, uint64_t addr, uint64_t size, bool write, st
 	}
 	uint64_t rel = addr - c->pcie_base, page = c->page_size;
 	uint64_t dummy_n = 0, unmapped_n = 0;
-	uint64_t dpfn = atomic_load_explicit(&c->regs[VK_MMIO_MMU_DUMMY_PFN / 4],
+	uint64_t dpfn = atomic_load_explicit(&c->regs[CHIP_MMIO_MMU_DUMMY_PFN / 4],
 					     memory_order_relaxed);
 	pthread_mutex_lock(&c->tlb_lock);
 	while (size && !ret) {
@@ -203,25 +202,25 @@ static void invalidate(struct vkchip *c, uint32_t first, uint32_t count)
 
 uint32_t vkm_mmio_read(struct vkchip *c, uint32_t reg)
 {
-	if ((reg & 3) || reg >= VK_MMIO_SIZE)
+	if ((reg & 3) || reg >= CHIP_MMIO_SIZE)
 		return 0xffffffffu;
 	return atomic_load_explicit(&c->regs[reg / 4], memory_order_relaxed);
 }
 
 void vkm_mmio_write(struct vkchip *c, uint32_t reg, uint32_t v)
 {
-	if ((reg & 3) || reg >= VK_MMIO_SIZE || reg == VK_MMIO_ID)
+	if ((reg & 3) || reg >= CHIP_MMIO_SIZE || reg == CHIP_MMIO_ID)
 		return;
 	switch (reg) {
-	case VK_MMIO_MMU_INVAL_TRIGGER:
+	case CHIP_MMIO_MMU_INVAL_TRIGGER:
 		if (v)
 			invalidate(c,
-				   atomic_load_explicit(&c->regs[VK_MMIO_MMU_INVAL_FIRST / 4],
+				   atomic_load_explicit(&c->regs[CHIP_MMIO_MMU_INVAL_FIRST / 4],
 							memory_order_relaxed),
-				   atomic_load_explicit(&c->regs[VK_MMIO_MMU_INVAL_COUNT / 4],
+				   atomic_load_explicit(&c->regs[CHIP_MMIO_MMU_INVAL_COUNT / 4],
 							memory_order_relaxed));
 		return;
-	case VK_MMIO_MMU_ENABLE:
+	case CHIP_MMIO_MMU_ENABLE:
 		atomic_store_explicit(&c->regs[reg / 4], v & 1, memory_order_relaxed);
 		invalidate(c, 0, 0);
 		return;
