@@ -116,20 +116,33 @@ struct emu_err_rec {
 };
 
 /*
- * One engine: a thread fed by a bounded ring.
+ * One engine: a thread fed by a bounded ring, the way a GPU front end reads
+ * the ring the driver writes: submitters append under lock and publish the
+ * write pointer; the engine thread takes commands and completes them without
+ * the lock, so a submit never waits for the engine (and the engine never
+ * for a submit) in steady state.
  *
- * lock protects: ring[], head, count, ring_full, issued, executing, hung, stop,
- * reset_gen, the injection counters and the error history. Condvars, all
- * used with lock: work (the engine thread waits for commands, for a reset
- * during a delay, or for stop), done (fence waiters and emu_reset_engine
- * waiting for the running command). Submitters never wait: a full ring is
- * -EAGAIN.
- * completed is stored with release while holding lock and loaded with acquire
- * without it, so a fence_completed poll sees the command's writes. submits
- * mirrors issued (stored under lock) so the idle engine can poll for work
- * without the lock; it orders nothing, the lock is retaken before use.
- * tlb is the engine thread's alone. The stat_* fields are relaxed atomics
- * written by the engine thread, read by anyone.
+ * lock protects: appending to ring[] (wptr moves only under it), ring_full,
+ * issued, sleeping, the injection counters and the error history; hung, stop
+ * and reset_gen are written under it and read by the engine without it.
+ * Condvars, all used with lock: work (the engine thread sleeps on it when the
+ * ring is empty or the engine hung, and a delay sleeps on it so that a reset
+ * or stop cuts it short), done (fence waiters and emu_reset_engine waiting
+ * for the running command). Submitters never wait: a full ring is -EAGAIN.
+ *
+ * Taking a command (engine thread): in_pop = 1, then hung and stop are read,
+ * the slot at rptr copied, executing set, rptr advanced (release), in_pop =
+ * 0, all seq_cst. emu_reset_engine sets hung, then waits until in_pop is 0
+ * and executing is 0: from then on the engine cannot take a command, and the
+ * reset is the ring's only reader until it clears hung (the store/load pairs
+ * on hung and in_pop are Dekker's: one side always sees the other).
+ * Completing: completed is stored (release) before executing is cleared, and
+ * then, only if waiters is non-zero, done is broadcast under lock; a waiter
+ * raises waiters under lock before it reads completed. So the engine takes
+ * the lock only for a delay, an error, or a waiter.
+ * submits mirrors issued so that an idle engine can poll for work without
+ * the lock. tlb is the engine thread's alone. The stat_* fields are relaxed
+ * atomics written by the engine thread, read by anyone.
  */
 struct emu_engine {
 	struct emu *e;
@@ -138,15 +151,32 @@ struct emu_engine {
 	pthread_t thread;
 	bool thread_started;
 
-	pthread_mutex_t lock;
+	/* Written by submitters (under lock). The three groups sit on their
+	 * own cache lines: an engine taking and completing commands and a
+	 * client submitting more do not pull each other's lines. */
+	_Alignas(64) pthread_mutex_t lock;
 	pthread_cond_t work, done;
 	struct emu_cmd *ring;
-	uint32_t head, count;
+	_Atomic uint64_t wptr; /* commands appended (slot: wptr % EMU_RING_SIZE) */
+	uint64_t rptr_seen;  /* rptr as last read: reread only when the ring looks full */
 	uint64_t ring_full;  /* submits refused with -EAGAIN */
 	uint64_t issued;     /* last fence handed out */
-	uint64_t executing;  /* fence of the command running, 0 if none */
-	bool hung, stop;
-	uint64_t reset_gen;
+	_Atomic uint64_t submits; /* mirror of issued, for the idle poll */
+	bool sleeping;        /* the engine thread waits on work */
+
+	/* Written by the engine thread, per command. */
+	_Alignas(64) _Atomic uint64_t rptr; /* taken by the engine or aborted by a reset */
+	_Atomic uint64_t executing; /* fence of the command running, 0 if none */
+	_Atomic uint64_t completed;
+	_Atomic bool in_pop;  /* the engine is taking a command (see above) */
+	/* The engine thread holds a command and is on a CPU running it: only
+	 * then can a waiter's spin pay off (emu_fence_wait). */
+	_Atomic bool running;
+
+	/* Read by the engine per command, written seldom. */
+	_Alignas(64) _Atomic bool hung, stop;
+	_Atomic uint32_t waiters; /* threads in a wait on done */
+	_Atomic uint64_t reset_gen;
 	uint32_t inject_fail_n;
 	uint32_t inject_delay_n;
 	uint64_t inject_delay_ns;
@@ -163,15 +193,9 @@ struct emu_engine {
 	uint32_t err_head, err_count; /* ring of the newest failures */
 	uint64_t err_lost_upto;       /* failures at or below this were dropped */
 
-	_Atomic uint64_t completed;
-	_Atomic uint64_t submits; /* mirror of issued, for the idle poll */
-	/* The engine thread holds a command and is on a CPU running it: only
-	 * then can a waiter's spin pay off (emu_fence_wait). */
-	_Atomic bool running;
-
 	struct tlb tlb;
 
-	_Atomic uint64_t stat_commands, stat_bytes, stat_busy_ns;
+	_Alignas(64) _Atomic uint64_t stat_commands, stat_bytes, stat_busy_ns;
 	_Atomic uint64_t stat_tlb_hits, stat_tlb_misses, stat_tlb_flushes;
 };
 

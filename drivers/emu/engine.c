@@ -17,6 +17,7 @@
 #include "emu_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -485,8 +486,102 @@ static void sleep_on_work(struct emu_engine *eng, uint64_t ns, uint64_t my_reset
 	struct timespec ts;
 
 	abs_deadline(&ts, deadline);
-	while (!eng->stop && eng->reset_gen == my_reset && emu_now_ns() < deadline)
+	while (!atomic_load(&eng->stop) && atomic_load(&eng->reset_gen) == my_reset &&
+	       emu_now_ns() < deadline)
 		pthread_cond_timedwait(&eng->work, &eng->lock, &ts);
+}
+
+/* Copy only the refs a job has: the ring slot holds room for
+ * VIDMM_JOB_MAX_REFS (1.5 KiB), and both copies happen under eng->lock. */
+static void copy_job(struct vidmm_chip_job *dst, const struct vidmm_chip_job *src)
+{
+	uint32_t n = src->nrefs <= VIDMM_JOB_MAX_REFS ? src->nrefs : VIDMM_JOB_MAX_REFS;
+
+	dst->op = src->op;
+	dst->seed = src->seed;
+	dst->nrefs = src->nrefs;
+	dst->result = src->result;
+	memcpy(dst->refs, src->refs, n * sizeof(dst->refs[0]));
+}
+
+static void copy_cmd(struct emu_cmd *dst, const struct emu_cmd *src)
+{
+	memcpy(dst, src, offsetof(struct emu_cmd, job));
+	if (src->type == CMD_JOB)
+		copy_job(&dst->job, &src->job);
+}
+
+/* Wake whoever waits on done (fence waiters, a reset waiting for the
+ * running command); the lock only when someone does (emu_internal.h). */
+static void wake_waiters(struct emu_engine *eng)
+{
+	if (atomic_load(&eng->waiters)) {
+		pthread_mutex_lock(&eng->lock);
+		pthread_cond_broadcast(&eng->done);
+		pthread_mutex_unlock(&eng->lock);
+	}
+}
+
+/*
+ * Take the next command into c without the lock; false if there is none,
+ * or the engine is hung or stopping. The in_pop handshake with
+ * emu_reset_engine is in emu_internal.h.
+ */
+static bool take_command(struct emu_engine *eng, struct emu_cmd *c)
+{
+	bool took = false;
+
+	atomic_store(&eng->in_pop, true);
+	if (!atomic_load(&eng->hung) && !atomic_load(&eng->stop)) {
+		uint64_t r = atomic_load_explicit(&eng->rptr, memory_order_relaxed);
+
+		if (r != atomic_load_explicit(&eng->wptr, memory_order_acquire)) {
+			copy_cmd(c, &eng->ring[r % EMU_RING_SIZE]);
+			set_running(eng, true);
+			atomic_store(&eng->executing, c->fence);
+			/* The slot may be written again from here on. */
+			atomic_store_explicit(&eng->rptr, r + 1, memory_order_release);
+			took = true;
+		}
+	}
+	atomic_store(&eng->in_pop, false);
+	if (!took)
+		wake_waiters(eng); /* a reset may wait for in_pop */
+	return took;
+}
+
+/* Nothing to take: sleep until there is, or a reset ends a hang. False once
+ * the engine is stopping. */
+static bool idle(struct emu_engine *eng)
+{
+	bool spun = false;
+
+	set_running(eng, false);
+	pthread_mutex_lock(&eng->lock);
+	while (!atomic_load(&eng->stop) &&
+	       (atomic_load(&eng->hung) ||
+		atomic_load_explicit(&eng->rptr, memory_order_relaxed) ==
+			atomic_load_explicit(&eng->wptr, memory_order_relaxed))) {
+		if (!spun && !atomic_load(&eng->hung)) {
+			/*
+			 * Poll a little before sleeping, like a GPU front end:
+			 * a submit right after a completion (submit, wait,
+			 * submit) then costs no wakeup.
+			 */
+			uint64_t seen = atomic_load_explicit(&eng->submits, memory_order_relaxed);
+			pthread_mutex_unlock(&eng->lock);
+			spin_until_changed(&eng->submits, seen, EMU_ENGINE_SPIN_NS);
+			pthread_mutex_lock(&eng->lock);
+			spun = true;
+			continue;
+		}
+		eng->sleeping = true;
+		pthread_cond_wait(&eng->work, &eng->lock);
+		eng->sleeping = false;
+	}
+	bool go = !atomic_load(&eng->stop);
+	pthread_mutex_unlock(&eng->lock);
+	return go;
 }
 
 static void *engine_main(void *arg)
@@ -507,37 +602,13 @@ static void *engine_main(void *arg)
 	if (!c)
 		abort(); /* cannot happen in practice; the engine would hang silently */
 
-	pthread_mutex_lock(&eng->lock);
 	for (;;) {
-		bool spun = false;
-		if (eng->count == 0 || eng->hung)
-			set_running(eng, false);
-		while (!eng->stop && (eng->count == 0 || eng->hung)) {
-			if (!spun && !eng->hung) {
-				/*
-				 * Poll a little before sleeping, like a GPU front end:
-				 * a submit right after a completion (submit, wait,
-				 * submit) then costs no wakeup.
-				 */
-				uint64_t seen = atomic_load_explicit(&eng->submits,
-								     memory_order_relaxed);
-				pthread_mutex_unlock(&eng->lock);
-				spin_until_changed(&eng->submits, seen, EMU_ENGINE_SPIN_NS);
-				pthread_mutex_lock(&eng->lock);
-				spun = true;
-				continue;
-			}
-			pthread_cond_wait(&eng->work, &eng->lock);
+		if (!take_command(eng, c)) {
+			if (!idle(eng))
+				break;
+			continue;
 		}
-		if (eng->stop)
-			break;
-		*c = eng->ring[eng->head];
-		set_running(eng, true);
-		eng->head = (eng->head + 1) % EMU_RING_SIZE;
-		eng->count--;
-		eng->executing = c->fence;
-		uint64_t my_reset = eng->reset_gen;
-		pthread_mutex_unlock(&eng->lock);
+		uint64_t my_reset = atomic_load(&eng->reset_gen);
 
 		uint64_t t0 = emu_now_ns();
 		if (c->start_delay_ns) {
@@ -554,17 +625,23 @@ static void *engine_main(void *arg)
 			atomic_fetch_add_explicit(&eng->stat_bytes, cmd_bytes(c), memory_order_relaxed);
 		publish_tlb_stats(eng);
 
-		pthread_mutex_lock(&eng->lock);
-		if (c->delay_ns) /* late fence */
-			sleep_on_work(eng, c->delay_ns, my_reset);
-		if (err)
-			record_error(eng, c->fence, err);
-		signal_locked(eng, c->fence);
-		eng->executing = 0;
+		if (c->delay_ns || err) {
+			pthread_mutex_lock(&eng->lock);
+			if (c->delay_ns) /* late fence */
+				sleep_on_work(eng, c->delay_ns, my_reset);
+			if (err) /* before the fence: fence_error must find it */
+				record_error(eng, c->fence, err);
+			pthread_mutex_unlock(&eng->lock);
+		}
+		/* No reset can store completed meanwhile: it waits for
+		 * executing to be 0 first. */
+		if (c->fence > atomic_load_explicit(&eng->completed, memory_order_relaxed))
+			atomic_store_explicit(&eng->completed, c->fence, memory_order_release);
 		atomic_fetch_add_explicit(&eng->stat_commands, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&eng->stat_busy_ns, emu_now_ns() - t0, memory_order_relaxed);
 		uint64_t done_fence = atomic_load_explicit(&eng->completed, memory_order_relaxed);
-		pthread_mutex_unlock(&eng->lock);
+		atomic_store(&eng->executing, 0);
+		wake_waiters(eng);
 
 		uint64_t t1 = emu_now_ns();
 		EMU_PROBE4(fence_signal, eng->id, c->fence, err, t1 - t0);
@@ -577,9 +654,7 @@ static void *engine_main(void *arg)
 			e->trace_fn(e->trace_arg, &tc);
 		}
 		raise_irq(e, eng->id, done_fence);
-		pthread_mutex_lock(&eng->lock);
 	}
-	pthread_mutex_unlock(&eng->lock);
 	free(c);
 	return NULL;
 }
@@ -614,23 +689,29 @@ static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
 	if (!eng || !fence)
 		return -EINVAL;
 	pthread_mutex_lock(&eng->lock);
-	if (eng->stop) {
+	if (atomic_load_explicit(&eng->stop, memory_order_relaxed)) {
 		pthread_mutex_unlock(&eng->lock);
 		return -ESHUTDOWN;
 	}
-	if (eng->count == EMU_RING_SIZE) {
+	uint64_t w = atomic_load_explicit(&eng->wptr, memory_order_relaxed);
+	/* rptr only grows: reading the engine's cache line only when the ring
+	 * looks full keeps a submit from missing on it every time. Acquire:
+	 * the engine has finished copying every slot it passed. */
+	if (w - eng->rptr_seen == EMU_RING_SIZE)
+		eng->rptr_seen = atomic_load_explicit(&eng->rptr, memory_order_acquire);
+	if (w - eng->rptr_seen == EMU_RING_SIZE) {
 		eng->ring_full++;
 		pthread_mutex_unlock(&eng->lock);
 		return -EAGAIN;
 	}
-	struct emu_cmd *c = &eng->ring[(eng->head + eng->count) % EMU_RING_SIZE];
+	struct emu_cmd *c = &eng->ring[w % EMU_RING_SIZE];
 	c->type = proto->type;
 	c->dst = proto->dst;
 	c->src = proto->src;
 	c->size = proto->size;
 	c->pattern = proto->pattern;
 	if (job)
-		c->job = *job;
+		copy_job(&c->job, job);
 	c->fence = ++eng->issued;
 	c->t_submit_ns = e->trace_fn ? emu_now_ns() : 0;
 	EMU_PROBE4(cmd_submit, engine, c->fence, c->type, c->type == CMD_JOB ? 0 : c->size);
@@ -658,10 +739,11 @@ static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
 	eng->injected[EMU_FAULT_FAIL] += c->inject_fail;
 	eng->injected[EMU_FAULT_FENCE_DELAY] += c->delay_ns != 0;
 	eng->injected[EMU_FAULT_START_DELAY] += c->start_delay_ns != 0;
-	eng->count++;
+	atomic_store_explicit(&eng->wptr, w + 1, memory_order_release);
 	atomic_store_explicit(&eng->submits, eng->issued, memory_order_relaxed);
 	*fence = c->fence;
-	pthread_cond_signal(&eng->work);
+	if (eng->sleeping)
+		pthread_cond_signal(&eng->work);
 	pthread_mutex_unlock(&eng->lock);
 	return 0;
 }
@@ -756,15 +838,19 @@ int emu_fence_wait(struct emu *e, uint32_t engine, uint64_t fence, uint64_t time
 		ret = -EINVAL;
 		goto out;
 	}
-	while (atomic_load_explicit(&eng->completed, memory_order_acquire) < fence) {
+	/* Counted before completed is read: the engine broadcasts done only
+	 * when it sees a waiter (emu_internal.h). */
+	atomic_fetch_add(&eng->waiters, 1);
+	while (atomic_load(&eng->completed) < fence) {
 		if (forever) {
 			pthread_cond_wait(&eng->done, &eng->lock);
 		} else if (pthread_cond_timedwait(&eng->done, &eng->lock, &ts) == ETIMEDOUT) {
-			if (atomic_load_explicit(&eng->completed, memory_order_acquire) < fence)
+			if (atomic_load(&eng->completed) < fence)
 				ret = -ETIMEDOUT;
 			break;
 		}
 	}
+	atomic_fetch_sub(&eng->waiters, 1);
 out:
 	pthread_mutex_unlock(&eng->lock);
 	return ret;
@@ -874,7 +960,7 @@ int emu_inject_hang(struct emu *e, uint32_t engine)
 	if (!eng)
 		return -EINVAL;
 	pthread_mutex_lock(&eng->lock);
-	eng->hung = true;
+	atomic_store(&eng->hung, true);
 	pthread_mutex_unlock(&eng->lock);
 	return 0;
 }
@@ -892,22 +978,25 @@ int emu_reset_engine(struct emu *e, uint32_t engine)
 	 * finish. Meanwhile the engine must take nothing new, so it is held as
 	 * if hung until the ring has been emptied.
 	 */
-	eng->hung = true;
-	eng->reset_gen++;
+	atomic_store(&eng->hung, true);
+	atomic_fetch_add(&eng->reset_gen, 1);
 	pthread_cond_broadcast(&eng->work);
-	while (eng->executing)
+	atomic_fetch_add(&eng->waiters, 1);
+	while (atomic_load(&eng->in_pop) || atomic_load(&eng->executing))
 		pthread_cond_wait(&eng->done, &eng->lock);
-	uint32_t aborted = eng->count;
-	for (uint32_t i = 0; i < aborted; i++) {
-		const struct emu_cmd *c = &eng->ring[(eng->head + i) % EMU_RING_SIZE];
-		record_error(eng, c->fence, -EIO);
-	}
+	atomic_fetch_sub(&eng->waiters, 1);
+	/* The engine takes nothing now: this is the ring's only reader. */
+	uint64_t r = atomic_load_explicit(&eng->rptr, memory_order_relaxed);
+	uint64_t w = atomic_load_explicit(&eng->wptr, memory_order_relaxed);
+	uint32_t aborted = (uint32_t)(w - r);
+	for (uint64_t i = r; i < w; i++)
+		record_error(eng, eng->ring[i % EMU_RING_SIZE].fence, -EIO);
 	atomic_fetch_add_explicit(&eng->stat_commands, aborted, memory_order_relaxed);
-	eng->head = (eng->head + eng->count) % EMU_RING_SIZE;
-	eng->count = 0;
-	eng->hung = false;
+	atomic_store_explicit(&eng->rptr, w, memory_order_release);
+	eng->rptr_seen = w;
 	last = eng->issued;
 	signal_locked(eng, last);
+	atomic_store(&eng->hung, false);
 	pthread_cond_broadcast(&eng->work);
 	pthread_mutex_unlock(&eng->lock);
 	if (aborted)
@@ -974,9 +1063,12 @@ int engines_start(struct emu *e)
 {
 	e->n_copy = e->prof.copy_engines;
 	e->n_engines = e->n_copy + 1;
-	e->engines = calloc(e->n_engines, sizeof(*e->engines));
+	/* Aligned: struct emu_engine keeps its groups on cache lines. */
+	size_t bytes = e->n_engines * sizeof(*e->engines);
+	e->engines = aligned_alloc(_Alignof(struct emu_engine), bytes);
 	if (!e->engines)
 		return -ENOMEM;
+	memset(e->engines, 0, bytes);
 	for (uint32_t i = 0; i < e->n_engines; i++) {
 		int ret = engine_init(e, &e->engines[i], i);
 		if (ret)
@@ -994,7 +1086,7 @@ void engines_stop(struct emu *e)
 		if (!eng->thread_started)
 			continue;
 		pthread_mutex_lock(&eng->lock);
-		eng->stop = true;
+		atomic_store(&eng->stop, true);
 		pthread_cond_broadcast(&eng->work);
 		pthread_mutex_unlock(&eng->lock);
 		pthread_join(eng->thread, NULL);
