@@ -48,7 +48,7 @@
 
 #include "internal.h"
 
-#define MAX_BATCH 64
+#define MAX_BATCH 256 /* allocations per swap-out batch (one io_uring pipeline) */
 #define MAX_ROUNDS 8
 /* Read-ahead at swap-in: at most this many allocations, and bytes (two
  * SWAP_IO_MAX reads when the slots are contiguous). */

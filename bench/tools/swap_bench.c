@@ -23,7 +23,7 @@
  *  - every allocation paged out (vidmm_evict: a GART unmap, data stay in
  *    their system pages), then large allocations created in the other PCIe
  *    segment until they take the whole budget: the manager must swap the
- *    data set out, in its own batches (up to 64 allocations per io_uring
+ *    data set out, in its own batches (up to 256 allocations per io_uring
  *    pipeline) - that is the swap-out figure;
  *  - those destroyed, one TOUCH job per allocation in creation order
  *    (= file order): each submit swaps one allocation in - the swap-in
@@ -342,9 +342,8 @@ static int evict_all(struct mgr *m)
 /*
  * Swap the data set out the way an application would make it happen: new
  * allocations that need every free system page. Chunks of up to 128 MiB,
- * so each call has whole batches to write - but never more than 256
- * allocations' worth: one allocation call gives up with -ENOMEM after 512
- * swap-outs (8 rounds of 64, core/reclaim.c) even with room in the file.
+ * so each call has whole batches to write, and at most 256 allocations'
+ * worth: one swap-out batch (core/reclaim.c's MAX_BATCH) per call.
  */
 static int pressure_out(struct mgr *m, double *wall)
 {
