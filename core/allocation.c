@@ -242,7 +242,7 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 	list_init(&a->lru);
 	list_init(&a->cache);
 
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	ret = placement_order(vm, d, a);
 	if (ret == -EINVAL)
 		goto err_unlock;
@@ -267,7 +267,7 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 	*out = alloc_handle(a);
 	VIDMM_TRACE(&vm->tracer, alloc_create, VIDMM_TRACE_ALLOC_CREATE, *out, a->size,
 		    a->seg - vm->seg, a->priority);
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	return 0;
 
 err_count:
@@ -275,7 +275,7 @@ err_count:
 	if (reserved)
 		slot_unreserve_locked(vm, slot);
 err_unlock:
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	free(a);
 	return ret;
 }
@@ -354,16 +354,16 @@ int vidmm_destroy_allocation(vidmm_t *vm, vidmm_handle_t h)
 
 	if (!vm)
 		return -EINVAL;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	a = handle_lookup_locked(vm, h);
 	if (!a || a->lock_count) {
-		pthread_mutex_unlock(&vm->lock);
+		vm_unlock(vm);
 		return a ? -EBUSY : -EBADF;
 	}
 	VIDMM_TRACE(&vm->tracer, alloc_destroy, VIDMM_TRACE_ALLOC_DESTROY, h, a->size,
 		    a->residency, 0);
 	destroy_locked(vm, a);
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	return 0;
 }
 
@@ -373,10 +373,10 @@ int vidmm_query_allocation(vidmm_t *vm, vidmm_handle_t h, struct vidmm_alloc_inf
 
 	if (!vm || !out)
 		return -EINVAL;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	a = handle_lookup_locked(vm, h);
 	if (!a) {
-		pthread_mutex_unlock(&vm->lock);
+		vm_unlock(vm);
 		return -EBADF;
 	}
 	out->size = a->size;
@@ -385,7 +385,7 @@ int vidmm_query_allocation(vidmm_t *vm, vidmm_handle_t h, struct vidmm_alloc_inf
 	out->residency = a->residency;
 	out->segment = a->seg ? a->seg->id : UINT32_MAX;
 	out->gpu_addr = a->residency == VIDMM_RESIDENT ? a->node.start : 0;
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	return 0;
 }
 

@@ -294,7 +294,7 @@ int vidmm_check(vidmm_t *vm)
 
 	if (!vm)
 		return -EINVAL;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	vm->check_error[0] = '\0';
 
 	/* I1 */
@@ -391,7 +391,7 @@ int vidmm_check(vidmm_t *vm)
 	}
 	if (ret == -ENOMEM)
 		snprintf(vm->check_error, sizeof(vm->check_error), "out of memory while checking");
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	free(mapped.r);
 	return ret;
 }

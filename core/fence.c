@@ -59,9 +59,9 @@ int fence_wait_unlocked(struct vidmm *vm, uint32_t engine, uint64_t value, uint6
 
 	if (vm->chip->fence_completed(vm->chip_ctx, engine) >= value)
 		return 0;
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	ret = vm->chip->fence_wait(vm->chip_ctx, engine, value, timeout_ns);
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	return ret;
 }
 
@@ -95,9 +95,9 @@ int vidmm_wait_fence(vidmm_t *vm, struct vidmm_fence f, uint64_t timeout_ns)
 	ret = vm->chip->fence_wait(vm->chip_ctx, f.engine, f.value, timeout_ns);
 	if (ret == 0) {
 		/* Destroyed-while-busy allocations may be idle now. */
-		pthread_mutex_lock(&vm->lock);
+		vm_lock(vm);
 		residency_reap_locked(vm);
-		pthread_mutex_unlock(&vm->lock);
+		vm_unlock(vm);
 	}
 	return ret;
 }
@@ -108,9 +108,9 @@ int vidmm_fence_status(vidmm_t *vm, struct vidmm_fence f)
 		return -EINVAL;
 	if (vm->chip->fence_completed(vm->chip_ctx, f.engine) < f.value) {
 		/* Issued at all? A fence beyond the newest cannot signal. */
-		pthread_mutex_lock(&vm->lock);
+		vm_lock(vm);
 		bool known = f.value <= vm->issued[f.engine];
-		pthread_mutex_unlock(&vm->lock);
+		vm_unlock(vm);
 		return known ? -EINPROGRESS : -EINVAL;
 	}
 	if (!vm->chip->fence_error)

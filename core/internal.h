@@ -26,6 +26,7 @@
 #include "vidmm.h"
 #include "probes.h"
 #include "evict_policy.h"
+#include "lockstat.h"
 
 /* ---- system pages (sysmem.c) ------------------------------------------------ */
 
@@ -243,7 +244,8 @@ struct quarantine {
 /* ---- the manager (manager.c) ---------------------------------------------------- */
 
 struct vidmm {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;     /* take with vm_lock (below): it keeps lockstat */
+	struct lockstat lockstat; /* of lock (lockstat.h), under lock */
 	struct vidmm_config cfg;
 	struct tracer tracer;     /* cfg.trace, for VIDMM_TRACE (probes.h) */
 	uint64_t seen_faults[2];  /* dummy-page, stale-TLB counts at the last query (under lock) */
@@ -305,6 +307,22 @@ struct vidmm {
 
 	char check_error[256];
 };
+
+/* The manager's lock, with its statistics (lockstat.h). */
+static inline void vm_lock(struct vidmm *vm)
+{
+	lockstat_lock(&vm->lock, &vm->lockstat);
+}
+
+static inline void vm_unlock(struct vidmm *vm)
+{
+	lockstat_unlock(&vm->lock, &vm->lockstat);
+}
+
+static inline int vm_cond_timedwait(struct vidmm *vm, pthread_cond_t *cv, const struct timespec *ts)
+{
+	return lockstat_cond_timedwait(cv, &vm->lock, &vm->lockstat, ts);
+}
 
 /* ---- fences and residency (fence.c, residency.c) ------------------------------ */
 

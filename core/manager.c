@@ -199,6 +199,7 @@ int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out)
 	if (!vm)
 		return init_fail(-ENOMEM, "out of memory");
 	pthread_mutex_init(&vm->lock, NULL);
+	lockstat_init(&vm->lockstat);
 	vm->cfg = *cfg;
 	vm->tracer.fn = cfg->trace;
 	vm->tracer.arg = cfg->trace_arg;
@@ -322,9 +323,9 @@ void vidmm_destroy(vidmm_t *vm)
 		return;
 	/* The reclaim thread first: it must not swap what is being destroyed. */
 	reclaim_stop(vm);
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	allocation_destroy_all_locked(vm);
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	reclaim_fini(vm);
 	residency_fini(vm);
 	/* Driver memory the caller forgot, while the GART still exists (PCIe
@@ -378,7 +379,7 @@ int vidmm_allocate_segment_memory(vidmm_t *vm, uint32_t segid, uint64_t size,
 	if (!m)
 		return -ENOMEM;
 
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	/* Driver buffers are CPU-accessed: ask for contiguous frames so the CPU
 	 * view is one pointer; they may use the emergency reserve. */
 	ret = segrange_alloc_locked(vm, s, &m->node, &m->pages, size, align,
@@ -386,7 +387,7 @@ int vidmm_allocate_segment_memory(vidmm_t *vm, uint32_t segid, uint64_t size,
 				    (flags & VIDMM_SEGMEM_TOP_DOWN) ? HEAP_TOP_DOWN :
 				    HEAP_BEST_FIT, true, true);
 	if (ret) {
-		pthread_mutex_unlock(&vm->lock);
+		vm_unlock(vm);
 		free(m);
 		return ret;
 	}
@@ -394,7 +395,7 @@ int vidmm_allocate_segment_memory(vidmm_t *vm, uint32_t segid, uint64_t size,
 	list_add_tail(&m->link, &s->driver);
 	s->driver_bytes += size;
 	s->driver_count++;
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 
 	out->segment = segid;
 	out->gpu_addr = m->node.start;
@@ -418,7 +419,7 @@ int vidmm_release_segment_memory(vidmm_t *vm, struct vidmm_segment_memory *mem)
 	m = mem->internal;
 	s = &vm->seg[mem->segment];
 
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	/* The descriptor must be one of this segment's: a forged pointer is
 	 * refused rather than freed. */
 	bool found = false;
@@ -428,7 +429,7 @@ int vidmm_release_segment_memory(vidmm_t *vm, struct vidmm_segment_memory *mem)
 			break;
 		}
 	if (!found || m->node.start != mem->gpu_addr) {
-		pthread_mutex_unlock(&vm->lock);
+		vm_unlock(vm);
 		return -EINVAL;
 	}
 	/* Valid: only now is its CPU view given up. */
@@ -438,7 +439,7 @@ int vidmm_release_segment_memory(vidmm_t *vm, struct vidmm_segment_memory *mem)
 	s->driver_bytes -= m->node.size;
 	s->driver_count--;
 	segrange_free_locked(vm, s, &m->node, &m->pages);
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	free(m);
 	memset(mem, 0, sizeof(*mem));
 	return 0;
@@ -451,7 +452,7 @@ int vidmm_query_segments(vidmm_t *vm, struct vidmm_segment_info *out,
 {
 	if (!vm || !count || (!out && max))
 		return -EINVAL;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	for (uint32_t i = 0; i < vm->nsegs && i < max; i++) {
 		const struct segment *s = &vm->seg[i];
 		out[i].id = s->id;
@@ -462,7 +463,25 @@ int vidmm_query_segments(vidmm_t *vm, struct vidmm_segment_info *out,
 		out[i].parent = s->parent;
 	}
 	*count = vm->nsegs;
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
+	return 0;
+}
+
+const char *vidmm_lock_class_name(enum vidmm_lock_class cls)
+{
+	return cls == VIDMM_LOCK_MANAGER ? "manager" : NULL;
+}
+
+int vidmm_query_lock_stats(vidmm_t *vm, enum vidmm_lock_class cls, struct vidmm_lock_stats *out)
+{
+	if (!vm || !out || cls != VIDMM_LOCK_MANAGER)
+		return -EINVAL;
+	vm_lock(vm);
+	out->acquisitions = vm->lockstat.acquisitions;
+	out->contended = vm->lockstat.contended;
+	out->wait = vm->lockstat.wait;
+	out->hold = vm->lockstat.hold;
+	vm_unlock(vm);
 	return 0;
 }
 
@@ -474,7 +493,7 @@ int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	vm->chip->fault_report(vm->chip_ctx, &f);
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	out->nsegments = vm->nsegs;
 	for (uint32_t i = 0; i < vm->nsegs; i++) {
 		const struct segment *s = &vm->seg[i];
@@ -514,7 +533,7 @@ int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out)
 				    seen[k] - vm->seen_faults[k], 0);
 			vm->seen_faults[k] = seen[k];
 		}
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	/* The chip counts an access through an invalid entry as a dummy-page
 	 * access too (chip.h): adding unmapped_accesses would count it twice. */
 	out->dummy_page_faults = f.dummy_page_accesses;

@@ -164,9 +164,9 @@ static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation *
 	for (uint32_t i = 0; i < m; i++)
 		bytes += cands[i]->size;
 	VIDMM_TRACE(&vm->tracer, swap_out_begin, VIDMM_TRACE_SWAP_OUT_BEGIN, m, bytes, background, 0);
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	swap_write_many(vm->swap, req, m);
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	uint64_t per = (now_ns() - t0) / m;
 
 	for (uint32_t i = 0; i < m; i++) {
@@ -457,12 +457,12 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	req[0] = (struct swap_req){ .slot = &a->swp, .iov = iov[0], .niov = a->pages.n_ext };
 	/* After a's pages: taking them may have dropped the lock. */
 	nra = pick_readahead_locked(vm, a, ra, req, iov + 1);
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	if (nra)
 		swap_read_many(vm->swap, req, nra + 1);
 	else
 		req[0].result = swap_read(vm->swap, &a->swp, iov[0], a->pages.n_ext);
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	for (uint32_t i = 0; i <= nra; i++)
 		free(iov[i]);
 	/* Read ahead: back in memory, or as they were (a failed read-ahead is
@@ -499,7 +499,7 @@ static void *reclaim_main(void *arg)
 	struct vidmm *vm = arg;
 
 	pthread_setname_np(pthread_self(), "vidmm-reclaim");
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	while (!vm->reclaim_stop) {
 		/* After the file filled up, wait for a slot to be freed (a
 		 * swap-in or a destroy) rather than retrying every period. */
@@ -523,9 +523,9 @@ static void *reclaim_main(void *arg)
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
 		if (!vm->reclaim_stop)
-			pthread_cond_timedwait(&vm->reclaim_cv, &vm->lock, &ts);
+			vm_cond_timedwait(vm, &vm->reclaim_cv, &ts);
 	}
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	return NULL;
 }
 
@@ -571,10 +571,10 @@ void reclaim_stop(struct vidmm *vm)
 {
 	if (!vm->reclaim_running)
 		return;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	vm->reclaim_stop = true;
 	pthread_cond_signal(&vm->reclaim_cv);
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	pthread_join(vm->reclaim_thread, NULL);
 	vm->reclaim_running = false;
 }
@@ -639,9 +639,9 @@ static int swap_out_owned(struct vidmm *vm, struct vidmm_allocation *a)
 		ret = -ENOMEM;
 		goto err_pages;
 	}
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	ret = swap_write(vm->swap, &a->swp, iov, a->pages.n_ext);
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	free(iov);
 	if (ret) {
 		vm->st.swap_write_errors++;
@@ -684,7 +684,7 @@ int vidmm_swap_out(vidmm_t *vm, vidmm_handle_t h)
 
 	if (!vm)
 		return -EINVAL;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	a = handle_lookup_locked(vm, h);
 	if (!a) {
 		ret = -EBADF;
@@ -699,7 +699,7 @@ int vidmm_swap_out(vidmm_t *vm, vidmm_handle_t h)
 		if (alloc_release_locked(vm, a) && !ret)
 			ret = -EBADF;
 	}
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	return ret;
 }
 
@@ -711,7 +711,7 @@ int vidmm_query_swapped(vidmm_t *vm, struct vidmm_swapped_info *out, uint32_t ma
 
 	if (!vm || !count || (!out && max))
 		return -EINVAL;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	list_for_each(pos, &vm->swapped) {
 		struct vidmm_allocation *a = list_entry(pos, struct vidmm_allocation, cache);
 		if (a->destroyed)
@@ -725,7 +725,7 @@ int vidmm_query_swapped(vidmm_t *vm, struct vidmm_swapped_info *out, uint32_t ma
 		n++;
 	}
 	*count = n;
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	return 0;
 }
 

@@ -100,7 +100,7 @@ static void wait_moved(struct vidmm *vm, unsigned ms)
 	ts.tv_nsec += (long)ms * 1000000L;
 	ts.tv_sec += ts.tv_nsec / 1000000000L;
 	ts.tv_nsec %= 1000000000L;
-	pthread_cond_timedwait(&vm->moved, &vm->lock, &ts);
+	vm_cond_timedwait(vm, &vm->moved, &ts);
 }
 
 /* Wait until a has no owner: 0, or -EBUSY past deadline. The caller keeps a
@@ -443,9 +443,9 @@ static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 		struct cmd c = { pick_copy_engine(vm), 0 };
 
 		if (!out) {
-			pthread_mutex_unlock(&vm->lock);
+			vm_unlock(vm);
 			cpu_copy_pages(vm, &a->pages, off, staging, len, false);
-			pthread_mutex_lock(&vm->lock);
+			vm_lock(vm);
 		}
 		err = out ? copy_cmd_locked(vm, c.engine, vm->staging.start, local + off, len,
 					    VIDMM_COPY_PAGE_OUT, &c.fence)
@@ -460,9 +460,9 @@ static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 			break;
 		}
 		if (out) {
-			pthread_mutex_unlock(&vm->lock);
+			vm_unlock(vm);
 			cpu_copy_pages(vm, &a->pages, off, staging, len, true);
-			pthread_mutex_lock(&vm->lock);
+			vm_lock(vm);
 		}
 		vm->st.bytes_copied_bounce += 2 * len;
 		off += len;
@@ -1277,12 +1277,12 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 	engine = vm->engines.n_copy + job->engine;
 	budget = vm->cfg.submit_move_budget;
 
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	residency_reap_locked(vm);
 	for (uint32_t i = 0; i < n; i++) {
 		a[i] = handle_lookup_locked(vm, job->refs[i].handle);
 		if (!a[i]) {
-			pthread_mutex_unlock(&vm->lock);
+			vm_unlock(vm);
 			return -EBADF;
 		}
 	}
@@ -1375,7 +1375,7 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 	VIDMM_TRACE(&vm->tracer, submit, VIDMM_TRACE_SUBMIT, engine, n, f, ret);
 	residency_reap_locked(vm);
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_SUBMIT], now_ns() - t0);
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	if (!ret && fence) {
 		fence->engine = engine;
 		fence->value = f;
@@ -1399,14 +1399,14 @@ static int make_contiguous_owned(struct vidmm *vm, struct vidmm_allocation *a)
 	}
 	/* O(size): not under the lock. a is owned, so nothing moves it and no
 	 * GPU work starts on it meanwhile; t's frames are ours. */
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	char *dst = sysmem_frame_cpu(&vm->sysmem, t.pages.ext[0].node.start);
 	for (uint32_t e = 0; e < a->pages.n_ext; e++) {
 		uint64_t bytes = a->pages.ext[e].node.size * page;
 		memcpy(dst + off, sysmem_frame_cpu(&vm->sysmem, a->pages.ext[e].node.start), bytes);
 		off += bytes;
 	}
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	transit_del(&t);
 	gart_map(vm, a->node.start, &t.pages, a->seg->flags & VIDMM_SEG_SNOOPED);
 	vm->gart.mapped -= t.pages.npages; /* a remap, not a new mapping */
@@ -1423,23 +1423,23 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 
 	if (!vm || !cpu)
 		return -EINVAL;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	a = handle_lookup_locked(vm, h);
 	if (!a) {
-		pthread_mutex_unlock(&vm->lock);
+		vm_unlock(vm);
 		return -EBADF;
 	}
 	if (a->lock_count) {
 		a->lock_count++;
 		*cpu = a->cpu;
 		vm->st.locks++;
-		pthread_mutex_unlock(&vm->lock);
+		vm_unlock(vm);
 		return 0;
 	}
 	/* Refused before anything changes: it can never be CPU-visible. */
 	if (!a->cpu_ok || ((a->flags & VIDMM_ALLOC_UNPAGABLE) && a->residency == VIDMM_RESIDENT &&
 			   !seg_cpu_visible(a->seg))) {
-		pthread_mutex_unlock(&vm->lock);
+		vm_unlock(vm);
 		return -EINVAL;
 	}
 	/* Held across every dropped lock below; keeps it from being a victim. */
@@ -1483,7 +1483,7 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 	if (a->destroyed)
 		residency_reap_locked(vm);
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_LOCK], now_ns() - t0);
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	return ret;
 }
 
@@ -1493,10 +1493,10 @@ int vidmm_unlock(vidmm_t *vm, vidmm_handle_t h)
 
 	if (!vm)
 		return -EINVAL;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	a = handle_lookup_locked(vm, h);
 	if (!a || !a->lock_count) {
-		pthread_mutex_unlock(&vm->lock);
+		vm_unlock(vm);
 		return a ? -EINVAL : -EBADF;
 	}
 	if (--a->lock_count == 0) {
@@ -1505,7 +1505,7 @@ int vidmm_unlock(vidmm_t *vm, vidmm_handle_t h)
 		a->cpu = NULL;
 	}
 	VIDMM_TRACE(&vm->tracer, unlock, VIDMM_TRACE_UNLOCK, h, 0, 0, 0);
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	return 0;
 }
 
@@ -1516,7 +1516,7 @@ int vidmm_evict(vidmm_t *vm, vidmm_handle_t h)
 
 	if (!vm)
 		return -EINVAL;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	a = handle_lookup_locked(vm, h);
 	if (!a)
 		ret = -EBADF;
@@ -1531,7 +1531,7 @@ int vidmm_evict(vidmm_t *vm, vidmm_handle_t h)
 		ret = page_out_locked(vm, a);
 		alloc_release_locked(vm, a);
 	}
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	return ret;
 }
 
@@ -1545,7 +1545,7 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 	if (!vm)
 		return -EINVAL;
 	n = vm->engines.n_copy + vm->engines.n_job;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	memcpy(want, vm->issued, sizeof(want));
 	for (uint32_t e = 0; e < n && !ret; e++) {
 		uint64_t now = now_ns();
@@ -1553,7 +1553,7 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 			ret = fence_wait_unlocked(vm, e, want[e], deadline > now ? deadline - now : 0);
 	}
 	residency_reap_locked(vm);
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	return ret ? -ETIMEDOUT : 0;
 }
 
@@ -1561,13 +1561,13 @@ int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist 
 {
 	if (!vm || !out || (unsigned)id > VIDMM_HIST_SWAP_READ_IO)
 		return -EINVAL;
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	if ((unsigned)id < VIDMM_HIST_COUNT) {
 		*out = vm->hist[id];
 	} else if (vm->swap) {
 		struct swap_stats *ss = malloc(sizeof(*ss));
 		if (!ss) {
-			pthread_mutex_unlock(&vm->lock);
+			vm_unlock(vm);
 			return -ENOMEM;
 		}
 		swap_query_stats(vm->swap, ss);
@@ -1576,7 +1576,7 @@ int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist 
 	} else {
 		vidmm_hist_init(out);
 	}
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	return 0;
 }
 

@@ -595,6 +595,30 @@ void vidmm_hist_bucket_range(uint32_t b, uint64_t *lo, uint64_t *hi);
  * -ENOMEM. */
 int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist *out);
 
+/*
+ * Lock statistics, per lock class: how often the class's lock was taken, how
+ * often and how long a taker waited, and how long it was held (sampled: one
+ * acquisition in 16). Always collected; the cost is a trylock and a counter
+ * per uncontended acquisition. Today the manager has one lock class; the
+ * enum grows as locks are split.
+ */
+enum vidmm_lock_class {
+	VIDMM_LOCK_MANAGER = 0, /* the manager's lock: every core entry point */
+	VIDMM_LOCK_CLASSES,
+};
+
+struct vidmm_lock_stats {
+	uint64_t acquisitions;  /* times taken (condvar re-acquisitions not counted) */
+	uint64_t contended;     /* of those, times the taker had to wait */
+	struct vidmm_hist wait; /* ns waited, one sample per contended acquisition */
+	struct vidmm_hist hold; /* ns held, one sample per 16 acquisitions */
+};
+
+/* Name of a lock class ("manager"), or NULL for an unknown one. */
+const char *vidmm_lock_class_name(enum vidmm_lock_class cls);
+/* Copy out one class's statistics. -EINVAL unknown class or NULL. */
+int vidmm_query_lock_stats(vidmm_t *vm, enum vidmm_lock_class cls, struct vidmm_lock_stats *out);
+
 /* ---- test hooks (fault injection; not for production use) --------------------- */
 
 /* The next n swap I/Os in one direction fail with err (a negative errno), or

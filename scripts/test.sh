@@ -13,7 +13,7 @@ total_pass=0
 total_fail=0
 
 # Multi-threaded suites, run again under TSan.
-TSAN_SUITES=(${VIDMM_TSAN_SUITES:-test_emu test_residency test_swap test_swapstore test_shared
+TSAN_SUITES=(${VIDMM_TSAN_SUITES:-test_emu test_residency test_swap test_swapstore test_shared test_scale
 	test_fuzz_threads})
 
 configure() { # dir, extra meson args...

@@ -36,13 +36,27 @@ static void slurp(int fd, char *buf, size_t len)
 	buf[n] = 0;
 }
 
+static void run_prog(struct vt_result *res, const char *prog, const char *const *args,
+		     double after_s, int sig, int times);
+
 void vt_run_bench(struct vt_result *res, const char *const *args)
 {
-	vt_run_bench_signal(res, args, 0, 0, 0);
+	run_prog(res, vt_bench(), args, 0, 0, 0);
 }
 
 void vt_run_bench_signal(struct vt_result *res, const char *const *args, double after_s,
 			 int sig, int times)
+{
+	run_prog(res, vt_bench(), args, after_s, sig, times);
+}
+
+void vt_run(struct vt_result *res, const char *prog, const char *const *args)
+{
+	run_prog(res, prog, args, 0, 0, 0);
+}
+
+static void run_prog(struct vt_result *res, const char *prog, const char *const *args,
+		     double after_s, int sig, int times)
 {
 	char outp[] = "/tmp/vt_out.XXXXXX", errp[] = "/tmp/vt_err.XXXXXX";
 	int fo = mkstemp(outp), fe = mkstemp(errp);
@@ -53,7 +67,7 @@ void vt_run_bench_signal(struct vt_result *res, const char *const *args, double 
 	/* Unlinked at once: a failing test leaves nothing behind. */
 	unlink(outp);
 	unlink(errp);
-	argv[n++] = vt_bench();
+	argv[n++] = prog;
 	for (int i = 0; args[i] && n < 63; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;

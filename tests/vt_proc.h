@@ -2,7 +2,7 @@
 /*
  * vt_proc.h - running vidmm-bench from a test and looking at what it left.
  *
- * Owns: spawning the binary meson names in $VIDMM_BENCH with captured
+ * Owns: spawning the binary meson names in $VIDMM_BENCH (or another) with captured
  * stdout/stderr, and temporary directories. Must not: assert anything about
  * vidmm-bench's behaviour (the tests do).
  */
@@ -26,6 +26,8 @@ void vt_run_bench(struct vt_result *res, const char *const *args);
  * after the start, unless it has exited by then. */
 void vt_run_bench_signal(struct vt_result *res, const char *const *args, double after_s,
 			 int sig, int times);
+/* Run another program (a path) the same way. */
+void vt_run(struct vt_result *res, const char *prog, const char *const *args);
 /* Print a result, for a failure's context. */
 void vt_show(const char *what, const struct vt_result *r);
 /* A fresh directory /tmp/<prefix>.XXXXXX (caller frees the path). */
