@@ -418,6 +418,57 @@ def harness(bench, quick):
     return v
 
 
+SCALE_ROW_RE = re.compile(r"^(private|shared)\s+(resident|2x local)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+"
+                          r"([\d.]+)\s+([\d.]+)\s+\|\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)",
+                          re.M)
+SCALE_INTF_RE = re.compile(r"^(resident submit|vidmm_query_stats)\s+n=(\d+)\s+p50\s+([\d.]+) us\s+"
+                           r"p99\s+([\d.]+) us\s+max\s+([\d.]+) us", re.M)
+
+
+def scale(tools, quick):
+    cmd = [os.path.join(tools, "scale_bench")] + (["--quick"] if quick else [])
+    out, _ = run(cmd, 1800)
+    v = {}
+    for m in SCALE_ROW_RE.finditer(out):
+        k = f"{m.group(1)} {m.group(2)} {m.group(3)}"
+        for i, f in enumerate(("ops", "ratio", "p50 us", "p99 us", "lock/sub", "waited %",
+                               "wait p99 us", "hold p99 us")):
+            v[f"{k} {f}"] = float(m.group(4 + i))
+    for m in SCALE_INTF_RE.finditer(out):
+        for i, f in enumerate(("n", "p50 us", "p99 us", "max us")):
+            v[f"interference {m.group(1)} {f}"] = float(m.group(2 + i))
+    if not any(k.endswith(" ops") for k in v):
+        raise FigureError(f"{cmd[0]}: no table in its output:\n{out[-2000:]}")
+    return v
+
+
+def scale_table(runs):
+    cells = []
+    for k in runs[0]:
+        if k.endswith(" ops"):
+            cells.append(k[:-4])
+    rows = []
+    for cell in cells:
+        c = lambda s: [r.get(f"{cell} {s}") for r in runs]
+        st, mem, thr = cell.rsplit(" ", 1)[0].split(" ", 1) + [cell.rsplit(" ", 1)[1]]
+        rows.append((st, mem, thr, spread(c("ops"), "{:,.0f}"), spread(c("ratio"), "{:.2f}"),
+                     spread(c("p50 us"), "{:.1f}") + " / " + spread(c("p99 us"), "{:,.1f}"),
+                     spread(c("lock/sub"), "{:.2f}"), spread(c("waited %"), "{:.2f}"),
+                     spread(c("wait p99 us"), "{:,.1f}") + " / " + spread(c("hold p99 us"), "{:,.1f}")))
+    t = table(("set", "memory", "threads", "submits/s", "x 1 thread", "submit p50 / p99 us",
+               "lock per submit", "waited %", "lock wait p99 / hold p99 us"), rows)
+    irows = []
+    for what in ("resident submit", "vidmm_query_stats"):
+        c = lambda s: [r.get(f"interference {what} {s}") for r in runs]
+        if any(x is not None for x in c("p99 us")):
+            irows.append((f"`{what}`", spread(c("p50 us"), "{:.1f}"), spread(c("p99 us"), "{:.1f}"),
+                          spread(c("max us"), "{:,.1f}")))
+    if irows:
+        t += "\n\nWhile another client thrashes (3x local memory, every copy fence 10 ms late):\n\n"
+        t += table(("call", "p50 us", "p99 us", "max us"), irows)
+    return t
+
+
 def harness_table(runs):
     c = lambda s: [r.get(s) for r in runs]
     rows = [
@@ -445,6 +496,10 @@ SECTIONS = (
      "io_uring on the same directory, block size and queue depth, in the same run (ratio), and "
      "against fio's sequential io_uring write and read of swap_bench's data size at the same "
      "block size and depth, run right after it in each invocation (ratio to fio)"),
+    ("scale", "Scaling with clients", "build/bench/tools/scale_bench", "submits per second of "
+     "TOUCH jobs (4 references) with 1..16 client threads, private or shared sets, resident or "
+     "twice local memory, as the ratio to one thread in the same run, with the manager lock's "
+     "statistics over each cell; then one client's calls while another thrashes"),
     ("harness", "The harness", "vidmm-bench suite quick; vidmm-bench overhead", "the main job's "
      "cost, and what the statistics cost"),
 )
@@ -485,6 +540,7 @@ def main(argv):
         "paging": (lambda: paging(tools, a.quick), paging_table),
         "micro": (lambda: micro(a.build, a.quick), micro_table),
         "swap": (lambda: swap(tools, a.quick, a.swap_dir), swap_table),
+        "scale": (lambda: scale(tools, a.quick), scale_table),
         "harness": (lambda: harness(bench, a.quick), harness_table),
     }
     values = {}
