@@ -15,6 +15,14 @@
  * then). Every field is written by the lock's holder only, so the lock
  * itself protects its statistics. A condvar wait ends the hold sample in
  * progress (the lock is given up inside it) and starts none.
+ *
+ * Lock order (lockdep-style), in every build with assertions (no NDEBUG;
+ * meson's b_ndebug=false, so all of this project's builds): each class has a
+ * rank, and a thread may take a lock only if its rank is above that of every
+ * lock the thread holds - the order manager.c documents. A violation prints
+ * both classes and aborts at the acquisition that would invert the order,
+ * whether or not it would have deadlocked this time. The held locks are a
+ * small per-thread stack (lockstat.c).
  */
 #ifndef VIDMM_LOCKSTAT_H
 #define VIDMM_LOCKSTAT_H
@@ -27,7 +35,19 @@
 
 #define LOCKSTAT_SAMPLE 16u /* power of two: one hold time in this many */
 
+#ifndef NDEBUG
+#define LOCKSTAT_ORDER_CHECK 1
+#endif
+
+/* Ranks: a lock may be taken only above every lock held (manager.c). */
+enum lock_rank {
+	LOCK_RANK_MANAGER = 1, /* vm->lock */
+	LOCK_RANK_SWAP_STORE,  /* the swap store's lock (swap.c) */
+};
+
 struct lockstat {
+	const char *name;      /* the class, for a violation report */
+	unsigned rank;         /* enum lock_rank */
 	uint64_t acquisitions; /* condvar re-acquisitions not counted */
 	uint64_t contended;    /* acquisitions that waited */
 	uint64_t hold_t0;      /* start of the hold being sampled, 0: none */
@@ -37,8 +57,20 @@ struct lockstat {
 
 uint64_t now_ns(void);
 
-static inline void lockstat_init(struct lockstat *ls)
+#ifdef LOCKSTAT_ORDER_CHECK
+/* Record that this thread takes ls (aborts on an order violation), and that
+ * it gave it up. */
+void lockstat_order_take(const struct lockstat *ls);
+void lockstat_order_give(const struct lockstat *ls);
+#else
+static inline void lockstat_order_take(const struct lockstat *ls) { (void)ls; }
+static inline void lockstat_order_give(const struct lockstat *ls) { (void)ls; }
+#endif
+
+static inline void lockstat_init(struct lockstat *ls, const char *name, unsigned rank)
 {
+	ls->name = name;
+	ls->rank = rank;
 	ls->acquisitions = ls->contended = ls->hold_t0 = 0;
 	vidmm_hist_init(&ls->wait);
 	vidmm_hist_init(&ls->hold);
@@ -48,6 +80,7 @@ static inline void lockstat_lock(pthread_mutex_t *m, struct lockstat *ls)
 {
 	uint64_t t = 0;
 
+	lockstat_order_take(ls);
 	if (pthread_mutex_trylock(m)) {
 		uint64_t t0 = now_ns();
 
@@ -74,6 +107,7 @@ static inline void lockstat_unlock(pthread_mutex_t *m, struct lockstat *ls)
 {
 	lockstat_hold_end(ls);
 	pthread_mutex_unlock(m);
+	lockstat_order_give(ls);
 }
 
 static inline int lockstat_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m,

@@ -46,6 +46,7 @@
 
 #include "heap.h"
 #include "swap.h"
+#include "lockstat.h"
 #include "probes.h"
 
 #ifndef STATX_DIOALIGN
@@ -162,7 +163,9 @@ struct swap_store {
 	uint64_t size;
 	pthread_key_t key;
 
-	pthread_mutex_t lock;       /* the fields below up to the atomics */
+	pthread_mutex_t lock;       /* the fields below up to the atomics; taken
+				     * through store_lock (lockstat.h) */
+	struct lockstat lockstat;   /* of lock */
 	struct heap *heap;          /* free file space, in units */
 	uint64_t used, slots;
 	struct swap_ring *rings;
@@ -191,6 +194,16 @@ struct swap_store {
 	atomic_uint_fast64_t injected;
 	atomic_uint_fast64_t injected_by[5]; /* write errors, read errors, short I/Os, full, corrupt */
 };
+
+static inline void store_lock(struct swap_store *s)
+{
+	lockstat_lock(&s->lock, &s->lockstat);
+}
+
+static inline void store_unlock(struct swap_store *s)
+{
+	lockstat_unlock(&s->lock, &s->lockstat);
+}
 
 static const uint32_t flag_steps[] = {
 	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN,
@@ -442,6 +455,7 @@ int swap_open(const struct swap_config *cfg, struct swap_store **out,
 	ret = heap_create(0, size / unit, &s->heap);
 	if (!ret && pthread_mutex_init(&s->lock, NULL))
 		ret = -ENOMEM;
+	lockstat_init(&s->lockstat, "swap store", LOCK_RANK_SWAP_STORE);
 	if (!ret && pthread_key_create(&s->key, ring_thread_exit)) {
 		pthread_mutex_destroy(&s->lock);
 		ret = -EAGAIN;
@@ -511,7 +525,7 @@ static void ring_thread_exit(void *arg)
 	struct swap_ring *r = arg, **pp;
 	struct swap_store *s = r->s;
 
-	pthread_mutex_lock(&s->lock);
+	store_lock(s);
 	for (pp = &s->rings; *pp; pp = &(*pp)->next) {
 		if (*pp == r) {
 			*pp = r->next;
@@ -524,7 +538,7 @@ static void ring_thread_exit(void *arg)
 	pthread_mutex_lock(&r->stats_lock);
 	stats_add(&s->retired, &r->st);
 	pthread_mutex_unlock(&r->stats_lock);
-	pthread_mutex_unlock(&s->lock);
+	store_unlock(s);
 	ring_free(r);
 }
 
@@ -554,6 +568,23 @@ uint32_t swap_io_unit(const struct swap_store *s)
 int swap_test_fd(const struct swap_store *s)
 {
 	return s->fd;
+}
+
+void swap_test_with_lock(struct swap_store *s, void (*fn)(void *arg), void *arg)
+{
+	store_lock(s);
+	fn(arg);
+	store_unlock(s);
+}
+
+void swap_lock_stats(struct swap_store *s, struct vidmm_lock_stats *out)
+{
+	store_lock(s);
+	out->acquisitions = s->lockstat.acquisitions;
+	out->contended = s->lockstat.contended;
+	out->wait = s->lockstat.wait;
+	out->hold = s->lockstat.hold;
+	store_unlock(s);
 }
 
 void swap_inject_error(struct swap_store *s, bool on_write, int err, unsigned n)
@@ -629,7 +660,7 @@ int swap_register_region(struct swap_store *s, void *base, size_t len)
 
 	if ((base == NULL) != (len == 0))
 		return -EINVAL;
-	pthread_mutex_lock(&s->lock);
+	store_lock(s);
 	s->reg_base = base;
 	s->reg_len = len;
 	s->reg_ok = false;
@@ -650,7 +681,7 @@ int swap_register_region(struct swap_store *s, void *base, size_t len)
 		s->reg_note[0] = 0;
 	}
 	atomic_fetch_add(&s->reg_gen, 1);
-	pthread_mutex_unlock(&s->lock);
+	store_unlock(s);
 	return 0;
 }
 
@@ -665,24 +696,24 @@ static void ring_sync_region(struct swap_ring *r)
 	unsigned gen;
 	int ret = 0;
 
-	pthread_mutex_lock(&s->lock);
+	store_lock(s);
 	gen = atomic_load(&s->reg_gen);
 	base = s->reg_base;
 	len = s->reg_len;
 	ok = s->reg_ok;
-	pthread_mutex_unlock(&s->lock);
+	store_unlock(s);
 
 	if (r->registered) {
 		io_uring_unregister_buffers(&r->ring);
 		r->registered = false;
-		pthread_mutex_lock(&s->lock);
+		store_lock(s);
 		s->rings_registered--;
-		pthread_mutex_unlock(&s->lock);
+		store_unlock(s);
 	}
 	if (ok) {
 		struct iovec iov = { .iov_base = base, .iov_len = len };
 		ret = io_uring_register_buffers(&r->ring, &iov, 1);
-		pthread_mutex_lock(&s->lock);
+		store_lock(s);
 		if (ret == 0) {
 			s->rings_registered++;
 		} else {
@@ -692,7 +723,7 @@ static void ring_sync_region(struct swap_ring *r)
 			snprintf(s->reg_note, sizeof(s->reg_note),
 				 "io_uring_register_buffers: %s", strerror(-ret));
 		}
-		pthread_mutex_unlock(&s->lock);
+		store_unlock(s);
 		if (ret == 0) {
 			r->registered = true;
 			r->reg_base = (uintptr_t)base;
@@ -750,11 +781,11 @@ static struct swap_ring *ring_create(struct swap_store *s)
 		r->ops[i].next_free = i + 2 <= s->qd ? i + 2 : 0;
 	r->op_free = 1;
 
-	pthread_mutex_lock(&s->lock);
+	store_lock(s);
 	r->next = s->rings;
 	s->rings = r;
 	s->nrings++;
-	pthread_mutex_unlock(&s->lock);
+	store_unlock(s);
 	pthread_setspecific(s->key, r);
 	return r;
 }
@@ -801,10 +832,10 @@ int swap_slot_alloc(struct swap_store *s, uint64_t bytes, struct swap_slot *out)
 		return -ENOSPC;
 	}
 
-	pthread_mutex_lock(&s->lock);
+	store_lock(s);
 	heap_query(s->heap, &hs);
 	if (hs.free < units) {
-		pthread_mutex_unlock(&s->lock);
+		store_unlock(s);
 		return -ENOSPC;
 	}
 	/* One contiguous run if a hole fits (one or a few large I/Os), else the
@@ -843,7 +874,7 @@ int swap_slot_alloc(struct swap_store *s, uint64_t bytes, struct swap_slot *out)
 		for (uint32_t i = 0; i < nruns; i++)
 			heap_free(s->heap, &runs[i]);
 	}
-	pthread_mutex_unlock(&s->lock);
+	store_unlock(s);
 	if (ret) {
 		free(runs);
 		return ret;
@@ -881,7 +912,7 @@ void swap_slot_free(struct swap_store *s, struct swap_slot *slot)
 		memset(slot, 0, sizeof(*slot));
 		return;
 	}
-	pthread_mutex_lock(&s->lock);
+	store_lock(s);
 	for (uint32_t i = 0; i < slot->n_runs; i++) {
 		/* heap_free fails only when the heap cannot get a hole
 		 * descriptor (out of memory): that space is then lost, never
@@ -890,7 +921,7 @@ void swap_slot_free(struct swap_store *s, struct swap_slot *slot)
 	}
 	s->used -= slot->bytes;
 	s->slots--;
-	pthread_mutex_unlock(&s->lock);
+	store_unlock(s);
 	free(runs);
 	free(slot->ext);
 	memset(slot, 0, sizeof(*slot));
@@ -1587,7 +1618,7 @@ void swap_query_stats(struct swap_store *s, struct swap_stats *out)
 	vidmm_hist_init(&out->write_lat);
 	vidmm_hist_init(&out->read_lat);
 
-	pthread_mutex_lock(&s->lock);
+	store_lock(s);
 	heap_query(s->heap, &hs);
 	out->used_bytes = s->used;
 	out->slots = s->slots;
@@ -1609,7 +1640,7 @@ void swap_query_stats(struct swap_store *s, struct swap_stats *out)
 			pthread_mutex_unlock(&r->stats_lock);
 		}
 	}
-	pthread_mutex_unlock(&s->lock);
+	store_unlock(s);
 	if (!sum)
 		return;
 	out->bytes_written = sum->bytes[DIR_WRITE];

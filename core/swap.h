@@ -239,5 +239,9 @@ void swap_inject_full_corrupt(struct swap_store *s, bool corrupt, double p, uint
 
 /* The file descriptor (tests corrupt the file through it). */
 int swap_test_fd(const struct swap_store *s);
+/* Call fn(arg) with the store's lock held (vidmm_debug_lock_inversion). */
+void swap_test_with_lock(struct swap_store *s, void (*fn)(void *arg), void *arg);
+/* The store lock's statistics (lockstat.h). */
+void swap_lock_stats(struct swap_store *s, struct vidmm_lock_stats *out);
 
 #endif /* VIDMM_SWAP_H */

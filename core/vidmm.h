@@ -599,11 +599,11 @@ int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist 
  * Lock statistics, per lock class: how often the class's lock was taken, how
  * often and how long a taker waited, and how long it was held (sampled: one
  * acquisition in 16). Always collected; the cost is a trylock and a counter
- * per uncontended acquisition. Today the manager has one lock class; the
- * enum grows as locks are split.
+ * per uncontended acquisition. The enum grows as locks are split.
  */
 enum vidmm_lock_class {
 	VIDMM_LOCK_MANAGER = 0, /* the manager's lock: every core entry point */
+	VIDMM_LOCK_SWAP_STORE,  /* the swap store's (slots, rings); all zero without swap */
 	VIDMM_LOCK_CLASSES,
 };
 
@@ -614,7 +614,7 @@ struct vidmm_lock_stats {
 	struct vidmm_hist hold; /* ns held, one sample per 16 acquisitions */
 };
 
-/* Name of a lock class ("manager"), or NULL for an unknown one. */
+/* Name of a lock class ("manager", "swap store"), or NULL for an unknown one. */
 const char *vidmm_lock_class_name(enum vidmm_lock_class cls);
 /* Copy out one class's statistics. -EINVAL unknown class or NULL. */
 int vidmm_query_lock_stats(vidmm_t *vm, enum vidmm_lock_class cls, struct vidmm_lock_stats *out);
@@ -630,6 +630,11 @@ int vidmm_debug_swap_inject(vidmm_t *vm, bool on_write, int err, unsigned n);
 int vidmm_debug_swap_fault(vidmm_t *vm, enum vidmm_swap_fault kind, double p, uint64_t seed);
 /* The swap file's descriptor (tests corrupt it through pwrite), or -ENODEV. */
 int vidmm_debug_swap_fd(vidmm_t *vm);
+/* Take the manager's lock while holding the swap store's: the inversion of
+ * the documented order. A build with assertions aborts with a report (the
+ * lock-order check, core/lockstat.h); -ENOTSUP in a build without them,
+ * -ENODEV without a swap file. For LOCK-ORDER-ASSERT only. */
+int vidmm_debug_lock_inversion(vidmm_t *vm);
 
 /* Text for a negative errno returned by any vidmm function. */
 const char *vidmm_strerror(int err);
