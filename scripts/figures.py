@@ -419,7 +419,7 @@ def harness(bench, quick):
 
 
 SCALE_ROW_RE = re.compile(r"^(private|shared)\s+(resident|2x local)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+"
-                          r"([\d.]+)\s+([\d.]+)\s+\|\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)",
+                          r"([\d.]+)\s+([\d.]+)\s+\|\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)",
                           re.M)
 SCALE_INTF_RE = re.compile(r"^(resident submit|vidmm_query_stats)\s+n=(\d+)\s+p50\s+([\d.]+) us\s+"
                            r"p99\s+([\d.]+) us\s+max\s+([\d.]+) us", re.M)
@@ -432,7 +432,7 @@ def scale(tools, quick):
     for m in SCALE_ROW_RE.finditer(out):
         k = f"{m.group(1)} {m.group(2)} {m.group(3)}"
         for i, f in enumerate(("ops", "ratio", "p50 us", "p99 us", "lock/sub", "waited %",
-                               "wait p99 us", "hold p99 us")):
+                               "wait p99 us", "hold mean us", "hold p99 us")):
             v[f"{k} {f}"] = float(m.group(4 + i))
     for m in SCALE_INTF_RE.finditer(out):
         for i, f in enumerate(("n", "p50 us", "p99 us", "max us")):
@@ -454,9 +454,11 @@ def scale_table(runs):
         rows.append((st, mem, thr, spread(c("ops"), "{:,.0f}"), spread(c("ratio"), "{:.2f}"),
                      spread(c("p50 us"), "{:.1f}") + " / " + spread(c("p99 us"), "{:,.1f}"),
                      spread(c("lock/sub"), "{:.2f}"), spread(c("waited %"), "{:.2f}"),
-                     spread(c("wait p99 us"), "{:,.1f}") + " / " + spread(c("hold p99 us"), "{:,.1f}")))
+                     spread(c("wait p99 us"), "{:,.1f}"), spread(c("hold mean us"), "{:.2f}"),
+                     spread(c("hold p99 us"), "{:,.1f}")))
     t = table(("set", "memory", "threads", "submits/s", "x 1 thread", "submit p50 / p99 us",
-               "lock per submit", "waited %", "lock wait p99 / hold p99 us"), rows)
+               "lock per submit", "waited %", "lock wait p99 us", "hold mean us",
+               "hold p99 us"), rows)
     irows = []
     for what in ("resident submit", "vidmm_query_stats"):
         c = lambda s: [r.get(f"interference {what} {s}") for r in runs]
