@@ -294,6 +294,29 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 		json_object_set_new(lat, vm_hist_names[k], metrics_pct_json(&res->vm_hist[k]));
 		json_object_set_new(hists, vm_hist_names[k], metrics_hist_json(&res->vm_hist[k]));
 	}
+	/* The manager's locks over the window, per class: counts, and wait /
+	 * hold latencies beside the others (so compare and report see them). */
+	json_t *locks = json_object();
+	for (unsigned k = 0; res->locks && k < VIDMM_LOCK_CLASSES; k++) {
+		const struct vidmm_lock_stats *l = &res->locks[k];
+		char nm[64];
+		const char *cls = vidmm_lock_class_name((enum vidmm_lock_class)k);
+		json_t *o = json_pack("{s:I, s:I}", "acquisitions", (json_int_t)l->acquisitions,
+				      "contended", (json_int_t)l->contended);
+		json_object_set_new(locks, cls, o);
+		for (int w = 0; w < 2; w++) {
+			const struct vidmm_hist *h = w ? &l->hold : &l->wait;
+			if (!h->count)
+				continue;
+			snprintf(nm, sizeof(nm), "lock_%s_%s", cls, w ? "hold" : "wait");
+			for (char *p = nm; *p; p++)
+				if (*p == ' ')
+					*p = '_';
+			json_object_set_new(lat, nm, metrics_pct_json(h));
+			json_object_set_new(hists, nm, metrics_hist_json(h));
+		}
+	}
+	json_object_set_new(run, "locks", locks);
 	json_object_set_new(run, "latency", lat);
 	json_object_set_new(run, "histograms", hists);
 
@@ -546,6 +569,20 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 			fprintf(out, " submit p50 %s p99 %s", units_ns(a, (double)vidmm_hist_quantile(su, 0.5)),
 				units_ns(b, (double)vidmm_hist_quantile(su, 0.99)));
 		fprintf(out, "\n");
+	}
+	/* The manager lock over the window: how contended, how long held
+	 * (lockstat.h; the swap store's is in the results file). */
+	if (res->locks && res->locks[VIDMM_LOCK_MANAGER].acquisitions) {
+		const struct vidmm_lock_stats *l = &res->locks[VIDMM_LOCK_MANAGER];
+		char waited[96] = "none waited";
+		if (l->contended)
+			snprintf(waited, sizeof(waited), "%.2f%% waited (wait p99 %s)",
+				 100.0 * (double)l->contended / (double)l->acquisitions,
+				 units_ns(b, (double)vidmm_hist_quantile(&l->wait, 0.99)));
+		fprintf(out, "  manager lock: %s acquisitions, %s, hold p50 %s p99 %s (sampled)\n",
+			units_count(a, (double)l->acquisitions), waited,
+			units_ns(d, (double)vidmm_hist_quantile(&l->hold, 0.5)),
+			units_ns(e, (double)vidmm_hist_quantile(&l->hold, 0.99)));
 	}
 	fprintf(out, "  page-outs %s (%s), page-ins %s (%s), alloc failures %s, job failures %s, "
 		"dummy-page faults %s\n", units_count(a, (double)st->page_outs),

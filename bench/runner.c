@@ -480,6 +480,7 @@ void runner_result_free(struct run_result *res)
 {
 	free(res->hist);
 	free(res->vm_hist);
+	free(res->locks);
 	free(res->samples);
 	memset(res, 0, sizeof(*res));
 }
@@ -572,8 +573,9 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	memset(res, 0, sizeof(*res));
 	res->hist = calloc(RUN_NHISTS, sizeof(struct vidmm_hist));
 	res->vm_hist = calloc(RUN_VM_HISTS, sizeof(struct vidmm_hist));
+	res->locks = calloc(VIDMM_LOCK_CLASSES, sizeof(struct vidmm_lock_stats));
 	rs = calloc(1, sizeof(*rs));
-	if (!res->hist || !res->vm_hist || !rs) {
+	if (!res->hist || !res->vm_hist || !res->locks || !rs) {
 		free(rs);
 		runner_result_free(res);
 		snprintf(err, len, "out of memory");

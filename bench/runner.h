@@ -117,6 +117,7 @@ struct run_result {
 	struct run_gauge gauges[WL_MAX_GAUGES];
 	struct vidmm_hist *hist;                  /* [RUN_NHISTS], merged over threads, window only */
 	struct vidmm_hist *vm_hist;               /* [RUN_VM_HISTS], the manager's, window only */
+	struct vidmm_lock_stats *locks;           /* [VIDMM_LOCK_CLASSES], window only */
 	struct vidmm_stats st;                    /* final */
 	uint32_t nsegs;
 	struct vidmm_segment_info segs[VIDMM_MAX_SEGMENTS];

@@ -82,6 +82,7 @@ struct runner_state {
 	 * the phase (one per edge, so no lock) */
 	struct vidmm_stats st_ws, st_we;
 	struct vidmm_hist vm_ws[RUN_VM_HISTS], vm_we[RUN_VM_HISTS];
+	struct vidmm_lock_stats lk_ws[VIDMM_LOCK_CLASSES], lk_we[VIDMM_LOCK_CLASSES];
 	bool have_ws, have_we;
 	atomic_uint_fast64_t ops;
 	atomic_uint_fast64_t next_id;

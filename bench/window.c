@@ -37,6 +37,13 @@ static void snap_manager(struct runner_state *rs, bool start)
 	for (int k = 0; k < RUN_VM_HISTS; k++)
 		if (vidmm_query_histogram(rs->run.vm, (enum vidmm_hist_id)k, &h[k]))
 			vidmm_hist_init(&h[k]);
+	struct vidmm_lock_stats *lk = start ? rs->lk_ws : rs->lk_we;
+	for (int k = 0; k < VIDMM_LOCK_CLASSES; k++)
+		if (vidmm_query_lock_stats(rs->run.vm, (enum vidmm_lock_class)k, &lk[k])) {
+			memset(&lk[k], 0, sizeof(lk[k]));
+			vidmm_hist_init(&lk[k].wait);
+			vidmm_hist_init(&lk[k].hold);
+		}
 	if (start)
 		rs->have_ws = true;
 	else
@@ -251,5 +258,13 @@ void window_collect(struct runner_state *rs)
 #undef SUB
 		for (int k = 0; k < RUN_VM_HISTS; k++)
 			hist_sub(&res->vm_hist[k], &rs->vm_we[k], &rs->vm_ws[k]);
+		for (int k = 0; k < VIDMM_LOCK_CLASSES; k++) {
+			const struct vidmm_lock_stats *a = &rs->lk_we[k], *b = &rs->lk_ws[k];
+			struct vidmm_lock_stats *o = &res->locks[k];
+			o->acquisitions = a->acquisitions - b->acquisitions;
+			o->contended = a->contended - b->contended;
+			hist_sub(&o->wait, &a->wait, &b->wait);
+			hist_sub(&o->hold, &a->hold, &b->hold);
+		}
 	}
 }

@@ -110,6 +110,15 @@ static inline void lockstat_unlock(pthread_mutex_t *m, struct lockstat *ls)
 	lockstat_order_give(ls);
 }
 
+/* Copy the statistics out; the caller holds the lock they describe. */
+static inline void lockstat_copy(const struct lockstat *ls, struct vidmm_lock_stats *out)
+{
+	out->acquisitions = ls->acquisitions;
+	out->contended = ls->contended;
+	out->wait = ls->wait;
+	out->hold = ls->hold;
+}
+
 static inline int lockstat_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m,
 					  struct lockstat *ls, const struct timespec *ts)
 {

@@ -501,10 +501,7 @@ int vidmm_query_lock_stats(vidmm_t *vm, enum vidmm_lock_class cls, struct vidmm_
 		return 0;
 	}
 	vm_lock(vm);
-	out->acquisitions = vm->lockstat.acquisitions;
-	out->contended = vm->lockstat.contended;
-	out->wait = vm->lockstat.wait;
-	out->hold = vm->lockstat.hold;
+	lockstat_copy(&vm->lockstat, out);
 	vm_unlock(vm);
 	return 0;
 }

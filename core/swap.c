@@ -580,10 +580,7 @@ void swap_test_with_lock(struct swap_store *s, void (*fn)(void *arg), void *arg)
 void swap_lock_stats(struct swap_store *s, struct vidmm_lock_stats *out)
 {
 	store_lock(s);
-	out->acquisitions = s->lockstat.acquisitions;
-	out->contended = s->lockstat.contended;
-	out->wait = s->lockstat.wait;
-	out->hold = s->lockstat.hold;
+	lockstat_copy(&s->lockstat, out);
 	store_unlock(s);
 }
 

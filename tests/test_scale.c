@@ -5,7 +5,9 @@
  *
  * Owns: LOCK-STATS-COUNTED (vidmm_query_lock_stats counts what it says it
  * counts: every acquisition, the contended ones with one wait sample each,
- * one hold sample per 16), LOCK-ORDER-ASSERT (taking the manager's lock
+ * one hold sample per 16), LOCK-STATS-IN-RESULTS (vidmm-bench run prints the
+ * manager lock's line and writes every class's counts into the results
+ * file), LOCK-ORDER-ASSERT (taking the manager's lock
  * while holding the swap store's - the documented order inverted - aborts
  * with a report naming both, in a child process), SCALE-BENCH-RUNS (scale_bench --quick prints its
  * whole table) and INTERFERENCE-BOUNDED (the interference scenario - one
@@ -26,6 +28,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "vt.h"
 #include "vt_env.h"
@@ -118,6 +122,39 @@ static void lock_stats_counted(void **state)
 	vt_env_down(e);
 }
 
+static void lock_stats_in_results(void **state)
+{
+	struct vt_result *r = malloc(sizeof(*r));
+	char *dir = vt_mktmpdir("vt_lockstats");
+	char path[512];
+	json_error_t jerr;
+
+	(void)state;
+	assert_non_null(r);
+	snprintf(path, sizeof(path), "%s/r.json", dir);
+	const char *args[] = { "run", "oversubscribe", "--profile", "tiny", "--duration", "0.3",
+			       "--seed", "7", "--out", path, NULL };
+	vt_run_bench(r, args);
+	if (r->status != 0 || !strstr(r->out, "  manager lock: ")) {
+		vt_show("vidmm-bench run oversubscribe", r);
+		fail_msg("no manager lock line (exit %d)", r->status);
+	}
+	json_t *doc = json_load_file(path, 0, &jerr);
+	if (!doc)
+		fail_msg("%s: %s", path, jerr.text);
+	json_t *locks = json_object_get(json_array_get(json_object_get(doc, "runs"), 0), "locks");
+	json_t *mgr = json_object_get(locks, "manager");
+	assert_non_null(json_object_get(locks, "swap store"));
+	assert_true(json_integer_value(json_object_get(mgr, "acquisitions")) > 0);
+	assert_true(json_is_integer(json_object_get(mgr, "contended")));
+	json_t *lat = json_object_get(json_array_get(json_object_get(doc, "runs"), 0), "latency");
+	assert_non_null(json_object_get(lat, "lock_manager_hold"));
+	json_decref(doc);
+	vt_rmtree(dir);
+	free(dir);
+	free(r);
+}
+
 static void lock_order_assert(void **state)
 {
 	struct vt_env *e = vt_env_up(NULL);
@@ -207,6 +244,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
 		VT_CASE("LOCK-STATS-COUNTED", lock_stats_counted),
+		VT_CASE("LOCK-STATS-IN-RESULTS", lock_stats_in_results),
 		VT_CASE("LOCK-ORDER-ASSERT", lock_order_assert),
 		VT_CASE("SCALE-BENCH-RUNS", scale_bench_runs),
 		VT_CASE("INTERFERENCE-BOUNDED", interference_bounded),
