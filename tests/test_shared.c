@@ -1234,6 +1234,123 @@ static void shared_stress(void **state)
 	free(dir);
 }
 
+/* ---- MULTI-SUBMIT-NO-DEADLOCK ------------------------------------------------------------ */
+
+/*
+ * Four threads submit jobs over overlapping sets of allocations, each thread
+ * naming them in its own order (forward, backward, rotated), on more
+ * allocations than local memory holds, so most submits page some in while
+ * others hold theirs busy. Whatever locks or reservations a submit takes for
+ * its allocations, taking them in the job's order would deadlock here; every
+ * thread must keep making progress (a monitor fails the case after 15 s
+ * without one), every error must be a documented one, and the data must
+ * survive. 60 s (20 s under a sanitizer).
+ */
+#define MS_N 12
+#define MS_REFS 6
+#define MS_THREADS 4
+
+struct msub {
+	vidmm_t *vm;
+	const vidmm_handle_t *h;
+	unsigned t;
+	_Atomic bool *stop;
+	_Atomic uint64_t ops;
+	uint64_t refused, busy, nospc;
+};
+
+static void *msub_main(void *arg)
+{
+	struct msub *m = arg;
+	struct vidmm_job j;
+	struct vidmm_fence f;
+	uint64_t rng = 0x9e3779b97f4a7c15ull * (m->t + 1);
+
+	memset(&j, 0, sizeof(j));
+	j.op = VIDMM_JOB_TOUCH;
+	j.nrefs = MS_REFS;
+	while (!atomic_load(m->stop)) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned at = (unsigned)(rng >> 33) % MS_N;
+		for (unsigned k = 0; k < MS_REFS; k++) {
+			/* Even threads name the window forward, odd ones backward. */
+			unsigned i = m->t & 1 ? at + MS_REFS - 1 - k : at + k;
+			j.refs[k].handle = m->h[i % MS_N];
+			j.refs[k].access = VIDMM_ACCESS_READ;
+		}
+		int ret = vidmm_submit(m->vm, &j, &f);
+		expect_doc(CALL_SUBMIT, ret, "a multi-allocation submit");
+		if (ret) {
+			/* Documented refusals: the others' jobs keep what this
+			 * one needs busy, or it cannot all be resident at once. */
+			m->refused++;
+			m->busy += ret == -EBUSY;
+			m->nospc += ret == -ENOSPC;
+			continue;
+		}
+		if (vidmm_wait_fence(m->vm, f, 30ull * 1000000000ull))
+			fail_msg("thread %u: a job's fence did not signal in 30 s", m->t);
+		atomic_fetch_add(&m->ops, 1);
+	}
+	return NULL;
+}
+
+static void multi_submit_no_deadlock(void **state)
+{
+	struct vt_env *e = vt_env_up(NULL);
+	vidmm_handle_t h[MS_N];
+	struct msub m[MS_THREADS];
+	pthread_t th[MS_THREADS];
+	_Atomic bool stop = false;
+	const unsigned secs = VT_SANITIZED ? 20 : 60;
+
+	(void)state;
+	watchdog(secs + 180);
+	/* 72 MiB against 48 MiB of local memory: submits page in and out. */
+	for (unsigned i = 0; i < MS_N; i++) {
+		h[i] = vt_must_create(e->vm, e->local_invis, 6 * MIB, VIDMM_PRIO_NORMAL, 0);
+		vt_must_fill(e->vm, h[i], 100 + i);
+	}
+	for (unsigned t = 0; t < MS_THREADS; t++) {
+		m[t] = (struct msub){ .vm = e->vm, .h = h, .t = t, .stop = &stop };
+		assert_int_equal(pthread_create(&th[t], NULL, msub_main, &m[t]), 0);
+	}
+	uint64_t last[MS_THREADS] = { 0 }, since[MS_THREADS] = { 0 };
+	for (unsigned s = 0; s < secs; s++) {
+		sleep(1);
+		for (unsigned t = 0; t < MS_THREADS; t++) {
+			uint64_t now = atomic_load(&m[t].ops);
+			since[t] = now == last[t] ? since[t] + 1 : 0;
+			last[t] = now;
+			if (since[t] >= 15)
+				fail_msg("thread %u made no progress for 15 s (%" PRIu64 " jobs done): "
+					 "deadlock?", t, now);
+		}
+	}
+	atomic_store(&stop, true);
+	for (unsigned t = 0; t < MS_THREADS; t++)
+		pthread_join(th[t], NULL);
+	struct vidmm_stats st = vt_stats(e->vm);
+	uint64_t refused = 0, busy = 0, nospc = 0;
+	for (unsigned t = 0; t < MS_THREADS; t++) {
+		refused += m[t].refused;
+		busy += m[t].busy;
+		nospc += m[t].nospc;
+	}
+	print_message("%u s, 4 threads: %" PRIu64 " + %" PRIu64 " + %" PRIu64 " + %" PRIu64
+		      " jobs of 6 allocations, %" PRIu64 " refused (-EBUSY %" PRIu64 ", -ENOSPC %"
+		      PRIu64 "), %" PRIu64 " page-ins\n", secs, last[0], last[1], last[2], last[3],
+		      refused, busy, nospc, st.page_ins);
+	for (unsigned t = 0; t < MS_THREADS; t++)
+		assert_true(last[t] > 0);
+	assert_true(st.page_ins > 0);
+	vt_check(e->vm, "after the run");
+	for (unsigned i = 0; i < MS_N; i++)
+		assert_int_equal(vt_must_verify(e->vm, h[i], 100 + i), 0);
+	alarm(0);
+	vt_env_down(e);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -1251,6 +1368,7 @@ int main(int argc, char **argv)
 		VT_CASE("RELEASE-VALIDATES-FIRST", release_validates_first),
 		VT_CASE("CONCURRENT-CREATE", concurrent_create),
 		VT_CASE("SHARED-STRESS", shared_stress),
+		VT_CASE("MULTI-SUBMIT-NO-DEADLOCK", multi_submit_no_deadlock),
 	};
 	return VT_MAIN("shared", cases);
 }
