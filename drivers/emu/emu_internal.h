@@ -130,13 +130,14 @@ struct emu_err_rec {
  * or stop cuts it short), done (fence waiters and emu_reset_engine waiting
  * for the running command). Submitters never wait: a full ring is -EAGAIN.
  *
- * Taking a command (engine thread): in_pop = 1, then hung and stop are read,
- * the slot at rptr copied, executing set, rptr advanced (release), in_pop =
- * 0, all seq_cst. emu_reset_engine sets hung, then waits until in_pop is 0
+ * Taking a command (engine thread): in_pop = 1, reset_gen read, hung and
+ * stop read, wptr read (acquire), hung and stop read again, the slot at rptr
+ * copied, executing set, rptr advanced (release), in_pop = 0, all seq_cst. emu_reset_engine sets hung, then waits until in_pop is 0
  * and executing is 0: from then on the engine cannot take a command, and the
  * reset is the ring's only reader until it clears hung (the store/load pairs
- * on hung and in_pop are Dekker's: one side always sees the other).
- * Completing: completed is stored (release) before executing is cleared, and
+ * on hung and in_pop are Dekker's: one side always sees the other). Resets
+ * are serialised by reset_lock, since the first to finish clears hung.
+ * Completing: completed is stored (seq_cst) before executing is cleared, and
  * then, only if waiters is non-zero, done is broadcast under lock; a waiter
  * raises waiters under lock before it reads completed. So the engine takes
  * the lock only for a delay, an error, or a waiter.
@@ -175,6 +176,7 @@ struct emu_engine {
 
 	/* Read by the engine per command, written seldom. */
 	_Alignas(64) _Atomic bool hung, stop;
+	pthread_mutex_t reset_lock; /* one emu_reset_engine at a time; before lock */
 	_Atomic uint32_t waiters; /* threads in a wait on done */
 	_Atomic uint64_t reset_gen;
 	uint32_t inject_fail_n;

@@ -492,7 +492,8 @@ static void sleep_on_work(struct emu_engine *eng, uint64_t ns, uint64_t my_reset
 }
 
 /* Copy only the refs a job has: the ring slot holds room for
- * VIDMM_JOB_MAX_REFS (1.5 KiB), and both copies happen under eng->lock. */
+ * VIDMM_JOB_MAX_REFS (1.5 KiB), and the submitter's copy happens under
+ * eng->lock. */
 static void copy_job(struct vidmm_chip_job *dst, const struct vidmm_chip_job *src)
 {
 	uint32_t n = src->nrefs <= VIDMM_JOB_MAX_REFS ? src->nrefs : VIDMM_JOB_MAX_REFS;
@@ -527,15 +528,22 @@ static void wake_waiters(struct emu_engine *eng)
  * or the engine is hung or stopping. The in_pop handshake with
  * emu_reset_engine is in emu_internal.h.
  */
-static bool take_command(struct emu_engine *eng, struct emu_cmd *c)
+static bool take_command(struct emu_engine *eng, struct emu_cmd *c, uint64_t *my_reset)
 {
 	bool took = false;
 
 	atomic_store(&eng->in_pop, true);
+	/* Read before hung: an engine that sees hung clear took its command
+	 * before any reset that is still waiting for in_pop, so a delay of
+	 * that command is cut short by that reset's generation change. */
+	*my_reset = atomic_load(&eng->reset_gen);
 	if (!atomic_load(&eng->hung) && !atomic_load(&eng->stop)) {
 		uint64_t r = atomic_load_explicit(&eng->rptr, memory_order_relaxed);
 
-		if (r != atomic_load_explicit(&eng->wptr, memory_order_acquire)) {
+		/* hung and stop read again after the acquire: a command
+		 * submitted after emu_inject_hang returned is not taken. */
+		if (r != atomic_load_explicit(&eng->wptr, memory_order_acquire) &&
+		    !atomic_load(&eng->hung) && !atomic_load(&eng->stop)) {
 			copy_cmd(c, &eng->ring[r % EMU_RING_SIZE]);
 			set_running(eng, true);
 			atomic_store(&eng->executing, c->fence);
@@ -603,12 +611,13 @@ static void *engine_main(void *arg)
 		abort(); /* cannot happen in practice; the engine would hang silently */
 
 	for (;;) {
-		if (!take_command(eng, c)) {
+		uint64_t my_reset;
+
+		if (!take_command(eng, c, &my_reset)) {
 			if (!idle(eng))
 				break;
 			continue;
 		}
-		uint64_t my_reset = atomic_load(&eng->reset_gen);
 
 		uint64_t t0 = emu_now_ns();
 		if (c->start_delay_ns) {
@@ -633,12 +642,16 @@ static void *engine_main(void *arg)
 				record_error(eng, c->fence, err);
 			pthread_mutex_unlock(&eng->lock);
 		}
-		/* No reset can store completed meanwhile: it waits for
-		 * executing to be 0 first. */
-		if (c->fence > atomic_load_explicit(&eng->completed, memory_order_relaxed))
-			atomic_store_explicit(&eng->completed, c->fence, memory_order_release);
+		/* Counted before the fence completes: whoever sees it complete
+		 * sees the command in the statistics. */
 		atomic_fetch_add_explicit(&eng->stat_commands, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&eng->stat_busy_ns, emu_now_ns() - t0, memory_order_relaxed);
+		/* No reset can store completed meanwhile: it waits for
+		 * executing to be 0 first. seq_cst (not just release): with
+		 * the waiter's seq_cst waiters++ before its load of completed,
+		 * either it sees the fence or wake_waiters sees it. */
+		if (c->fence > atomic_load_explicit(&eng->completed, memory_order_relaxed))
+			atomic_store(&eng->completed, c->fence);
 		uint64_t done_fence = atomic_load_explicit(&eng->completed, memory_order_relaxed);
 		atomic_store(&eng->executing, 0);
 		wake_waiters(eng);
@@ -972,6 +985,9 @@ int emu_reset_engine(struct emu *e, uint32_t engine)
 
 	if (!eng)
 		return -EINVAL;
+	/* One reset at a time: each relies on hung until it has emptied the
+	 * ring, and the first to finish clears it. */
+	pthread_mutex_lock(&eng->reset_lock);
 	pthread_mutex_lock(&eng->lock);
 	/*
 	 * A running command is not aborted halfway: end its delay, let it
@@ -999,6 +1015,7 @@ int emu_reset_engine(struct emu *e, uint32_t engine)
 	atomic_store(&eng->hung, false);
 	pthread_cond_broadcast(&eng->work);
 	pthread_mutex_unlock(&eng->lock);
+	pthread_mutex_unlock(&eng->reset_lock);
 	if (aborted)
 		raise_irq(e, engine, last);
 	return 0;
@@ -1038,6 +1055,7 @@ static int engine_init(struct emu *e, struct emu_engine *eng, uint32_t id)
 	eng->is_job = id >= e->n_copy;
 	atomic_init(&eng->completed, 0);
 	pthread_mutex_init(&eng->lock, NULL);
+	pthread_mutex_init(&eng->reset_lock, NULL);
 	pthread_condattr_init(&ca);
 	/* Fence waits and delays use CLOCK_MONOTONIC deadlines. */
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1095,6 +1113,7 @@ void engines_stop(struct emu *e)
 		struct emu_engine *eng = &e->engines[i];
 		if (eng->e) {
 			pthread_mutex_destroy(&eng->lock);
+			pthread_mutex_destroy(&eng->reset_lock);
 			pthread_cond_destroy(&eng->work);
 			pthread_cond_destroy(&eng->done);
 		}
