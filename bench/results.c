@@ -579,10 +579,13 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 			snprintf(waited, sizeof(waited), "%.2f%% waited (wait p99 %s)",
 				 100.0 * (double)l->contended / (double)l->acquisitions,
 				 units_ns(b, (double)vidmm_hist_quantile(&l->wait, 0.99)));
-		fprintf(out, "  manager lock: %s acquisitions, %s, hold p50 %s p99 %s (sampled)\n",
-			units_count(a, (double)l->acquisitions), waited,
-			units_ns(d, (double)vidmm_hist_quantile(&l->hold, 0.5)),
-			units_ns(e, (double)vidmm_hist_quantile(&l->hold, 0.99)));
+		char held[96] = "no hold sampled";
+		if (l->hold.count)
+			snprintf(held, sizeof(held), "hold p50 %s p99 %s (sampled)",
+				 units_ns(d, (double)vidmm_hist_quantile(&l->hold, 0.5)),
+				 units_ns(e, (double)vidmm_hist_quantile(&l->hold, 0.99)));
+		fprintf(out, "  manager lock: %s acquisitions, %s, %s\n",
+			units_count(a, (double)l->acquisitions), waited, held);
 	}
 	fprintf(out, "  page-outs %s (%s), page-ins %s (%s), alloc failures %s, job failures %s, "
 		"dummy-page faults %s\n", units_count(a, (double)st->page_outs),

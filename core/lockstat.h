@@ -14,7 +14,8 @@
  * times are sampled, one acquisition in LOCKSTAT_SAMPLE (two clock reads
  * then). Every field is written by the lock's holder only, so the lock
  * itself protects its statistics. A condvar wait ends the hold sample in
- * progress (the lock is given up inside it) and starts none.
+ * progress (the lock is given up inside it); taking the lock back on return
+ * counts as an acquisition, sampled like the others, its wait not timed.
  *
  * Lock order (lockdep-style), in every build with assertions (no NDEBUG;
  * meson's b_ndebug=false, so all of this project's builds): each class has a
@@ -48,7 +49,7 @@ enum lock_rank {
 struct lockstat {
 	const char *name;      /* the class, for a violation report */
 	unsigned rank;         /* enum lock_rank */
-	uint64_t acquisitions; /* condvar re-acquisitions not counted */
+	uint64_t acquisitions; /* condvar re-acquisitions included */
 	uint64_t contended;    /* acquisitions that waited */
 	uint64_t hold_t0;      /* start of the hold being sampled, 0: none */
 	struct vidmm_hist wait; /* ns waited, contended acquisitions */
@@ -123,7 +124,13 @@ static inline int lockstat_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m
 					  struct lockstat *ls, const struct timespec *ts)
 {
 	lockstat_hold_end(ls);
-	return pthread_cond_timedwait(cv, m, ts);
+	int ret = pthread_cond_timedwait(cv, m, ts);
+	/* Held again: counted and sampled like any acquisition (the wait for
+	 * the mutex inside the condvar is not separable from the wait for
+	 * the condition, so it is not timed). */
+	if (!(++ls->acquisitions & (LOCKSTAT_SAMPLE - 1)))
+		ls->hold_t0 = now_ns();
+	return ret;
 }
 
 #endif /* VIDMM_LOCKSTAT_H */

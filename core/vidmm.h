@@ -608,8 +608,9 @@ enum vidmm_lock_class {
 };
 
 struct vidmm_lock_stats {
-	uint64_t acquisitions;  /* times taken (condvar re-acquisitions not counted) */
-	uint64_t contended;     /* of those, times the taker had to wait */
+	uint64_t acquisitions;  /* times taken (condvar re-acquisitions included) */
+	uint64_t contended;     /* of those, times the taker had to wait (not timed
+				 * or counted after a condvar wait) */
 	struct vidmm_hist wait; /* ns waited, one sample per contended acquisition */
 	struct vidmm_hist hold; /* ns held, one sample per 16 acquisitions */
 };

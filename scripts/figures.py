@@ -457,7 +457,7 @@ def scale_table(runs):
                      spread(c("wait p99 us"), "{:,.1f}"), spread(c("hold mean us"), "{:.2f}"),
                      spread(c("hold p99 us"), "{:,.1f}")))
     t = table(("set", "memory", "threads", "submits/s", "x 1 thread", "submit p50 / p99 us",
-               "lock per submit", "waited %", "lock wait p99 us", "hold mean us",
+               "lock per call", "waited %", "lock wait p99 us", "hold mean us",
                "hold p99 us"), rows)
     irows = []
     for what in ("resident submit", "vidmm_query_stats"):

@@ -131,7 +131,7 @@ static void bm_gart_map_unmap(gb_state *st, void *user)
 		gb_skip_with_error(st, "backing pages are not one contiguous extent");
 		return;
 	}
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	bool was = vm->gart.batch_invalidate;
 	uint64_t inv0 = vm->gart.invalidations;
 	vm->gart.batch_invalidate = batch;
@@ -143,7 +143,7 @@ static void bm_gart_map_unmap(gb_state *st, void *user)
 	}
 	uint64_t inv = vm->gart.invalidations - inv0;
 	vm->gart.batch_invalidate = was;
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 
 	int64_t it = gb_iterations(st);
 	gb_set_items_processed(st, it * 2 * (int64_t)n);
@@ -164,19 +164,19 @@ static void bm_gart_segmem(gb_state *st, void *user)
 		return;
 	struct vidmm *vm = mg.pl.vm;
 	/* The flag is read under vm->lock by gart.c; set it the same way. */
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	bool was = vm->gart.batch_invalidate;
 	vm->gart.batch_invalidate = batch;
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	GB_FOR(st) {
 		ret = vidmm_allocate_segment_memory(vm, mg.unsnooped_seg, n * 4096, 0, 0, &mem);
 		if (ret)
 			break;
 		vidmm_release_segment_memory(vm, &mem);
 	}
-	pthread_mutex_lock(&vm->lock);
+	vm_lock(vm);
 	vm->gart.batch_invalidate = was;
-	pthread_mutex_unlock(&vm->lock);
+	vm_unlock(vm);
 	if (ret) {
 		gb_skip_with_error(st, vidmm_strerror(ret));
 		return;

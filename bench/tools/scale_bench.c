@@ -286,7 +286,8 @@ static int run_cell(struct bench *b, vidmm_handle_t *const *sets, const uint32_t
 	out->ops_s = (double)ops / el;
 	out->p50 = vidmm_hist_quantile(&all, 0.5);
 	out->p99 = vidmm_hist_quantile(&all, 0.99);
-	out->acq_per_op = ops ? (double)l1->acquisitions / (double)ops : 0;
+	/* Refused submits take the lock too: per call, not per success. */
+	out->acq_per_op = ops + out->refused ? (double)l1->acquisitions / (double)(ops + out->refused) : 0;
 	out->contended_pct = l1->acquisitions ? 100.0 * (double)l1->contended /
 							(double)l1->acquisitions : 0;
 	out->wait_p99 = vidmm_hist_quantile(&l1->wait, 0.99);
@@ -302,7 +303,7 @@ static int scale(const unsigned *tlist, unsigned nt, double seconds, uint64_t se
 	printf("== submit throughput: TOUCH jobs of %u references, %.2f s per cell ==\n", NREFS,
 	       seconds);
 	printf("%-8s %-8s %7s %11s %7s %8s %8s | %9s %9s %9s %9s %9s\n", "set", "memory", "threads",
-	       "submits/s", "x 1 thr", "p50 us", "p99 us", "lock/sub", "waited %", "wait p99",
+	       "submits/s", "x 1 thr", "p50 us", "p99 us", "lock/call", "waited %", "wait p99",
 	       "hold mean", "hold p99");
 	for (int shared = 0; shared < 2; shared++)
 		for (int over = 0; over < 2; over++) {
@@ -360,9 +361,10 @@ static int scale(const unsigned *tlist, unsigned nt, double seconds, uint64_t se
 			if (err)
 				return 1;
 		}
-	printf("  lock/sub: manager-lock acquisitions per submit; waited %%: the share that had "
+	printf("  lock/call: manager-lock acquisitions per submit call (refused ones included); "
+	       "waited %%: the share that had "
 	       "to wait;\n  wait p99, hold mean and hold p99 in us (hold sampled, 1 in 16). With "
-	       "one lock, throughput\n  cannot pass 1 / (hold mean x lock/sub) however many "
+	       "one lock, throughput\n  cannot pass 1 / (hold mean x lock/call) however many "
 	       "cores there are.\n");
 	return 0;
 }
@@ -447,7 +449,7 @@ static void usage(FILE *f, const char *argv0)
 		"with the manager lock's statistics; then the interference scenario: one client\n"
 		"thrashes at 3x local memory with every copy fence 10 ms late while another\n"
 		"submits resident work and queries statistics (p50/p99/max of both calls).\n"
-		"  --threads LIST  comma-separated thread counts, ascending (default 1,2,4,8,16)\n"
+		"  --threads LIST  comma-separated thread counts, ascending from 1 (default 1,2,4,8,16)\n"
 		"  --duration S    seconds per cell (default 1; interference: 3x that)\n"
 		"  --quick         1,2 threads, 0.2 s per cell (a smoke run)\n"
 		"  --seed N        random seed (default: fixed, printed)\n"
@@ -511,9 +513,11 @@ int main(int argc, char **argv)
 			quick = true;
 			break;
 		case 's':
+			errno = 0;
 			seed = strtoull(optarg, &end, 0);
-			if (*end || end == optarg) {
-				fprintf(stderr, "%s: --seed: '%s' is not a number\n", argv[0], optarg);
+			if (*end || end == optarg || errno || optarg[0] == '-') {
+				fprintf(stderr, "%s: --seed: '%s' is not a number in [0, 2^64)\n", argv[0],
+					optarg);
 				return 2;
 			}
 			break;
@@ -539,6 +543,16 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
 		usage(stderr, argv[0]);
+		return 2;
+	}
+	if (tlist[0] != 1) {
+		fprintf(stderr, "%s: --threads: the list must start at 1 (every ratio is to one "
+			"thread)\n", argv[0]);
+		return 2;
+	}
+	if (!do_scale && !do_inter) {
+		fprintf(stderr, "%s: --only: given twice, for both parts; leave it out to run both\n",
+			argv[0]);
 		return 2;
 	}
 	if (quick) {
