@@ -189,30 +189,6 @@ void window_thread_end(struct wl_thread *t)
 	}
 }
 
-static void hist_sub(struct vidmm_hist *out, const struct vidmm_hist *a,
-		     const struct vidmm_hist *b)
-{
-	vidmm_hist_init(out);
-	out->count = a->count >= b->count ? a->count - b->count : 0;
-	out->sum = a->sum >= b->sum ? a->sum - b->sum : 0;
-	bool any = false;
-	for (uint32_t i = 0; i < VIDMM_HIST_BUCKETS; i++) {
-		out->buckets[i] = a->buckets[i] >= b->buckets[i] ? a->buckets[i] - b->buckets[i] : 0;
-		if (!out->buckets[i])
-			continue;
-		/* min and max do not subtract: the bucket bounds stand in for
-		 * them (within 1/32 of the true value). */
-		uint64_t lo, hi;
-		vidmm_hist_bucket_range(i, &lo, &hi);
-		if (!any)
-			out->min = lo;
-		out->max = hi;
-		any = true;
-	}
-	if (!any)
-		out->count = out->sum = 0;
-}
-
 void window_collect(struct runner_state *rs)
 {
 	struct run_result *res = rs->res;
@@ -257,14 +233,14 @@ void window_collect(struct runner_state *rs)
 		METRICS_COUNTER_FIELDS(SUB)
 #undef SUB
 		for (int k = 0; k < RUN_VM_HISTS; k++)
-			hist_sub(&res->vm_hist[k], &rs->vm_we[k], &rs->vm_ws[k]);
+			vidmm_hist_sub(&res->vm_hist[k], &rs->vm_we[k], &rs->vm_ws[k]);
 		for (int k = 0; k < VIDMM_LOCK_CLASSES; k++) {
 			const struct vidmm_lock_stats *a = &rs->lk_we[k], *b = &rs->lk_ws[k];
 			struct vidmm_lock_stats *o = &res->locks[k];
 			o->acquisitions = a->acquisitions - b->acquisitions;
 			o->contended = a->contended - b->contended;
-			hist_sub(&o->wait, &a->wait, &b->wait);
-			hist_sub(&o->hold, &a->hold, &b->hold);
+			vidmm_hist_sub(&o->wait, &a->wait, &b->wait);
+			vidmm_hist_sub(&o->hold, &a->hold, &b->hold);
 		}
 	}
 }

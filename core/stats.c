@@ -7,6 +7,7 @@
  * callers own their histograms (the manager's are under vm->lock, the
  * runner keeps one per thread and merges).
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "vidmm.h"
@@ -49,6 +50,34 @@ void vidmm_hist_record(struct vidmm_hist *h, uint64_t ns)
 		h->min = ns;
 	if (ns > h->max)
 		h->max = ns;
+}
+
+void vidmm_hist_sub(struct vidmm_hist *out, const struct vidmm_hist *a,
+		    const struct vidmm_hist *b)
+{
+	/* out may be a or b: every field is read before it is written. */
+	uint64_t count = a->count >= b->count ? a->count - b->count : 0;
+	uint64_t sum = a->sum >= b->sum ? a->sum - b->sum : 0;
+	uint64_t min = UINT64_MAX, max = 0;
+	bool any = false;
+
+	for (uint32_t i = 0; i < VIDMM_HIST_BUCKETS; i++) {
+		out->buckets[i] = a->buckets[i] >= b->buckets[i] ? a->buckets[i] - b->buckets[i] : 0;
+		if (!out->buckets[i])
+			continue;
+		/* min and max do not subtract: the bucket bounds stand in for
+		 * them (within 1/32 of the true value). */
+		uint64_t lo, hi;
+		vidmm_hist_bucket_range(i, &lo, &hi);
+		if (!any)
+			min = lo;
+		max = hi;
+		any = true;
+	}
+	out->count = any ? count : 0;
+	out->sum = any ? sum : 0;
+	out->min = min;
+	out->max = max;
 }
 
 void vidmm_hist_merge(struct vidmm_hist *into, const struct vidmm_hist *from)

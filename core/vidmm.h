@@ -585,6 +585,11 @@ enum vidmm_hist_id {
 void vidmm_hist_init(struct vidmm_hist *h);
 void vidmm_hist_record(struct vidmm_hist *h, uint64_t ns);
 void vidmm_hist_merge(struct vidmm_hist *into, const struct vidmm_hist *from);
+/* out = a - b, bucket by bucket (b an earlier snapshot of the histogram a):
+ * the samples recorded between the two. min and max do not subtract: the
+ * bounds of the lowest and highest non-empty buckets stand in for them. */
+void vidmm_hist_sub(struct vidmm_hist *out, const struct vidmm_hist *a,
+		    const struct vidmm_hist *b);
 /* Value at quantile q (0..1): the upper edge of the bucket holding it,
  * clamped to [min, max]. 0 for an empty histogram. */
 uint64_t vidmm_hist_quantile(const struct vidmm_hist *h, double q);

@@ -4,7 +4,7 @@
  * vidmm_hist_* calls of vidmm.h): bucket arithmetic, merging of per-thread
  * histograms, and the accuracy of percentiles read from them.
  *
- * Owns: the HIST-MERGE case. Must not: touch core/ internals or any other
+ * Owns: the HIST-MERGE and HIST-SUB cases. Must not: touch core/ internals or any other
  * test file; it sees the histograms only through vidmm.h, and needs no
  * manager or chip (histograms are plain caller-owned structs).
  *
@@ -269,10 +269,48 @@ static void hist_merge(void **state)
 	free(h);
 }
 
+/* A snapshot subtracted from a later one leaves exactly the samples between,
+ * also when the result overwrites the later snapshot in place. */
+static void hist_sub(void **state)
+{
+	struct vidmm_hist *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b)),
+			  *mid = malloc(sizeof(*mid)), *out = malloc(sizeof(*out));
+
+	(void)state;
+	assert_true(a && b && mid && out);
+	vidmm_hist_init(b);
+	vidmm_hist_init(mid);
+	for (uint64_t v = 1; v < 5000; v += 7)
+		vidmm_hist_record(b, v);
+	*a = *b;
+	for (uint64_t v = 100000; v < 200000; v += 997) {
+		vidmm_hist_record(a, v);
+		vidmm_hist_record(mid, v);
+	}
+	vidmm_hist_sub(out, a, b);
+	assert_int_equal(out->count, mid->count);
+	assert_int_equal(out->sum, mid->sum);
+	assert_memory_equal(out->buckets, mid->buckets, sizeof(mid->buckets));
+	/* min and max are the bounds of the end buckets: they cover the samples. */
+	assert_true(out->min <= mid->min && out->max >= mid->max);
+	assert_true(out->min > 5000);
+	vidmm_hist_sub(a, a, b); /* in place */
+	assert_int_equal(a->count, mid->count);
+	assert_memory_equal(a->buckets, mid->buckets, sizeof(mid->buckets));
+	vidmm_hist_sub(out, b, b); /* nothing between */
+	assert_int_equal(out->count, 0);
+	assert_int_equal(vidmm_hist_quantile(out, 0.5), 0);
+	free(a);
+	free(b);
+	free(mid);
+	free(out);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
 		VT_CASE("HIST-MERGE", hist_merge),
+		VT_CASE("HIST-SUB", hist_sub),
 	};
 	return VT_MAIN("stats", cases);
 }

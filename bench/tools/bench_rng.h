@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_rng.h - the random numbers of the stand-alone heap benchmarks
- * (heap_bench.c, heap_compare.c): xoshiro256** seeded by splitmix64, drawn
- * before the clock starts.
+ * (heap_bench.c, heap_compare.c; scale_bench.c uses splitmix64 alone):
+ * xoshiro256** seeded by splitmix64, drawn before the clock starts.
  *
  * Owns: the generator. Must not: be used inside a timed loop.
  */

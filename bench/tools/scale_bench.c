@@ -43,6 +43,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_rng.h"
 #include "platform.h"
 #include "drivers/emu/emu.h"
 
@@ -61,14 +62,6 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 /* ---- one manager --------------------------------------------------------------- */
@@ -226,15 +219,8 @@ static void lock_delta(const struct vidmm_lock_stats *a, struct vidmm_lock_stats
 {
 	b->acquisitions -= a->acquisitions;
 	b->contended -= a->contended;
-	for (uint32_t k = 0; k < VIDMM_HIST_BUCKETS; k++) {
-		b->wait.buckets[k] -= a->wait.buckets[k];
-		b->hold.buckets[k] -= a->hold.buckets[k];
-	}
-	b->wait.count -= a->wait.count;
-	b->wait.sum -= a->wait.sum;
-	b->hold.count -= a->hold.count;
-	b->hold.sum -= a->hold.sum;
-	b->wait.min = b->hold.min = 0;
+	vidmm_hist_sub(&b->wait, &b->wait, &a->wait);
+	vidmm_hist_sub(&b->hold, &b->hold, &a->hold);
 }
 
 static int run_cell(struct bench *b, vidmm_handle_t *const *sets, const uint32_t *nset,
