@@ -22,7 +22,7 @@
 enum {
 	O_DRIVER = 256, O_PROFILE, O_LOCAL, O_PCIE, O_PAGING, O_SYSMEM, O_SWAP, O_DURATION,
 	O_OPS, O_THREADS, O_SEED, O_VERIFY, O_SWAPDIR, O_PERF, O_PIN, O_RECORD, O_OUT,
-	O_QUIET, O_PARAM, O_PMODE, O_NOSTATS, O_FENCE_TIMEOUT, O_NOCLEAR, O_INJECT, O_WARMUP,
+	O_QUIET, O_PARAM, O_PMODE, O_PIPE, O_NOSTATS, O_FENCE_TIMEOUT, O_NOCLEAR, O_INJECT, O_WARMUP,
 	O_SETUP_LIMIT, O_ALLOW_EMPTY, O_REPEAT, O_SAME_SEED, O_HTML, O_PARTIAL, O_TIMELINE, O_EVICT,
 	O_HOST_LIMIT, O_DEVICE, O_HELP,
 };
@@ -50,6 +50,7 @@ static const struct option run_opts[] = {
 	{ "quiet", no_argument, NULL, O_QUIET },
 	{ "param", required_argument, NULL, O_PARAM },
 	{ "paging-mode", required_argument, NULL, O_PMODE },
+	{ "paging", required_argument, NULL, O_PIPE },
 	{ "evict-policy", required_argument, NULL, O_EVICT },
 	{ "no-stats", no_argument, NULL, O_NOSTATS },
 	{ "fence-timeout", required_argument, NULL, O_FENCE_TIMEOUT },
@@ -416,6 +417,16 @@ int cli_parse_run(int argc, char **argv, bool replay, struct cli_run *o, char *e
 				return -EINVAL;
 			}
 			break;
+		case O_PIPE:
+			if (strcmp(optarg, "sync") == 0)
+				c->pipelined = false;
+			else if (strcmp(optarg, "pipelined") == 0)
+				c->pipelined = true;
+			else {
+				snprintf(err, len, "--paging: '%s' is not sync or pipelined", optarg);
+				return -EINVAL;
+			}
+			break;
 		case O_EVICT:
 			if (cli_evict_policy(optarg, c->evict_policy, sizeof(c->evict_policy), err, len))
 				return -EINVAL;
@@ -570,6 +581,9 @@ void cli_help_run(FILE *out)
 		"  --sysmem-mib N          system-memory budget\n"
 		"  --swap-mib N            swap size\n"
 		"  --paging-mode M         window (one GPU copy) or bounce (GPU + CPU copy)\n"
+		"  --paging P              sync (the submitting thread waits for page-in copies,\n"
+		"                          the default) or pipelined (the job waits for them on\n"
+		"                          the GPU; window mode)\n"
 		"  --evict-policy NAME     order of victims within a priority: lru (default), fifo,\n"
 		"                          clock, lru-2, size-aware, random (vidmm-bench list)\n"
 		"  --duration SECONDS      the measured window (default 5 s unless --ops is given;\n"

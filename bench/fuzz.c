@@ -958,6 +958,7 @@ static int exec_open(struct exec *x, const struct fuzz_opts *o, enum vidmm_pagin
 {
 	struct platform_opts po = {
 		.paging_mode = mode,
+		.pipelined_paging = o->pipelined,
 		.evict_policy = o->evict_policy[0] ? o->evict_policy : NULL,
 		.swap_dir = o->swap_dir[0] ? o->swap_dir : NULL,
 		.no_background_reclaim = o->threads <= 1,
@@ -1465,12 +1466,14 @@ static int write_repro(const char *path, const struct fuzz_opts *o, const struct
 		free(rec);
 		return -e;
 	}
-	json_t *h = json_pack("{s:i,s:i,s:s,s:s,s:I,s:i,s:b,s:s,s:s,s:o,s:{},s:b}", "vidmm_trace", 1,
+	json_t *h = json_pack("{s:i,s:i,s:s,s:s,s:I,s:i,s:b,s:s,s:s,s:s,s:o,s:{},s:b}",
+			      "vidmm_trace", 1,
 			      "policy", VIDMM_POLICY_VERSION,
 			      "evict_policy", o->evict_policy[0] ? o->evict_policy : "lru",
 			      "workload", "fuzz",
 			      "seed", (json_int_t)o->seed, "threads", 1, "verify", true,
 			      "paging_mode", o->mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
+			      "paging", o->pipelined ? "pipelined" : "sync",
 			      "driver", o->driver[0] ? o->driver : "emu", "profile", metrics_profile_json(&o->profile),
 			      "params", "check_each", true);
 	char *hs = json_dumps(h, JSON_COMPACT);
@@ -1831,10 +1834,11 @@ int fuzz_one_input(const uint8_t *data, size_t size, char *why, size_t len)
 	}
 	if (!size)
 		return 0;
-	/* The first byte picks the paging mode and the eviction policy; then
-	 * calls until the input runs out, at most 256. */
+	/* The first byte picks the paging mode, the eviction policy and
+	 * pipelined paging; then calls until the input runs out, at most 256. */
 	enum vidmm_paging_mode mode = data[0] & 1 ? VIDMM_PAGING_BOUNCE : VIDMM_PAGING_WINDOW;
 	bool plain_lru = data[0] & 2;
+	o.pipelined = data[0] & 4;
 	s.at = 1;
 	while (n < 256 && s.at + 4 <= size)
 		gen_op(&s, &o, n + 1, &prog[n]), n++;
@@ -1880,6 +1884,7 @@ void *fuzz_results_json(const struct fuzz_opts *o, const struct fuzz_stats *st)
 		"differential_runs", (json_int_t)st->differential_runs,
 		"calls_by_kind", byk, "returns_by_kind", rets);
 	json_object_set_new(f, "profile", json_string(o->profile.name));
+	json_object_set_new(f, "paging", json_string(o->pipelined ? "pipelined" : "sync"));
 	if (st->found) {
 		json_object_set_new(f, "finding", json_pack("{s:s,s:I,s:i,s:i,s:s}", "what", st->finding,
 			"seed", (json_int_t)st->finding_seed, "calls", (int)st->original_len,

@@ -41,6 +41,7 @@ struct fuzz_opts {
 	uint32_t calls;           /* calls per program */
 	unsigned threads;         /* 1: deterministic, findings minimized; > 1: shared */
 	enum vidmm_paging_mode mode;
+	bool pipelined;           /* --paging pipelined (window mode) */
 	bool differential;        /* replay every program under the other variants */
 	uint64_t fence_timeout_ns;
 	struct inject_plan inject;/* random faults armed for every program */

@@ -44,6 +44,7 @@ static void help(FILE *out)
 		"  --threads N             N threads on shared allocations (default 1: then each\n"
 		"                          program is deterministic and findings are minimized)\n"
 		"  --paging-mode M         window (default) or bounce\n"
+		"  --paging P              sync (default) or pipelined page-ins\n"
 		"  --differential          run each program in the other paging mode and with\n"
 		"                          plain-LRU eviction too, and compare\n"
 		"  --no-faults             no fault injection among the generated calls\n"
@@ -65,7 +66,7 @@ static void help(FILE *out)
 		"\nExit status: 0 nothing found, 1 a finding, 2 bad usage.\n");
 }
 
-enum { F_PROFILE = 256, F_SEED, F_TIME, F_RUNS, F_CALLS, F_THREADS, F_PMODE, F_DIFF, F_NOFAULTS,
+enum { F_PROFILE = 256, F_SEED, F_TIME, F_RUNS, F_CALLS, F_THREADS, F_PMODE, F_PIPE, F_DIFF, F_NOFAULTS,
        F_INJECT, F_FTO, F_SWAPDIR, F_REPRO, F_OUT, F_TIMELINE, F_EVICT, F_QUIET, F_PLANT,
        F_DRIVER, F_DEVICE, F_HELP };
 
@@ -81,6 +82,7 @@ int fuzz_main(int argc, char **argv)
 		{ "calls", required_argument, NULL, F_CALLS },
 		{ "threads", required_argument, NULL, F_THREADS },
 		{ "paging-mode", required_argument, NULL, F_PMODE },
+		{ "paging", required_argument, NULL, F_PIPE },
 		{ "differential", no_argument, NULL, F_DIFF },
 		{ "no-faults", no_argument, NULL, F_NOFAULTS },
 		{ "inject", required_argument, NULL, F_INJECT },
@@ -171,6 +173,15 @@ int fuzz_main(int argc, char **argv)
 				o.mode = VIDMM_PAGING_BOUNCE;
 			else
 				snprintf(err, sizeof(err), "--paging-mode: '%s' is not window or bounce",
+					 optarg);
+			break;
+		case F_PIPE:
+			if (strcmp(optarg, "sync") == 0)
+				o.pipelined = false;
+			else if (strcmp(optarg, "pipelined") == 0)
+				o.pipelined = true;
+			else
+				snprintf(err, sizeof(err), "--paging: '%s' is not sync or pipelined",
 					 optarg);
 			break;
 		case F_DIFF:
@@ -283,9 +294,10 @@ int fuzz_main(int argc, char **argv)
 		goto usage;
 	}
 	printf("vidmm-bench fuzz: %sprofile %s, seed %" PRIu64 ", %u thread%s, %u calls per program, "
-	       "%s paging%s%s\n", strcmp(o.driver, "emu") ? "driver vulkan, " : "", o.profile.name,
+	       "%s%s paging%s%s\n", strcmp(o.driver, "emu") ? "driver vulkan, " : "", o.profile.name,
 	       o.seed, o.threads, o.threads == 1 ? "" : "s",
 	       o.calls, o.mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
+	       o.pipelined ? ", pipelined" : "",
 	       o.differential ? ", differential" : "", o.fault_calls ? ", fault calls" : "");
 	fflush(stdout);
 	int fr = fuzz_run(&o, st, err, sizeof(err));

@@ -36,7 +36,9 @@
 	X(swap_write_errors, true) X(swap_read_errors, true) X(swap_full, true)    \
 	X(reclaim_runs, false) X(reclaimed_bytes, false) X(swap_file_bytes, true)  \
 	X(swap_used_bytes, true) X(swap_checksum_failures, true)                   \
-	X(swap_queue_depth_reached, false)
+	X(swap_queue_depth_reached, false) X(paging_cpu_waits, false)             \
+	X(pipelined_page_ins, false) X(pipeline_stalls, false)                     \
+	X(pipeline_copy_retries, false) X(busy_pageouts, false)
 
 /* The fields of METRICS_STATS_FIELDS that only grow (counts of events), so
  * that the difference over the measured window means something; the others
@@ -53,7 +55,10 @@
 	X(swap_ins, true) X(bytes_swapped_out, true) X(bytes_swapped_in, true)     \
 	X(swap_write_errors, true) X(swap_read_errors, true) X(swap_full, true)    \
 	X(reclaim_runs, false) X(reclaimed_bytes, false)                           \
-	X(swap_checksum_failures, true) X(swap_readaheads, false)
+	X(swap_checksum_failures, true) X(swap_readaheads, false)                  \
+	X(paging_cpu_waits, false) X(pipelined_page_ins, false)                    \
+	X(pipeline_stalls, false) X(pipeline_copy_retries, false)                 \
+	X(busy_pageouts, false)
 
 /* Every scalar counter, evictions_by_priority as an array, and per segment
  * {total, free, largest_free, resident}. */

@@ -42,6 +42,7 @@ int platform_open(const struct vidmm_profile *p, const char *driver,
 /* Manager settings a profile does not describe (vidmm-bench's options). */
 struct platform_opts {
 	enum vidmm_paging_mode paging_mode;
+	bool pipelined_paging;  /* --paging pipelined */
 	const char *swap_dir;   /* NULL: the system temp directory */
 	bool no_swap;           /* no swap file even if the profile has a swap size */
 	/* no background reclaim thread: swap-outs happen only inside calls, so

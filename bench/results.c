@@ -89,6 +89,7 @@ json_t *results_context(const struct run_config *c, const struct run_result *res
 	json_object_set_new(o, "profile", metrics_profile_json(&c->profile));
 	json_object_set_new(o, "paging_mode",
 			    json_string(c->paging_mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window"));
+	json_object_set_new(o, "paging", json_string(c->pipelined ? "pipelined" : "sync"));
 	json_object_set_new(o, "evict_policy",
 			    json_string(c->evict_policy[0] ? c->evict_policy : "lru"));
 	cpu_model(cpu, sizeof(cpu));
@@ -168,6 +169,7 @@ json_t *results_run(const struct run_config *c, const struct run_result *res)
 		"clear_on_create", !c->no_clear,
 		"fence_timeout_ns", (json_int_t)(c->fence_timeout_ns ? c->fence_timeout_ns
 									: 2000000000ull));
+	json_object_set_new(cfg, "paging", json_string(c->pipelined ? "pipelined" : "sync"));
 	json_object_set_new(cfg, "evict_policy",
 			    json_string(c->evict_policy[0] ? c->evict_policy : "lru"));
 	json_t *inj = json_array();
@@ -541,7 +543,9 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 			ln += snprintf(label + ln, sizeof(label) - (size_t)ln, " %s=%s", c->params[k].name,
 				       c->params[k].value);
 	if (c->paging_mode == VIDMM_PAGING_BOUNCE && ln < (int)sizeof(label))
-		snprintf(label + ln, sizeof(label) - (size_t)ln, " (bounce paging)");
+		ln += snprintf(label + ln, sizeof(label) - (size_t)ln, " (bounce paging)");
+	if (c->pipelined && ln < (int)sizeof(label))
+		snprintf(label + ln, sizeof(label) - (size_t)ln, " (pipelined paging)");
 	fprintf(out, "%s: %s calls in the %s measured window (%s/s), %s %s (%s/s)\n", label,
 		units_count(a, (double)res->ops), units_s(b, secs),
 		units_count(d, secs > 0 ? (double)res->ops / secs : 0), units_count(e, (double)res->units),
@@ -592,6 +596,13 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 		units_bytes(b, (double)st->bytes_paged_out), units_count(d, (double)st->page_ins),
 		units_bytes(e, (double)st->bytes_paged_in), units_count(f, (double)st->alloc_failures),
 		units_count(g, (double)res->job_failures), units_count(h8, (double)st->dummy_page_faults));
+	if (st->page_ins || st->paging_cpu_waits)
+		fprintf(out, "  paging %s: CPU waits for paging or clear fences %s (%.2f per page-in)"
+			", page-ins left to the GPU to order %s, window stalls %s\n",
+			c->pipelined ? "pipelined" : "sync", units_count(a, (double)st->paging_cpu_waits),
+			st->page_ins ? (double)st->paging_cpu_waits / (double)st->page_ins : 0.0,
+			units_count(b, (double)st->pipelined_page_ins),
+			units_count(d, (double)st->pipeline_stalls));
 	if (c->verify)
 		fprintf(out, "  integrity: %s errors in %s VERIFY jobs%s\n",
 			units_count(a, (double)res->integrity_errors),

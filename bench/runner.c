@@ -550,6 +550,7 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 	struct platform pl;
 	struct platform_opts po = {
 		.paging_mode = c->paging_mode,
+		.pipelined_paging = c->pipelined,
 		.swap_dir = c->swap_dir[0] ? c->swap_dir : NULL,
 		/* reclaim runs on its own clock: off where a run must replay */
 		.no_background_reclaim = c->deterministic,

@@ -43,6 +43,7 @@ struct run_config {
 	char device[64];           /* --device (vulkan): "" the first usable */
 	char evict_policy[32];     /* --evict-policy; "": the default (lru) */
 	enum vidmm_paging_mode paging_mode;
+	bool pipelined;          /* --paging pipelined: page-in copies ordered on the GPU */
 	double duration_s;       /* the measured window; 0: no time limit (then ops_limit > 0) */
 	uint64_t ops_limit;      /* measured manager calls; 0: none */
 	double warmup_s;         /* after setup, before the window; not measured */

@@ -68,13 +68,14 @@ int trace_write_header(struct trace_writer *tw, const struct run_config *c)
 
 	for (unsigned i = 0; i < c->nparams; i++)
 		json_object_set_new(params, c->params[i].name, json_string(c->params[i].value));
-	json_t *h = json_pack("{s:i,s:i,s:s,s:s,s:I,s:i,s:b,s:s,s:s,s:o,s:o}", "vidmm_trace", 1,
+	json_t *h = json_pack("{s:i,s:i,s:s,s:s,s:I,s:i,s:b,s:s,s:s,s:s,s:o,s:o}", "vidmm_trace", 1,
 			      "policy", VIDMM_POLICY_VERSION,
 			      "evict_policy", c->evict_policy[0] ? c->evict_policy : "lru",
 			      "workload", c->w->name, "seed", (json_int_t)c->seed,
 			      "threads", (int)c->threads, "verify", c->verify,
 			      "paging_mode", c->paging_mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
-			      "driver", c->driver, "profile", metrics_profile_json(&c->profile),
+			      "paging", c->pipelined ? "pipelined" : "sync", "driver", c->driver,
+			      "profile", metrics_profile_json(&c->profile),
 			      "params", params);
 	char *s = json_dumps(h, JSON_COMPACT);
 	json_decref(h);
@@ -603,6 +604,14 @@ int trace_replay_open(const char *path, struct run_config *c, struct trace_repla
 	tr->check_each = json_is_true(json_object_get(h, "check_each"));
 	c->paging_mode = strcmp(json_string_value(pm), "bounce") == 0 ? VIDMM_PAGING_BOUNCE
 								       : VIDMM_PAGING_WINDOW;
+	/* Optional (traces older than --paging are synchronous). */
+	const json_t *pp = json_object_get(h, "paging");
+	if (pp && (!json_is_string(pp) || (strcmp(json_string_value(pp), "sync") &&
+					   strcmp(json_string_value(pp), "pipelined")))) {
+		snprintf(err, len, "replay: %s: header: paging is not \"sync\" or \"pipelined\"", path);
+		goto fail;
+	}
+	c->pipelined = pp && strcmp(json_string_value(pp), "pipelined") == 0;
 	c->verify = json_is_true(json_object_get(h, "verify"));
 	tr->recorded_threads = (uint64_t)json_integer_value(th);
 	{

@@ -283,6 +283,7 @@ err_unlock:
 /* Free everything a holds; its handle is already gone (or never was). */
 void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
+	inflight_drop_locked(vm, a);
 	if (a->deferred) {
 		list_del(&a->lru);
 		a->deferred = false;

@@ -26,7 +26,8 @@
  *     one is resident; a destroyed one is deferred, owned by a mover or
  *     being freed by none other; a clear is pending only while resident.
  * Ranges and frames of operations in progress (vm->transit), quarantined
- * ones, live and late paging windows and the staging area are part of I2,
+ * ones, live and late paging windows, pipelined page-ins still copying
+ * (their windows and source frames) and the staging area are part of I2,
  * I5 and I6: vidmm_check may run at any moment, also while other threads
  * are in the middle of a call with the lock dropped.
  */
@@ -360,6 +361,14 @@ int vidmm_check(vidmm_t *vm)
 	list_for_each(pos, &vm->quarantine) {
 		struct quarantine *q = list_entry(pos, struct quarantine, link);
 		frames += q->pages.npages;
+	}
+	/* The source frames of pipelined page-ins still copying, which belong
+	 * to a resident allocation that points back. */
+	list_for_each(pos, &vm->inflight) {
+		struct inflight *fl = list_entry(pos, struct inflight, link);
+		frames += fl->pages.npages;
+		if (!ret && (fl->a->inflight != fl || fl->a->residency != VIDMM_RESIDENT))
+			ret = fail(vm, "a pipelined page-in in flight belongs to no resident allocation");
 	}
 	/* ...and of destroyed ones a mover still owns (page-in, swap-out,
 	 * swap-in): they have no handle and are not deferred, but they are on

@@ -39,8 +39,9 @@ bool alloc_busy_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		if (f && vm->chip->fence_completed(vm->chip_ctx, e) < f)
 			return true;
 	}
-	/* Signalled, but a clear that failed is not done: issued again. */
-	return clear_pending_locked(vm, a);
+	/* Signalled, but a clear or pipelined page-in copy that failed is not
+	 * done: issued again. */
+	return clear_pending_locked(vm, a) || inflight_pending_locked(vm, a);
 }
 
 int engine_space_unlocked(struct vidmm *vm, uint32_t engine, uint64_t timeout_ns)

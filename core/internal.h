@@ -182,6 +182,10 @@ struct vidmm_allocation {
 	 * and a failed one is issued again (residency.c: clear_pending_locked). */
 	uint32_t clear_engine;
 	uint64_t clear_fence;
+	/* Pipelined page-in still copying (residency.c: struct inflight):
+	 * resident at node already, busy until its copies are done without
+	 * error; jobs on it wait for them on the GPU. NULL: none. */
+	struct inflight *inflight;
 	/* Eviction policy state (evict_policy.c): the last two uses (lru-2),
 	 * the GreedyDual credit (size-aware), the reference bit (clock). */
 	uint64_t use_ns[2];
@@ -209,6 +213,24 @@ struct paging_window {
 	uint32_t engine;
 	uint64_t fence;
 	bool late;   /* its copy timed out: unmapped, held until the fence signals */
+	uint64_t dst; /* pipelined page-in: where its copy writes (issued again on failure) */
+	bool redo;    /* pipelined page-in: its copy failed and is not issued again yet */
+};
+
+/*
+ * A pipelined page-in in flight (cfg.pipelined_paging): the allocation is
+ * resident at its new range from the moment its copies are queued; the
+ * copies still run through windows mapped onto its old system pages. Those
+ * pages and windows are held here until every copy has completed without
+ * error (a failed one is issued again from the same window), then freed.
+ * On vm->inflight; a->inflight points back.
+ */
+struct inflight {
+	struct list_head link;
+	struct vidmm_allocation *a;
+	struct sys_pages pages;   /* the source: the copy in system memory */
+	uint32_t n;
+	struct paging_window *w[]; /* n windows, also on vm->windows */
 };
 
 /*
@@ -278,6 +300,7 @@ struct vidmm {
 	struct list_head deferred;/* destroyed while busy: ranges held until idle */
 	struct list_head transit; /* struct transit: held by operations in progress */
 	struct list_head windows; /* live paging-segment windows */
+	struct list_head inflight;/* struct inflight: pipelined page-ins still copying */
 	struct list_head quarantine; /* struct quarantine: what a timed-out copy may still write */
 	uint32_t next_copy_engine;
 	uint64_t issued[VIDMM_MAX_ENGINES]; /* newest fence queued per engine */
@@ -368,6 +391,12 @@ int clear_range_locked(struct vidmm *vm, struct vidmm_allocation *a, uint64_t gp
 /* true while a's clear has not completed without error (a failed one is
  * issued again). */
 bool clear_pending_locked(struct vidmm *vm, struct vidmm_allocation *a);
+/* true while a pipelined page-in of a is copying, or one of its copies
+ * failed and has been issued again (residency.c). */
+bool inflight_pending_locked(struct vidmm *vm, struct vidmm_allocation *a);
+/* Give back what a's pipelined page-in holds, at once: only when its copies
+ * cannot run any more (the allocation is freed, hence idle). */
+void inflight_drop_locked(struct vidmm *vm, struct vidmm_allocation *a);
 void transit_add(struct vidmm *vm, struct transit *t);
 void transit_del(struct transit *t);
 int reclaim_init(struct vidmm *vm, char *err, size_t err_len);

@@ -146,10 +146,11 @@ static void note_issued(struct vidmm *vm, uint32_t engine, uint64_t fence)
 /* chip->copy; a full ring is waited out with vm->lock dropped. The caller
  * owns everything the copy touches. */
 static int copy_cmd_locked(struct vidmm *vm, uint32_t engine, uint64_t dst, uint64_t src,
-			   uint64_t len, enum vidmm_copy_purpose why, uint64_t *fence)
+			   uint64_t len, enum vidmm_copy_purpose why,
+			   const struct vidmm_chip_deps *deps, uint64_t *fence)
 {
 	for (;;) {
-		int r = vm->chip->copy(vm->chip_ctx, engine, dst, src, len, fence);
+		int r = vm->chip->copy(vm->chip_ctx, engine, dst, src, len, deps, fence);
 		if (r == 0) {
 			note_issued(vm, engine, *fence);
 			VIDMM_TRACE(&vm->tracer, copy, VIDMM_TRACE_COPY, engine, *fence, len, why);
@@ -184,6 +185,8 @@ static int wait_cmds(struct vidmm *vm, const struct cmd *c, uint32_t n, uint64_t
 	for (uint32_t e = 0; e < vm->engines.n_copy; e++) {
 		if (!last[e])
 			continue;
+		if (vm->chip->fence_completed(vm->chip_ctx, e) < last[e])
+			vm->st.paging_cpu_waits++;
 		int r = fence_wait_unlocked(vm, e, last[e], fence_timeout(vm));
 		if (r) {
 			err = -ETIMEDOUT;
@@ -312,7 +315,7 @@ static int flush_windows(struct vidmm *vm, struct paging_window **w, uint32_t *n
 /* Copy a's data between the local range at local and its system pages
  * through windows of the paging segment (window mode). a is owned. */
 static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_t local,
-			   bool out, uint64_t *pending)
+			   bool out, const struct vidmm_chip_deps *deps, uint64_t *pending)
 {
 	struct segment *pg = paging_seg(vm);
 	uint64_t page = vm_page_size(vm);
@@ -355,9 +358,9 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 		t->engine = pick_copy_engine(vm);
 		w[n++] = t;
 		err = out ? copy_cmd_locked(vm, t->engine, t->win.start, local + off, len,
-					    VIDMM_COPY_PAGE_OUT, &t->fence)
+					    VIDMM_COPY_PAGE_OUT, deps, &t->fence)
 			  : copy_cmd_locked(vm, t->engine, local + off, t->win.start, len,
-					    VIDMM_COPY_PAGE_IN, &t->fence);
+					    VIDMM_COPY_PAGE_IN, NULL, &t->fence);
 		if (err)
 			break;
 		off += len;
@@ -448,9 +451,9 @@ static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 			vm_lock(vm);
 		}
 		err = out ? copy_cmd_locked(vm, c.engine, vm->staging.start, local + off, len,
-					    VIDMM_COPY_PAGE_OUT, &c.fence)
+					    VIDMM_COPY_PAGE_OUT, NULL, &c.fence)
 			  : copy_cmd_locked(vm, c.engine, local + off, vm->staging.start, len,
-					    VIDMM_COPY_PAGE_IN, &c.fence);
+					    VIDMM_COPY_PAGE_IN, NULL, &c.fence);
 		if (err)
 			break;
 		err = wait_cmds(vm, &c, 1, pending);
@@ -473,14 +476,255 @@ static int transfer_bounce(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 }
 
 /* Move a's data between the local range at local and a->pages. pending:
- * on -ETIMEDOUT, the fences the copies that may still run will signal. */
+ * on -ETIMEDOUT, the fences the copies that may still run will signal.
+ * deps (window mode, page-out only): what the copies start after. */
 static int transfer(struct vidmm *vm, struct vidmm_allocation *a, uint64_t local, bool out,
-		    uint64_t *pending)
+		    const struct vidmm_chip_deps *deps, uint64_t *pending)
 {
 	memset(pending, 0, VIDMM_MAX_ENGINES * sizeof(*pending));
 	return vm->cfg.paging_mode == VIDMM_PAGING_BOUNCE
 		       ? transfer_bounce(vm, a, local, out, pending)
-		       : transfer_window(vm, a, local, out, pending);
+		       : transfer_window(vm, a, local, out, deps, pending);
+}
+
+/* ---- pipelined page-in ---------------------------------------------------------------- */
+
+/*
+ * What a pipelined page-in holds is given back once its copies are over
+ * (or the GPU is idle): windows unmapped and freed, source frames freed.
+ */
+static void inflight_free(struct vidmm *vm, struct inflight *fl)
+{
+	for (uint32_t i = 0; i < fl->n; i++) {
+		struct paging_window *x = fl->w[i];
+		gart_unmap(vm, x->win.start, x->win.size >> vm->gart.geo.page_shift);
+		heap_free(paging_seg(vm)->heap, &x->win);
+		list_del(&x->link);
+		free(x);
+	}
+	if (fl->pages.npages)
+		sysmem_free(&vm->sysmem, &fl->pages);
+	list_del(&fl->link);
+	fl->a->inflight = NULL;
+	free(fl);
+	pthread_cond_broadcast(&vm->moved);
+}
+
+enum { FLIGHT_NONE = 0, FLIGHT_QUEUED, FLIGHT_STUCK };
+
+static bool cmd_failed(struct vidmm *vm, uint32_t engine, uint64_t fence)
+{
+	return vm->chip->fence_error && vm->chip->fence_error(vm->chip_ctx, engine, fence);
+}
+
+/*
+ * Where a's pipelined page-in stands. FLIGHT_NONE: none (done now, or there
+ * was none). FLIGHT_QUEUED: copies queued or running, each one issued, so
+ * a job can follow them on the GPU (the last fence per copy engine in
+ * a->write_fence stands for all, since a's copies on one engine are
+ * chained). FLIGHT_STUCK: a failed copy could not be issued again (ring
+ * full): *engine is where to wait for room. Once every copy has completed,
+ * the failed ones are issued again from their windows, which still map the
+ * source pages; a destroyed allocation's are not (nobody reads it).
+ */
+static int inflight_state_locked(struct vidmm *vm, struct vidmm_allocation *a, uint32_t *engine)
+{
+	struct inflight *fl = a->inflight;
+	uint64_t last[VIDMM_MAX_ENGINES] = { 0 };
+	bool failed = false;
+
+	bool redo = false, running = false;
+
+	if (!fl)
+		return FLIGHT_NONE;
+	for (uint32_t i = 0; i < fl->n; i++) {
+		const struct paging_window *x = fl->w[i];
+		redo |= x->redo;
+		if (vm->chip->fence_completed(vm->chip_ctx, x->engine) < x->fence) {
+			running = true;
+			*engine = x->engine;
+		}
+	}
+	if (running)
+		return redo ? FLIGHT_STUCK : FLIGHT_QUEUED;
+	for (uint32_t i = 0; i < fl->n && !failed; i++)
+		failed = fl->w[i]->redo || cmd_failed(vm, fl->w[i]->engine, fl->w[i]->fence);
+	if (!failed || a->destroyed) {
+		inflight_free(vm, fl);
+		return FLIGHT_NONE;
+	}
+	for (uint32_t i = 0; i < fl->n; i++)
+		if (!fl->w[i]->redo)
+			fl->w[i]->redo = cmd_failed(vm, fl->w[i]->engine, fl->w[i]->fence);
+	for (uint32_t i = 0; i < fl->n; i++) {
+		struct paging_window *x = fl->w[i];
+		struct vidmm_chip_deps d = { 0 };
+		uint64_t f;
+
+		if (!x->redo)
+			continue;
+		if (last[x->engine]) {
+			d.n = 1;
+			d.d[0] = (struct vidmm_chip_dep){ x->engine, last[x->engine] };
+		}
+		if (vm->chip->copy(vm->chip_ctx, x->engine, x->dst, x->win.start, x->win.size, &d,
+				   &f)) {
+			*engine = x->engine;
+			return FLIGHT_STUCK;
+		}
+		x->fence = f;
+		x->redo = false;
+		last[x->engine] = f;
+		if (f > a->write_fence[x->engine])
+			a->write_fence[x->engine] = f;
+		note_issued(vm, x->engine, f);
+		VIDMM_TRACE(&vm->tracer, copy, VIDMM_TRACE_COPY, x->engine, f, x->win.size,
+			    VIDMM_COPY_PAGE_IN);
+		vm->st.pipeline_copy_retries++;
+	}
+	return FLIGHT_QUEUED;
+}
+
+void inflight_drop_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	if (a->inflight)
+		inflight_free(vm, a->inflight);
+}
+
+bool inflight_pending_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	uint32_t e;
+
+	return inflight_state_locked(vm, a, &e) != FLIGHT_NONE;
+}
+
+/* Settle every pipelined page-in whose copies are over; true if one gave
+ * its windows back. */
+static bool inflight_reap_locked(struct vidmm *vm)
+{
+	bool freed = false;
+	uint32_t e;
+
+	list_for_each_safe(pos, tmp, &vm->inflight) {
+		struct inflight *fl = list_entry(pos, struct inflight, link);
+		freed |= inflight_state_locked(vm, fl->a, &e) == FLIGHT_NONE;
+	}
+	return freed;
+}
+
+/* Wait (vm->lock dropped) for the copies of the oldest pipelined page-in:
+ * windows ran out. Its fences are copied first: it may be gone after. */
+static void inflight_wait_oldest(struct vidmm *vm, uint64_t deadline)
+{
+	struct inflight *fl = list_entry(vm->inflight.next, struct inflight, link);
+	uint64_t last[VIDMM_MAX_ENGINES] = { 0 };
+
+	for (uint32_t i = 0; i < fl->n; i++)
+		if (fl->w[i]->fence > last[fl->w[i]->engine])
+			last[fl->w[i]->engine] = fl->w[i]->fence;
+	for (uint32_t e = 0; e < vm->engines.n_copy; e++) {
+		uint64_t now = now_ns();
+		if (!last[e] || vm->chip->fence_completed(vm->chip_ctx, e) >= last[e])
+			continue;
+		vm->st.paging_cpu_waits++;
+		fence_wait_unlocked(vm, e, last[e], deadline > now ? deadline - now : 0);
+	}
+}
+
+/*
+ * Pipelined page-in of a (owned) into the local range at local: copies
+ * through windows onto a->pages are queued, not waited for. The windows of
+ * the copies left in flight come back in *out (NULL when every copy was
+ * waited for: windows ran out and a's own filled the paging segment, as
+ * the synchronous path would have). Each copy depends on a's previous one
+ * on the same engine, so the last fence per engine stands for all of them,
+ * a failure included (it propagates, chip.h). On error, every copy issued
+ * is waited for, as transfer_window does, and pending says what may still
+ * run.
+ */
+static int transfer_pipelined(struct vidmm *vm, struct vidmm_allocation *a, uint64_t local,
+			      struct inflight **out, uint64_t *pending)
+{
+	struct segment *pg = paging_seg(vm);
+	uint64_t page = vm_page_size(vm);
+	uint64_t chunk = (pg->size / 4) & ~(page - 1);
+	uint64_t deadline = now_ns() + fence_timeout(vm);
+	bool snooped = pg->flags & VIDMM_SEG_SNOOPED, stalled = false;
+	uint64_t last[VIDMM_MAX_ENGINES] = { 0 };
+	struct paging_window *w[MAX_XFERS];
+	uint32_t n = 0;
+	uint64_t off = 0;
+	int err = 0;
+
+	*out = NULL;
+	memset(pending, 0, VIDMM_MAX_ENGINES * sizeof(*pending));
+	if (chunk < page)
+		chunk = page;
+	while (off < a->size && !err) {
+		uint64_t len = a->size - off < chunk ? a->size - off : chunk;
+		struct paging_window *t = calloc(1, sizeof(*t));
+		struct vidmm_chip_deps d = { 0 };
+
+		if (!t) {
+			err = -ENOMEM;
+			break;
+		}
+		if (heap_alloc(pg->heap, &t->win, len, page, 0, UINT64_MAX, HEAP_BEST_FIT)) {
+			free(t);
+			/* Finished page-ins give their windows back first. */
+			if (inflight_reap_locked(vm))
+				continue;
+			if (!stalled)
+				vm->st.pipeline_stalls++;
+			stalled = true;
+			if (n) {
+				/* a's own windows fill the segment: wait for
+				 * them, as the synchronous path does. */
+				err = flush_windows(vm, w, &n, pending);
+				memset(last, 0, sizeof(last));
+				continue;
+			}
+			if (now_ns() > deadline) {
+				err = -EBUSY;
+				break;
+			}
+			if (!list_empty(&vm->inflight))
+				inflight_wait_oldest(vm, deadline);
+			else
+				wait_moved(vm, 5); /* synchronous movers hold them */
+			continue;
+		}
+		map_slice(vm, t->win.start, &a->pages, off >> vm->gart.geo.page_shift,
+			  len >> vm->gart.geo.page_shift, snooped);
+		list_add_tail(&t->link, &vm->windows);
+		t->engine = pick_copy_engine(vm);
+		t->dst = local + off;
+		w[n++] = t;
+		if (last[t->engine]) {
+			d.n = 1;
+			d.d[0] = (struct vidmm_chip_dep){ t->engine, last[t->engine] };
+		}
+		err = copy_cmd_locked(vm, t->engine, t->dst, t->win.start, len, VIDMM_COPY_PAGE_IN,
+				      &d, &t->fence);
+		if (err)
+			break;
+		last[t->engine] = t->fence;
+		off += len;
+		vm->st.bytes_copied_window += len;
+		if (n == MAX_XFERS) {
+			err = flush_windows(vm, w, &n, pending);
+			memset(last, 0, sizeof(last));
+		}
+	}
+	struct inflight *fl = err || !n ? NULL : malloc(sizeof(*fl) + n * sizeof(fl->w[0]));
+	if (!fl) {
+		int r = flush_windows(vm, w, &n, pending);
+		return err ? err : r;
+	}
+	fl->n = n;
+	memcpy(fl->w, w, n * sizeof(w[0]));
+	*out = fl;
+	return 0;
 }
 
 /* GPU copy between two GPU ranges (a migration), in chunks over the copy
@@ -498,7 +742,7 @@ static int gpu_copy(struct vidmm *vm, uint64_t dst, uint64_t src, uint64_t size,
 		uint64_t len = size - off < COPY_CHUNK ? size - off : COPY_CHUNK;
 		c[n].engine = pick_copy_engine(vm);
 		err = copy_cmd_locked(vm, c[n].engine, dst + off, src + off, len, VIDMM_COPY_MIGRATE,
-				      &c[n].fence);
+				      NULL, &c[n].fence);
 		if (err)
 			break;
 		n++;
@@ -520,7 +764,7 @@ int clear_range_locked(struct vidmm *vm, struct vidmm_allocation *a, uint64_t gp
 	uint64_t f;
 
 	for (;;) {
-		int r = vm->chip->fill(vm->chip_ctx, e, gpu_addr, a->size, 0, &f);
+		int r = vm->chip->fill(vm->chip_ctx, e, gpu_addr, a->size, 0, NULL, &f);
 		if (r == 0)
 			break;
 		if (r != -EAGAIN)
@@ -561,7 +805,7 @@ bool clear_pending_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		return false;
 	}
 	e = pick_copy_engine(vm);
-	if (vm->chip->fill(vm->chip_ctx, e, a->node.start, a->size, 0, &f) == 0) {
+	if (vm->chip->fill(vm->chip_ctx, e, a->node.start, a->size, 0, NULL, &f) == 0) {
 		a->clear_engine = e;
 		a->clear_fence = f;
 		if (f > a->write_fence[e])
@@ -594,7 +838,8 @@ static void note_bounce(struct vidmm *vm, uint64_t then, uint64_t now)
 		vm->st.bounces++;
 }
 
-int copy_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
+static int copy_out_after(struct vidmm *vm, struct vidmm_allocation *a,
+			  const struct vidmm_chip_deps *deps)
 {
 	uint64_t pending[VIDMM_MAX_ENGINES];
 	struct quarantine *q = calloc(1, sizeof(*q));
@@ -608,7 +853,7 @@ int copy_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		free(q);
 		return ret;
 	}
-	ret = transfer(vm, a, a->node.start, true, pending);
+	ret = transfer(vm, a, a->node.start, true, deps, pending);
 	if (ret) {
 		/* A late copy may still write these frames: not reused before
 		 * it has finished. */
@@ -625,12 +870,20 @@ int copy_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	return ret;
 }
 
+int copy_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	return copy_out_after(vm, a, NULL);
+}
+
 /*
- * Page one idle, unpinned, resident allocation out. The caller owns it
- * (alloc_own) and releases it afterwards; it is never freed here. On failure
- * it stays resident with its data intact.
+ * Page one unpinned, resident allocation out, idle or (deps) busy only with
+ * the GPU jobs named in deps, which its copies then wait for on the GPU.
+ * The caller owns it (alloc_own) and releases it afterwards; it is never
+ * freed here. On failure (a failed job among deps included: the copy is
+ * cancelled) it stays resident with its data intact.
  */
-int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
+static int page_out_after(struct vidmm *vm, struct vidmm_allocation *a,
+			  const struct vidmm_chip_deps *deps)
 {
 	struct segment *s = a->seg;
 	uint64_t t0 = now_ns();
@@ -644,7 +897,7 @@ int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		heap_free(s->heap, &a->node);
 		vm->st.pcie_remaps++;
 	} else {
-		ret = copy_out_locked(vm, a);
+		ret = copy_out_after(vm, a, deps);
 		if (ret) {
 			VIDMM_TRACE(&vm->tracer, page_out_end, VIDMM_TRACE_PAGE_OUT_END,
 				    alloc_handle(a), a->size, ret, now_ns() - t0);
@@ -668,6 +921,45 @@ int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	VIDMM_TRACE(&vm->tracer, page_out_end, VIDMM_TRACE_PAGE_OUT_END, alloc_handle(a), a->size,
 		    0, t1 - t0);
 	return 0;
+}
+
+/* Page one idle, unpinned, resident allocation out (page_out_after). */
+int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	return page_out_after(vm, a, NULL);
+}
+
+/*
+ * Pipelined eviction of a busy victim: its page-out copies are queued after
+ * the jobs it is busy with, instead of this thread waiting for them first.
+ * Only a victim busy with jobs alone (no clear, no page-in of its own still
+ * copying) in window mode. The copies themselves are still waited for: the
+ * range is reused only once they have read it. 0, -EAGAIN (not such a
+ * victim: wait for it instead), or page_out_after's error.
+ */
+static int page_out_busy_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	struct vidmm_chip_deps d = { 0 };
+	uint32_t nc = vm->engines.n_copy;
+	int ret;
+
+	if (!vm->cfg.pipelined_paging || vm->cfg.paging_mode != VIDMM_PAGING_WINDOW ||
+	    a->moving || pinned(a) || a->destroyed || a->inflight || a->clear_fence ||
+	    seg_is_pcie(a->seg) || (a->flags & VIDMM_ALLOC_UNPAGABLE))
+		return -EAGAIN;
+	for (uint32_t e = 0; e < nc + vm->engines.n_job; e++) {
+		uint64_t f = a->read_fence[e] > a->write_fence[e] ? a->read_fence[e] : a->write_fence[e];
+		if (!f || vm->chip->fence_completed(vm->chip_ctx, e) >= f)
+			continue;
+		if (e < nc || d.n == VIDMM_CHIP_MAX_DEPS)
+			return -EAGAIN;
+		d.d[d.n++] = (struct vidmm_chip_dep){ e, f };
+	}
+	alloc_own(a);
+	vm->policy->evicted(vm, a);
+	ret = page_out_after(vm, a, &d);
+	alloc_release_locked(vm, a);
+	return ret;
 }
 
 /* ---- victim scan ------------------------------------------------------------- */
@@ -874,9 +1166,18 @@ static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, 
 		struct vidmm_allocation *a = sc.blk[i];
 		if (!in_window(&sc, a) || !alloc_busy_locked(vm, a))
 			continue;
-		vm->st.busy_waits++;
 		VIDMM_TRACE(&vm->tracer, evict, VIDMM_TRACE_EVICT, alloc_handle(a), a->size,
 			    VIDMM_EVICT_BUSY_WAIT, s - vm->seg);
+		ret = page_out_busy_locked(vm, a);
+		if (ret != -EAGAIN) {
+			vm->st.busy_pageouts++;
+			/* As an idle victim's: a failed copy is a victim
+			 * that could not be moved. */
+			ret = ret == -ETIMEDOUT || ret == -EIO ? -EBUSY : ret;
+			goto out;
+		}
+		vm->st.busy_waits++;
+		vm->st.paging_cpu_waits++;
 		ret = alloc_wait_idle_unlocked(vm, a, fence_timeout(vm));
 		residency_reap_locked(vm);
 		ret = ret == -ETIMEDOUT ? -EBUSY : -EAGAIN;
@@ -1037,6 +1338,7 @@ static int page_in_owned(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
 {
 	uint64_t t0 = now_ns();
 	struct transit t = { 0 };
+	struct inflight *fl = NULL;
 	int ret;
 
 	if (throttled) {
@@ -1072,7 +1374,10 @@ static int page_in_owned(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
 			ret = 0;
 		} else
 #endif
-		ret = transfer(vm, a, t.node.start, false, pending);
+		if (vm->cfg.pipelined_paging && vm->cfg.paging_mode == VIDMM_PAGING_WINDOW)
+			ret = transfer_pipelined(vm, a, t.node.start, &fl, pending);
+		else
+			ret = transfer(vm, a, t.node.start, false, NULL, pending);
 		transit_del(&t);
 		if (ret) {
 			/* A late copy may still write the range. */
@@ -1088,7 +1393,22 @@ static int page_in_owned(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
 			goto fail;
 		}
 		free(q);
-		sysmem_free(&vm->sysmem, &a->pages);
+		if (fl) {
+			/* Resident from now on; busy until the copies are
+			 * done (a->write_fence), and jobs wait for them on
+			 * the GPU. The pages stay the source until then. */
+			fl->a = a;
+			fl->pages = a->pages;
+			memset(&a->pages, 0, sizeof(a->pages));
+			for (uint32_t i = 0; i < fl->n; i++)
+				if (fl->w[i]->fence > a->write_fence[fl->w[i]->engine])
+					a->write_fence[fl->w[i]->engine] = fl->w[i]->fence;
+			a->inflight = fl;
+			list_add_tail(&fl->link, &vm->inflight);
+			vm->st.pipelined_page_ins++;
+		} else {
+			sysmem_free(&vm->sysmem, &a->pages);
+		}
 	}
 	list_del(&a->cache);
 	vm->st.evicted_allocations--;
@@ -1217,6 +1537,7 @@ static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bo
 
 void residency_reap_locked(struct vidmm *vm)
 {
+	inflight_reap_locked(vm);
 	list_for_each_safe(pos, tmp, &vm->quarantine) {
 		struct quarantine *q = list_entry(pos, struct quarantine, link);
 		if (!fences_done(vm, q->fence))
@@ -1249,6 +1570,35 @@ void residency_reap_locked(struct vidmm *vm)
 
 /* ---- public calls -------------------------------------------------------------------------- */
 
+/*
+ * Add to d what a job on a must start after: a's commands on copy engines
+ * not done yet (its clear, or its pipelined page-in's chained copies), one
+ * per engine, each fence once. false, with d as it was, if they do not fit
+ * (the caller waits on the CPU instead).
+ */
+static bool add_copy_deps(struct vidmm *vm, const struct vidmm_allocation *a,
+			  struct vidmm_chip_deps *d)
+{
+	uint32_t n0 = d->n;
+
+	for (uint32_t e = 0; e < vm->engines.n_copy; e++) {
+		uint64_t f = a->write_fence[e];
+		bool dup = false;
+		if (!f || vm->chip->fence_completed(vm->chip_ctx, e) >= f)
+			continue;
+		for (uint32_t k = 0; k < d->n && !dup; k++)
+			dup = d->d[k].engine == e && d->d[k].fence == f;
+		if (dup)
+			continue;
+		if (d->n == VIDMM_CHIP_MAX_DEPS) {
+			d->n = n0;
+			return false;
+		}
+		d->d[d->n++] = (struct vidmm_chip_dep){ e, f };
+	}
+	return true;
+}
+
 /* A job or a CPU lock used a: the eviction policy's bookkeeping (lru moves
  * it to the most recently used end of its list). */
 static void note_use(struct vidmm *vm, struct vidmm_allocation *a)
@@ -1261,6 +1611,7 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 {
 	struct vidmm_allocation *a[VIDMM_JOB_MAX_REFS];
 	struct vidmm_chip_job cj;
+	struct vidmm_chip_deps deps;
 	uint64_t t0 = now_ns(), moved0, budget, deadline;
 	uint64_t f = 0;
 	uint32_t n, engine;
@@ -1311,20 +1662,45 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 		}
 		if (ret)
 			break;
-		/* The job must not start before the clear of a new allocation
-		 * it uses, which runs on a copy engine. */
-		for (uint32_t i = 0; i < n && !again; i++)
-			if (clear_pending_locked(vm, a[i])) {
-				uint32_t ce = a[i]->clear_engine;
-				uint64_t cf = a[i]->clear_fence, now = now_ns();
-				if (now >= deadline) {
-					ret = -ETIMEDOUT;
-					break;
-				}
-				if (cf)
-					fence_wait_unlocked(vm, ce, cf, deadline - now);
-				again = true;
+		/*
+		 * The job must not start before the clear of a new allocation
+		 * it uses, or a pipelined page-in's copies, which run on copy
+		 * engines. Synchronous: wait for them here. Pipelined: the job
+		 * depends on them, unless a failed one could not be issued
+		 * again yet. One dependency per allocation and copy engine:
+		 * the newest fence stands for all of one allocation's
+		 * commands there (they are chained, so a failure reaches it),
+		 * but not for another allocation's, whose failure the job must
+		 * see too (a newer fence of b's completing says nothing of a's
+		 * copy having worked).
+		 */
+		memset(&deps, 0, sizeof(deps));
+		for (uint32_t i = 0; i < n && !again; i++) {
+			uint32_t ce = a[i]->clear_engine;
+			uint64_t cf = a[i]->clear_fence, now = now_ns();
+			bool clear = clear_pending_locked(vm, a[i]);
+			int fl = inflight_state_locked(vm, a[i], &ce);
+
+			if (!clear && fl == FLIGHT_NONE)
+				continue;
+			if (vm->cfg.pipelined_paging && fl != FLIGHT_STUCK &&
+			    !(clear && vm->chip->fence_completed(vm->chip_ctx, a[i]->clear_engine) >=
+					       a[i]->clear_fence) &&
+			    add_copy_deps(vm, a[i], &deps))
+				continue;
+			if (now >= deadline) {
+				ret = -ETIMEDOUT;
+				break;
 			}
+			vm->st.paging_cpu_waits++;
+			if (fl == FLIGHT_STUCK)
+				engine_space_unlocked(vm, ce, deadline - now);
+			else if (fl == FLIGHT_QUEUED)
+				alloc_wait_idle_unlocked(vm, a[i], deadline - now);
+			else if (cf)
+				fence_wait_unlocked(vm, ce, cf, deadline - now);
+			again = true;
+		}
 		if (ret)
 			break;
 		if (!again) {
@@ -1338,7 +1714,8 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 				cj.refs[i].size = a[i]->size;
 				cj.refs[i].access = job->refs[i].access;
 			}
-			int r = vm->chip->submit_job(vm->chip_ctx, engine, &cj, &f);
+			int r = vm->chip->submit_job(vm->chip_ctx, engine, &cj,
+						     deps.n ? &deps : NULL, &f);
 			if (r == 0)
 				note_issued(vm, engine, f);
 			if (r != -EAGAIN) {
@@ -1591,6 +1968,7 @@ int residency_init(struct vidmm *vm)
 	list_init(&vm->deferred);
 	list_init(&vm->transit);
 	list_init(&vm->windows);
+	list_init(&vm->inflight);
 	list_init(&vm->quarantine);
 	for (int i = 0; i < VIDMM_HIST_COUNT; i++)
 		vidmm_hist_init(&vm->hist[i]);
@@ -1619,6 +1997,8 @@ int residency_init(struct vidmm *vm)
 void residency_fini(struct vidmm *vm)
 {
 	/* The GPU is idle by contract now: late copies are over. */
+	list_for_each_safe(pos, tmp, &vm->inflight)
+		inflight_free(vm, list_entry(pos, struct inflight, link));
 	list_for_each_safe(pos, tmp, &vm->quarantine) {
 		struct quarantine *q = list_entry(pos, struct quarantine, link);
 		if (q->seg)

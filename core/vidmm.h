@@ -167,6 +167,11 @@ struct vidmm_config {
 	uint64_t paging_size;    /* bytes of the paging segment */
 	bool paging_snooped;     /* carve the paging segment from the snooped PCIe segment */
 	enum vidmm_paging_mode paging_mode;
+	/* Pipelined paging (window mode): a page-in's copies are queued and
+	 * the submit returns; the job waits for them on the GPU (a chip
+	 * dependency), as does a job on a new allocation for its clear. false:
+	 * the submitting thread waits for every copy (synchronous). */
+	bool pipelined_paging;
 	/* Eviction normally opens one contiguous window of victims for a
 	 * request (scanning in priority/LRU order, stopping at the first set that
 	 * opens a big enough hole, evicting only that set). true: evict in plain
@@ -310,6 +315,15 @@ struct vidmm_stats {
 	uint64_t clears;                            /* clears issued (retries included) */
 	uint64_t clear_retries;                     /* clears issued again after the engine failed one */
 	uint64_t ring_full_waits;                   /* chip commands refused (ring full): waited, locks dropped */
+	uint64_t paging_cpu_waits;                  /* times a thread waited on the CPU for a paging
+						     * or clear fence (copies, busy victims, clears) */
+	uint64_t pipelined_page_ins;                /* page-ins whose copies were left to the GPU to
+						     * order (cfg.pipelined_paging) */
+	uint64_t pipeline_stalls;                   /* pipelined page-ins that waited for windows */
+	uint64_t busy_pageouts;                     /* busy victims paged out with their copies
+						     * queued after their jobs (pipelined) */
+	uint64_t pipeline_copy_retries;             /* pipelined page-in copies issued again after
+						     * the engine failed one */
 	uint64_t quarantined_bytes;                 /* now: range and frame bytes a late copy may still write */
 	uint64_t late_unmapped_pages;               /* GART pages unmapped under a copy that had not
 						     * finished: each may show up once as a dummy-page

@@ -149,6 +149,34 @@ static inline uint64_t vidmm_pattern_word(uint64_t seed, uint64_t offset)
 	return z ^ (z >> 31);
 }
 
+/*
+ * Dependencies of an engine command: it starts only once every fence listed
+ * has signalled, the way drm_sched holds a job until its dependencies'
+ * dma_fences signal and a Vulkan queue waits on timeline semaphores. The
+ * submitting thread does not wait: the engine does.
+ *
+ * A dependency whose command failed fails the dependent command too, without
+ * running it (its fence_error is -ECANCELED), as a dma_fence error reaches
+ * the jobs scheduled after it: a job that was to read a page-in's data never
+ * runs on the bytes a failed copy left.
+ *
+ * Every fence named must already have been issued (returned by a command of
+ * that engine), else the command is refused with -EINVAL. That keeps engines
+ * from waiting on each other in a cycle: the oldest command not yet done
+ * depends only on older ones, which are done, so it can always run.
+ */
+#define VIDMM_CHIP_MAX_DEPS 16
+
+struct vidmm_chip_dep {
+	uint32_t engine;
+	uint64_t fence;
+};
+
+struct vidmm_chip_deps {
+	uint32_t n;
+	struct vidmm_chip_dep d[VIDMM_CHIP_MAX_DEPS];
+};
+
 struct vidmm_chip_ops {
 	const char *name;
 
@@ -179,16 +207,19 @@ struct vidmm_chip_ops {
 	 * full) they return -EAGAIN and change nothing; the caller drops its
 	 * locks, waits for the engine's next fence (fence_completed + 1) and
 	 * tries again.
+	 *
+	 * deps (NULL or n == 0: none) is read during the call only: the command
+	 * starts after those fences (see struct vidmm_chip_deps).
 	 */
 	int (*copy)(void *ctx, uint32_t engine, uint64_t dst, uint64_t src,
-		    uint64_t size, uint64_t *fence);
+		    uint64_t size, const struct vidmm_chip_deps *deps, uint64_t *fence);
 	int (*fill)(void *ctx, uint32_t engine, uint64_t dst, uint64_t size,
-		    uint32_t pattern, uint64_t *fence);
+		    uint32_t pattern, const struct vidmm_chip_deps *deps, uint64_t *fence);
 
 	/* Queue a GPU job on a job engine. The job struct is copied; the result
 	 * pointer inside it is written on completion. */
 	int (*submit_job)(void *ctx, uint32_t engine, const struct vidmm_chip_job *job,
-			  uint64_t *fence);
+			  const struct vidmm_chip_deps *deps, uint64_t *fence);
 
 	/* Last fence value the engine has completed (monotonic). */
 	uint64_t (*fence_completed)(void *ctx, uint32_t engine);

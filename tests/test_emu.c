@@ -826,17 +826,17 @@ static void test_tlb_stale(void **state)
 	uint8_t *dl = ops->map_local(f.e, dst, 4096);
 	set_pte(&f, idx, a);
 	invalidate(&f, (uint32_t)idx, 1);
-	assert_int_equal(ops->copy(f.e, 0, dst, va, 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, dst, va, 4096, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
 	assert_int_equal(dl[0], 0xaa);
 	f1 = faults(f.e);
 	set_pte(&f, idx, b);
-	assert_int_equal(ops->copy(f.e, 0, dst, va, 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, dst, va, 4096, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
 	assert_int_equal(dl[0], 0xaa); /* stale, served */
 	assert_int_equal(faults(f.e).stale_tlb_hits - f1.stale_tlb_hits, 1);
 	invalidate(&f, (uint32_t)idx, 1);
-	assert_int_equal(ops->copy(f.e, 0, dst, va, 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, dst, va, 4096, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
 	assert_int_equal(dl[0], 0xbb);
 	assert_int_equal(faults(f.e).stale_tlb_hits - f1.stale_tlb_hits, 1);
@@ -861,7 +861,7 @@ static void test_tlb_stale(void **state)
 	map_range(&f, 700, 512, true, &r);
 	uint8_t *src = ops->map_local(f.e, 0, 2 * MIB);
 	fill_random(src, 2 * MIB, &r);
-	assert_int_equal(ops->copy(f.e, 0, Y, 0, 2 * MIB, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, Y, 0, 2 * MIB, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
 	struct churn c = { .f = &f, .first = 2000, .n = 64, .frames = { a, b } };
 	pthread_t th;
@@ -871,8 +871,8 @@ static void test_tlb_stale(void **state)
 	for (int i = 0; i < iters; i++) {
 		uint64_t f0c, f1c;
 		/* Disjoint ranges: the two engines run at the same time. */
-		assert_int_equal(ops->copy(f.e, 0, X, 0, 2 * MIB, &f0c), 0);
-		assert_int_equal(ops->copy(f.e, 1, 4 * MIB, Y, 2 * MIB, &f1c), 0);
+		assert_int_equal(ops->copy(f.e, 0, X, 0, 2 * MIB, NULL, &f0c), 0);
+		assert_int_equal(ops->copy(f.e, 1, 4 * MIB, Y, 2 * MIB, NULL, &f1c), 0);
 		wait_ok(f.e, 0, f0c);
 		wait_ok(f.e, 1, f1c);
 		assert_int_equal(emu_gpu_read(f.e, Y + (uint64_t)i * 4096, &v, 8), 0);
@@ -917,7 +917,7 @@ static void test_copy_fill(void **state)
 	/* local -> PCIe (contiguous), checked through the frames themselves. */
 	fill_random(lv, SZ, &r);
 	memcpy(ref, lv, SZ);
-	assert_int_equal(ops->copy(f.e, 0, A, 0, SZ, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, A, 0, SZ, NULL, &fence), 0);
 	assert_true(fence > last);
 	last = fence;
 	wait_ok(f.e, 0, fence);
@@ -929,10 +929,10 @@ static void test_copy_fill(void **state)
 	}
 
 	/* PCIe -> PCIe (contiguous -> shuffled), PCIe -> local-invisible. */
-	assert_int_equal(ops->copy(f.e, 1, B, A, SZ, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 1, B, A, SZ, NULL, &fence), 0);
 	wait_ok(f.e, 1, fence);
 	const uint64_t INV = p.local_visible + 4 * MIB;
-	assert_int_equal(ops->copy(f.e, 1, INV, B, SZ, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 1, INV, B, SZ, NULL, &fence), 0);
 	wait_ok(f.e, 1, fence);
 	assert_int_equal(emu_gpu_read(f.e, INV, buf, SZ), 0);
 	assert_memory_equal(buf, ref, SZ);
@@ -944,10 +944,10 @@ static void test_copy_fill(void **state)
 		uint64_t off = vt_rng_below(&r, SZ / 2), n = 1 + vt_rng_below(&r, SZ / 2 - 1);
 		uint64_t loff = 2 * MIB + vt_rng_below(&r, MIB);
 		memset(lv + 2 * MIB, 0, 2 * MIB);
-		assert_int_equal(ops->copy(f.e, k & 1, loff, C + off, 0, &fence), 0); /* no-op */
+		assert_int_equal(ops->copy(f.e, k & 1, loff, C + off, 0, NULL, &fence), 0); /* no-op */
 		/* Write ref[off..off+n) into C at off, read it back to local loff. */
 		assert_int_equal(emu_gpu_write(f.e, C + off, ref + off, n), 0);
-		assert_int_equal(ops->copy(f.e, k & 1, loff, C + off, n, &fence), 0);
+		assert_int_equal(ops->copy(f.e, k & 1, loff, C + off, n, NULL, &fence), 0);
 		wait_ok(f.e, k & 1, fence);
 		if (memcmp(lv + loff, ref + off, n))
 			fail_msg("unaligned copy off=%" PRIu64 " n=%" PRIu64 " loff=%" PRIu64, off, n, loff);
@@ -957,7 +957,7 @@ static void test_copy_fill(void **state)
 	/* Fill: non-uniform pattern at an odd offset; uniform pattern (memset). */
 	memset(buf, 0, SZ);
 	assert_int_equal(emu_gpu_write(f.e, B, buf, SZ), 0);
-	assert_int_equal(ops->fill(f.e, 0, B + 4097, 3 * 4096 + 5, 0xdeadbeef, &fence), 0);
+	assert_int_equal(ops->fill(f.e, 0, B + 4097, 3 * 4096 + 5, 0xdeadbeef, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
 	assert_int_equal(emu_gpu_read(f.e, B, buf, 6 * 4096), 0);
 	const uint8_t pat[4] = { 0xef, 0xbe, 0xad, 0xde };
@@ -966,7 +966,7 @@ static void test_copy_fill(void **state)
 		if (buf[i] != want)
 			fail_msg("fill byte %" PRIu64 ": %#x, want %#x", i, buf[i], want);
 	}
-	assert_int_equal(ops->fill(f.e, 1, 4096, 8192, 0x41414141, &fence), 0);
+	assert_int_equal(ops->fill(f.e, 1, 4096, 8192, 0x41414141, NULL, &fence), 0);
 	wait_ok(f.e, 1, fence);
 	for (int i = 0; i < 8192; i++)
 		assert_int_equal(lv[4096 + i], 0x41);
@@ -975,11 +975,11 @@ static void test_copy_fill(void **state)
 	/* To and from unmapped pages: writes dropped, reads see the zero dummy. */
 	struct vidmm_chip_faults f0 = faults(f.e), f1;
 	const uint64_t U = f.pcie + 4000 * 4096;
-	assert_int_equal(ops->copy(f.e, 0, U, 0, 4 * 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, U, 0, 4 * 4096, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
-	assert_int_equal(ops->fill(f.e, 0, U, 4 * 4096, 0x12345678, &fence), 0);
+	assert_int_equal(ops->fill(f.e, 0, U, 4 * 4096, 0x12345678, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
-	assert_int_equal(ops->copy(f.e, 0, 0, U, 2 * 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, 0, U, 2 * 4096, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
 	f1 = faults(f.e);
 	assert_int_equal(f1.dummy_page_accesses - f0.dummy_page_accesses, 10);
@@ -990,10 +990,10 @@ static void test_copy_fill(void **state)
 	/* Out of range: the fence signals with -EFAULT, nothing is written. */
 	memcpy(lv, ref, 4096);
 	f0 = faults(f.e);
-	assert_int_equal(ops->copy(f.e, 0, 0, f.pcie + f.g.size - 4096, 8192, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, 0, f.pcie + f.g.size - 4096, 8192, NULL, &fence), 0);
 	assert_int_equal(ops->fence_wait(f.e, 0, fence, 10 * SEC), 0);
 	assert_int_equal(ops->fence_error(f.e, 0, fence), -EFAULT);
-	assert_int_equal(ops->fill(f.e, 0, p.local_visible + p.local_invisible - 4, 8, 0, &fence), 0);
+	assert_int_equal(ops->fill(f.e, 0, p.local_visible + p.local_invisible - 4, 8, 0, NULL, &fence), 0);
 	assert_int_equal(ops->fence_wait(f.e, 0, fence, 10 * SEC), 0);
 	assert_int_equal(ops->fence_error(f.e, 0, fence), -EFAULT);
 	f1 = faults(f.e);
@@ -1001,14 +1001,14 @@ static void test_copy_fill(void **state)
 	assert_int_equal(f1.copy_errors - f0.copy_errors, 2);
 	assert_memory_equal(lv, ref, 4096);
 	/* The next command is fine again. */
-	assert_int_equal(ops->copy(f.e, 0, 4096, 0, 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, 4096, 0, 4096, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
 	assert_int_equal(ops->fence_error(f.e, 0, fence - 1), -EFAULT);
 
 	/* Many async commands in flight, each verified after the last fence. */
 	uint64_t fences[40];
 	for (int i = 0; i < 40; i++) {
-		assert_int_equal(ops->fill(f.e, i & 1, A + (uint64_t)i * 4096, 4096, 0x01010101u * (uint32_t)(i + 1),
+		assert_int_equal(ops->fill(f.e, i & 1, A + (uint64_t)i * 4096, 4096, 0x01010101u * (uint32_t)(i + 1), NULL,
 					  &fences[i]), 0);
 		if (i >= 2)
 			assert_true(fences[i] > fences[i - 2]);
@@ -1021,8 +1021,8 @@ static void test_copy_fill(void **state)
 	}
 
 	/* Bad arguments are refused at submission. */
-	assert_int_equal(ops->copy(f.e, 99, 0, 0, 8, &fence), -EINVAL);
-	assert_int_equal(ops->copy(f.e, 0, 0, 0, 8, NULL), -EINVAL);
+	assert_int_equal(ops->copy(f.e, 99, 0, 0, 8, NULL, &fence), -EINVAL);
+	assert_int_equal(ops->copy(f.e, 0, 0, 0, 8, NULL, NULL), -EINVAL);
 
 	free(ref);
 	free(buf);
@@ -1069,11 +1069,11 @@ static void test_copy_large(void **state)
 		}
 		uint64_t t1 = now_ns();
 		for (int i = 0; i < iters; i++)
-			assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, SZ, &fence), 0);
+			assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, SZ, NULL, &fence), 0);
 		wait_ok(f.e, 0, fence);
 		uint64_t t2 = now_ns();
 		for (int i = 0; i < iters / 4; i++) {
-			assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, SZ, &fence), 0);
+			assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, SZ, NULL, &fence), 0);
 			assert_int_equal(ops->fence_wait(f.e, 0, fence, 10 * SEC), 0);
 		}
 		uint64_t t3 = now_ns();
@@ -1092,7 +1092,7 @@ static void test_copy_large(void **state)
 	map_range(&f, 0, SZ / 4096, true, &r);
 	uint64_t t0 = now_ns();
 	for (int i = 0; i < iters; i++)
-		assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, SZ, &fence), 0);
+		assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, SZ, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
 	double scattered = (double)(now_ns() - t0) / iters;
 	printf("2 MiB local->PCIe, shuffled frames: %.1f us (%.2fx memcpy)\n", scattered / 1e3,
@@ -1176,8 +1176,8 @@ static void test_engine_async(void **state)
 	assert_int_equal(emu_inject_fence_delay(f.e, 0, D, 1), 0);
 	assert_int_equal(emu_inject_fence_delay(f.e, 1, D, 1), 0);
 	uint64_t t0 = now_ns();
-	assert_int_equal(ops->fill(f.e, 0, 0, 4096, 1, &fa), 0);
-	assert_int_equal(ops->fill(f.e, 1, 4096, 4096, 2, &fb), 0);
+	assert_int_equal(ops->fill(f.e, 0, 0, 4096, 1, NULL, &fa), 0);
+	assert_int_equal(ops->fill(f.e, 1, 4096, 4096, 2, NULL, &fb), 0);
 	uint64_t submit_ns = now_ns() - t0;
 	assert_true(submit_ns < D / 2); /* submission does not wait */
 	assert_int_equal(ops->fence_completed(f.e, 0) < fa, true);
@@ -1191,15 +1191,15 @@ static void test_engine_async(void **state)
 
 	/* A long command on engine 0 does not hold up engine 1. */
 	assert_int_equal(emu_inject_fence_delay(f.e, 0, D, 1), 0);
-	assert_int_equal(ops->fill(f.e, 0, 0, 4096, 3, &fa), 0);
-	assert_int_equal(ops->fill(f.e, 1, 4096, 4096, 4, &fb), 0);
+	assert_int_equal(ops->fill(f.e, 0, 0, 4096, 3, NULL, &fa), 0);
+	assert_int_equal(ops->fill(f.e, 1, 4096, 4096, 4, NULL, &fb), 0);
 	wait_ok(f.e, 1, fb);
 	assert_true(ops->fence_completed(f.e, 0) < fa);
 	wait_ok(f.e, 0, fa);
 
 	/* Wait timeout; fence_error of an incomplete fence; unissued fence. */
 	assert_int_equal(emu_inject_fence_delay(f.e, 0, D, 1), 0);
-	assert_int_equal(ops->fill(f.e, 0, 0, 4096, 5, &fa), 0);
+	assert_int_equal(ops->fill(f.e, 0, 0, 4096, 5, NULL, &fa), 0);
 	t0 = now_ns();
 	assert_int_equal(ops->fence_wait(f.e, 0, fa, 20 * 1000 * 1000), -ETIMEDOUT);
 	uint64_t waited = now_ns() - t0;
@@ -1225,7 +1225,7 @@ static void test_engine_async(void **state)
 	for (int i = 0; i < N; i++) {
 		int ret;
 		while ((ret = ops->fill(f.e, 1, 8192 + (uint64_t)(i % 16) * 4096, 4096,
-					(uint32_t)i, &fence)) == -EAGAIN) {
+					(uint32_t)i, NULL, &fence)) == -EAGAIN) {
 			refused++;
 			assert_int_equal(ops->fence_wait(f.e, 1, ops->fence_completed(f.e, 1) + 1,
 							 10 * SEC), 0);
@@ -1252,12 +1252,12 @@ static void test_engine_async(void **state)
 	/* Engine ids: jobs only on the job engine. */
 	struct vidmm_chip_job job = { .op = VIDMM_JOB_TOUCH, .nrefs = 1,
 				      .refs = { { 0, 4096, VIDMM_ACCESS_READ } } };
-	assert_int_equal(ops->submit_job(f.e, 0, &job, &fence), -EINVAL);
-	assert_int_equal(ops->submit_job(f.e, en.n_copy + en.n_job, &job, &fence), -EINVAL);
-	assert_int_equal(ops->submit_job(f.e, en.n_copy, &job, &fence), 0);
+	assert_int_equal(ops->submit_job(f.e, 0, &job, NULL, &fence), -EINVAL);
+	assert_int_equal(ops->submit_job(f.e, en.n_copy + en.n_job, &job, NULL, &fence), -EINVAL);
+	assert_int_equal(ops->submit_job(f.e, en.n_copy, &job, NULL, &fence), 0);
 	wait_ok(f.e, en.n_copy, fence);
 	/* Copies run on the job engine too. */
-	assert_int_equal(ops->copy(f.e, en.n_copy, 8192, 0, 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, en.n_copy, 8192, 0, 4096, NULL, &fence), 0);
 	wait_ok(f.e, en.n_copy, fence);
 	assert_int_equal(ops->fence_wait(f.e, 7, 1, 0), -EINVAL);
 	assert_int_equal(ops->fence_completed(f.e, 7), 0);
@@ -1279,7 +1279,7 @@ static uint64_t run_job(struct fx *f, enum vidmm_job_op op, uint64_t seed, uint3
 	job.nrefs = nrefs;
 	memcpy(job.refs, refs, nrefs * sizeof(*refs));
 	job.result = &result;
-	assert_int_equal(ops->submit_job(f->e, je, &job, &fence), 0);
+	assert_int_equal(ops->submit_job(f->e, je, &job, NULL, &fence), 0);
 	memset(&job, 0xff, sizeof(job)); /* the job was copied */
 	assert_int_equal(ops->fence_wait(f->e, je, fence, 10 * SEC), 0);
 	assert_int_equal(ops->fence_error(f->e, je, fence), want_err);
@@ -1384,17 +1384,17 @@ static void test_job_ops(void **state)
 	struct vidmm_chip_job job = { .op = VIDMM_JOB_FILL, .nrefs = 1, .refs = { { A + 4, 8, 2 } } };
 	uint64_t fence;
 	uint32_t je = p.copy_engines;
-	assert_int_equal(ops->submit_job(f.e, je, &job, &fence), -EINVAL); /* unaligned */
+	assert_int_equal(ops->submit_job(f.e, je, &job, NULL, &fence), -EINVAL); /* unaligned */
 	job.refs[0].gpu_addr = A;
 	job.nrefs = VIDMM_JOB_MAX_REFS + 1;
-	assert_int_equal(ops->submit_job(f.e, je, &job, &fence), -EINVAL);
+	assert_int_equal(ops->submit_job(f.e, je, &job, NULL, &fence), -EINVAL);
 	job.nrefs = 1;
 	job.op = VIDMM_JOB_COPY;
-	assert_int_equal(ops->submit_job(f.e, je, &job, &fence), -EINVAL); /* needs two */
+	assert_int_equal(ops->submit_job(f.e, je, &job, NULL, &fence), -EINVAL); /* needs two */
 	job.op = (enum vidmm_job_op)42;
-	assert_int_equal(ops->submit_job(f.e, je, &job, &fence), -EINVAL);
+	assert_int_equal(ops->submit_job(f.e, je, &job, NULL, &fence), -EINVAL);
 	job.op = VIDMM_JOB_TOUCH; /* no result pointer: fine */
-	assert_int_equal(ops->submit_job(f.e, je, &job, &fence), 0);
+	assert_int_equal(ops->submit_job(f.e, je, &job, NULL, &fence), 0);
 	wait_ok(f.e, je, fence);
 
 	free(buf);
@@ -1427,9 +1427,9 @@ static void test_fault_inject(void **state)
 	f0 = faults(f.e);
 	assert_int_equal(emu_engine_stats(f.e, 0, &st0), 0);
 	assert_int_equal(emu_inject_copy_failure(f.e, 0, 2), 0);
-	assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, 64 * 4096, &fences[0]), 0);
-	assert_int_equal(ops->fill(f.e, 0, f.pcie, 4096, 0x77777777, &fences[1]), 0);
-	assert_int_equal(ops->copy(f.e, 0, 512 * 1024, 0, 4096, &fences[2]), 0);
+	assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, 64 * 4096, NULL, &fences[0]), 0);
+	assert_int_equal(ops->fill(f.e, 0, f.pcie, 4096, 0x77777777, NULL, &fences[1]), 0);
+	assert_int_equal(ops->copy(f.e, 0, 512 * 1024, 0, 4096, NULL, &fences[2]), 0);
 	wait_ok(f.e, 0, fences[2]);
 	assert_int_equal(ops->fence_error(f.e, 0, fences[0]), -EIO);
 	assert_int_equal(ops->fence_error(f.e, 0, fences[1]), -EIO);
@@ -1443,7 +1443,7 @@ static void test_fault_inject(void **state)
 	assert_int_equal(st1.bytes - st0.bytes, 4096);
 	/* Other engines are unaffected. */
 	assert_int_equal(emu_inject_copy_failure(f.e, 1, 1), 0);
-	assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, 4096, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
 	assert_int_equal(emu_gpu_read(f.e, f.pcie, buf, 4096), 0);
 	assert_memory_equal(buf, lv, 4096);
@@ -1453,8 +1453,8 @@ static void test_fault_inject(void **state)
 	const uint64_t D = 400 * 1000 * 1000ull;
 	assert_int_equal(emu_inject_fence_delay(f.e, 0, D, 1), 0);
 	uint64_t t0 = now_ns();
-	assert_int_equal(ops->copy(f.e, 0, f.pcie + 4096, 4096, 4096, &fences[0]), 0);
-	assert_int_equal(ops->copy(f.e, 0, f.pcie + 8192, 8192, 4096, &fences[1]), 0);
+	assert_int_equal(ops->copy(f.e, 0, f.pcie + 4096, 4096, 4096, NULL, &fences[0]), 0);
+	assert_int_equal(ops->copy(f.e, 0, f.pcie + 8192, 8192, 4096, NULL, &fences[1]), 0);
 	assert_int_equal(ops->fence_wait(f.e, 0, fences[0], 50 * 1000 * 1000), -ETIMEDOUT);
 	wait_ok(f.e, 0, fences[0]);
 	uint64_t late = now_ns() - t0;
@@ -1471,18 +1471,18 @@ static void test_fault_inject(void **state)
 	uint64_t done_before = ops->fence_completed(f.e, 1);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(ops->copy(f.e, 1, f.pcie + (16 + (uint64_t)i) * 4096,
-					   (uint64_t)i * 4096, 4096, &fences[i]), 0);
+					   (uint64_t)i * 4096, 4096, NULL, &fences[i]), 0);
 	assert_int_equal(ops->fence_wait(f.e, 1, fences[2], 100 * 1000 * 1000), -ETIMEDOUT);
 	assert_int_equal(ops->fence_completed(f.e, 1), done_before);
 	/* The other copy engine keeps working. */
-	assert_int_equal(ops->copy(f.e, 0, f.pcie + 30 * 4096, 0, 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, f.pcie + 30 * 4096, 0, 4096, NULL, &fence), 0);
 	wait_ok(f.e, 0, fence);
 	/* A full ring on a hung engine refuses (-EAGAIN) rather than blocking
 	 * forever. */
 	int busy = 0;
 	uint64_t last = fences[2];
 	for (int i = 0; i < 200 && !busy; i++) {
-		int ret = ops->fill(f.e, 1, f.pcie + 20 * 4096, 4096, 0xabababab, &fence);
+		int ret = ops->fill(f.e, 1, f.pcie + 20 * 4096, 4096, 0xabababab, NULL, &fence);
 		if (ret == -EAGAIN)
 			busy = 1;
 		else {
@@ -1500,7 +1500,7 @@ static void test_fault_inject(void **state)
 	assert_int_equal(emu_gpu_read(f.e, f.pcie + 16 * 4096, buf, 5 * 4096), 0);
 	assert_memory_equal(buf, zero, 5 * 4096);
 	/* It works again after the reset. */
-	assert_int_equal(ops->copy(f.e, 1, f.pcie + 16 * 4096, 0, 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 1, f.pcie + 16 * 4096, 0, 4096, NULL, &fence), 0);
 	assert_int_equal(fence, last + 1);
 	wait_ok(f.e, 1, fence);
 	assert_int_equal(emu_gpu_read(f.e, f.pcie + 16 * 4096, buf, 4096), 0);
@@ -1510,8 +1510,8 @@ static void test_fault_inject(void **state)
 	 * command completed its work (no error), the queued one is aborted. */
 	assert_int_equal(emu_engine_stats(f.e, 0, &st0), 0);
 	assert_int_equal(emu_inject_fence_delay(f.e, 0, 60 * SEC, 1), 0);
-	assert_int_equal(ops->copy(f.e, 0, f.pcie + 40 * 4096, 40 * 4096, 4096, &fences[0]), 0);
-	assert_int_equal(ops->copy(f.e, 0, f.pcie + 41 * 4096, 41 * 4096, 4096, &fences[1]), 0);
+	assert_int_equal(ops->copy(f.e, 0, f.pcie + 40 * 4096, 40 * 4096, 4096, NULL, &fences[0]), 0);
+	assert_int_equal(ops->copy(f.e, 0, f.pcie + 41 * 4096, 41 * 4096, 4096, NULL, &fences[1]), 0);
 	/* Let the first command do its work (bytes are counted right after). */
 	for (int i = 0; i < 5000; i++) {
 		assert_int_equal(emu_engine_stats(f.e, 0, &st1), 0);
@@ -1534,7 +1534,7 @@ static void test_fault_inject(void **state)
 	/* Start delay: the command runs late. A waiter that gives up sees
 	 * nothing written yet; the bytes land when the engine gets to it. */
 	assert_int_equal(emu_inject_start_delay(f.e, 0, 300 * 1000 * 1000, 1), 0);
-	assert_int_equal(ops->copy(f.e, 0, f.pcie + 42 * 4096, 42 * 4096, 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, f.pcie + 42 * 4096, 42 * 4096, 4096, NULL, &fence), 0);
 	assert_int_equal(ops->fence_wait(f.e, 0, fence, 20 * 1000 * 1000), -ETIMEDOUT);
 	assert_int_equal(emu_gpu_read(f.e, f.pcie + 42 * 4096, buf, 4096), 0);
 	assert_memory_equal(buf, zero, 4096);
@@ -1552,7 +1552,7 @@ static void test_fault_inject(void **state)
 
 	/* Destroy with a hung engine and queued work must not hang. */
 	assert_int_equal(emu_inject_hang(f.e, 0), 0);
-	assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, 4096, &fence), 0);
+	assert_int_equal(ops->copy(f.e, 0, f.pcie, 0, 4096, NULL, &fence), 0);
 	free(zero);
 	free(buf);
 	fx_destroy(&f);
@@ -1594,7 +1594,7 @@ static void test_wait_spins_only_on_idle_cpu(void **state)
 	emu_wait_stats(f.e, &w0);
 	for (int i = 0; i < 20; i++) {
 		assert_int_equal(emu_inject_fence_delay(f.e, 0, 2000000, 1), 0);
-		assert_int_equal(ops->fill(f.e, 0, 0, 4096, (uint64_t)i, &fa), 0);
+		assert_int_equal(ops->fill(f.e, 0, 0, 4096, (uint64_t)i, NULL, &fa), 0);
 		wait_ok(f.e, 0, fa);
 	}
 	emu_wait_stats(f.e, &w1);

@@ -1117,12 +1117,14 @@ static void concurrent_create(void **state)
  * return code checked against vidmm.h by the harness. Phases: the default
  * fence timeout, 2 ms, and fault injection (copy failures, late and delayed
  * copies, engine hangs, swap I/O errors and short I/O), each with 4 and 8
- * threads. VIDMM_STRESS_SECONDS sets the total (default 60).
+ * threads, and two phases with pipelined paging (one with faults).
+ * VIDMM_STRESS_SECONDS sets the total (default 60).
  */
 struct phase {
 	const char *threads;
 	const char *fence_ms;      /* NULL: the default */
 	const char *inject;        /* NULL: none */
+	const char *paging;        /* NULL: sync (the default); "pipelined" */
 };
 
 static void stress_phase(const struct phase *ph, uint64_t seed, double secs, const char *dir,
@@ -1161,6 +1163,10 @@ static void stress_phase(const struct phase *ph, uint64_t seed, double secs, con
 		a[n++] = "--inject";
 		a[n++] = ph->inject;
 	}
+	if (ph->paging) {
+		a[n++] = "--paging";
+		a[n++] = ph->paging;
+	}
 	a[n] = NULL;
 	vt_run_bench(r, a);
 
@@ -1187,9 +1193,10 @@ static void stress_phase(const struct phase *ph, uint64_t seed, double secs, con
 		snprintf(fbuf + strlen(fbuf), sizeof(fbuf) - strlen(fbuf), " %s %lld", key,
 			 (long long)json_integer_value(val));
 	*ops_per_s = dur_s > 0 ? ops / dur_s : 0;
-	printf("phase %d: %s threads, fence timeout %s, faults %s: %.0f ops in %.1f s (%.0f ops/s), "
+	printf("phase %d: %s threads, %s paging, fence timeout %s, faults %s: %.0f ops in %.1f s (%.0f ops/s), "
 	       "%.0f documented job refusals, %.0f integrity errors, %.0f undocumented errnos, "
-	       "vidmm_check %s;%s\n", idx, ph->threads, ph->fence_ms ? ph->fence_ms : "default",
+	       "vidmm_check %s;%s\n", idx, ph->threads, ph->paging ? ph->paging : "sync",
+	       ph->fence_ms ? ph->fence_ms : "default",
 	       ph->inject ? ph->inject : "none", ops, dur_s, *ops_per_s, jf, ie, undoc, vc ? vc : "?",
 	       fbuf[0] ? fbuf : " no faults");
 	fflush(stdout);
@@ -1209,9 +1216,13 @@ static void shared_stress(void **state)
 		"copy-fail:0.01,late:0.01,fence-delay:0.01,hang:2,swap-write:0.02,swap-read:0.02,"
 		"short-io:0.02";
 	const struct phase phases[] = {
-		{ "4", NULL, NULL },   { "8", NULL, NULL },
-		{ "4", "2", NULL },    { "8", "2", NULL },
-		{ "4", NULL, faults }, { "8", "2", faults },
+		{ "4", NULL, NULL, NULL },   { "8", NULL, NULL, NULL },
+		{ "4", "2", NULL, NULL },    { "8", "2", NULL, NULL },
+		{ "4", NULL, faults, NULL }, { "8", "2", faults, NULL },
+		/* Pipelined paging: jobs ordered after page-in copies on the
+		 * GPU, failed copies issued again, busy victims paged out
+		 * after their jobs. */
+		{ "4", NULL, NULL, "pipelined" }, { "8", "2", faults, "pipelined" },
 	};
 	const int np = (int)(sizeof(phases) / sizeof(phases[0]));
 	uint64_t seed = vt_seed("SHARED-STRESS");

@@ -322,21 +322,21 @@ static void op_unmap_local(void *ctx, void *cpu, uint64_t size)
 }
 
 static int op_copy(void *ctx, uint32_t engine, uint64_t dst, uint64_t src, uint64_t size,
-		   uint64_t *fence)
+		   const struct vidmm_chip_deps *deps, uint64_t *fence)
 {
-	return emu_submit_copy(ctx, engine, dst, src, size, fence);
+	return emu_submit_copy(ctx, engine, dst, src, size, deps, fence);
 }
 
 static int op_fill(void *ctx, uint32_t engine, uint64_t dst, uint64_t size, uint32_t pattern,
-		   uint64_t *fence)
+		   const struct vidmm_chip_deps *deps, uint64_t *fence)
 {
-	return emu_submit_fill(ctx, engine, dst, size, pattern, fence);
+	return emu_submit_fill(ctx, engine, dst, size, pattern, deps, fence);
 }
 
 static int op_submit_job(void *ctx, uint32_t engine, const struct vidmm_chip_job *job,
-			 uint64_t *fence)
+			 const struct vidmm_chip_deps *deps, uint64_t *fence)
 {
-	return emu_submit_job(ctx, engine, job, fence);
+	return emu_submit_job(ctx, engine, job, deps, fence);
 }
 
 static uint64_t op_fence_completed(void *ctx, uint32_t engine)

@@ -107,6 +107,9 @@ struct emu_cmd {
 	uint64_t dst, src, size;
 	uint32_t pattern;
 	uint64_t t_submit_ns;    /* for the timeline (emu_set_trace) */
+	uint32_t ndeps;          /* fences to wait for before starting (chip.h) */
+	/* Copied only up to ndeps and, for a job, nrefs: see copy_cmd. */
+	struct vidmm_chip_dep deps[VIDMM_CHIP_MAX_DEPS];
 	struct vidmm_chip_job job;
 };
 
@@ -311,11 +314,11 @@ void engines_stop(struct emu *e);
 int emu_do_copy(struct emu *e, struct tlb *t, uint64_t dst, uint64_t src, uint64_t size);
 
 int emu_submit_copy(struct emu *e, uint32_t engine, uint64_t dst, uint64_t src,
-		    uint64_t size, uint64_t *fence);
+		    uint64_t size, const struct vidmm_chip_deps *deps, uint64_t *fence);
 int emu_submit_fill(struct emu *e, uint32_t engine, uint64_t dst, uint64_t size,
-		    uint32_t pattern, uint64_t *fence);
+		    uint32_t pattern, const struct vidmm_chip_deps *deps, uint64_t *fence);
 int emu_submit_job(struct emu *e, uint32_t engine, const struct vidmm_chip_job *job,
-		   uint64_t *fence);
+		   const struct vidmm_chip_deps *deps, uint64_t *fence);
 uint64_t emu_fence_completed(struct emu *e, uint32_t engine);
 int emu_fence_wait(struct emu *e, uint32_t engine, uint64_t fence, uint64_t timeout_ns);
 int emu_fence_error(struct emu *e, uint32_t engine, uint64_t fence);

@@ -507,7 +507,8 @@ static void copy_job(struct vidmm_chip_job *dst, const struct vidmm_chip_job *sr
 
 static void copy_cmd(struct emu_cmd *dst, const struct emu_cmd *src)
 {
-	memcpy(dst, src, offsetof(struct emu_cmd, job));
+	memcpy(dst, src, offsetof(struct emu_cmd, deps));
+	memcpy(dst->deps, src->deps, src->ndeps * sizeof(src->deps[0]));
 	if (src->type == CMD_JOB)
 		copy_job(&dst->job, &src->job);
 }
@@ -592,6 +593,37 @@ static bool idle(struct emu_engine *eng)
 	return go;
 }
 
+/*
+ * Hold the command until its dependencies have signalled: 0, or -ECANCELED
+ * when one of them failed (the error propagates, chip.h) or a reset or stop
+ * of this engine ends the wait. The engine is not running meanwhile, so a
+ * waiter elsewhere does not spin for it; the wait is sliced so that a reset
+ * waiting for this command is not held up by another engine's hang.
+ */
+static int wait_deps(struct emu_engine *eng, const struct emu_cmd *c, uint64_t my_reset)
+{
+	struct emu *e = eng->e;
+	bool idle_now = false;
+
+	for (uint32_t i = 0; i < c->ndeps; i++) {
+		const struct vidmm_chip_dep *d = &c->deps[i];
+		while (emu_fence_completed(e, d->engine) < d->fence) {
+			if (atomic_load(&eng->stop) || atomic_load(&eng->reset_gen) != my_reset)
+				return -ECANCELED;
+			if (!idle_now) {
+				set_running(eng, false);
+				idle_now = true;
+			}
+			emu_fence_wait(e, d->engine, d->fence, 10000000ull);
+		}
+		if (emu_fence_error(e, d->engine, d->fence))
+			return -ECANCELED;
+	}
+	if (idle_now)
+		set_running(eng, true);
+	return 0;
+}
+
 static void *engine_main(void *arg)
 {
 	struct emu_engine *eng = arg;
@@ -619,8 +651,9 @@ static void *engine_main(void *arg)
 			continue;
 		}
 
+		int err = c->ndeps ? wait_deps(eng, c, my_reset) : 0;
 		uint64_t t0 = emu_now_ns();
-		if (c->start_delay_ns) {
+		if (c->start_delay_ns && !err) {
 			/* A late engine: the command runs after its delay (a reset
 			 * or stop cuts it short), so whoever gave up waiting for
 			 * its fence meanwhile sees its writes land later. */
@@ -629,7 +662,8 @@ static void *engine_main(void *arg)
 			pthread_mutex_unlock(&eng->lock);
 		}
 		/* An injected failure must leave the destination untouched. */
-		int err = c->inject_fail ? -EIO : execute(eng, c);
+		if (!err)
+			err = c->inject_fail ? -EIO : execute(eng, c);
 		if (!err)
 			atomic_fetch_add_explicit(&eng->stat_bytes, cmd_bytes(c), memory_order_relaxed);
 		publish_tlb_stats(eng);
@@ -695,13 +729,45 @@ static uint32_t rnd_draw(struct emu_engine *eng)
  * ring is -EAGAIN (chip.h), because callers may hold their own locks.
  */
 static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
-		  const struct vidmm_chip_job *job, uint64_t *fence)
+		  const struct vidmm_chip_job *job, const struct vidmm_chip_deps *deps,
+		  uint64_t *fence)
 {
 	struct emu_engine *eng = get_engine(e, engine);
+	struct vidmm_chip_dep keep[VIDMM_CHIP_MAX_DEPS];
+	uint32_t ndeps = deps ? deps->n : 0, nkeep = 0;
+	uint64_t own = 0;
 
-	if (!eng || !fence)
+	if (!eng || !fence || ndeps > VIDMM_CHIP_MAX_DEPS)
 		return -EINVAL;
+	/*
+	 * Only fences already issued (chip.h): another engine's submits
+	 * mirror is enough, since whoever holds the fence saw it; this
+	 * engine's own is checked under its lock. One signalled without error
+	 * costs nothing and is not kept. Sorted out before eng->lock is taken, since asking
+	 * another engine for an error takes that engine's lock.
+	 */
+	for (uint32_t i = 0; i < ndeps; i++) {
+		const struct vidmm_chip_dep *d = &deps->d[i];
+		const struct emu_engine *o = get_engine(e, d->engine);
+		if (!o)
+			return -EINVAL;
+		if (o == eng) {
+			/* Met by ring order; kept for its error. */
+			own = d->fence > own ? d->fence : own;
+			keep[nkeep++] = *d;
+			continue;
+		}
+		if (d->fence > atomic_load_explicit(&o->submits, memory_order_acquire))
+			return -EINVAL;
+		if (emu_fence_completed(e, d->engine) < d->fence ||
+		    (d->fence && emu_fence_error(e, d->engine, d->fence)))
+			keep[nkeep++] = *d; /* pending, or failed: propagated */
+	}
 	pthread_mutex_lock(&eng->lock);
+	if (own > eng->issued) {
+		pthread_mutex_unlock(&eng->lock);
+		return -EINVAL;
+	}
 	if (atomic_load_explicit(&eng->stop, memory_order_relaxed)) {
 		pthread_mutex_unlock(&eng->lock);
 		return -ESHUTDOWN;
@@ -723,6 +789,8 @@ static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
 	c->src = proto->src;
 	c->size = proto->size;
 	c->pattern = proto->pattern;
+	c->ndeps = nkeep;
+	memcpy(c->deps, keep, nkeep * sizeof(keep[0]));
 	if (job)
 		copy_job(&c->job, job);
 	c->fence = ++eng->issued;
@@ -762,23 +830,23 @@ static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
 }
 
 int emu_submit_copy(struct emu *e, uint32_t engine, uint64_t dst, uint64_t src, uint64_t size,
-		    uint64_t *fence)
+		    const struct vidmm_chip_deps *deps, uint64_t *fence)
 {
 	struct emu_cmd p = { .type = CMD_COPY, .dst = dst, .src = src, .size = size };
 
-	return submit(e, engine, &p, NULL, fence);
+	return submit(e, engine, &p, NULL, deps, fence);
 }
 
 int emu_submit_fill(struct emu *e, uint32_t engine, uint64_t dst, uint64_t size, uint32_t pattern,
-		    uint64_t *fence)
+		    const struct vidmm_chip_deps *deps, uint64_t *fence)
 {
 	struct emu_cmd p = { .type = CMD_FILL, .dst = dst, .size = size, .pattern = pattern };
 
-	return submit(e, engine, &p, NULL, fence);
+	return submit(e, engine, &p, NULL, deps, fence);
 }
 
 int emu_submit_job(struct emu *e, uint32_t engine, const struct vidmm_chip_job *job,
-		   uint64_t *fence)
+		   const struct vidmm_chip_deps *deps, uint64_t *fence)
 {
 	struct emu_engine *eng = get_engine(e, engine);
 	struct emu_cmd p = { .type = CMD_JOB };
@@ -792,7 +860,7 @@ int emu_submit_job(struct emu *e, uint32_t engine, const struct vidmm_chip_job *
 	for (uint32_t i = 0; i < job->nrefs; i++)
 		if (job->refs[i].gpu_addr & 7)
 			return -EINVAL;
-	return submit(e, engine, &p, job, fence);
+	return submit(e, engine, &p, job, deps, fence);
 }
 
 uint64_t emu_fence_completed(struct emu *e, uint32_t engine)

@@ -147,17 +147,60 @@ static int begin(struct vkchip *c, struct vkengine *e, struct vkslot **out)
 	return 0;
 }
 
-/* With e->lock held: queue the slot's command as fence submitted + 1. A
- * recording that failed (err: -EFAULT, a bad translation) is dropped and an
- * empty command signals the fence instead, its error kept for fence_error. */
-static int finish(struct vkchip *c, struct vkengine *e, struct vkslot *s, int err, uint64_t *fence)
+/*
+ * A dependency whose command failed (chip.h: the failure propagates). Every
+ * failure here is known when its command is queued (a recording that could
+ * not translate), so the history answers before the fence signals. err_lock
+ * is a leaf: taking another engine's under e->lock cannot deadlock.
+ */
+static bool dep_failed(struct vkchip *c, const struct vidmm_chip_dep *d)
+{
+	struct vkengine *o = get_engine(c, d->engine);
+	bool failed = false;
+
+	pthread_mutex_lock(&o->err_lock);
+	for (uint32_t i = 0; i < o->err_count; i++)
+		if (o->errs[(o->err_head + i) % VK_ERR_HIST].fence == d->fence)
+			failed = true;
+	if (d->fence && d->fence <= o->err_lost_upto)
+		failed = true; /* unknown: the safe answer */
+	pthread_mutex_unlock(&o->err_lock);
+	return failed;
+}
+
+/* Every engine named exists and every fence was issued (chip.h). */
+static int deps_check(struct vkchip *c, const struct vidmm_chip_deps *deps)
+{
+	if (!deps)
+		return 0;
+	if (deps->n > VIDMM_CHIP_MAX_DEPS)
+		return -EINVAL;
+	for (uint32_t i = 0; i < deps->n; i++) {
+		struct vkengine *o = get_engine(c, deps->d[i].engine);
+		if (!o || deps->d[i].fence > atomic_load_explicit(&o->submitted_pub,
+								  memory_order_acquire))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* With e->lock held: queue the slot's command as fence submitted + 1, after
+ * the fences in deps (a wait on each engine's timeline semaphore). A
+ * recording that failed (err: -EFAULT, a bad translation) or a failed
+ * dependency (-ECANCELED) is dropped and an empty command signals the fence
+ * instead, its error kept for fence_error. */
+static int finish(struct vkchip *c, struct vkengine *e, struct vkslot *s, int err,
+		  const struct vidmm_chip_deps *deps, uint64_t *fence)
 {
 	uint64_t v = e->submitted + 1;
-	VkSemaphore ws[VK_MAX_ENGINES];
-	uint64_t wv[VK_MAX_ENGINES];
-	VkPipelineStageFlags wst[VK_MAX_ENGINES];
+	VkSemaphore ws[VK_MAX_ENGINES + VIDMM_CHIP_MAX_DEPS];
+	uint64_t wv[VK_MAX_ENGINES + VIDMM_CHIP_MAX_DEPS];
+	VkPipelineStageFlags wst[VK_MAX_ENGINES + VIDMM_CHIP_MAX_DEPS];
 	uint32_t nw = 0;
 
+	for (uint32_t i = 0; deps && i < deps->n && !err; i++)
+		if (dep_failed(c, &deps->d[i]))
+			err = -ECANCELED;
 	if (err) {
 		vkEndCommandBuffer(s->cb);
 		begin_cb(s->cb);
@@ -177,6 +220,13 @@ static int finish(struct vkchip *c, struct vkengine *e, struct vkslot *s, int er
 			continue;
 		ws[nw] = o->sem;
 		wv[nw] = r;
+		wst[nw++] = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+	}
+	for (uint32_t i = 0; deps && i < deps->n; i++) {
+		if (deps->d[i].engine == e->id || !deps->d[i].fence)
+			continue; /* ring order, or nothing */
+		ws[nw] = c->eng[deps->d[i].engine].sem;
+		wv[nw] = deps->d[i].fence;
 		wst[nw++] = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
 	}
 	VkTimelineSemaphoreSubmitInfo ti = { .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
@@ -452,20 +502,20 @@ static int record_job(struct vkchip *c, struct vkengine *e, struct vkslot *s,
 /* ---- chip ops ---- */
 
 static int op_copy(void *ctx, uint32_t engine, uint64_t dst, uint64_t src, uint64_t size,
-		   uint64_t *fence)
+		   const struct vidmm_chip_deps *deps, uint64_t *fence)
 {
 	struct vkchip *c = ctx;
 	struct vkengine *e = get_engine(c, engine);
 	struct vkslot *s;
 	int ret;
 
-	if (!e)
+	if (!e || deps_check(c, deps))
 		return -EINVAL;
 	pthread_mutex_lock(&e->lock);
 	ret = begin(c, e, &s);
 	if (!ret) {
 		int err = record_copy(c, s->cb, dst, src, size, NULL);
-		ret = err == -ENOMEM ? -ENOMEM : finish(c, e, s, err, fence);
+		ret = err == -ENOMEM ? -ENOMEM : finish(c, e, s, err, deps, fence);
 		if (err == -ENOMEM)
 			vkEndCommandBuffer(s->cb);
 	}
@@ -474,7 +524,7 @@ static int op_copy(void *ctx, uint32_t engine, uint64_t dst, uint64_t src, uint6
 }
 
 static int op_fill(void *ctx, uint32_t engine, uint64_t dst, uint64_t size, uint32_t pattern,
-		   uint64_t *fence)
+		   const struct vidmm_chip_deps *deps, uint64_t *fence)
 {
 	struct vkchip *c = ctx;
 	struct vkengine *e = get_engine(c, engine);
@@ -482,7 +532,7 @@ static int op_fill(void *ctx, uint32_t engine, uint64_t dst, uint64_t size, uint
 	struct vkslot *s;
 	int ret;
 
-	if (!e || (dst & 3) || (size & 3))
+	if (!e || (dst & 3) || (size & 3) || deps_check(c, deps))
 		return -EINVAL;
 	pthread_mutex_lock(&e->lock);
 	ret = begin(c, e, &s);
@@ -492,7 +542,7 @@ static int op_fill(void *ctx, uint32_t engine, uint64_t dst, uint64_t size, uint
 			if (!d.v[i].dummy)
 				vkCmdFillBuffer(s->cb, c->mem[d.v[i].buf].buf, d.v[i].off, d.v[i].len,
 						pattern);
-		ret = err == -ENOMEM ? -ENOMEM : finish(c, e, s, err, fence);
+		ret = err == -ENOMEM ? -ENOMEM : finish(c, e, s, err, deps, fence);
 		if (err == -ENOMEM)
 			vkEndCommandBuffer(s->cb);
 	}
@@ -502,7 +552,7 @@ static int op_fill(void *ctx, uint32_t engine, uint64_t dst, uint64_t size, uint
 }
 
 static int op_submit_job(void *ctx, uint32_t engine, const struct vidmm_chip_job *job,
-			 uint64_t *fence)
+			 const struct vidmm_chip_deps *deps, uint64_t *fence)
 {
 	struct vkchip *c = ctx;
 	struct vkengine *e = get_engine(c, engine);
@@ -510,7 +560,8 @@ static int op_submit_job(void *ctx, uint32_t engine, const struct vidmm_chip_job
 	int ret;
 
 	if (!e || !e->is_job || !job || job->nrefs > VIDMM_JOB_MAX_REFS ||
-	    (unsigned)job->op > VIDMM_JOB_TOUCH || (job->op == VIDMM_JOB_COPY && job->nrefs < 2))
+	    (unsigned)job->op > VIDMM_JOB_TOUCH || (job->op == VIDMM_JOB_COPY && job->nrefs < 2) ||
+	    deps_check(c, deps))
 		return -EINVAL;
 	for (uint32_t i = 0; i < job->nrefs; i++)
 		if (job->refs[i].gpu_addr & 7)
@@ -527,7 +578,7 @@ static int op_submit_job(void *ctx, uint32_t engine, const struct vidmm_chip_job
 			e->arena_head = s->arena_end;
 			ret = err == -E2BIG ? -ENOMEM : err;
 		} else {
-			ret = finish(c, e, s, err, fence);
+			ret = finish(c, e, s, err, deps, fence);
 		}
 	}
 	pthread_mutex_unlock(&e->lock);
