@@ -32,7 +32,7 @@ md=$tmp/q/figures.md
 [ -f "$md" ] && [ -f "$tmp/q/figures.json" ] || fail "figures.md or figures.json missing"
 grep -q "^Machine: .* CPUs, .* GiB, Linux .*, disk .*; build .*; 20[0-9][0-9]-" "$md" ||
 	fail "no machine line in figures.md"
-for t in "Heap" "Residency" "Submit, fences and the GART" "Swap" "Scaling with clients" "The harness"; do
+for t in "Heap" "Residency" "Submit, fences and the GART" "Swap" "Scaling with clients" "Pipelined paging" "The harness"; do
 	grep -q "^#### $t: " "$md" || fail "no '$t' table in figures.md"
 done
 # setup.sh installs fio: the swap table compares with it
@@ -42,10 +42,10 @@ if command -v fio >/dev/null 2>&1; then
 		fail "the swap table has no fio figure at 64 KiB"
 fi
 # every table has its rows: heap 3, paging 6, micro 7 submit + 1 wake + 4
-# GART, swap 2, scale 8 + 2 + 2 headers, harness 5
+# GART, swap 2, scale 8 + 2 + 2 headers, pipeline 6 + 1 header, harness 5
 rows=$(grep -c '^| [^-]' "$md")
-[ "$rows" -ge $((3 + 6 + 12 + 2 + 12 + 5 + 5)) ] || fail "$rows table lines in figures.md: rows are missing"
-/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert set(d['values']) == {'heap','paging','micro','swap','scale','harness'}, d['values'].keys()" \
+[ "$rows" -ge $((3 + 6 + 12 + 2 + 12 + 7 + 5 + 5)) ] || fail "$rows table lines in figures.md: rows are missing"
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert set(d['values']) == {'heap','paging','micro','swap','scale','pipeline','harness'}, d['values'].keys()" \
 	"$tmp/q/figures.json" || fail "figures.json lacks a section"
 echo "FIGURES-SUITE-RUNS: every table written ($rows table lines)"
 

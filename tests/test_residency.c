@@ -1302,6 +1302,136 @@ static void fault_copy_fails(void **state)
 	vt_env_down(e);
 }
 
+/* ---- PIPELINED-PAGING-CORRECT ---------------------------------------------------------- */
+
+/*
+ * Pipelined paging keeps the data right and takes the CPU wait out of a
+ * page-in. Two copy engines. (1) A page-in whose copies start late (an
+ * injected start delay) is queued and the submit returns with no CPU wait
+ * (paging_cpu_waits unchanged) while the copies still run; the VERIFY job
+ * that follows them on the GPU sees the data. The same in synchronous mode
+ * waits (paging_cpu_waits grows): the counter tells the modes apart. (2) A
+ * page-in copy that fails cancels the job after it (its fence reports
+ * -EIO: the API says the job failed) and is issued again from the system
+ * copy: the next VERIFY sees the data and no byte of the range's previous
+ * owner. (3) Jobs on two allocations paged in on the same engine, one of
+ * whose copies fails: the job is cancelled, not run on the failed one.
+ * (4) A busy victim is paged out after its job, not waited for.
+ */
+static void pipelined_run(bool pipelined, uint64_t *waits_per_pagein)
+{
+	struct vt_env_opts o = { .copy_engines = 2, .pipelined = pipelined };
+	struct vt_env *e = vt_env_up(&o);
+	const uint64_t sz = 4 * MIB;
+	struct vidmm_fence f;
+	uint64_t bad = UINT64_MAX;
+
+	vidmm_handle_t v1 = create_in(e, e->local_invis, sz, VIDMM_PRIO_NORMAL, 0);
+	vidmm_handle_t v2 = create_in(e, e->local_invis, sz, VIDMM_PRIO_NORMAL, 0);
+	gpu_fill(e, v1, 201);
+	gpu_fill(e, v2, 202);
+	assert_int_equal(vidmm_evict(e->vm, v1), 0);
+	assert_int_equal(vidmm_evict(e->vm, v2), 0);
+	scrub_free(e, e->local_invis);
+
+	/* (1) */
+	struct vidmm_stats st0 = stats_of(e);
+	for (uint32_t i = 0; i < e->eng.n_copy; i++)
+		assert_int_equal(emu_inject_start_delay(e->emu, i, 50 * MS, 64), 0);
+	assert_int_equal(submit1(e->vm, VIDMM_JOB_VERIFY, 201, v1, &bad, &f), 0);
+	bool done_at_return = vidmm_fence_signalled(e->vm, f);
+	for (uint32_t i = 0; i < e->eng.n_copy; i++)
+		assert_int_equal(emu_inject_start_delay(e->emu, i, 0, 0), 0);
+	struct vidmm_stats st1 = stats_of(e);
+	assert_int_equal(vidmm_wait_fence(e->vm, f, JOB_WAIT_NS), 0);
+	assert_int_equal(vidmm_fence_status(e->vm, f), 0);
+	assert_int_equal(bad, 0);
+	printf("%s: page-in at submit: %" PRIu64 " CPU waits, job done when submit returned: %s, "
+	       "left to the GPU: %" PRIu64 "\n", pipelined ? "pipelined" : "sync",
+	       st1.paging_cpu_waits - st0.paging_cpu_waits, done_at_return ? "yes" : "no",
+	       st1.pipelined_page_ins - st0.pipelined_page_ins);
+	*waits_per_pagein = st1.paging_cpu_waits - st0.paging_cpu_waits;
+	if (pipelined) {
+		assert_int_equal(st1.paging_cpu_waits, st0.paging_cpu_waits);
+		assert_int_equal(st1.pipelined_page_ins - st0.pipelined_page_ins, 1);
+		assert_false(done_at_return);
+	} else {
+		assert_true(st1.paging_cpu_waits > st0.paging_cpu_waits);
+		assert_int_equal(st1.pipelined_page_ins, 0);
+	}
+	check_ok(e->vm);
+	if (!pipelined) {
+		vt_env_down(e);
+		return;
+	}
+
+	/* (2) */
+	assert_int_equal(vidmm_evict(e->vm, v1), 0);
+	scrub_free(e, e->local_invis);
+	st0 = stats_of(e);
+	inject_copy_failures(e, 1);
+	assert_int_equal(submit1(e->vm, VIDMM_JOB_VERIFY, 201, v1, &bad, &f), 0);
+	inject_copy_failures(e, 0);
+	assert_int_equal(vidmm_wait_fence(e->vm, f, JOB_WAIT_NS), 0);
+	int status = vidmm_fence_status(e->vm, f);
+	printf("pipelined: job after a failed page-in copy: fence status %d (%s)\n", status,
+	       vidmm_strerror(status));
+	assert_int_equal(status, -EIO);
+	check_ok(e->vm);
+	assert_int_equal(gpu_verify(e, v1, 201), 0);
+	st1 = stats_of(e);
+	assert_true(st1.pipeline_copy_retries > st0.pipeline_copy_retries);
+	check_ok(e->vm);
+
+	/* (3) Both paged in by one job; only the first copy fails. */
+	assert_int_equal(vidmm_evict(e->vm, v1), 0);
+	assert_int_equal(vidmm_evict(e->vm, v2), 0);
+	scrub_free(e, e->local_invis);
+	vidmm_handle_t hh[2] = { v1, v2 };
+	uint32_t acc[2] = { VIDMM_ACCESS_READ, VIDMM_ACCESS_READ };
+	inject_copy_failures(e, 1);
+	assert_int_equal(submit_refs(e->vm, VIDMM_JOB_VERIFY, 201, hh, acc, 2, &bad, &f), 0);
+	inject_copy_failures(e, 0);
+	assert_int_equal(vidmm_wait_fence(e->vm, f, JOB_WAIT_NS), 0);
+	assert_int_equal(vidmm_fence_status(e->vm, f), -EIO);
+	assert_int_equal(gpu_verify(e, v1, 201), 0);
+	assert_int_equal(gpu_verify(e, v2, 202), 0);
+	check_ok(e->vm);
+
+	/* (4) Fill the segment, keep v1 busy behind a slow job, and ask for
+	 * room that only v1 can give. */
+	assert_int_equal(vidmm_wait_idle(e->vm, JOB_WAIT_NS), 0);
+	assert_int_equal(vidmm_evict(e->vm, v2), 0);
+	create_in(e, e->local_invis, stats_of(e).seg[e->local_invis].free, VIDMM_PRIO_MAX,
+		  VIDMM_ALLOC_UNPAGABLE);
+	assert_int_equal(vidmm_wait_idle(e->vm, JOB_WAIT_NS), 0);
+	st0 = stats_of(e);
+	assert_int_equal(emu_inject_start_delay(e->emu, e->job_engine, 30 * MS, 1), 0);
+	assert_int_equal(submit1(e->vm, VIDMM_JOB_FILL, 203, v1, NULL, &f), 0);
+	vidmm_handle_t x = create_in(e, e->local_invis, sz, VIDMM_PRIO_NORMAL, 0);
+	st1 = stats_of(e);
+	printf("pipelined: busy victim: paged out after its job %" PRIu64 ", waited for %" PRIu64
+	       "\n", st1.busy_pageouts - st0.busy_pageouts, st1.busy_waits - st0.busy_waits);
+	assert_true(st1.busy_pageouts > st0.busy_pageouts);
+	expect_evicted(e, v1, "busy victim");
+	assert_int_equal(vidmm_destroy_allocation(e->vm, x), 0);
+	assert_int_equal(vidmm_wait_fence(e->vm, f, JOB_WAIT_NS), 0);
+	assert_int_equal(gpu_verify(e, v1, 203), 0);
+	check_ok(e->vm);
+	vt_env_down(e);
+}
+
+static void pipelined_paging_correct(void **state)
+{
+	uint64_t sync_waits, pipe_waits;
+
+	(void)state;
+	pipelined_run(false, &sync_waits);
+	pipelined_run(true, &pipe_waits);
+	printf("PIPELINED-PAGING-CORRECT: CPU waits for one page-in: sync %" PRIu64
+	       ", pipelined %" PRIu64 "\n", sync_waits, pipe_waits);
+}
+
 /* ---- STRESS-EVICT-VERIFY ------------------------------------------------------------------ */
 
 #define STRESS_THREADS 4
@@ -1758,6 +1888,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
 		VT_CASE("EVICT-LRU-FIRST", evict_lru_first),
+		VT_CASE("PIPELINED-PAGING-CORRECT", pipelined_paging_correct),
 		VT_CASE("EVICT-PRIORITY", evict_priority),
 		VT_CASE("EVICT-ALL-PINNED-FAILS", evict_all_pinned_fails),
 		VT_CASE("POLICY-TABLE", policy_table),

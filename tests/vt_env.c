@@ -52,6 +52,7 @@ int vt_env_open(struct vt_env *e, const struct vt_env_opts *o, char *err, size_t
 	if (o->copy_engines)
 		e->prof.copy_engines = o->copy_engines;
 	po.paging_mode = o->mode;
+	po.pipelined_paging = o->pipelined;
 	po.no_swap = o->no_swap;
 	po.no_background_reclaim = o->no_background_reclaim;
 	po.evict_policy = o->evict_policy;

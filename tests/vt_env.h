@@ -41,6 +41,7 @@ struct vt_env_opts {
 	bool no_swap;
 	uint32_t copy_engines;
 	enum vidmm_paging_mode mode;
+	bool pipelined;               /* cfg.pipelined_paging */
 	bool plain_lru;
 	const char *evict_policy;     /* NULL: the default */
 	uint64_t fence_timeout_ns;
