@@ -279,6 +279,28 @@ static void map_slice(struct vidmm *vm, uint64_t gpu_addr, const struct sys_page
 	}
 }
 
+static bool inflight_reap_locked(struct vidmm *vm);
+static void inflight_wait_oldest(struct vidmm *vm, uint64_t deadline);
+
+/*
+ * No window is free, and the caller holds none of its own. Pipelined
+ * page-ins whose copies are over give theirs back; else wait for the
+ * oldest one's copies, or for a synchronous mover, who gives its windows
+ * back within one copy. 0 to look again, -EBUSY past deadline.
+ */
+static int wait_for_window(struct vidmm *vm, uint64_t deadline)
+{
+	if (inflight_reap_locked(vm))
+		return 0;
+	if (now_ns() > deadline)
+		return -EBUSY;
+	if (!list_empty(&vm->inflight))
+		inflight_wait_oldest(vm, deadline);
+	else
+		wait_moved(vm, 5);
+	return 0;
+}
+
 /*
  * Wait for the copies through windows w[0..*n) (vm->lock dropped), then take
  * the windows down: unmapped at once (a late command then writes the dummy
@@ -343,13 +365,7 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 				err = flush_windows(vm, w, &n, pending);
 				continue;
 			}
-			/* Other movers hold the windows: they give them back
-			 * within one copy each. Bounded. */
-			if (now_ns() > deadline) {
-				err = -EBUSY;
-				break;
-			}
-			wait_moved(vm, 5);
+			err = wait_for_window(vm, deadline);
 			continue;
 		}
 		map_slice(vm, t->win.start, &a->pages, off >> vm->gart.geo.page_shift,
@@ -671,7 +687,6 @@ static int transfer_pipelined(struct vidmm *vm, struct vidmm_allocation *a, uint
 		}
 		if (heap_alloc(pg->heap, &t->win, len, page, 0, UINT64_MAX, HEAP_BEST_FIT)) {
 			free(t);
-			/* Finished page-ins give their windows back first. */
 			if (inflight_reap_locked(vm))
 				continue;
 			if (!stalled)
@@ -684,14 +699,7 @@ static int transfer_pipelined(struct vidmm *vm, struct vidmm_allocation *a, uint
 				memset(last, 0, sizeof(last));
 				continue;
 			}
-			if (now_ns() > deadline) {
-				err = -EBUSY;
-				break;
-			}
-			if (!list_empty(&vm->inflight))
-				inflight_wait_oldest(vm, deadline);
-			else
-				wait_moved(vm, 5); /* synchronous movers hold them */
+			err = wait_for_window(vm, deadline);
 			continue;
 		}
 		map_slice(vm, t->win.start, &a->pages, off >> vm->gart.geo.page_shift,
