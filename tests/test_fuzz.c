@@ -145,22 +145,23 @@ static void minimize(void **state)
 	free(dir);
 }
 
-/* ---- FUZZ-SINGLE / FUZZ-SHARED-THREADS -------------------------------------------------- */
+/* ---- FUZZ-SINGLE / FUZZ-SHARED-THREADS / FUZZ-PIPELINED --------------------------------- */
 
-static void clean_run(const char *threads, const char *name)
+static void clean_run(const char *threads, const char *name, const char *paging, double secs_f)
 {
 	char *dir = vt_mktmpdir("vidmm-fuzzc");
 	char secs[32], seedbuf[32];
 
-	snprintf(secs, sizeof(secs), "%.0f", fuzz_seconds());
+	snprintf(secs, sizeof(secs), "%.0f", secs_f < 1 ? 1 : secs_f);
 	snprintf(seedbuf, sizeof(seedbuf), "%" PRIu64, vt_seed(name));
 	json_t *d = run_fuzz((const char *[]){ "--time", secs, "--threads", threads, "--seed",
-						   seedbuf, NULL }, dir, 0);
+						   seedbuf, "--paging", paging, NULL }, dir, 0);
 	json_t *f = fuzz_obj(d);
+	assert_string_equal(json_string_value(json_object_get(f, "paging")), paging);
 	double calls = json_number_value(json_object_get(f, "calls"));
 	double checks = json_number_value(json_object_get(f, "content_checks"));
-	printf("%s threads: %.0f calls (%.0f/s), %.0f programs, %.0f content checks, no finding\n",
-	       threads, calls, json_number_value(json_object_get(f, "calls_per_sec")),
+	printf("%s threads, %s paging: %.0f calls (%.0f/s), %.0f programs, %.0f content checks, "
+	       "no finding\n", threads, paging, calls, json_number_value(json_object_get(f, "calls_per_sec")),
 	       json_number_value(json_object_get(f, "executions")), checks);
 	assert_true(json_is_null(json_object_get(f, "finding")));
 	assert_true(calls > 0 && checks > 0);
@@ -172,13 +173,23 @@ static void clean_run(const char *threads, const char *name)
 static void single(void **state)
 {
 	(void)state;
-	clean_run("1", "FUZZ-SINGLE");
+	clean_run("1", "FUZZ-SINGLE", "sync", fuzz_seconds());
 }
 
 static void shared_threads(void **state)
 {
 	(void)state;
-	clean_run("4", "FUZZ-SHARED-THREADS");
+	clean_run("4", "FUZZ-SHARED-THREADS", "sync", fuzz_seconds());
+}
+
+/* The same with pipelined paging (jobs ordered after page-in copies on the
+ * GPU, failed copies issued again), one thread then four, with the fault
+ * calls on: a quarter of the time each. */
+static void pipelined(void **state)
+{
+	(void)state;
+	clean_run("1", "FUZZ-PIPELINED", "pipelined", fuzz_seconds() / 4);
+	clean_run("4", "FUZZ-PIPELINED", "pipelined", fuzz_seconds() / 4);
 }
 
 /* ---- FUZZ-DIFFERENTIAL ------------------------------------------------------------------ */
@@ -267,6 +278,7 @@ int main(int argc, char **argv)
 		VT_CASE("FUZZ-MINIMIZE", minimize),
 		VT_CASE("FUZZ-SINGLE", single),
 		VT_CASE("FUZZ-SHARED-THREADS", shared_threads),
+		VT_CASE("FUZZ-PIPELINED", pipelined),
 		VT_CASE("FUZZ-DIFFERENTIAL", differential),
 		VT_CASE("INJECT-EACH-KIND", inject_each_kind),
 	};
