@@ -334,26 +334,44 @@ static int flush_windows(struct vidmm *vm, struct paging_window **w, uint32_t *n
 	return err;
 }
 
-/* Copy a's data between the local range at local and its system pages
- * through windows of the paging segment (window mode). a is owned. */
+/*
+ * Copy a's data between the local range at local and its system pages
+ * through windows of the paging segment (window mode). a is owned. deps:
+ * what the copies start after (a busy victim's jobs).
+ *
+ * keep (page-in only; NULL: synchronous): pipelined, the copies are queued
+ * and not waited for; the windows of those left in flight come back in
+ * *keep (NULL when every copy was waited for: windows ran out and a's own
+ * filled the paging segment, as the synchronous path would have). Each copy
+ * then depends on a's previous one on the same engine, so the last fence
+ * per engine stands for all of them, a failure included (it propagates,
+ * chip.h). On error every copy issued is waited for, and pending says what
+ * may still run.
+ */
 static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_t local,
-			   bool out, const struct vidmm_chip_deps *deps, uint64_t *pending)
+			   bool out, const struct vidmm_chip_deps *deps, uint64_t *pending,
+			   struct inflight **keep)
 {
 	struct segment *pg = paging_seg(vm);
 	uint64_t page = vm_page_size(vm);
 	uint64_t chunk = (pg->size / 4) & ~(page - 1);
 	uint64_t deadline = now_ns() + fence_timeout(vm);
-	bool snooped = pg->flags & VIDMM_SEG_SNOOPED;
+	bool snooped = pg->flags & VIDMM_SEG_SNOOPED, stalled = false;
+	uint64_t last[VIDMM_MAX_ENGINES] = { 0 };
 	struct paging_window *w[MAX_XFERS];
 	uint32_t n = 0;
 	uint64_t off = 0;
 	int err = 0;
 
+	if (keep)
+		*keep = NULL;
 	if (chunk < page)
 		chunk = page;
 	while (off < a->size && !err) {
 		uint64_t len = a->size - off < chunk ? a->size - off : chunk;
 		struct paging_window *t = calloc(1, sizeof(*t));
+		struct vidmm_chip_deps chain = { 0 };
+		const struct vidmm_chip_deps *d = deps;
 
 		if (!t) {
 			err = -ENOMEM;
@@ -361,8 +379,16 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 		}
 		if (heap_alloc(pg->heap, &t->win, len, page, 0, UINT64_MAX, HEAP_BEST_FIT)) {
 			free(t);
+			if (keep && inflight_reap_locked(vm))
+				continue;
+			if (keep && !stalled)
+				vm->st.pipeline_stalls++;
+			stalled = true;
 			if (n) {
+				/* Its own windows fill the segment: wait for
+				 * them (pipelined too, as the synchronous path). */
 				err = flush_windows(vm, w, &n, pending);
+				memset(last, 0, sizeof(last));
 				continue;
 			}
 			err = wait_for_window(vm, deadline);
@@ -372,17 +398,33 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 			  len >> vm->gart.geo.page_shift, snooped);
 		list_add_tail(&t->link, &vm->windows);
 		t->engine = pick_copy_engine(vm);
+		t->dst = local + off;
 		w[n++] = t;
+		if (keep && last[t->engine]) {
+			chain.n = 1;
+			chain.d[0] = (struct vidmm_chip_dep){ t->engine, last[t->engine] };
+			d = &chain;
+		}
 		err = out ? copy_cmd_locked(vm, t->engine, t->win.start, local + off, len,
-					    VIDMM_COPY_PAGE_OUT, deps, &t->fence)
+					    VIDMM_COPY_PAGE_OUT, d, &t->fence)
 			  : copy_cmd_locked(vm, t->engine, local + off, t->win.start, len,
-					    VIDMM_COPY_PAGE_IN, NULL, &t->fence);
+					    VIDMM_COPY_PAGE_IN, d, &t->fence);
 		if (err)
 			break;
+		last[t->engine] = t->fence;
 		off += len;
 		vm->st.bytes_copied_window += len;
-		if (n == MAX_XFERS)
+		if (n == MAX_XFERS) {
 			err = flush_windows(vm, w, &n, pending);
+			memset(last, 0, sizeof(last));
+		}
+	}
+	struct inflight *fl = keep && !err && n ? malloc(sizeof(*fl) + n * sizeof(fl->w[0])) : NULL;
+	if (fl) {
+		fl->n = n;
+		memcpy(fl->w, w, n * sizeof(w[0]));
+		*keep = fl;
+		return 0;
 	}
 	int r = flush_windows(vm, w, &n, pending);
 	return err ? err : r;
@@ -500,7 +542,7 @@ static int transfer(struct vidmm *vm, struct vidmm_allocation *a, uint64_t local
 	memset(pending, 0, VIDMM_MAX_ENGINES * sizeof(*pending));
 	return vm->cfg.paging_mode == VIDMM_PAGING_BOUNCE
 		       ? transfer_bounce(vm, a, local, out, pending)
-		       : transfer_window(vm, a, local, out, deps, pending);
+		       : transfer_window(vm, a, local, out, deps, pending, NULL);
 }
 
 /* ---- pipelined page-in ---------------------------------------------------------------- */
@@ -645,94 +687,6 @@ static void inflight_wait_oldest(struct vidmm *vm, uint64_t deadline)
 		vm->st.paging_cpu_waits++;
 		fence_wait_unlocked(vm, e, last[e], deadline > now ? deadline - now : 0);
 	}
-}
-
-/*
- * Pipelined page-in of a (owned) into the local range at local: copies
- * through windows onto a->pages are queued, not waited for. The windows of
- * the copies left in flight come back in *out (NULL when every copy was
- * waited for: windows ran out and a's own filled the paging segment, as
- * the synchronous path would have). Each copy depends on a's previous one
- * on the same engine, so the last fence per engine stands for all of them,
- * a failure included (it propagates, chip.h). On error, every copy issued
- * is waited for, as transfer_window does, and pending says what may still
- * run.
- */
-static int transfer_pipelined(struct vidmm *vm, struct vidmm_allocation *a, uint64_t local,
-			      struct inflight **out, uint64_t *pending)
-{
-	struct segment *pg = paging_seg(vm);
-	uint64_t page = vm_page_size(vm);
-	uint64_t chunk = (pg->size / 4) & ~(page - 1);
-	uint64_t deadline = now_ns() + fence_timeout(vm);
-	bool snooped = pg->flags & VIDMM_SEG_SNOOPED, stalled = false;
-	uint64_t last[VIDMM_MAX_ENGINES] = { 0 };
-	struct paging_window *w[MAX_XFERS];
-	uint32_t n = 0;
-	uint64_t off = 0;
-	int err = 0;
-
-	*out = NULL;
-	memset(pending, 0, VIDMM_MAX_ENGINES * sizeof(*pending));
-	if (chunk < page)
-		chunk = page;
-	while (off < a->size && !err) {
-		uint64_t len = a->size - off < chunk ? a->size - off : chunk;
-		struct paging_window *t = calloc(1, sizeof(*t));
-		struct vidmm_chip_deps d = { 0 };
-
-		if (!t) {
-			err = -ENOMEM;
-			break;
-		}
-		if (heap_alloc(pg->heap, &t->win, len, page, 0, UINT64_MAX, HEAP_BEST_FIT)) {
-			free(t);
-			if (inflight_reap_locked(vm))
-				continue;
-			if (!stalled)
-				vm->st.pipeline_stalls++;
-			stalled = true;
-			if (n) {
-				/* a's own windows fill the segment: wait for
-				 * them, as the synchronous path does. */
-				err = flush_windows(vm, w, &n, pending);
-				memset(last, 0, sizeof(last));
-				continue;
-			}
-			err = wait_for_window(vm, deadline);
-			continue;
-		}
-		map_slice(vm, t->win.start, &a->pages, off >> vm->gart.geo.page_shift,
-			  len >> vm->gart.geo.page_shift, snooped);
-		list_add_tail(&t->link, &vm->windows);
-		t->engine = pick_copy_engine(vm);
-		t->dst = local + off;
-		w[n++] = t;
-		if (last[t->engine]) {
-			d.n = 1;
-			d.d[0] = (struct vidmm_chip_dep){ t->engine, last[t->engine] };
-		}
-		err = copy_cmd_locked(vm, t->engine, t->dst, t->win.start, len, VIDMM_COPY_PAGE_IN,
-				      &d, &t->fence);
-		if (err)
-			break;
-		last[t->engine] = t->fence;
-		off += len;
-		vm->st.bytes_copied_window += len;
-		if (n == MAX_XFERS) {
-			err = flush_windows(vm, w, &n, pending);
-			memset(last, 0, sizeof(last));
-		}
-	}
-	struct inflight *fl = err || !n ? NULL : malloc(sizeof(*fl) + n * sizeof(fl->w[0]));
-	if (!fl) {
-		int r = flush_windows(vm, w, &n, pending);
-		return err ? err : r;
-	}
-	fl->n = n;
-	memcpy(fl->w, w, n * sizeof(w[0]));
-	*out = fl;
-	return 0;
 }
 
 /* GPU copy between two GPU ranges (a migration), in chunks over the copy
@@ -1382,9 +1336,10 @@ static int page_in_owned(struct vidmm *vm, struct vidmm_allocation *a, bool cpu,
 			ret = 0;
 		} else
 #endif
-		if (vm->cfg.pipelined_paging && vm->cfg.paging_mode == VIDMM_PAGING_WINDOW)
-			ret = transfer_pipelined(vm, a, t.node.start, &fl, pending);
-		else
+		if (vm->cfg.pipelined_paging && vm->cfg.paging_mode == VIDMM_PAGING_WINDOW) {
+			memset(pending, 0, VIDMM_MAX_ENGINES * sizeof(*pending));
+			ret = transfer_window(vm, a, t.node.start, false, NULL, pending, &fl);
+		} else
 			ret = transfer(vm, a, t.node.start, false, NULL, pending);
 		transit_del(&t);
 		if (ret) {
