@@ -489,7 +489,8 @@ static struct cmd_key *map_slot(struct cmd_map *m, uint64_t key)
 
 static const char *const purpose_name[] = { "page-out copy", "page-in copy", "clear",
 					     "migrate copy" };
-static const char *const reason_name[] = { "window", "lru", "priority", "busy-wait", "explicit" };
+static const char *const reason_name[] = { "window", "lru", "priority", "busy-wait", "explicit",
+					    "busy-queued" };
 
 struct out {
 	struct rfile *f;

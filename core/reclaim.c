@@ -284,7 +284,7 @@ static int do_swap_out_locked(struct vidmm *vm, uint64_t need, bool background)
 /*
  * System pages that are already given up but not yet free: allocations
  * destroyed while busy (a clear on create still queued, a job still
- * reading) and quarantined frames. They come back when their fences
+ * reading), quarantined frames, and the source pages of pipelined page-ins. They come back when their fences
  * signal, so a request they would satisfy waits for those fences, bounded
  * by the fence timeout and with vm->lock dropped, rather than fail with
  * -ENOMEM while the memory is on its way back. A fence that has already
@@ -319,6 +319,14 @@ static bool wait_pending_frees_locked(struct vidmm *vm, uint64_t npages)
 			if (q->fence[e] > want[e])
 				want[e] = q->fence[e];
 		pending += q->pages.npages;
+	}
+	/* The source pages of pipelined page-ins still copying. */
+	list_for_each(pos, &vm->inflight) {
+		struct inflight *fl = list_entry(pos, struct inflight, link);
+		for (uint32_t i = 0; i < fl->n; i++)
+			if (fl->w[i]->fence > want[fl->w[i]->engine])
+				want[fl->w[i]->engine] = fl->w[i]->fence;
+		pending += fl->pages.npages;
 	}
 	/* Only when they would satisfy the request, and only for fences not
 	 * already known to be slow. */
@@ -355,6 +363,14 @@ int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
 		ret = sysmem_alloc(&vm->sysmem, npages, contiguous, false, out);
 		if (ret != -ENOMEM)
 			break;
+		/* Finished pipelined page-ins give their source pages back
+		 * first: that costs no I/O. */
+		if (!list_empty(&vm->inflight)) {
+			residency_reap_locked(vm);
+			ret = sysmem_alloc(&vm->sysmem, npages, contiguous, false, out);
+			if (ret != -ENOMEM)
+				break;
+		}
 		if (vm->swap && !do_swap_out_locked(vm, npages, false))
 			continue;
 		/* Nothing (more) to swap out: memory on its way back is waited

@@ -342,11 +342,8 @@ static int flush_windows(struct vidmm *vm, struct paging_window **w, uint32_t *n
  * keep (page-in only; NULL: synchronous): pipelined, the copies are queued
  * and not waited for; the windows of those left in flight come back in
  * *keep (NULL when every copy was waited for: windows ran out and a's own
- * filled the paging segment, as the synchronous path would have). Each copy
- * then depends on a's previous one on the same engine, so the last fence
- * per engine stands for all of them, a failure included (it propagates,
- * chip.h). On error every copy issued is waited for, and pending says what
- * may still run.
+ * filled the paging segment, as the synchronous path would have). On error
+ * every copy issued is waited for, and pending says what may still run.
  */
 static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_t local,
 			   bool out, const struct vidmm_chip_deps *deps, uint64_t *pending,
@@ -357,7 +354,6 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 	uint64_t chunk = (pg->size / 4) & ~(page - 1);
 	uint64_t deadline = now_ns() + fence_timeout(vm);
 	bool snooped = pg->flags & VIDMM_SEG_SNOOPED, stalled = false;
-	uint64_t last[VIDMM_MAX_ENGINES] = { 0 };
 	struct paging_window *w[MAX_XFERS];
 	uint32_t n = 0;
 	uint64_t off = 0;
@@ -370,8 +366,6 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 	while (off < a->size && !err) {
 		uint64_t len = a->size - off < chunk ? a->size - off : chunk;
 		struct paging_window *t = calloc(1, sizeof(*t));
-		struct vidmm_chip_deps chain = { 0 };
-		const struct vidmm_chip_deps *d = deps;
 
 		if (!t) {
 			err = -ENOMEM;
@@ -388,7 +382,6 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 				/* Its own windows fill the segment: wait for
 				 * them (pipelined too, as the synchronous path). */
 				err = flush_windows(vm, w, &n, pending);
-				memset(last, 0, sizeof(last));
 				continue;
 			}
 			err = wait_for_window(vm, deadline);
@@ -400,24 +393,16 @@ static int transfer_window(struct vidmm *vm, struct vidmm_allocation *a, uint64_
 		t->engine = pick_copy_engine(vm);
 		t->dst = local + off;
 		w[n++] = t;
-		if (keep && last[t->engine]) {
-			chain.n = 1;
-			chain.d[0] = (struct vidmm_chip_dep){ t->engine, last[t->engine] };
-			d = &chain;
-		}
 		err = out ? copy_cmd_locked(vm, t->engine, t->win.start, local + off, len,
-					    VIDMM_COPY_PAGE_OUT, d, &t->fence)
+					    VIDMM_COPY_PAGE_OUT, deps, &t->fence)
 			  : copy_cmd_locked(vm, t->engine, local + off, t->win.start, len,
-					    VIDMM_COPY_PAGE_IN, d, &t->fence);
+					    VIDMM_COPY_PAGE_IN, deps, &t->fence);
 		if (err)
 			break;
-		last[t->engine] = t->fence;
 		off += len;
 		vm->st.bytes_copied_window += len;
-		if (n == MAX_XFERS) {
+		if (n == MAX_XFERS)
 			err = flush_windows(vm, w, &n, pending);
-			memset(last, 0, sizeof(last));
-		}
 	}
 	struct inflight *fl = keep && !err && n ? malloc(sizeof(*fl) + n * sizeof(fl->w[0])) : NULL;
 	if (fl) {
@@ -577,70 +562,63 @@ static bool cmd_failed(struct vidmm *vm, uint32_t engine, uint64_t fence)
 
 /*
  * Where a's pipelined page-in stands. FLIGHT_NONE: none (done now, or there
- * was none). FLIGHT_QUEUED: copies queued or running, each one issued, so
- * a job can follow them on the GPU (the last fence per copy engine in
- * a->write_fence stands for all, since a's copies on one engine are
- * chained). FLIGHT_STUCK: a failed copy could not be issued again (ring
- * full): *engine is where to wait for room. Once every copy has completed,
- * the failed ones are issued again from their windows, which still map the
- * source pages; a destroyed allocation's are not (nobody reads it).
+ * was none). FLIGHT_QUEUED: every window's copy is queued or running, none
+ * known to have failed, so a job can follow them on the GPU (add_copy_deps:
+ * one dependency per window, each window's copy writing its own part).
+ * FLIGHT_STUCK: a failed copy could not be issued again (ring full): *engine
+ * is where to wait for room. A copy that failed is issued again from its
+ * window, which still maps the source pages, as soon as it is seen to have
+ * failed, not once the others are done: a job submitted meanwhile must not
+ * depend only on the copies still running while another part of the range
+ * holds what the failed one left (a previous owner's bytes). A destroyed
+ * allocation's copies are not issued again (nobody reads it).
  */
 static int inflight_state_locked(struct vidmm *vm, struct vidmm_allocation *a, uint32_t *engine)
 {
 	struct inflight *fl = a->inflight;
-	uint64_t last[VIDMM_MAX_ENGINES] = { 0 };
-	bool failed = false;
-
-	bool redo = false, running = false;
+	bool running = false, stuck = false;
 
 	if (!fl)
 		return FLIGHT_NONE;
 	for (uint32_t i = 0; i < fl->n; i++) {
-		const struct paging_window *x = fl->w[i];
-		redo |= x->redo;
-		if (vm->chip->fence_completed(vm->chip_ctx, x->engine) < x->fence) {
-			running = true;
-			*engine = x->engine;
-		}
-	}
-	if (running)
-		return redo ? FLIGHT_STUCK : FLIGHT_QUEUED;
-	for (uint32_t i = 0; i < fl->n && !failed; i++)
-		failed = fl->w[i]->redo || cmd_failed(vm, fl->w[i]->engine, fl->w[i]->fence);
-	if (!failed || a->destroyed) {
-		inflight_free(vm, fl);
-		return FLIGHT_NONE;
-	}
-	for (uint32_t i = 0; i < fl->n; i++)
-		if (!fl->w[i]->redo)
-			fl->w[i]->redo = cmd_failed(vm, fl->w[i]->engine, fl->w[i]->fence);
-	for (uint32_t i = 0; i < fl->n; i++) {
 		struct paging_window *x = fl->w[i];
-		struct vidmm_chip_deps d = { 0 };
 		uint64_t f;
 
-		if (!x->redo)
-			continue;
-		if (last[x->engine]) {
-			d.n = 1;
-			d.d[0] = (struct vidmm_chip_dep){ x->engine, last[x->engine] };
+		if (!x->redo) {
+			if (vm->chip->fence_completed(vm->chip_ctx, x->engine) < x->fence) {
+				running = true;
+				continue;
+			}
+			if (!cmd_failed(vm, x->engine, x->fence))
+				continue;
+			x->redo = true;
+			vm->st.copy_failures++;
 		}
-		if (vm->chip->copy(vm->chip_ctx, x->engine, x->dst, x->win.start, x->win.size, &d,
+		if (a->destroyed)
+			continue;
+		if (vm->chip->copy(vm->chip_ctx, x->engine, x->dst, x->win.start, x->win.size, NULL,
 				   &f)) {
 			*engine = x->engine;
-			return FLIGHT_STUCK;
+			stuck = true;
+			continue;
 		}
 		x->fence = f;
 		x->redo = false;
-		last[x->engine] = f;
+		running = true;
 		if (f > a->write_fence[x->engine])
 			a->write_fence[x->engine] = f;
 		note_issued(vm, x->engine, f);
 		VIDMM_TRACE(&vm->tracer, copy, VIDMM_TRACE_COPY, x->engine, f, x->win.size,
 			    VIDMM_COPY_PAGE_IN);
 		vm->st.pipeline_copy_retries++;
+		vm->st.bytes_copied_window += x->win.size;
 	}
-	return FLIGHT_QUEUED;
+	if (stuck)
+		return FLIGHT_STUCK;
+	if (running)
+		return FLIGHT_QUEUED;
+	inflight_free(vm, fl);
+	return FLIGHT_NONE;
 }
 
 void inflight_drop_locked(struct vidmm *vm, struct vidmm_allocation *a)
@@ -680,13 +658,19 @@ static void inflight_wait_oldest(struct vidmm *vm, uint64_t deadline)
 	for (uint32_t i = 0; i < fl->n; i++)
 		if (fl->w[i]->fence > last[fl->w[i]->engine])
 			last[fl->w[i]->engine] = fl->w[i]->fence;
+	bool waited = false;
 	for (uint32_t e = 0; e < vm->engines.n_copy; e++) {
 		uint64_t now = now_ns();
 		if (!last[e] || vm->chip->fence_completed(vm->chip_ctx, e) >= last[e])
 			continue;
 		vm->st.paging_cpu_waits++;
 		fence_wait_unlocked(vm, e, last[e], deadline > now ? deadline - now : 0);
+		waited = true;
 	}
+	/* Its copies are over but it is not settled (a failed copy waits for
+	 * ring room): never look again with the lock held. */
+	if (!waited)
+		wait_moved(vm, 1);
 }
 
 /* GPU copy between two GPU ranges (a migration), in chunks over the copy
@@ -917,10 +901,21 @@ static int page_out_busy_locked(struct vidmm *vm, struct vidmm_allocation *a)
 			return -EAGAIN;
 		d.d[d.n++] = (struct vidmm_chip_dep){ e, f };
 	}
+	VIDMM_TRACE(&vm->tracer, evict, VIDMM_TRACE_EVICT, alloc_handle(a), a->size,
+		    VIDMM_EVICT_BUSY_QUEUED, a->seg - vm->seg);
 	alloc_own(a);
 	vm->policy->evicted(vm, a);
 	ret = page_out_after(vm, a, &d);
 	alloc_release_locked(vm, a);
+	if (!ret) {
+		vm->st.busy_pageouts++;
+		return 0;
+	}
+	/* A job it waited for failed, which cancelled the copy: the victim
+	 * is idle now and an ordinary victim again. */
+	for (uint32_t i = 0; i < d.n && ret == -EIO; i++)
+		if (cmd_failed(vm, d.d[i].engine, d.d[i].fence))
+			ret = -EAGAIN;
 	return ret;
 }
 
@@ -1128,16 +1123,17 @@ static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, 
 		struct vidmm_allocation *a = sc.blk[i];
 		if (!in_window(&sc, a) || !alloc_busy_locked(vm, a))
 			continue;
-		VIDMM_TRACE(&vm->tracer, evict, VIDMM_TRACE_EVICT, alloc_handle(a), a->size,
-			    VIDMM_EVICT_BUSY_WAIT, s - vm->seg);
 		ret = page_out_busy_locked(vm, a);
-		if (ret != -EAGAIN) {
-			vm->st.busy_pageouts++;
+		if (ret == 0)
+			goto out;
+		if (ret != -EAGAIN || !alloc_busy_locked(vm, a)) {
 			/* As an idle victim's: a failed copy is a victim
-			 * that could not be moved. */
+			 * that could not be moved; -EAGAIN, it is idle now. */
 			ret = ret == -ETIMEDOUT || ret == -EIO ? -EBUSY : ret;
 			goto out;
 		}
+		VIDMM_TRACE(&vm->tracer, evict, VIDMM_TRACE_EVICT, alloc_handle(a), a->size,
+			    VIDMM_EVICT_BUSY_WAIT, s - vm->seg);
 		vm->st.busy_waits++;
 		vm->st.paging_cpu_waits++;
 		ret = alloc_wait_idle_unlocked(vm, a, fence_timeout(vm));
@@ -1533,33 +1529,38 @@ void residency_reap_locked(struct vidmm *vm)
 
 /* ---- public calls -------------------------------------------------------------------------- */
 
+static bool add_dep(struct vidmm_chip_deps *d, uint32_t engine, uint64_t fence)
+{
+	for (uint32_t k = 0; k < d->n; k++)
+		if (d->d[k].engine == engine && d->d[k].fence == fence)
+			return true;
+	if (d->n == VIDMM_CHIP_MAX_DEPS)
+		return false;
+	d->d[d->n++] = (struct vidmm_chip_dep){ engine, fence };
+	return true;
+}
+
 /*
- * Add to d what a job on a must start after: a's commands on copy engines
- * not done yet (its clear, or its pipelined page-in's chained copies), one
- * per engine, each fence once. false, with d as it was, if they do not fit
- * (the caller waits on the CPU instead).
+ * Add to d what a job on a must start after: its clear and every copy of
+ * its pipelined page-in, one dependency each. Not one per engine: a newer
+ * fence signalling says nothing of an older command on the same engine
+ * having worked (a failure is this command's alone, chip.h). Signalled ones
+ * are named too: the chip drops those that worked and cancels the job for
+ * one that failed. false, with d as it was, if they do not fit (the caller
+ * waits on the CPU instead).
  */
 static bool add_copy_deps(struct vidmm *vm, const struct vidmm_allocation *a,
 			  struct vidmm_chip_deps *d)
 {
 	uint32_t n0 = d->n;
+	bool fit = !a->clear_fence || add_dep(d, a->clear_engine, a->clear_fence);
 
-	for (uint32_t e = 0; e < vm->engines.n_copy; e++) {
-		uint64_t f = a->write_fence[e];
-		bool dup = false;
-		if (!f || vm->chip->fence_completed(vm->chip_ctx, e) >= f)
-			continue;
-		for (uint32_t k = 0; k < d->n && !dup; k++)
-			dup = d->d[k].engine == e && d->d[k].fence == f;
-		if (dup)
-			continue;
-		if (d->n == VIDMM_CHIP_MAX_DEPS) {
-			d->n = n0;
-			return false;
-		}
-		d->d[d->n++] = (struct vidmm_chip_dep){ e, f };
-	}
-	return true;
+	for (uint32_t i = 0; a->inflight && i < a->inflight->n && fit; i++)
+		fit = add_dep(d, a->inflight->w[i]->engine, a->inflight->w[i]->fence);
+	if (!fit)
+		d->n = n0;
+	(void)vm;
+	return fit;
 }
 
 /* A job or a CPU lock used a: the eviction policy's bookkeeping (lru moves
@@ -1629,39 +1630,43 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 		 * The job must not start before the clear of a new allocation
 		 * it uses, or a pipelined page-in's copies, which run on copy
 		 * engines. Synchronous: wait for them here. Pipelined: the job
-		 * depends on them, unless a failed one could not be issued
-		 * again yet. One dependency per allocation and copy engine:
-		 * the newest fence stands for all of one allocation's
-		 * commands there (they are chained, so a failure reaches it),
-		 * but not for another allocation's, whose failure the job must
-		 * see too (a newer fence of b's completing says nothing of a's
-		 * copy having worked).
+		 * depends on each of them (add_copy_deps), unless a failed one
+		 * could not be issued again yet, or they are too many.
 		 */
 		memset(&deps, 0, sizeof(deps));
 		for (uint32_t i = 0; i < n && !again; i++) {
+			uint32_t fe = 0;
+			bool clear = clear_pending_locked(vm, a[i]);
+			int fl = inflight_state_locked(vm, a[i], &fe);
 			uint32_t ce = a[i]->clear_engine;
 			uint64_t cf = a[i]->clear_fence, now = now_ns();
-			bool clear = clear_pending_locked(vm, a[i]);
-			int fl = inflight_state_locked(vm, a[i], &ce);
+			/* A clear that failed and could not be issued again yet
+			 * (ring full) still has its old, signalled fence. */
+			bool clear_stuck = clear && vm->chip->fence_completed(vm->chip_ctx, ce) >= cf;
 
 			if (!clear && fl == FLIGHT_NONE)
 				continue;
-			if (vm->cfg.pipelined_paging && fl != FLIGHT_STUCK &&
-			    !(clear && vm->chip->fence_completed(vm->chip_ctx, a[i]->clear_engine) >=
-					       a[i]->clear_fence) &&
+			if (vm->cfg.pipelined_paging && fl != FLIGHT_STUCK && !clear_stuck &&
 			    add_copy_deps(vm, a[i], &deps))
 				continue;
 			if (now >= deadline) {
 				ret = -ETIMEDOUT;
 				break;
 			}
-			vm->st.paging_cpu_waits++;
-			if (fl == FLIGHT_STUCK)
-				engine_space_unlocked(vm, ce, deadline - now);
-			else if (fl == FLIGHT_QUEUED)
-				alloc_wait_idle_unlocked(vm, a[i], deadline - now);
-			else if (cf)
-				fence_wait_unlocked(vm, ce, cf, deadline - now);
+			if (fl == FLIGHT_STUCK || clear_stuck) {
+				/* Room on the ring for the retry, the lock dropped
+				 * at least a moment (the ring may have room already,
+				 * or the engine nothing in flight to wait for). */
+				if (fl == FLIGHT_STUCK)
+					engine_space_unlocked(vm, fe, deadline - now);
+				wait_moved(vm, 1);
+			} else {
+				vm->st.paging_cpu_waits++;
+				if (fl == FLIGHT_QUEUED)
+					alloc_wait_idle_unlocked(vm, a[i], deadline - now);
+				else
+					fence_wait_unlocked(vm, ce, cf, deadline - now);
+			}
 			again = true;
 		}
 		if (ret)
@@ -1886,13 +1891,27 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 		return -EINVAL;
 	n = vm->engines.n_copy + vm->engines.n_job;
 	vm_lock(vm);
-	memcpy(want, vm->issued, sizeof(want));
-	for (uint32_t e = 0; e < n && !ret; e++) {
-		uint64_t now = now_ns();
-		if (want[e])
-			ret = fence_wait_unlocked(vm, e, want[e], deadline > now ? deadline - now : 0);
+	for (;;) {
+		memcpy(want, vm->issued, sizeof(want));
+		for (uint32_t e = 0; e < n && !ret; e++) {
+			uint64_t now = now_ns();
+			if (want[e])
+				ret = fence_wait_unlocked(vm, e, want[e],
+							  deadline > now ? deadline - now : 0);
+		}
+		/* The reap may issue commands (a failed pipelined page-in
+		 * copy again): then those are waited for too. Other
+		 * threads' submits meanwhile are not (the lock was dropped). */
+		uint64_t before[VIDMM_MAX_ENGINES];
+		memcpy(before, vm->issued, sizeof(before));
+		residency_reap_locked(vm);
+		if (ret || !memcmp(before, vm->issued, sizeof(before)))
+			break;
+		if (now_ns() >= deadline) {
+			ret = -ETIMEDOUT;
+			break;
+		}
 	}
-	residency_reap_locked(vm);
 	vm_unlock(vm);
 	return ret ? -ETIMEDOUT : 0;
 }

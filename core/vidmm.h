@@ -137,6 +137,8 @@ enum vidmm_evict_reason {
 	VIDMM_EVICT_PRIORITY,   /* above the lowest priority present: lower ones did not make room */
 	VIDMM_EVICT_BUSY_WAIT,  /* busy: the request waited for its fence (no page-out yet) */
 	VIDMM_EVICT_EXPLICIT,   /* vidmm_evict() */
+	VIDMM_EVICT_BUSY_QUEUED,/* busy: paged out with its copies queued after its jobs
+				 * (pipelined paging) */
 };
 
 /* What a copy engine command issued by the manager is for (VIDMM_TRACE_COPY). */
@@ -169,8 +171,11 @@ struct vidmm_config {
 	enum vidmm_paging_mode paging_mode;
 	/* Pipelined paging (window mode): a page-in's copies are queued and
 	 * the submit returns; the job waits for them on the GPU (a chip
-	 * dependency), as does a job on a new allocation for its clear. false:
-	 * the submitting thread waits for every copy (synchronous). */
+	 * dependency), as does a job on a new allocation for its clear, and a
+	 * victim busy with jobs is paged out after them. A copy that fails
+	 * after a job was queued behind it cancels that job (its fence status
+	 * is -EIO) and is issued again; the synchronous path fails the submit
+	 * instead. false: the submitting thread waits for every copy. */
 	bool pipelined_paging;
 	/* Eviction normally opens one contiguous window of victims for a
 	 * request (scanning in priority/LRU order, stopping at the first set that
