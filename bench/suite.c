@@ -35,6 +35,7 @@ struct suite_run {
 	unsigned threads;   /* 0: the workload's default */
 	double duration_s;  /* the measured window */
 	enum vidmm_paging_mode mode;
+	bool pipelined;     /* --paging pipelined */
 };
 
 struct suite {
@@ -62,32 +63,34 @@ struct suite {
 	"|swap_(out|in|raw_write|raw_read)/size:2097152/qd:32)"
 
 static const struct suite_run quick_runs[] = {
-	{ "alloc-churn", "dist=lognormal", 0, 1.0, VIDMM_PAGING_WINDOW },
-	{ "frag", "", 0, 1.0, VIDMM_PAGING_WINDOW },
-	{ "oversubscribe", "", 0, 1.0, VIDMM_PAGING_WINDOW },
-	{ "game-frame", "", 0, 1.0, VIDMM_PAGING_WINDOW },
-	{ "ml-train", "", 0, 1.0, VIDMM_PAGING_WINDOW },
-	{ "paging", "", 0, 1.0, VIDMM_PAGING_WINDOW },
-	{ "paging", "", 0, 1.0, VIDMM_PAGING_BOUNCE },
-	{ "swap", "pressure=1.3", 0, 1.0, VIDMM_PAGING_WINDOW },
-	{ "multi-client", "", 4, 1.0, VIDMM_PAGING_WINDOW },
+	{ "alloc-churn", "dist=lognormal", 0, 1.0, VIDMM_PAGING_WINDOW, false },
+	{ "frag", "", 0, 1.0, VIDMM_PAGING_WINDOW, false },
+	{ "oversubscribe", "", 0, 1.0, VIDMM_PAGING_WINDOW, false },
+	{ "game-frame", "", 0, 1.0, VIDMM_PAGING_WINDOW, false },
+	{ "ml-train", "", 0, 1.0, VIDMM_PAGING_WINDOW, false },
+	{ "paging", "", 0, 1.0, VIDMM_PAGING_WINDOW, false },
+	{ "paging", "", 0, 1.0, VIDMM_PAGING_BOUNCE, false },
+	{ "swap", "pressure=1.3", 0, 1.0, VIDMM_PAGING_WINDOW, false },
+	{ "multi-client", "", 4, 1.0, VIDMM_PAGING_WINDOW, false },
 	{ .workload = NULL },
 };
 
 static const struct suite_run full_runs[] = {
-	{ "alloc-churn", "dist=uniform", 0, 4.0, VIDMM_PAGING_WINDOW },
-	{ "alloc-churn", "dist=lognormal", 0, 4.0, VIDMM_PAGING_WINDOW },
-	{ "alloc-churn", "dist=powerlaw", 0, 4.0, VIDMM_PAGING_WINDOW },
-	{ "frag", "", 0, 4.0, VIDMM_PAGING_WINDOW },
-	{ "oversubscribe", "ws_factor=1.5", 0, 4.0, VIDMM_PAGING_WINDOW },
-	{ "oversubscribe", "ws_factor=3", 0, 4.0, VIDMM_PAGING_WINDOW },
-	{ "game-frame", "", 0, 4.0, VIDMM_PAGING_WINDOW },
-	{ "ml-train", "", 0, 4.0, VIDMM_PAGING_WINDOW },
-	{ "paging", "", 0, 3.0, VIDMM_PAGING_WINDOW },
-	{ "paging", "", 0, 3.0, VIDMM_PAGING_BOUNCE },
-	{ "swap", "", 0, 3.0, VIDMM_PAGING_WINDOW },
-	{ "multi-client", "", 4, 4.0, VIDMM_PAGING_WINDOW },
-	{ "multi-client", "", 8, 4.0, VIDMM_PAGING_WINDOW },
+	{ "alloc-churn", "dist=uniform", 0, 4.0, VIDMM_PAGING_WINDOW, false },
+	{ "alloc-churn", "dist=lognormal", 0, 4.0, VIDMM_PAGING_WINDOW, false },
+	{ "alloc-churn", "dist=powerlaw", 0, 4.0, VIDMM_PAGING_WINDOW, false },
+	{ "frag", "", 0, 4.0, VIDMM_PAGING_WINDOW, false },
+	{ "oversubscribe", "ws_factor=1.5", 0, 4.0, VIDMM_PAGING_WINDOW, false },
+	{ "oversubscribe", "ws_factor=3", 0, 4.0, VIDMM_PAGING_WINDOW, false },
+	{ "oversubscribe", "ws_factor=3", 0, 4.0, VIDMM_PAGING_WINDOW, true },
+	{ "game-frame", "", 0, 4.0, VIDMM_PAGING_WINDOW, false },
+	{ "game-frame", "", 0, 4.0, VIDMM_PAGING_WINDOW, true },
+	{ "ml-train", "", 0, 4.0, VIDMM_PAGING_WINDOW, false },
+	{ "paging", "", 0, 3.0, VIDMM_PAGING_WINDOW, false },
+	{ "paging", "", 0, 3.0, VIDMM_PAGING_BOUNCE, false },
+	{ "swap", "", 0, 3.0, VIDMM_PAGING_WINDOW, false },
+	{ "multi-client", "", 4, 4.0, VIDMM_PAGING_WINDOW, false },
+	{ "multi-client", "", 8, 4.0, VIDMM_PAGING_WINDOW, false },
 	{ .workload = NULL },
 };
 
@@ -95,7 +98,7 @@ static const struct suite suites[] = {
 	{ "quick", "every workload family, --verify, tiny profile, 5 repetitions of 1 s (the "
 	  "main job, ~2 min)", "tiny", true, SUITE_REPEAT, 0.2, quick_runs, MICRO_QUICK, "0.05" },
 	{ "full", "longer runs and more variants on the default profile, 5 repetitions of "
-	  "3-4 s (~6 min)", "default", false, SUITE_REPEAT, 0.5, full_runs, ".", "0.1" },
+	  "3-4 s, sync and pipelined paging side by side (~7 min)", "default", false, SUITE_REPEAT, 0.5, full_runs, ".", "0.1" },
 	{ .name = NULL },
 };
 
@@ -174,6 +177,7 @@ static int build_config(const struct suite *s, const struct suite_run *r, uint64
 		return -EINVAL;
 	snprintf(c->driver, sizeof(c->driver), "emu");
 	c->paging_mode = r->mode;
+	c->pipelined = r->pipelined;
 	c->duration_s = r->duration_s;
 	c->warmup_s = s->warmup_s;
 	c->allow_empty = allow_empty;
@@ -249,9 +253,10 @@ static void list_runs(const struct suite *s, unsigned repeat)
 	printf("suite %s: profile %s, %s, %u repetitions, %.1f s warm-up before each window\n",
 	       s->name, s->profile, s->verify ? "--verify" : "no --verify", repeat, s->warmup_s);
 	for (const struct suite_run *r = s->runs; r->workload; r++)
-		printf("  %-14s %-18s threads %-7s %s paging, %.1f s window\n", r->workload,
+		printf("  %-14s %-18s threads %-7s %s%s paging, %.1f s window\n", r->workload,
 		       *r->params ? r->params : "(defaults)", r->threads ? "" : "default",
-		       r->mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window", r->duration_s);
+		       r->mode == VIDMM_PAGING_BOUNCE ? "bounce" : "window",
+		       r->pipelined ? " pipelined" : "", r->duration_s);
 	if (s->micro_filter)
 		printf("  then the microbenchmarks (vidmm-micro, filter %s, min time %s s, %u "
 		       "repetitions)\n", s->micro_filter, s->micro_min_time, repeat);

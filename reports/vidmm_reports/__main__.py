@@ -90,7 +90,7 @@ def _compare(argv):
     p.add_argument("--pair", action="append", default=[], metavar="BASE_LABEL=NEW_LABEL",
                    help="compare these two run groups whatever their configurations")
     p.add_argument("--axis", action="append", default=[], metavar="DIMENSION",
-                   help="ignore this dimension when matching runs (e.g. paging_mode, "
+                   help="ignore this dimension when matching runs (e.g. paging_mode, paging, "
                         "profile, threads, params)")
     p.add_argument("--alpha", type=float, default=stats.ALPHA, help="significance level (0.05)")
     p.add_argument("--threshold", type=float, default=stats.THRESHOLD * 100,

@@ -11,8 +11,8 @@ from . import load, metrics, stats, units
 from .load import ReportError
 
 VERDICTS = ("regressed", "improved", "unchanged", "inconclusive")
-AXES = ("workload", "params", "threads", "paging_mode", "evict_policy", "profile", "driver",
-        "verify", "clear_on_create", "fence_timeout_ns", "inject")
+AXES = ("workload", "params", "threads", "paging_mode", "paging", "evict_policy", "profile",
+        "driver", "verify", "clear_on_create", "fence_timeout_ns", "inject")
 
 
 class Row:

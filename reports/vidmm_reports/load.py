@@ -79,8 +79,8 @@ def norm_value(v):
 
 
 # Dimensions of a run's configuration, in the order labels show them.
-DIMENSIONS = ("workload", "params", "threads", "paging_mode", "evict_policy", "profile",
-              "driver", "verify", "clear_on_create", "fence_timeout_ns", "inject")
+DIMENSIONS = ("workload", "params", "threads", "paging_mode", "paging", "evict_policy",
+              "profile", "driver", "verify", "clear_on_create", "fence_timeout_ns", "inject")
 
 
 class Run:
@@ -110,6 +110,8 @@ class Run:
             "params": tuple(sorted((k, norm_value(v)) for k, v in self.params.items())),
             "threads": cfg.get("threads"),
             "paging_mode": cfg.get("paging_mode"),
+            # sync or pipelined (--paging); files from before it are sync
+            "paging": cfg.get("paging", "sync"),
             "evict_policy": cfg.get("evict_policy", "lru"),
             "profile": cfg.get("profile") or (ctx.get("profile") or {}).get("name"),
             "driver": ctx.get("driver"),
@@ -218,7 +220,8 @@ def label_groups(groups):
             for d in DIMENSIONS[2:]:
                 if d in differs:
                     v = r.config[d]
-                    parts.append(str(v) if d in ("paging_mode", "evict_policy", "profile", "driver")
+                    parts.append(str(v) if d in ("paging_mode", "paging", "evict_policy", "profile",
+                                                 "driver")
                                  else f"{d}={v}")
             if r.is_replay:
                 parts.append("(replay)")

@@ -48,6 +48,8 @@ def context_rows(doc):
             f"{units.nbytes(p.get('sysmem'))}, swap {units.nbytes(p.get('swap'))}, "
             f"{p.get('copy_engines', 1)} copy engine(s)")
     add("paging mode", c.get("paging_mode"))
+    if c.get("paging"):
+        add("paging", c.get("paging"))
     if c.get("evict_policy"):
         add("eviction policy", c.get("evict_policy"))
     add("host", f"{c.get('host_cpu', '?')}, {c.get('host_cpus', '?')} CPUs, {c.get('kernel', '?')}")
