@@ -6,7 +6,7 @@
  *
  * Owns: VK-INIT-SKIPS-CLEANLY, VK-SEGMENTS-FROM-DEVICE, VK-GART-WALK,
  * VK-PATTERNS-MATCH-EMU, VK-EVERY-WORKLOAD, VK-REPLAY-CROSS-DRIVER,
- * VK-VALIDATION-CLEAN, VK-FUZZ-THREADS. Must not: assert on timing. Without a usable
+ * VK-VALIDATION-CLEAN, VK-FUZZ-THREADS, VK-PIPELINED-PAGING. Must not: assert on timing. Without a usable
  * Vulkan device every case but the first exits 77 and says why.
  */
 #include <errno.h>
@@ -489,6 +489,60 @@ static void fuzz_threads(void **state)
 	free(dir);
 }
 
+/* ---- VK-PIPELINED-PAGING ---- */
+
+/* Pipelined paging on the Vulkan driver: chip dependencies become timeline
+ * semaphore waits. oversubscribe with --verify leaves page-ins to the GPU to
+ * order (the results count them) with 0 integrity errors, and the fuzzer's
+ * shared mode finds nothing, with the validation layer on throughout. */
+static void pipelined_paging(void **state)
+{
+	struct vt_result r;
+	struct platform pl;
+	char seed[32];
+	(void)state;
+
+	open_vk("tiny", &pl);
+	platform_close(&pl);
+	char *dir = vt_mktmpdir("test_vulkan"), out[512], repro[512];
+	snprintf(out, sizeof(out), "%s/over.json", dir);
+	snprintf(repro, sizeof(repro), "%s/repro.trace", dir);
+	vt_run_bench(&r, (const char *[]){ "run", "oversubscribe", "--driver", "vulkan", "--profile",
+				  "tiny", "--paging", "pipelined", "--verify", "--duration", "2",
+				  "--seed", "1", "--out", out, NULL });
+	const char *pl_line = strstr(r.out, "paging pipelined:");
+	printf("%.*s\n", pl_line ? (int)strcspn(pl_line, "\n") : 0, pl_line ? pl_line : "");
+	if (r.status)
+		vt_show("run oversubscribe --driver vulkan --paging pipelined", &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "integrity: 0 errors"));
+	assert_null(strstr(r.err, "vulkan validation"));
+	json_error_t je;
+	json_t *d = json_load_file(out, 0, &je);
+	assert_non_null(d);
+	json_t *run = json_array_get(json_object_get(d, "runs"), 0);
+	json_int_t piped = json_integer_value(
+		json_object_get(json_object_get(run, "vidmm"), "pipelined_page_ins"));
+	printf("pipelined page-ins: %lld\n", (long long)piped);
+	assert_true(piped > 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(run, "config"),
+							       "paging")), "pipelined");
+	json_decref(d);
+
+	snprintf(seed, sizeof(seed), "%" PRIu64, vt_seed("VK-PIPELINED-PAGING"));
+	vt_run_bench(&r, (const char *[]){ "fuzz", "--driver", "vulkan", "--paging", "pipelined",
+				  "--threads", "2", "--time", "10", "--seed", seed, "--repro", repro,
+				  NULL });
+	printf("%s", r.out);
+	if (r.status)
+		vt_show("fuzz --driver vulkan --paging pipelined", &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "nothing found"));
+	assert_null(strstr(r.err, "vulkan validation"));
+	vt_rmtree(dir);
+	free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -500,6 +554,7 @@ int main(int argc, char **argv)
 		VT_CASE("VK-REPLAY-CROSS-DRIVER", replay_cross_driver),
 		VT_CASE("VK-VALIDATION-CLEAN", validation_clean),
 		VT_CASE("VK-FUZZ-THREADS", fuzz_threads),
+		VT_CASE("VK-PIPELINED-PAGING", pipelined_paging),
 	};
 	return VT_MAIN("test_vulkan", cases);
 }
