@@ -465,28 +465,37 @@ static void validation_clean(void **state)
  * allocations, every CHECKSUM and VERIFY against the model. It found two
  * races in the driver's retiring within seconds (a lost CHECKSUM result, a
  * result written twice); the seed is printed and varies per run. */
-static void fuzz_threads(void **state)
+/* The fuzzer on the Vulkan driver in shared mode (seed from the case's
+ * name, printed): it must find nothing, with no validation message. */
+static void vk_fuzz(const char *name, const char *threads, const char *secs, const char *paging)
 {
 	struct vt_result r;
-	struct platform pl;
 	char seed[32];
-	(void)state;
-
-	open_vk("tiny", &pl);
-	platform_close(&pl);
-	snprintf(seed, sizeof(seed), "%" PRIu64, vt_seed("VK-FUZZ-THREADS"));
 	char *dir = vt_mktmpdir("test_vulkan"), repro[512];
+
+	snprintf(seed, sizeof(seed), "%" PRIu64, vt_seed(name));
 	snprintf(repro, sizeof(repro), "%s/repro.trace", dir);
-	vt_run_bench(&r, (const char *[]){ "fuzz", "--driver", "vulkan", "--threads", "4",
-				  "--time", "30", "--seed", seed, "--repro", repro, NULL });
+	vt_run_bench(&r, (const char *[]){ "fuzz", "--driver", "vulkan", "--threads", threads,
+				  "--paging", paging, "--time", secs, "--seed", seed, "--repro",
+				  repro, NULL });
 	printf("%s", r.out);
 	if (r.status)
-		vt_show("fuzz --driver vulkan --threads 4", &r);
+		vt_show("fuzz --driver vulkan", &r);
 	assert_int_equal(r.status, 0);
 	assert_non_null(strstr(r.out, "nothing found"));
 	assert_null(strstr(r.err, "vulkan validation"));
 	vt_rmtree(dir);
 	free(dir);
+}
+
+static void fuzz_threads(void **state)
+{
+	struct platform pl;
+	(void)state;
+
+	open_vk("tiny", &pl);
+	platform_close(&pl);
+	vk_fuzz("VK-FUZZ-THREADS", "4", "30", "sync");
 }
 
 /* ---- VK-PIPELINED-PAGING ---- */
@@ -499,14 +508,12 @@ static void pipelined_paging(void **state)
 {
 	struct vt_result r;
 	struct platform pl;
-	char seed[32];
 	(void)state;
 
 	open_vk("tiny", &pl);
 	platform_close(&pl);
-	char *dir = vt_mktmpdir("test_vulkan"), out[512], repro[512];
+	char *dir = vt_mktmpdir("test_vulkan"), out[512];
 	snprintf(out, sizeof(out), "%s/over.json", dir);
-	snprintf(repro, sizeof(repro), "%s/repro.trace", dir);
 	vt_run_bench(&r, (const char *[]){ "run", "oversubscribe", "--driver", "vulkan", "--profile",
 				  "tiny", "--paging", "pipelined", "--verify", "--duration", "2",
 				  "--seed", "1", "--out", out, NULL });
@@ -528,19 +535,9 @@ static void pipelined_paging(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(run, "config"),
 							       "paging")), "pipelined");
 	json_decref(d);
-
-	snprintf(seed, sizeof(seed), "%" PRIu64, vt_seed("VK-PIPELINED-PAGING"));
-	vt_run_bench(&r, (const char *[]){ "fuzz", "--driver", "vulkan", "--paging", "pipelined",
-				  "--threads", "2", "--time", "10", "--seed", seed, "--repro", repro,
-				  NULL });
-	printf("%s", r.out);
-	if (r.status)
-		vt_show("fuzz --driver vulkan --paging pipelined", &r);
-	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "nothing found"));
-	assert_null(strstr(r.err, "vulkan validation"));
 	vt_rmtree(dir);
 	free(dir);
+	vk_fuzz("VK-PIPELINED-PAGING", "2", "10", "pipelined");
 }
 
 int main(int argc, char **argv)
