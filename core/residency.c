@@ -585,12 +585,20 @@ static int inflight_state_locked(struct vidmm *vm, struct vidmm_allocation *a, u
 		uint64_t f;
 
 		if (!x->redo) {
+			if (!x->fence)
+				continue; /* done without error, seen so before */
 			if (vm->chip->fence_completed(vm->chip_ctx, x->engine) < x->fence) {
 				running = true;
 				continue;
 			}
-			if (!cmd_failed(vm, x->engine, x->fence))
+			if (!cmd_failed(vm, x->engine, x->fence)) {
+				/* Done: never asked again (a fault history that
+				 * overflowed later would call it failed, and the
+				 * copy issued again would overwrite what jobs
+				 * wrote since). */
+				x->fence = 0;
 				continue;
+			}
 			x->redo = true;
 			vm->st.copy_failures++;
 		}
@@ -881,14 +889,17 @@ int page_out_locked(struct vidmm *vm, struct vidmm_allocation *a)
  * Only a victim busy with jobs alone (no clear, no page-in of its own still
  * copying) in window mode. The copies themselves are still waited for: the
  * range is reused only once they have read it. 0, -EAGAIN (not such a
- * victim: wait for it instead), or page_out_after's error.
+ * victim: wait for it instead; or its job failed and it is idle now), or
+ * page_out_after's error. *gone: it was destroyed meanwhile and is freed
+ * (the caller must not look at it again).
  */
-static int page_out_busy_locked(struct vidmm *vm, struct vidmm_allocation *a)
+static int page_out_busy_locked(struct vidmm *vm, struct vidmm_allocation *a, bool *gone)
 {
 	struct vidmm_chip_deps d = { 0 };
 	uint32_t nc = vm->engines.n_copy;
 	int ret;
 
+	*gone = false;
 	if (!vm->cfg.pipelined_paging || vm->cfg.paging_mode != VIDMM_PAGING_WINDOW ||
 	    a->moving || pinned(a) || a->destroyed || a->inflight || a->clear_fence ||
 	    seg_is_pcie(a->seg) || (a->flags & VIDMM_ALLOC_UNPAGABLE))
@@ -906,7 +917,7 @@ static int page_out_busy_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	alloc_own(a);
 	vm->policy->evicted(vm, a);
 	ret = page_out_after(vm, a, &d);
-	alloc_release_locked(vm, a);
+	*gone = alloc_release_locked(vm, a);
 	if (!ret) {
 		vm->st.busy_pageouts++;
 		return 0;
@@ -1123,9 +1134,12 @@ static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, 
 		struct vidmm_allocation *a = sc.blk[i];
 		if (!in_window(&sc, a) || !alloc_busy_locked(vm, a))
 			continue;
-		ret = page_out_busy_locked(vm, a);
-		if (ret == 0)
+		bool gone;
+		ret = page_out_busy_locked(vm, a, &gone);
+		if (ret == 0 || gone) {
+			ret = ret ? -EAGAIN : 0; /* destroyed meanwhile: look again */
 			goto out;
+		}
 		if (ret != -EAGAIN || !alloc_busy_locked(vm, a)) {
 			/* As an idle victim's: a failed copy is a victim
 			 * that could not be moved; -EAGAIN, it is idle now. */
@@ -1556,7 +1570,8 @@ static bool add_copy_deps(struct vidmm *vm, const struct vidmm_allocation *a,
 	bool fit = !a->clear_fence || add_dep(d, a->clear_engine, a->clear_fence);
 
 	for (uint32_t i = 0; a->inflight && i < a->inflight->n && fit; i++)
-		fit = add_dep(d, a->inflight->w[i]->engine, a->inflight->w[i]->fence);
+		if (a->inflight->w[i]->fence) /* 0: done without error */
+			fit = add_dep(d, a->inflight->w[i]->engine, a->inflight->w[i]->fence);
 	if (!fit)
 		d->n = n0;
 	(void)vm;
