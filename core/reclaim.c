@@ -50,10 +50,12 @@
 
 #define MAX_BATCH 256 /* allocations per swap-out batch (one io_uring pipeline) */
 #define MAX_ROUNDS 8
-/* Read-ahead at swap-in: at most this many allocations, and bytes (two
- * SWAP_IO_MAX reads when the slots are contiguous). */
-#define SWAP_READAHEAD_MAX 63
-#define SWAP_READAHEAD_BYTES (4ull << 20)
+/* Read-ahead at swap-in: at most this many allocations (one swap-out batch),
+ * and a window of bytes that starts at RA_MIN and doubles up to RA_MAX while
+ * each swap-in continues where the last read-ahead ended (pick_readahead). */
+#define SWAP_READAHEAD_MAX (MAX_BATCH - 1)
+#define SWAP_READAHEAD_MIN_BYTES (4ull << 20)
+#define SWAP_READAHEAD_MAX_BYTES (16ull << 20)
 #define SWAP_READAHEAD_BELOW (1ull << 20) /* only allocations smaller than this read ahead */
 
 static uint64_t client_limit(const struct vidmm *vm)
@@ -112,6 +114,7 @@ static void mark_swapped_locked(struct vidmm *vm, struct vidmm_allocation *a, ui
 	sysmem_free(&vm->sysmem, &a->pages);
 	a->residency = VIDMM_SWAPPED;
 	a->swapped_ns = now_ns();
+	a->swap_seq = ++vm->swap_seq;
 	list_add_tail(&a->cache, &vm->swapped);
 	vm->st.swap_outs++;
 	vm->st.bytes_swapped_out += a->size;
@@ -404,12 +407,22 @@ static void mark_swapped_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 /*
  * Read-ahead: for an allocation smaller than SWAP_READAHEAD_BELOW, the
  * allocations swapped out in its batch right after it (their slots follow
- * a's in the file) are read in the same submission as a, up to
- * SWAP_READAHEAD_BYTES, while the client budget stays below the
+ * a's in the file) are read in the same submission as a, up to the
+ * read-ahead window, while the client budget stays below the
  * reclaim high watermark: a workload that lost a set of allocations
  * together tends to want them back together, and small allocations read
  * one per call leave the disk at queue depth one. Nothing is swapped out to
  * make room for them; each is owned (moving) while its read is in flight.
+ *
+ * The window ramps as the kernel's on-demand read-ahead does: a swap-in of
+ * the allocation swapped out right after the last one read ahead (the
+ * reader went past the read-ahead, in order) doubles it up to
+ * SWAP_READAHEAD_MAX_BYTES; any other swap-in starts again at
+ * SWAP_READAHEAD_MIN_BYTES. A burst pays the disk's ramp and drain once, so
+ * a larger one runs closer to its streaming rate (64 KiB allocations read
+ * back at 1.2 GB/s in 4 MiB bursts, 1.45 GB/s in 16 MiB ones, on a disk that
+ * streams 1.6-1.9), but the first allocation of a burst waits for all of it
+ * (p50 3.5 -> 11 ms): only a reader that keeps consuming in order gets it.
  * Returns how many were taken into ra[].
  */
 static uint32_t pick_readahead_locked(struct vidmm *vm, struct vidmm_allocation *a,
@@ -424,12 +437,18 @@ static uint32_t pick_readahead_locked(struct vidmm *vm, struct vidmm_allocation 
 	 * 1.5 -> 4.1 ms for no throughput). */
 	if (a->size >= SWAP_READAHEAD_BELOW)
 		return 0;
+	if (vm->ra_window && a->swap_seq == vm->ra_next_seq)
+		vm->ra_window = vm->ra_window * 2 < SWAP_READAHEAD_MAX_BYTES
+					? vm->ra_window * 2 : SWAP_READAHEAD_MAX_BYTES;
+	else
+		vm->ra_window = SWAP_READAHEAD_MIN_BYTES;
+	vm->ra_next_seq = a->swap_seq + 1;
 
 	for (struct list_head *pos = a->cache.next; pos != &vm->swapped && n < SWAP_READAHEAD_MAX;
 	     pos = pos->next) {
 		struct vidmm_allocation *b = list_entry(pos, struct vidmm_allocation, cache);
 		uint64_t np = b->size >> shift;
-		if (b->swap_batch != a->swap_batch || bytes + b->size > SWAP_READAHEAD_BYTES)
+		if (b->swap_batch != a->swap_batch || bytes + b->size > vm->ra_window)
 			break;
 		if (b->moving || b->destroyed || b->lock_count || b->op_pins || !b->swp.valid)
 			continue;
@@ -445,6 +464,7 @@ static uint32_t pick_readahead_locked(struct vidmm *vm, struct vidmm_allocation 
 		alloc_own(b);
 		ra[n++] = b;
 		bytes += b->size;
+		vm->ra_next_seq = b->swap_seq + 1;
 	}
 	return n;
 }

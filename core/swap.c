@@ -14,7 +14,8 @@
  * the queue depth are kept in flight. Extents that follow each other in the
  * file (the next extent of the slot, or the next request's slot: the
  * allocator hands out space in address order) join one vectored I/O up to
- * SWAP_IO_MAX, so a batch of small allocations still makes large I/Os;
+ * SWAP_MERGE_MAX (swap.h says why not SWAP_IO_MAX), so a batch of small
+ * allocations makes I/Os larger than one, and still many of them;
  * checksums stay per extent. New work is prepared in a batch and
  * submitted with one io_uring_submit. Completions are checked one by one:
  * short ones are resubmitted for the remainder, errors fail their request
@@ -994,7 +995,7 @@ static struct xt *open_extent(struct pipe *p)
 		}
 		break;
 	}
-	/* Extents in flight: up to SWAP_IO_MAX / unit per op when merged, plus
+	/* Extents in flight: up to SWAP_MERGE_MAX / unit per op when merged, plus
 	 * those awaiting verification; kept for reuse once made. */
 	x = r->xt_free;
 	if (x) {
@@ -1242,12 +1243,12 @@ static bool use_fixed(const struct swap_ring *r, const struct xt *x)
 }
 
 /* Can extent y, whole, join op o? It must follow o in the file and keep it
- * within SWAP_IO_MAX and IOV_MAX; a fixed op takes it only if its memory
+ * within SWAP_MERGE_MAX and IOV_MAX; a fixed op takes it only if its memory
  * continues o's (still one buffer). */
 static bool can_merge(const struct swap_ring *r, const struct op *o, const struct xt *y)
 {
 	if (!y || y->failed || y->req->result ||
-	    y->ext->off != o->off + o->len || o->len + y->ext->len > SWAP_IO_MAX ||
+	    y->ext->off != o->off + o->len || o->len + y->ext->len > SWAP_MERGE_MAX ||
 	    o->nfull + y->np > EXT_IOV_MAX)
 		return false;
 	if (o->fixed)

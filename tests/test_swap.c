@@ -1707,6 +1707,62 @@ static void swap_small_batched(void **state)
 	vt_env_down(e);
 }
 
+/* ---- SWAP-READAHEAD-RAMP ----------------------------------------------------------------- */
+
+/* The read-ahead window ramps while a reader consumes a batch in swap-out
+ * order (4, 8, then 16 MiB, as reclaim.c says) and starts again at 4 MiB for
+ * a swap-in that does not continue the last read-ahead: a 256-allocation
+ * batch of 64 KiB comes back in three swap-ins when touched in order, and a
+ * touch out of order reads no more than the smallest window. */
+static void swap_readahead_ramp(void **state)
+{
+	struct vt_env_opts o = { .sysmem = 32 * MIB, .sysmem_reserve = 8 * MIB,
+				 .no_background_reclaim = true };
+	struct vt_env *e = vt_env_up(&o);
+	uint64_t seed = vt_seed("SWAP-READAHEAD-RAMP");
+	enum { N = 256 };
+	const uint64_t sz = 64 * 1024;
+	vidmm_handle_t h[N];
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		h[i] = create_in(e, e->pcie_snoop, sz, VIDMM_PRIO_NORMAL, 0);
+		gpu_fill(e->vm, h[i], seed + (uint64_t)i);
+	}
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++)
+			assert_int_equal(vidmm_evict(e->vm, h[i]), 0);
+		struct vidmm_stats sp = stats_of(e->vm);
+		uint64_t want = (sp.sysmem_pages_budget - sp.sysmem_pages_reserve -
+				 sp.sysmem_pages_used) * 4096 + N * sz;
+		vidmm_handle_t p = create_in(e, e->pcie_unsnoop, want, VIDMM_PRIO_HIGH, 0);
+		assert_int_equal(stats_of(e->vm).swapped_allocations, N);
+		assert_int_equal(vidmm_destroy_allocation(e->vm, p), 0);
+		/* round 0 in order: misses at 0, 65, 194 read 64, 128, then the
+		 * 61 left; round 1 out of order: 100 then 0, 64 each */
+		static const int touch[2][3] = { { 0, 65, 194 }, { 100, 0, -1 } };
+		static const uint64_t ahead[2][3] = { { 64, 128, 61 }, { 64, 64, 0 } };
+		for (int k = 0; k < 3 && touch[round][k] >= 0; k++) {
+			int i = touch[round][k];
+			struct vidmm_stats s0 = stats_of(e->vm);
+			assert_int_equal(residency_of(e->vm, h[i]), VIDMM_SWAPPED);
+			expect_verify(e->vm, h[i], seed + (uint64_t)i, "a swap-in");
+			struct vidmm_stats s1 = stats_of(e->vm);
+			printf("round %d: swap-in of %d read %" PRIu64 " ahead\n", round, i,
+			       s1.swap_readaheads - s0.swap_readaheads);
+			assert_int_equal(s1.swap_readaheads - s0.swap_readaheads, ahead[round][k]);
+		}
+		if (round == 0)
+			assert_int_equal(stats_of(e->vm).swapped_allocations, 0);
+		for (int i = 0; i < N; i++)
+			expect_verify(e->vm, h[i], seed + (uint64_t)i, "an allocation read ahead");
+		vt_check(e->vm, "after the swap-ins");
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(vidmm_destroy_allocation(e->vm, h[i]), 0);
+	vt_env_down(e);
+}
+
 /* ---- SYSMEM-WAITS-FOR-PENDING-FREE ------------------------------------------------------ */
 
 /* System pages of an allocation destroyed while busy (its clear on create
@@ -1760,6 +1816,7 @@ int main(int argc, char **argv)
 		VT_CASE("SWAP-NO-LEFTOVER", swap_no_leftover),
 		VT_CASE("SWAP-CONCURRENT", swap_concurrent),
 		VT_CASE("SYSMEM-WAITS-FOR-PENDING-FREE", sysmem_waits_for_pending_free),
+		VT_CASE("SWAP-READAHEAD-RAMP", swap_readahead_ramp),
 		VT_CASE("SWAP-SMALL-BATCHED", swap_small_batched),
 	};
 	return VT_MAIN("swap", cases);

@@ -323,22 +323,23 @@ static void test_roundtrip(void **state)
 	print_stats("rpool registered", s);
 	{
 		/* One run of region memory per extent: fixed I/O, and slots
-		 * adjacent in the file with adjacent memory merge into one. */
+		 * adjacent in the file with adjacent memory merge into one
+		 * (up to SWAP_MERGE_MAX). */
 		struct swap_slot sl[3];
 		struct swap_iov v[3];
 		struct swap_req q[3];
 		uint64_t fixed0 = st.fixed_ios;
 		for (int i = 0; i < 3; i++) {
-			assert_int_equal(swap_slot_alloc(s, 256 * 1024, &sl[i]), 0);
-			v[i] = (struct swap_iov){ rpool + (size_t)i * 256 * 1024, 256 * 1024 };
+			assert_int_equal(swap_slot_alloc(s, 64 * 1024, &sl[i]), 0);
+			v[i] = (struct swap_iov){ rpool + (size_t)i * 64 * 1024, 64 * 1024 };
 			q[i] = (struct swap_req){ &sl[i], &v[i], 1, 0 };
 		}
-		fill_random(&r, rpool, 768 * 1024);
-		memcpy(wpool, rpool, 768 * 1024);
+		fill_random(&r, rpool, 192 * 1024);
+		memcpy(wpool, rpool, 192 * 1024);
 		assert_int_equal(swap_write_many(s, q, 3), 0);
-		memset(rpool, 0, 768 * 1024);
+		memset(rpool, 0, 192 * 1024);
 		assert_int_equal(swap_read_many(s, q, 3), 0);
-		assert_memory_equal(wpool, rpool, 768 * 1024);
+		assert_memory_equal(wpool, rpool, 192 * 1024);
 		swap_query_stats(s, &st);
 		if (!strcmp(st.buffer_mode, "registered"))
 			assert_int_equal(st.fixed_ios, fixed0 + 2); /* one write, one read */
