@@ -99,8 +99,9 @@ int vk_chip_walk(struct vkchip *c, uint64_t gpu_addr, uint64_t *pfn);
  * invisible segment's memory type) to the system pool's memory type
  * (to_sys) or back, on the first copy engine's queue, median of reps: all n
  * in one submit, or (one_each) each buffer its own submit and host wait, as
- * synchronous paging does. Scratch buffers of those types, not the chip's:
- * no data moves. 0 or a negative errno.
+ * synchronous paging does. Scratch buffers of those types, not the chip's
+ * (no data of the manager's moves), each page written before the timed
+ * copies as the manager's memory is. 0 or a negative errno.
  */
 int vk_chip_raw_copy_gbps(struct vkchip *c, uint64_t size, int n, int reps, bool to_sys,
 			  bool one_each, double *gbps);
