@@ -51,8 +51,10 @@
 #define MAX_BATCH 256 /* allocations per swap-out batch (one io_uring pipeline) */
 #define MAX_ROUNDS 8
 /* Read-ahead at swap-in: at most this many allocations (one swap-out batch),
- * and a window of bytes that starts at RA_MIN and doubles up to RA_MAX while
- * each swap-in continues where the last read-ahead ended (pick_readahead). */
+ * and a window of bytes that starts at SWAP_READAHEAD_MIN_BYTES and doubles up
+ * to SWAP_READAHEAD_MAX_BYTES while each swap-in continues where the last
+ * read-ahead ended (pick_readahead_locked). The window counts the allocations
+ * read ahead, not the one the caller needs. */
 #define SWAP_READAHEAD_MAX (MAX_BATCH - 1)
 #define SWAP_READAHEAD_MIN_BYTES (4ull << 20)
 #define SWAP_READAHEAD_MAX_BYTES (16ull << 20)
@@ -466,16 +468,29 @@ static uint32_t pick_readahead_locked(struct vidmm *vm, struct vidmm_allocation 
 		bytes += b->size;
 		vm->ra_next_seq = b->swap_seq + 1;
 	}
+	/* Past the newest swapped allocation: the next one swapped out, later
+	 * and unrelated, would get that number and pass for in order. */
+	if (vm->ra_next_seq > vm->swap_seq)
+		vm->ra_next_seq = 0;
 	return n;
 }
+
+/* What a swap-in with read-ahead holds: about 10 KiB, on the heap rather
+ * than on a client thread's stack (which may be small). */
+struct readahead {
+	struct vidmm_allocation *ra[SWAP_READAHEAD_MAX];
+	struct swap_req req[SWAP_READAHEAD_MAX + 1];
+	struct swap_iov *iov[SWAP_READAHEAD_MAX + 1];
+};
 
 int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	uint64_t t0 = now_ns();
-	struct vidmm_allocation *ra[SWAP_READAHEAD_MAX];
-	struct swap_req req[SWAP_READAHEAD_MAX + 1];
-	struct swap_iov *iov[SWAP_READAHEAD_MAX + 1];
-	uint32_t nra;
+	/* Without memory for it, no read-ahead: a alone. */
+	struct readahead *rs = a->size < SWAP_READAHEAD_BELOW ? malloc(sizeof(*rs)) : NULL;
+	struct swap_req req1, *req = rs ? rs->req : &req1;
+	struct swap_iov *iov1, **iov = rs ? rs->iov : &iov1;
+	uint32_t nra = 0;
 	int ret;
 
 	VIDMM_TRACE(&vm->tracer, swap_in_begin, VIDMM_TRACE_SWAP_IN_BEGIN, alloc_handle(a), a->size,
@@ -492,7 +507,8 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	}
 	req[0] = (struct swap_req){ .slot = &a->swp, .iov = iov[0], .niov = a->pages.n_ext };
 	/* After a's pages: taking them may have dropped the lock. */
-	nra = pick_readahead_locked(vm, a, ra, req, iov + 1);
+	if (rs)
+		nra = pick_readahead_locked(vm, a, rs->ra, req, iov + 1);
 	vm_unlock(vm);
 	if (nra)
 		swap_read_many(vm->swap, req, nra + 1);
@@ -504,7 +520,7 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	/* Read ahead: back in memory, or as they were (a failed read-ahead is
 	 * not this call's error; their own swap-in tries again). */
 	for (uint32_t i = 0; i < nra; i++) {
-		struct vidmm_allocation *b = ra[i];
+		struct vidmm_allocation *b = rs->ra[i];
 		if (req[i + 1].result) {
 			/* counted like any failed read, though no caller saw it */
 			sysmem_free(&vm->sysmem, &b->pages);
@@ -525,6 +541,7 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	mark_swapped_in_locked(vm, a);
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_IN], now_ns() - t0);
 out:
+	free(rs);
 	VIDMM_TRACE(&vm->tracer, swap_in_end, VIDMM_TRACE_SWAP_IN_END, alloc_handle(a), a->size, ret,
 		    now_ns() - t0);
 	return ret;

@@ -43,7 +43,7 @@
 #include "vidmm.h"
 
 /* The largest checksum extent, and the largest single I/O the store issues
- * (extents adjacent in the file are merged into one I/O up to that). */
+ * (one extent's; extents of different slots merge only up to SWAP_MERGE_MAX). */
 #define SWAP_EXTENT_MAX (2u << 20)
 #define SWAP_IO_MAX (2u << 20)
 /* Extents of different slots (small allocations in one batch) join one I/O
@@ -209,8 +209,9 @@ int swap_read(struct swap_store *s, struct swap_slot *slot,
 /*
  * Batch forms: all requests' I/Os go through one pipeline at the queue depth
  * (several small allocations in one submission), and extents adjacent in the
- * file are merged into one I/O of up to SWAP_IO_MAX, so small allocations
- * swapped together still make large I/Os. Each req->result is set; a failed
+ * file are merged into one I/O of up to SWAP_MERGE_MAX, so small allocations
+ * swapped together make I/Os larger than one, and still many. Each
+ * req->result is set; a failed
  * request does not stop the others (but an I/O error fails every request
  * that shared the failed I/O). Returns 0 when all succeeded, else the first
  * failed request's error. Each call waits for all its I/O: the queue drains

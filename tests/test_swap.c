@@ -1693,7 +1693,7 @@ static void swap_small_batched(void **state)
 		       "reads in flight at most %u\n", round, s2.swap_readaheads - s1.swap_readaheads,
 		       s2.swapped_allocations, s2.swap_read_queue_depth_reached);
 		if (round == 0) {
-			/* 63 x 64 KiB behind it: more than one 2 MiB read */
+			/* 63 x 64 KiB behind it, in several reads at once */
 			assert_int_equal(s2.swap_readaheads - s1.swap_readaheads, N - 1);
 			assert_int_equal(s2.swapped_allocations, 0);
 			assert_true(s2.swap_read_queue_depth_reached > 1);
@@ -1709,40 +1709,62 @@ static void swap_small_batched(void **state)
 
 /* ---- SWAP-READAHEAD-RAMP ----------------------------------------------------------------- */
 
-/* The read-ahead window ramps while a reader consumes a batch in swap-out
- * order (4, 8, then 16 MiB, as reclaim.c says) and starts again at 4 MiB for
- * a swap-in that does not continue the last read-ahead: a 256-allocation
- * batch of 64 KiB comes back in three swap-ins when touched in order, and a
- * touch out of order reads no more than the smallest window. */
+/* Swap N 96 KiB allocations out in two batches, 256 then the rest: one
+ * pressure allocation per batch, each needing exactly its batch's pages. */
+enum { RAMP_N = 456, RAMP_FIRST = 256 };
+
+static void ramp_swap_out(struct vt_env *e, const vidmm_handle_t *h, uint64_t sz)
+{
+	for (int i = 0; i < RAMP_N; i++)
+		assert_int_equal(vidmm_evict(e->vm, h[i]), 0);
+	struct vidmm_stats sp = stats_of(e->vm);
+	uint64_t free_b = (sp.sysmem_pages_budget - sp.sysmem_pages_reserve - sp.sysmem_pages_used) *
+			  4096;
+	/* the snooped segment gives 8 MiB to the paging segment: the larger
+	 * one goes to the unsnooped */
+	vidmm_handle_t p1 = create_in(e, e->pcie_unsnoop, free_b + RAMP_FIRST * sz, VIDMM_PRIO_HIGH,
+				      0);
+	assert_int_equal(stats_of(e->vm).swapped_allocations, RAMP_FIRST);
+	vidmm_handle_t p2 = create_in(e, e->pcie_snoop, (RAMP_N - RAMP_FIRST) * sz, VIDMM_PRIO_HIGH, 0);
+	assert_int_equal(stats_of(e->vm).swapped_allocations, RAMP_N);
+	assert_int_equal(vidmm_destroy_allocation(e->vm, p1), 0);
+	assert_int_equal(vidmm_destroy_allocation(e->vm, p2), 0);
+}
+
+/*
+ * The read-ahead window (reclaim.c) ramps while a reader consumes swapped
+ * allocations in swap-out order: 4, 8, then 16 MiB, and no further; it
+ * starts again at 4 MiB for a swap-in that does not continue the last
+ * read-ahead, and a read-ahead that reached the newest swapped allocation
+ * does not make the next one swapped out, later, look like its sequel.
+ * 96 KiB allocations: 42 fit in 4 MiB, 85 in 8, 170 in 16 (a window that
+ * kept doubling would take all 199 left in the second batch). A batch is
+ * never read past. The budget keeps the high watermark (90% of 48 MiB for
+ * clients) above the 42.75 MiB data set, so only the window limits.
+ */
 static void swap_readahead_ramp(void **state)
 {
-	struct vt_env_opts o = { .sysmem = 32 * MIB, .sysmem_reserve = 8 * MIB,
+	struct vt_env_opts o = { .sysmem = 56 * MIB, .sysmem_reserve = 8 * MIB,
 				 .no_background_reclaim = true };
 	struct vt_env *e = vt_env_up(&o);
 	uint64_t seed = vt_seed("SWAP-READAHEAD-RAMP");
-	enum { N = 256 };
-	const uint64_t sz = 64 * 1024;
-	vidmm_handle_t h[N];
+	const uint64_t sz = 96 * 1024;
+	vidmm_handle_t h[RAMP_N];
 
 	(void)state;
-	for (int i = 0; i < N; i++) {
-		h[i] = create_in(e, e->pcie_snoop, sz, VIDMM_PRIO_NORMAL, 0);
+	for (int i = 0; i < RAMP_N; i++) {
+		h[i] = create_in(e, e->local_invis, sz, VIDMM_PRIO_NORMAL, 0);
 		gpu_fill(e->vm, h[i], seed + (uint64_t)i);
 	}
+	/* round 0, in order: misses at 0, 43, 129 (the first batch ends at
+	 * 255), 256 (the second batch continues the order), 427; round 1, after
+	 * swapping everything out again: 0 (not the sequel of round 0's last
+	 * read-ahead), then 200 (not the sequel of 0's) */
+	static const int touch[2][5] = { { 0, 43, 129, 256, 427 }, { 0, 200, -1, -1, -1 } };
+	static const uint64_t ahead[2][5] = { { 42, 85, 126, 170, 28 }, { 42, 42, 0, 0, 0 } };
 	for (int round = 0; round < 2; round++) {
-		for (int i = 0; i < N; i++)
-			assert_int_equal(vidmm_evict(e->vm, h[i]), 0);
-		struct vidmm_stats sp = stats_of(e->vm);
-		uint64_t want = (sp.sysmem_pages_budget - sp.sysmem_pages_reserve -
-				 sp.sysmem_pages_used) * 4096 + N * sz;
-		vidmm_handle_t p = create_in(e, e->pcie_unsnoop, want, VIDMM_PRIO_HIGH, 0);
-		assert_int_equal(stats_of(e->vm).swapped_allocations, N);
-		assert_int_equal(vidmm_destroy_allocation(e->vm, p), 0);
-		/* round 0 in order: misses at 0, 65, 194 read 64, 128, then the
-		 * 61 left; round 1 out of order: 100 then 0, 64 each */
-		static const int touch[2][3] = { { 0, 65, 194 }, { 100, 0, -1 } };
-		static const uint64_t ahead[2][3] = { { 64, 128, 61 }, { 64, 64, 0 } };
-		for (int k = 0; k < 3 && touch[round][k] >= 0; k++) {
+		ramp_swap_out(e, h, sz);
+		for (int k = 0; k < 5 && touch[round][k] >= 0; k++) {
 			int i = touch[round][k];
 			struct vidmm_stats s0 = stats_of(e->vm);
 			assert_int_equal(residency_of(e->vm, h[i]), VIDMM_SWAPPED);
@@ -1754,11 +1776,11 @@ static void swap_readahead_ramp(void **state)
 		}
 		if (round == 0)
 			assert_int_equal(stats_of(e->vm).swapped_allocations, 0);
-		for (int i = 0; i < N; i++)
+		for (int i = 0; i < RAMP_N; i++)
 			expect_verify(e->vm, h[i], seed + (uint64_t)i, "an allocation read ahead");
 		vt_check(e->vm, "after the swap-ins");
 	}
-	for (int i = 0; i < N; i++)
+	for (int i = 0; i < RAMP_N; i++)
 		assert_int_equal(vidmm_destroy_allocation(e->vm, h[i]), 0);
 	vt_env_down(e);
 }

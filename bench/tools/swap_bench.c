@@ -355,7 +355,7 @@ static int pressure_out(struct mgr *m, double *wall)
 	want = (st.sysmem_pages_budget - st.sysmem_pages_reserve - st.sysmem_pages_used) * 4096 +
 	       m->n * m->size;
 	t0 = now_s();
-	for (m->nbig = 0; want && m->nbig < sizeof(m->big) / sizeof(m->big[0]); m->nbig++) {
+	for (m->nbig = 0; want && m->nbig < sizeof(m->big) / sizeof(m->big[0]);) {
 		uint64_t sz = want < chunk ? want : chunk;
 		struct vidmm_alloc_desc d = { .size = sz, .priority = VIDMM_PRIO_HIGH,
 					      .n_preferred = 1, .preferred = { (uint32_t)m->big_seg } };
@@ -366,6 +366,7 @@ static int pressure_out(struct mgr *m, double *wall)
 			return ret;
 		}
 		want -= sz;
+		m->nbig++; /* destroyed by pressure_release even if the wait fails */
 		/*
 		 * Its clear (a fill of sz bytes on the copy engines) finishes
 		 * before the next allocation's swap-out starts: the swap-out
