@@ -618,10 +618,13 @@ int wl_lock(struct wl_thread *t, struct wl_alloc *a, void **cpu)
 	if (ret || !t->r->verify || !a->seed)
 		return ret;
 	/* The lock waited for the GPU: a write the engine failed is reported
-	 * lost, and the content is unknown from now on. */
+	 * lost, and nothing is checked. a is not changed: a client may hold a
+	 * only to read (the shared workload's read lock, with other readers
+	 * looking at a->seed); every later check asks about the same failed
+	 * write and excuses it the same way, as verify_outcome does, until a
+	 * writer gives a a new pattern. */
 	if (a->wfence.value && !fence_ok(t, a->wfence)) {
 		t->reported_losses++;
-		a->seed = 0;
 		return 0;
 	}
 	/* The CPU's view must hold the same pattern the GPU wrote: checks the

@@ -235,6 +235,8 @@ static void cpu(struct wl_thread *t, struct spriv *p)
 			for (uint64_t i = 0; i < o->a.size / 8; i++)
 				w[i] = vidmm_pattern_word(seed, i * 8);
 			o->a.seed = seed;
+			/* the content is the CPU's now: no GPU write to excuse */
+			o->a.wfence = (struct vidmm_fence){ 0, 0 };
 		}
 		wl_unlock(t, &o->a);
 	} else if (o->a.h) {
