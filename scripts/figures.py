@@ -33,8 +33,10 @@ class FigureError(Exception):
     pass
 
 
-def run(cmd, timeout, cwd=None):
-    """stdout of cmd, or FigureError naming the command and its output."""
+def run(cmd, timeout, cwd=None, ok=(0,)):
+    """stdout of cmd, or FigureError naming the command and its output. ok:
+    the exit codes that are not failures (the code is not returned: a caller
+    that accepts another one checks the output)."""
     t0 = time.monotonic()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
@@ -42,7 +44,7 @@ def run(cmd, timeout, cwd=None):
         raise FigureError(f"{' '.join(cmd)}: no result within {timeout} s")
     except OSError as e:
         raise FigureError(f"{cmd[0]}: {e.strerror}")
-    if p.returncode != 0:
+    if p.returncode not in ok:
         raise FigureError(f"{' '.join(cmd)}: exit {p.returncode}\n{p.stdout[-3000:]}"
                           f"{p.stderr[-3000:]}")
     return p.stdout, time.monotonic() - t0
@@ -251,6 +253,51 @@ def paging_table(runs):
                          spread(c("in/memcpy"), "{:.2f}")))
     return table(("mode", "size", "out GB/s", "in GB/s", "memcpy GB/s", "out / memcpy",
                   "in / memcpy"), rows)
+
+
+VK_RE = re.compile(r"^(window|bounce)\s+(\d+)K" + r"\s+([\d.]+)" * 9 + r"\s*$", re.M)
+VK_DEVICE_RE = re.compile(r"^device: (.+)$", re.M)
+VK_COLS = ("out", "in", "raw out", "raw in", "out/raw", "in/raw", "copies", "out/batch",
+           "in/batch")
+
+
+def vulkan(tools, quick):
+    """paging_bench on the Vulkan driver (the first usable device: lavapipe
+    where there is no GPU). Exit 77 (no usable device) is a skip, not a
+    failure: the table then says so."""
+    cmd = [os.path.join(tools, "paging_bench"), "--driver", "vulkan"] + (["--quick"] if quick
+                                                                         else [])
+    out, _ = run(cmd, 1800, ok=(0, 77))
+    v = {}
+    for mode, kib, *vals in VK_RE.findall(out):
+        for col, x in zip(VK_COLS, vals):
+            v[f"{mode} {kib} {col}"] = float(x)
+    m = VK_DEVICE_RE.search(out)
+    if m:
+        v["device"] = m.group(1)
+    if not v:
+        v["skipped"] = "no usable Vulkan device (paging_bench exit 77)"
+    elif not any(k.endswith(" out") for k in v):
+        raise FigureError(f"{cmd[0]}: no figures in its output")
+    return v
+
+
+def vulkan_table(runs):
+    skipped = [r["skipped"] for r in runs if "skipped" in r]
+    if skipped:
+        return f"Skipped: {skipped[0]}."
+    rows = []
+    for kib, label in (("64", "64 KiB"), ("2048", "2 MiB"), ("32768", "32 MiB")):
+        k = f"window {kib}"
+        c = lambda s: [r.get(f"{k} {s}") for r in runs]
+        rows.append((label, spread(c("out"), "{:.2f}"), spread(c("in"), "{:.2f}"),
+                     spread(c("raw out"), "{:.2f}"), spread(c("raw in"), "{:.2f}"),
+                     spread(c("out/raw"), "{:.2f}"), spread(c("in/raw"), "{:.2f}"),
+                     spread(c("out/batch"), "{:.2f}"), spread(c("in/batch"), "{:.2f}")))
+    devices = sorted({r.get("device", "?") for r in runs})
+    return (f"Device: {', '.join(devices)}.\n\n"
+            + table(("size", "out GB/s", "in GB/s", "raw out GB/s", "raw in GB/s", "out / raw",
+                     "in / raw", "out / batch", "in / batch"), rows))
 
 
 SWAP_HEAD_RE = re.compile(r"^(\d+) KiB allocations:", re.M)
@@ -543,6 +590,12 @@ SECTIONS = (
     ("paging", "Residency", "build/bench/tools/paging_bench", "page-out and page-in through the "
      "paging segment (profile default, one copy engine), beside a single-thread memcpy in the "
      "same run"),
+    ("vulkan", "Residency on the Vulkan driver", "build/bench/tools/paging_bench --driver vulkan",
+     "window-mode page-out and page-in through the manager on the first usable Vulkan device "
+     "(lavapipe where there is no GPU: its copies are CPU memcpys, so a ratio is the manager's "
+     "and the driver's cost, not the bus's), beside a raw vkCmdCopyBuffer of the same bytes "
+     "between the same memory types in the same run: one submit and host wait per allocation "
+     "(raw), or all in one submit (batch)"),
     ("micro", "Submit, fences and the GART", "build/bench/micro/vidmm-micro --benchmark_filter='"
      + MICRO_FILTER + "'", "Google Benchmark, manual time"),
     ("swap", "Swap", "build/bench/tools/swap_bench; fio", "the manager against raw O_DIRECT "
@@ -595,6 +648,7 @@ def main(argv):
     do = {
         "heap": (lambda: heap(tools, a.quick), heap_table),
         "paging": (lambda: paging(tools, a.quick), paging_table),
+        "vulkan": (lambda: vulkan(tools, a.quick), vulkan_table),
         "micro": (lambda: micro(a.build, a.quick), micro_table),
         "swap": (lambda: swap(tools, a.quick, a.swap_dir), swap_table),
         "scale": (lambda: scale(tools, a.quick), scale_table),

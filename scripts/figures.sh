@@ -4,7 +4,8 @@
 # interleaved) and writes DIR/figures.md (a line naming the machine, then
 # the tables README pastes) and DIR/figures.json. Options go to
 # scripts/figures.py: --quick (a smoke run), --runs N, --out DIR,
-# --only heap,paging,micro,swap,scale,pipeline,harness, --build DIR, --swap-dir DIR.
+# --only heap,paging,vulkan,micro,swap,scale,pipeline,harness, --build DIR,
+# --swap-dir DIR.
 # Run it on an otherwise idle machine: every figure is a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."

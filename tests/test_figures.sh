@@ -24,7 +24,9 @@ for bad in "--runs 0" "--only nope" "--swap-dir /nonexistent/dir"; do
 	[ ! -e "$tmp/bad" ] || fail "figures.sh $bad: wrote $tmp/bad"
 done
 
-out=$(./scripts/figures.sh --quick --build "$build" --out "$tmp/q" 2>&1)
+# the Vulkan section's paging_bench under the validation layer: its raw
+# reference's commands are checked too (a message fails the program)
+out=$(VIDMM_VK_VALIDATION=1 ./scripts/figures.sh --quick --build "$build" --out "$tmp/q" 2>&1)
 rc=$?
 echo "$out" | tail -n 20
 [ "$rc" -eq 0 ] || fail "figures.sh --quick: exit $rc"
@@ -32,9 +34,17 @@ md=$tmp/q/figures.md
 [ -f "$md" ] && [ -f "$tmp/q/figures.json" ] || fail "figures.md or figures.json missing"
 grep -q "^Machine: .* CPUs, .* GiB, Linux .*, disk .*; build .*; 20[0-9][0-9]-" "$md" ||
 	fail "no machine line in figures.md"
-for t in "Heap" "Residency" "Submit, fences and the GART" "Swap" "Scaling with clients" "Pipelined paging" "The harness"; do
+for t in "Heap" "Residency" "Residency on the Vulkan driver" "Submit, fences and the GART" "Swap" "Scaling with clients" "Pipelined paging" "The harness"; do
 	grep -q "^#### $t: " "$md" || fail "no '$t' table in figures.md"
 done
+# the Vulkan table: its three sizes on the device, or one line saying why not
+vk=$(sed -n '/^#### Residency on the Vulkan driver: /,/^#### /p' "$md")
+if echo "$vk" | grep -q "^Skipped: "; then
+	echo "FIGURES-SUITE-RUNS: the Vulkan table was skipped: $(echo "$vk" | grep '^Skipped: ')"
+else
+	echo "$vk" | grep -q "^Device: " || fail "the Vulkan table names no device"
+	[ "$(echo "$vk" | grep -c '^| [0-9]* [KM]iB | [0-9]')" -eq 3 ] || fail "the Vulkan table lacks a size: $vk"
+fi
 # setup.sh installs fio: the swap table compares with it
 if command -v fio >/dev/null 2>&1; then
 	grep -q "| fio write |" "$md" || fail "fio is installed but the swap table has no fio column"
@@ -45,7 +55,7 @@ fi
 # GART, swap 2, scale 8 + 2 + 2 headers, pipeline 6 + 1 header, harness 5
 rows=$(grep -c '^| [^-]' "$md")
 [ "$rows" -ge $((3 + 6 + 12 + 2 + 12 + 7 + 5 + 5)) ] || fail "$rows table lines in figures.md: rows are missing"
-/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert set(d['values']) == {'heap','paging','micro','swap','scale','pipeline','harness'}, d['values'].keys()" \
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert set(d['values']) == {'heap','paging','vulkan','micro','swap','scale','pipeline','harness'}, d['values'].keys()" \
 	"$tmp/q/figures.json" || fail "figures.json lacks a section"
 echo "FIGURES-SUITE-RUNS: every table written ($rows table lines)"
 

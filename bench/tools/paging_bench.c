@@ -260,6 +260,7 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	bool vk = strcmp(driver, "vulkan") == 0;
+	char device[256] = "?";
 	printf("paging_bench: driver %s, profile %s, %u copy engine(s), %s; page-out/page-in GB/s\n"
 	       "from the manager's own latency sums, beside %s of the same bytes (same 64 MiB\n"
 	       "working set) in this run\n\n", driver,
@@ -314,6 +315,8 @@ int main(int argc, char **argv)
 			if (size == (2u << 20))
 				ratio_2m[m] = og / mo < ig / mi ? og / mo : ig / mi;
 		}
+		if (vk && m == 0)
+			snprintf(device, sizeof(device), "%s", vk_chip_device_name(p.pl.vk));
 		if (m == 0) {
 			uint64_t p50, p99;
 			if (submit_latency(&p, quick ? 20000 : 200000, &p50, &p99) == 0)
@@ -327,5 +330,13 @@ int main(int argc, char **argv)
 	       "(target >= 0.40: %s)\n", ratio_2m[0], ratio_2m[0] >= 0.8 ? "met" : "NOT MET",
 	       ratio_2m[1], ratio_2m[1] >= 0.4 ? "met" : "NOT MET");
 	printf("integrity: %" PRIu64 " mismatched words after all page-outs and page-ins\n", errors);
+	if (vk) {
+		/* Counted only with the validation layer on (VIDMM_VK_VALIDATION=1):
+		 * the raw reference's own commands are checked as the manager's are. */
+		uint64_t msgs = vk_validation_messages();
+		printf("device: %s\nvalidation messages: %" PRIu64 "\n", device, msgs);
+		if (msgs)
+			rc = 1;
+	}
 	return rc || errors ? 1 : 0;
 }

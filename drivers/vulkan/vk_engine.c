@@ -762,24 +762,25 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* One submit of buffers [first, first + count) and a host wait. */
-static VkResult raw_submit(struct vkchip *c, struct vkqueue *q, VkCommandBuffer cb, VkFence fence,
-			   const struct vkmem *src, const struct vkmem *dst, uint64_t size,
-			   int first, int count)
+/* The raw reference's command buffer, reset and begun. */
+static void raw_begin(VkCommandBuffer cb)
 {
 	VkCommandBufferBeginInfo bi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
 					.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
-	VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
-			    .pCommandBuffers = &cb };
-	VkResult r;
 
 	vkResetCommandBuffer(cb, 0);
 	vkBeginCommandBuffer(cb, &bi);
-	for (int i = first; i < first + count; i++) {
-		VkBufferCopy reg = { (uint64_t)i * size, (uint64_t)i * size, size };
-		vkCmdCopyBuffer(cb, src->buf, dst->buf, 1, &reg);
-	}
-	vkEndCommandBuffer(cb);
+}
+
+/* End cb, submit it with fence, and wait for it on the host. */
+static VkResult raw_run(struct vkchip *c, struct vkqueue *q, VkCommandBuffer cb, VkFence fence)
+{
+	VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
+			    .pCommandBuffers = &cb };
+	VkResult r = vkEndCommandBuffer(cb);
+
+	if (r != VK_SUCCESS)
+		return r;
 	pthread_mutex_lock(&q->lock);
 	r = vkQueueSubmit(q->q, 1, &si, fence);
 	pthread_mutex_unlock(&q->lock);
@@ -789,29 +790,32 @@ static VkResult raw_submit(struct vkchip *c, struct vkqueue *q, VkCommandBuffer 
 	return r;
 }
 
+/* One submit of buffers [first, first + count) and a host wait. */
+static VkResult raw_submit(struct vkchip *c, struct vkqueue *q, VkCommandBuffer cb, VkFence fence,
+			   const struct vkmem *src, const struct vkmem *dst, uint64_t size,
+			   int first, int count)
+{
+	raw_begin(cb);
+	/* The fill (or the previous pass) in an earlier submit, made visible to
+	 * this copy, as the manager's own command buffers begin (begin_cb). */
+	barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
+		VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+	for (int i = first; i < first + count; i++) {
+		VkBufferCopy reg = { (uint64_t)i * size, (uint64_t)i * size, size };
+		vkCmdCopyBuffer(cb, src->buf, dst->buf, 1, &reg);
+	}
+	return raw_run(c, q, cb, fence);
+}
+
 /* Fill both scratch buffers with a non-zero pattern, one submit and a host
  * wait: every page then holds data of its own. */
 static VkResult raw_fill(struct vkchip *c, struct vkqueue *q, VkCommandBuffer cb, VkFence fence,
 			 const struct vkmem *a, const struct vkmem *b)
 {
-	VkCommandBufferBeginInfo bi = { .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-					.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT };
-	VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
-			    .pCommandBuffers = &cb };
-	VkResult r;
-
-	vkResetCommandBuffer(cb, 0);
-	vkBeginCommandBuffer(cb, &bi);
+	raw_begin(cb);
 	vkCmdFillBuffer(cb, a->buf, 0, VK_WHOLE_SIZE, 0x5a5a5a5au);
 	vkCmdFillBuffer(cb, b->buf, 0, VK_WHOLE_SIZE, 0xa5a5a5a5u);
-	vkEndCommandBuffer(cb);
-	pthread_mutex_lock(&q->lock);
-	r = vkQueueSubmit(q->q, 1, &si, fence);
-	pthread_mutex_unlock(&q->lock);
-	if (r == VK_SUCCESS)
-		r = vkWaitForFences(c->dev, 1, &fence, VK_TRUE, UINT64_MAX);
-	vkResetFences(c->dev, 1, &fence);
-	return r;
+	return raw_run(c, q, cb, fence);
 }
 
 int vk_chip_raw_copy_gbps(struct vkchip *c, uint64_t size, int n, int reps, bool to_sys,
