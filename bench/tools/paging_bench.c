@@ -24,6 +24,7 @@
 #include "drivers/vulkan/vk.h"
 
 static const char *driver = "emu";
+static const char *device_want; /* --device (Vulkan): NULL the first usable */
 
 static uint64_t now(void)
 {
@@ -83,10 +84,11 @@ static int open_mode(struct pager *p, const struct vidmm_profile *prof, enum vid
 	char err[256];
 	struct vidmm_config cfg;
 
-	int r = platform_open(prof, driver, &p->pl, err, sizeof(err));
+	struct platform_opts po = { .device = device_want };
+	int r = platform_open_opts(prof, driver, &po, &p->pl, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "paging_bench: %s%s\n", r == -ENXIO ? "skipped: " : "", err);
-		return r == -ENXIO ? -77 : -1;
+		return r == -ENXIO ? -77 : r == -EINVAL ? -2 : -1;
 	}
 	/* Re-init the manager on the same chip with the mode under test. */
 	cfg = p->pl.cfg;
@@ -214,6 +216,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "paging_bench: --driver: emu or vulkan\n");
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+			device_want = argv[++i];
 		} else if (!strcmp(argv[i], "--profile") && i + 1 < argc) {
 			profile = argv[++i];
 		} else if (!strcmp(argv[i], "--copy-engines") && i + 1 < argc) {
@@ -222,7 +226,7 @@ int main(int argc, char **argv)
 			engines = *end || end == argv[i] ? -1 : (int)(v > 100 ? 100 : v);
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			printf("usage: paging_bench [--quick] [--profile NAME|FILE.json] "
-			       "[--copy-engines N]\n\n"
+			       "[--copy-engines N] [--driver emu|vulkan] [--device N|NAME]\n\n"
 			       "Page-out and page-in throughput through the paging segment, window\n"
 			       "(one GPU copy) and bounce (GPU copy + CPU copy), for 64 KiB, 2 MiB and\n"
 			       "32 MiB allocations, each beside a single-thread memcpy of the same\n"
@@ -234,14 +238,22 @@ int main(int argc, char **argv)
 			       "  --driver vulkan   through a Vulkan device: the reference beside each\n"
 			       "                    figure is then a raw vkCmdCopyBuffer of the same\n"
 			       "                    bytes between the same memory types (on lavapipe a\n"
-			       "                    CPU memcpy: the ratio is the manager's overhead)\n");
+			       "                    CPU memcpy: the ratio is the manager's overhead)\n"
+			       "  --device N|NAME   with --driver vulkan: the device's index or part of\n"
+			       "                    its name, as vidmm-bench probe lists them (default:\n"
+			       "                    the first usable one)\n");
 			return 0;
 		} else {
 			fprintf(stderr, "paging_bench: unknown argument '%s'\nusage: paging_bench "
-				"[--quick] [--profile NAME|FILE.json] [--copy-engines N] [--help]\n",
+				"[--quick] [--profile NAME|FILE.json] [--copy-engines N] [--driver emu|vulkan] "
+				"[--device N|NAME] [--help]\n",
 				argv[i]);
 			return 2;
 		}
+	}
+	if (device_want && strcmp(driver, "vulkan")) {
+		fprintf(stderr, "paging_bench: --device: only with --driver vulkan\n");
+		return 2;
 	}
 	if (vidmm_profile_resolve(profile, &prof, err, sizeof(err))) {
 		fprintf(stderr, "paging_bench: --profile: %s\n", err);
@@ -261,6 +273,12 @@ int main(int argc, char **argv)
 
 	bool vk = strcmp(driver, "vulkan") == 0;
 	char device[256] = "?";
+	/* The first chip before any output: a bad --device or no device ends
+	 * the program with nothing printed to stdout. */
+	struct pager p;
+	int om = open_mode(&p, &prof, (enum vidmm_paging_mode)0);
+	if (om)
+		return om == -77 ? 77 : om == -2 ? 2 : 1;
 	printf("paging_bench: driver %s, profile %s, %u copy engine(s), %s; page-out/page-in GB/s\n"
 	       "from the manager's own latency sums, beside %s of the same bytes (same 64 MiB\n"
 	       "working set) in this run\n\n", driver,
@@ -273,10 +291,11 @@ int main(int argc, char **argv)
 	       vk ? "raw out" : "memcpy", vk ? "raw in" : "", "out/raw", "in/raw", "copies",
 	       vk ? "  out/batch  in/batch" : "");
 	for (int m = 0; m < 2; m++) {
-		struct pager p;
-		int om = open_mode(&p, &prof, (enum vidmm_paging_mode)m);
-		if (om)
-			return om == -77 ? 77 : 2;
+		if (m) {
+			om = open_mode(&p, &prof, (enum vidmm_paging_mode)m);
+			if (om)
+				return om == -77 ? 77 : om == -2 ? 2 : 1;
+		}
 		for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 			uint64_t size = sizes[s];
 			/* About 64 MiB per round, at least 2 allocations. */
