@@ -173,7 +173,8 @@ struct vidmm_allocation {
 	void *cpu;                /* vidmm_lock mapping */
 	uint64_t last_out_ns, last_in_ns, swapped_ns;
 	uint64_t swap_batch;      /* the swap-out batch it was written in (reclaim.c) */
-	uint64_t swap_seq;        /* its place in swap-out order (reclaim.c: read-ahead) */
+	uint64_t ra_window;       /* SWAPPED: a read-ahead stopped before it with this
+				   * window (reclaim.c's marker); 0: none */
 	/* On vm->evicted[priority] (the system-cache list) while EVICTED, on
 	 * vm->swapped while SWAPPED; LRU order in both. */
 	struct list_head cache;
@@ -296,9 +297,6 @@ struct vidmm {
 	struct list_head evicted[VIDMM_PRIO_COUNT]; /* paged out, in system pages (system-cache list) */
 	struct list_head swapped; /* swapped out, oldest first */
 	uint64_t swap_batches;    /* swap-out batches written (reclaim.c: read-ahead) */
-	uint64_t swap_seq;        /* allocations swapped out, ever (their swap_seq) */
-	uint64_t ra_next_seq;     /* swap_seq just past the last read-ahead (reclaim.c) */
-	uint64_t ra_window;       /* read-ahead bytes of the next in-order swap-in; 0: none yet */
 	uint64_t pending_free_slow[VIDMM_MAX_ENGINES]; /* fences a wait for pending frees
 							* timed out on (reclaim.c) */
 	struct list_head deferred;/* destroyed while busy: ranges held until idle */

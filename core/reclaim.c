@@ -52,7 +52,7 @@
 #define MAX_ROUNDS 8
 /* Read-ahead at swap-in: at most this many allocations (one swap-out batch),
  * and a window of bytes that starts at SWAP_READAHEAD_MIN_BYTES and doubles up
- * to SWAP_READAHEAD_MAX_BYTES while each swap-in continues where the last
+ * to SWAP_READAHEAD_MAX_BYTES while a reader continues where its last
  * read-ahead ended (pick_readahead_locked). The window counts the allocations
  * read ahead, not the one the caller needs. */
 #define SWAP_READAHEAD_MAX (MAX_BATCH - 1)
@@ -116,7 +116,7 @@ static void mark_swapped_locked(struct vidmm *vm, struct vidmm_allocation *a, ui
 	sysmem_free(&vm->sysmem, &a->pages);
 	a->residency = VIDMM_SWAPPED;
 	a->swapped_ns = now_ns();
-	a->swap_seq = ++vm->swap_seq;
+	a->ra_window = 0;
 	list_add_tail(&a->cache, &vm->swapped);
 	vm->st.swap_outs++;
 	vm->st.bytes_swapped_out += a->size;
@@ -416,11 +416,13 @@ static void mark_swapped_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
  * one per call leave the disk at queue depth one. Nothing is swapped out to
  * make room for them; each is owned (moving) while its read is in flight.
  *
- * The window ramps as the kernel's on-demand read-ahead does: a swap-in of
- * the allocation swapped out right after the last one read ahead (the
- * reader went past the read-ahead, in order) doubles it up to
- * SWAP_READAHEAD_MAX_BYTES; any other swap-in starts again at
- * SWAP_READAHEAD_MIN_BYTES. A burst pays the disk's ramp and drain once, so
+ * The window ramps as the kernel's on-demand read-ahead does, with its
+ * marker: a read-ahead leaves its window on the swapped allocation it
+ * stopped before (ra_window), and a swap-in of that one (the reader went
+ * past the read-ahead, in order) doubles it up to SWAP_READAHEAD_MAX_BYTES;
+ * any other swap-in starts at SWAP_READAHEAD_MIN_BYTES. The state lives on
+ * the allocations, so clients reading different sets ramp each on its own,
+ * and an allocation swapped out again starts unmarked. A burst pays the disk's ramp and drain once, so
  * a larger one runs closer to its streaming rate (64 KiB allocations read
  * back at 1.2 GB/s in 4 MiB bursts, 1.45 GB/s in 16 MiB ones, on a disk that
  * streams 1.6-1.9), but the first allocation of a burst waits for all of it
@@ -439,18 +441,15 @@ static uint32_t pick_readahead_locked(struct vidmm *vm, struct vidmm_allocation 
 	 * 1.5 -> 4.1 ms for no throughput). */
 	if (a->size >= SWAP_READAHEAD_BELOW)
 		return 0;
-	if (vm->ra_window && a->swap_seq == vm->ra_next_seq)
-		vm->ra_window = vm->ra_window * 2 < SWAP_READAHEAD_MAX_BYTES
-					? vm->ra_window * 2 : SWAP_READAHEAD_MAX_BYTES;
-	else
-		vm->ra_window = SWAP_READAHEAD_MIN_BYTES;
-	vm->ra_next_seq = a->swap_seq + 1;
+	uint64_t window = a->ra_window ? a->ra_window * 2 : SWAP_READAHEAD_MIN_BYTES;
+	if (window > SWAP_READAHEAD_MAX_BYTES)
+		window = SWAP_READAHEAD_MAX_BYTES;
+	struct list_head *pos = a->cache.next;
 
-	for (struct list_head *pos = a->cache.next; pos != &vm->swapped && n < SWAP_READAHEAD_MAX;
-	     pos = pos->next) {
+	for (; pos != &vm->swapped && n < SWAP_READAHEAD_MAX; pos = pos->next) {
 		struct vidmm_allocation *b = list_entry(pos, struct vidmm_allocation, cache);
 		uint64_t np = b->size >> shift;
-		if (b->swap_batch != a->swap_batch || bytes + b->size > vm->ra_window)
+		if (b->swap_batch != a->swap_batch || bytes + b->size > window)
 			break;
 		if (b->moving || b->destroyed || b->lock_count || b->op_pins || !b->swp.valid)
 			continue;
@@ -466,12 +465,12 @@ static uint32_t pick_readahead_locked(struct vidmm *vm, struct vidmm_allocation 
 		alloc_own(b);
 		ra[n++] = b;
 		bytes += b->size;
-		vm->ra_next_seq = b->swap_seq + 1;
 	}
-	/* Past the newest swapped allocation: the next one swapped out, later
-	 * and unrelated, would get that number and pass for in order. */
-	if (vm->ra_next_seq > vm->swap_seq)
-		vm->ra_next_seq = 0;
+	/* The marker: the first allocation this read-ahead stopped before (in
+	 * its batch or the next one) carries the window, for the reader who
+	 * comes to it next. */
+	if (pos != &vm->swapped)
+		list_entry(pos, struct vidmm_allocation, cache)->ra_window = window;
 	return n;
 }
 

@@ -1734,9 +1734,10 @@ static void ramp_swap_out(struct vt_env *e, const vidmm_handle_t *h, uint64_t sz
 /*
  * The read-ahead window (reclaim.c) ramps while a reader consumes swapped
  * allocations in swap-out order: 4, 8, then 16 MiB, and no further; it
- * starts again at 4 MiB for a swap-in that does not continue the last
- * read-ahead, and a read-ahead that reached the newest swapped allocation
- * does not make the next one swapped out, later, look like its sequel.
+ * starts at 4 MiB for a swap-in that does not continue a read-ahead, an
+ * allocation swapped out again starts unmarked (round 0's last read-ahead
+ * does not make round 1's first swap-in its sequel), and two readers
+ * interleaved each ramp on their own (the marker is on the allocations).
  * 96 KiB allocations: 42 fit in 4 MiB, 85 in 8, 170 in 16 (a window that
  * kept doubling would take all 199 left in the second batch). A batch is
  * never read past. The budget keeps the high watermark (90% of 48 MiB for
@@ -1758,10 +1759,10 @@ static void swap_readahead_ramp(void **state)
 	}
 	/* round 0, in order: misses at 0, 43, 129 (the first batch ends at
 	 * 255), 256 (the second batch continues the order), 427; round 1, after
-	 * swapping everything out again: 0 (not the sequel of round 0's last
-	 * read-ahead), then 200 (not the sequel of 0's) */
-	static const int touch[2][5] = { { 0, 43, 129, 256, 427 }, { 0, 200, -1, -1, -1 } };
-	static const uint64_t ahead[2][5] = { { 42, 85, 126, 170, 28 }, { 42, 42, 0, 0, 0 } };
+	 * swapping everything out again, two readers interleaved: 0 and 300
+	 * start at 4 MiB, then 43 and 343 continue each its own at 8 MiB */
+	static const int touch[2][5] = { { 0, 43, 129, 256, 427 }, { 0, 300, 43, 343, -1 } };
+	static const uint64_t ahead[2][5] = { { 42, 85, 126, 170, 28 }, { 42, 42, 85, 85, 0 } };
 	for (int round = 0; round < 2; round++) {
 		ramp_swap_out(e, h, sz);
 		for (int k = 0; k < 5 && touch[round][k] >= 0; k++) {
