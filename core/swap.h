@@ -50,9 +50,10 @@
  * only up to this: a batch then keeps many I/Os in flight instead of a few
  * 2 MiB ones. Measured on the project's virtio disk (fio, O_DIRECT io_uring,
  * MiB/s at QD 1/4/32): 64 KiB reads 728/1198/1645, 256 KiB 1101/1346/1138,
- * 2 MiB 1379/1460/1314; a 16 MiB batch of 64 KiB slots read back at 1.45 GB/s
- * joined to 256 KiB, 1.1 GB/s to 64 KiB (per-I/O cost) and 1.2 GB/s to 2 MiB
- * (two or eight I/Os in flight). One extent is never cut below its length. */
+ * 2 MiB 1379/1460/1314; a 16 MiB batch of 64 KiB slots read back at
+ * 1.4-1.6 GB/s joined to 256 KiB, 1.1 GB/s to 64 KiB (per-I/O cost) and
+ * 1.0 GB/s to 2 MiB (eight I/Os in flight). One extent is never cut below
+ * its length. */
 #define SWAP_MERGE_MAX (256u << 10)
 #define SWAP_DEFAULT_QD 32u
 #define SWAP_MAX_QD 4096u

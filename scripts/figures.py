@@ -268,17 +268,18 @@ def vulkan(tools, quick):
     cmd = [os.path.join(tools, "paging_bench"), "--driver", "vulkan"] + (["--quick"] if quick
                                                                          else [])
     out, _ = run(cmd, 1800, ok=(0, 77))
+    # Exit 77 opens no chip and prints nothing on stdout; anything printed
+    # must parse, so a changed format fails here instead of passing as a skip.
+    if not out.strip():
+        return {"skipped": "no usable Vulkan device (paging_bench exit 77)"}
     v = {}
     for mode, kib, *vals in VK_RE.findall(out):
         for col, x in zip(VK_COLS, vals):
             v[f"{mode} {kib} {col}"] = float(x)
     m = VK_DEVICE_RE.search(out)
-    if m:
-        v["device"] = m.group(1)
-    if not v:
-        v["skipped"] = "no usable Vulkan device (paging_bench exit 77)"
-    elif not any(k.endswith(" out") for k in v):
-        raise FigureError(f"{cmd[0]}: no figures in its output")
+    if not m or not any(k.endswith(" out") for k in v):
+        raise FigureError(f"{cmd[0]}: no figures or no device line in its output")
+    v["device"] = m.group(1)
     return v
 
 

@@ -272,13 +272,15 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	bool vk = strcmp(driver, "vulkan") == 0;
-	char device[256] = "?";
 	/* The first chip before any output: a bad --device or no device ends
 	 * the program with nothing printed to stdout. */
 	struct pager p;
 	int om = open_mode(&p, &prof, (enum vidmm_paging_mode)0);
 	if (om)
 		return om == -77 ? 77 : om == -2 ? 2 : 1;
+	char device[256] = "";
+	if (vk)
+		snprintf(device, sizeof(device), "%s", vk_chip_device_name(p.pl.vk));
 	printf("paging_bench: driver %s, profile %s, %u copy engine(s), %s; page-out/page-in GB/s\n"
 	       "from the manager's own latency sums, beside %s of the same bytes (same 64 MiB\n"
 	       "working set) in this run\n\n", driver,
@@ -334,8 +336,6 @@ int main(int argc, char **argv)
 			if (size == (2u << 20))
 				ratio_2m[m] = og / mo < ig / mi ? og / mo : ig / mi;
 		}
-		if (vk && m == 0)
-			snprintf(device, sizeof(device), "%s", vk_chip_device_name(p.pl.vk));
 		if (m == 0) {
 			uint64_t p50, p99;
 			if (submit_latency(&p, quick ? 20000 : 200000, &p50, &p99) == 0)
