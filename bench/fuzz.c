@@ -1017,8 +1017,10 @@ static void exec_close(struct exec *x, uint32_t n)
 			vidmm_unlock(x->pl.vm, sl->h);
 			sl->locks--;
 		}
-		if (sl->h && vidmm_destroy_allocation(x->pl.vm, sl->h))
-			finding(x, FAIL_SITUATION, n, "teardown: destroy of a live allocation failed");
+		int dr = sl->h ? vidmm_destroy_allocation(x->pl.vm, sl->h) : 0;
+		if (dr)
+			finding(x, FAIL_SITUATION, n, "teardown: destroy of slot %d's live allocation "
+				"failed: %d (%s)", i, dr, vidmm_strerror(dr));
 		sl->h = 0;
 	}
 	for (uint32_t i = 0; i < x->nleaked; i++) {
@@ -1687,8 +1689,8 @@ static int run_threaded(const struct fuzz_opts *o, struct fuzz_stats *st, double
 	atomic_store(&stop, true);
 	for (unsigned i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
-	for (int i = 0; i < NSLOT; i++)
-		x.s[i].locks = 0; /* every thread unlocked what it locked */
+	/* A slot's lock count changed only under its token: it is exact here,
+	 * and exec_close unlocks that many times before the destroy. */
 	exec_close(&x, 0);
 	st->executions++;
 	if (x.failed && !st->found) {
