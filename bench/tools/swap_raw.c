@@ -8,8 +8,9 @@
  * uses only core/swap.h.
  *
  * Raw: one private file (O_TMPFILE, fallocated) in --dir, written then read
- * sequentially in --bs blocks with --qd I/Os in flight, exactly like
+ * sequentially in --bs blocks with --qd I/Os in flight, like
  *   fio --ioengine=io_uring --direct=1 --bs=2M --iodepth=32 --rw=write|read --size=1G
+ * but from buffers in huge pages (iobuf.h), where fio's are malloc'd.
  * Store: the same total size as 2 MiB and as 64 KiB "allocations" (slots),
  * written with swap_write_many and read with
  * swap_read_many in batches of --batch bytes, from a --pool sized buffer
@@ -25,13 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <liburing.h>
 
 #include "core/swap.h"
+#include "iobuf.h"
 
 #define MAX_RUNS 15
 
@@ -206,28 +207,38 @@ static int raw_run(const struct opts *o, double *w_s, double *r_s, uint32_t *fla
 		   bool *direct)
 {
 	struct io_uring ring;
+	struct iobuf mem;
 	char **bufs = calloc(o->qd, sizeof(char *));
 	int fd, ret;
 
+	if (!bufs)
+		return -ENOMEM;
+
 	fd = open_file(o->dir, o->size, direct);
-	if (fd < 0)
+	if (fd < 0) {
+		free(bufs);
 		return fd;
+	}
 	ret = ring_init(&ring, o->qd, flags);
+	/* In huge pages, as the emulator's pool is (iobuf.h says why). */
+	if (!ret && iobuf_alloc(&mem, o->qd * o->bs)) {
+		io_uring_queue_exit(&ring);
+		ret = -ENOMEM;
+	}
 	if (ret) {
 		close(fd);
+		free(bufs);
 		return ret;
 	}
 	for (unsigned i = 0; i < o->qd; i++) {
-		if (posix_memalign((void **)&bufs[i], 4096, o->bs))
-			return -ENOMEM;
+		bufs[i] = mem.base + i * o->bs;
 		for (uint64_t j = 0; j < o->bs; j += 8)
 			*(uint64_t *)(bufs[i] + j) = (j + i) * 0x9e3779b97f4a7c15ull;
 	}
 	*w_s = raw_pass(&ring, fd, bufs, o->qd, o->bs, o->size, true);
 	*r_s = *w_s < 0 ? -1 : raw_pass(&ring, fd, bufs, o->qd, o->bs, o->size, false);
 	ret = *w_s < 0 ? (int)*w_s : *r_s < 0 ? (int)*r_s : 0;
-	for (unsigned i = 0; i < o->qd; i++)
-		free(bufs[i]);
+	iobuf_free(&mem);
 	free(bufs);
 	io_uring_queue_exit(&ring);
 	close(fd);
@@ -358,12 +369,14 @@ int main(int argc, char **argv)
 		o.batch = o.pool;
 
 	char *pool = NULL;
+	struct iobuf poolmem = { 0 };
 	if (o.store) {
-		pool = mmap(NULL, o.pool, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (pool == MAP_FAILED) {
-			perror("mmap");
+		/* In huge pages, as the raw buffers and the emulator's pool are. */
+		if (iobuf_alloc(&poolmem, o.pool)) {
+			fprintf(stderr, "swap-raw: no memory for a %" PRIu64 " MiB pool\n", o.pool >> 20);
 			return 1;
 		}
+		pool = poolmem.base;
 		for (uint64_t j = 0; j < o.pool; j += 8)
 			*(uint64_t *)(pool + j) = j * 0x9e3779b97f4a7c15ull + 1;
 	}
