@@ -453,8 +453,12 @@ static uint32_t pick_readahead_locked(struct vidmm *vm, struct vidmm_allocation 
 		window = SWAP_READAHEAD_MAX_BYTES;
 	uint64_t prev_end = slot_end(&a->swp);
 	struct list_head *pos = a->cache.next;
+	/* Skipped ones (busy, locked) count towards neither n nor the window:
+	 * bound the walk under the lock anyway. */
+	uint32_t visited = 0;
 
-	for (; pos != &vm->swapped && n < SWAP_READAHEAD_MAX; pos = pos->next) {
+	for (; pos != &vm->swapped && n < SWAP_READAHEAD_MAX && visited < 2 * SWAP_READAHEAD_MAX;
+	     pos = pos->next, visited++) {
 		struct vidmm_allocation *b = list_entry(pos, struct vidmm_allocation, cache);
 		uint64_t np = b->size >> shift;
 		/* Past a's batch only for a reader already in order (a marked
@@ -481,7 +485,7 @@ static uint32_t pick_readahead_locked(struct vidmm *vm, struct vidmm_allocation 
 		bytes += b->size;
 	}
 	/* The marker: the first allocation this read-ahead stopped before (in
-	 * its batch or the next one) carries the window, for the reader who
+	 * its batch or a later one) carries the window, for the reader who
 	 * comes to it next. */
 	if (pos != &vm->swapped)
 		list_entry(pos, struct vidmm_allocation, cache)->ra_window = window;
@@ -733,7 +737,9 @@ static int swap_out_owned(struct vidmm *vm, struct vidmm_allocation *a)
 		vm->st.evicted_allocations--;
 		vm->st.evicted_bytes -= a->size;
 	}
-	a->swap_batch = ++vm->swap_batches; /* a batch of one: nothing to read ahead */
+	/* A batch of one: read ahead of it only by a reader already in order
+	 * whose next slot follows in the file (pick_readahead_locked). */
+	a->swap_batch = ++vm->swap_batches;
 	mark_swapped_locked(vm, a, now_ns() - t0);
 	return 0;
 

@@ -1709,10 +1709,10 @@ static void swap_small_batched(void **state)
 
 /* ---- SWAP-READAHEAD-RAMP ----------------------------------------------------------------- */
 
-/* Swap N 96 KiB allocations out in four batches, 256 by the first pressure
- * allocation (exactly its pages), then the rest (three batches of up to
- * 256) by the second; the slots follow each other in the file. */
-enum { RAMP_N = 984, RAMP_FIRST = 256 };
+/* Swap N 96 KiB allocations out in five batches, 256 by the first pressure
+ * allocation (exactly its pages), then the rest (batches of up to 256) by
+ * the second; the slots follow each other in the file. */
+enum { RAMP_N = 1100, RAMP_FIRST = 256 };
 
 static void ramp_swap_out(struct vt_env *e, const vidmm_handle_t *h, uint64_t sz)
 {
@@ -1740,12 +1740,12 @@ static void ramp_swap_out(struct vt_env *e, const vidmm_handle_t *h, uint64_t sz
  * does not make round 1's first swap-in its sequel), and two readers
  * interleaved each ramp on their own (the marker is on the allocations).
  * 96 KiB allocations: 42 fit in 4 MiB, 85 in 8, 170 in 16, 341 in 32 (a
- * window that kept doubling would take all 341 left after the fourth). A
+ * window that kept doubling would take all 457 left after 642). A
  * read-ahead goes past its batch only for a reader already in order (129's
  * reaches into the second batch, 300's and 642's run across the next ones);
  * a first swap-in at a batch's end (255, round 1) reads nothing ahead. The
  * budget keeps the high watermark (90% of the clients' share) above the
- * 92.25 MiB data set, so only the window limits; "default" has the local
+ * 103 MiB data set, so only the window limits; "default" has the local
  * memory to hold it.
  */
 static void swap_readahead_ramp(void **state)
@@ -1763,15 +1763,16 @@ static void swap_readahead_ramp(void **state)
 		h[i] = create_in(e, e->local_invis, sz, VIDMM_PRIO_NORMAL, 0);
 		gpu_fill(e->vm, h[i], seed + (uint64_t)i);
 	}
-	/* round 0, in order: misses at 0, 43, 129, 300, 642; round 1, after
-	 * swapping everything out again: 255 alone, then two readers
-	 * interleaved: 0 and 300 start at 4 MiB, then 43 and 343 continue each
-	 * its own at 8 MiB */
-	static const int touch[2][5] = { { 0, 43, 129, 300, 642 }, { 255, 0, 300, 43, 343 } };
-	static const uint64_t ahead[2][5] = { { 42, 85, 170, 341, 341 }, { 0, 42, 42, 85, 85 } };
+	/* round 0, in order: misses at 0, 43, 129, 300, 642, 984 (the last
+	 * 115); round 1, after swapping everything out again (300 lost the
+	 * marker round 0 left on it): 255 alone, then two readers interleaved:
+	 * 0 and 300 start at 4 MiB, then 43 and 343 continue each its own at
+	 * 8 MiB */
+	static const int touch[2][6] = { { 0, 43, 129, 300, 642, 984 }, { 255, 0, 300, 43, 343, -1 } };
+	static const uint64_t ahead[2][6] = { { 42, 85, 170, 341, 341, 115 }, { 0, 42, 42, 85, 85, 0 } };
 	for (int round = 0; round < 2; round++) {
 		ramp_swap_out(e, h, sz);
-		for (int k = 0; k < 5; k++) {
+		for (int k = 0; k < 6 && touch[round][k] >= 0; k++) {
 			int i = touch[round][k];
 			struct vidmm_stats s0 = stats_of(e->vm);
 			assert_int_equal(residency_of(e->vm, h[i]), VIDMM_SWAPPED);

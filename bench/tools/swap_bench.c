@@ -228,12 +228,12 @@ static double raw_pass(struct raw *r, bool write)
  * and how many were in flight on average. They say what the disk was asked
  * to do, which the two figures' bytes per second alone do not. */
 struct dview {
-	uint64_t ios, merges, sectors, ticks_ms, queue_ms; /* one direction */
+	uint64_t ios, merges, sectors, ticks_ms; /* one direction */
 	double secs;
-	bool ok;
+	bool ok, failed;
 };
 
-static bool dstat_read(dev_t dev, bool write, uint64_t v[5])
+static bool dstat_read(dev_t dev, bool write, uint64_t v[4])
 {
 	char path[96];
 	unsigned long long f[11] = { 0 };
@@ -250,13 +250,12 @@ static bool dstat_read(dev_t dev, bool write, uint64_t v[5])
 	v[0] = f[b];
 	v[1] = f[b + 1];
 	v[2] = f[b + 2];
-	v[3] = f[b + 3];
-	v[4] = f[10]; /* time in queue, both directions: weighted by requests in flight */
+	v[3] = f[b + 3]; /* ms spent by this direction's requests, summed over them */
 	return true;
 }
 
 struct dsnap {
-	uint64_t v[5];
+	uint64_t v[4];
 	double t;
 	bool ok;
 };
@@ -272,7 +271,7 @@ static void dview_add(struct dview *d, dev_t dev, bool write, const struct dsnap
 {
 	struct dsnap b = dsnap_take(dev, write);
 	if (!a->ok || !b.ok) {
-		d->ok = false;
+		d->failed = true; /* partial totals would read as whole ones */
 		return;
 	}
 	d->ok = true;
@@ -280,19 +279,24 @@ static void dview_add(struct dview *d, dev_t dev, bool write, const struct dsnap
 	d->merges += b.v[1] - a->v[1];
 	d->sectors += b.v[2] - a->v[2];
 	d->ticks_ms += b.v[3] - a->v[3];
-	d->queue_ms += b.v[4] - a->v[4];
 	d->secs += b.t - a->t;
 }
 
 static void dview_print(const char *what, const struct dview *d)
 {
-	if (!d->ok || !d->ios) {
+	if (!d->ok || d->failed) {
 		printf("    %-22s (no block-layer counters for this file's device)\n", what);
 		return;
 	}
+	if (!d->ios) {
+		printf("    %-22s no requests reached the device\n", what);
+		return;
+	}
+	/* The direction's request-milliseconds over the elapsed time: the
+	 * mean number of its requests in flight at the device. */
 	printf("    %-22s %7" PRIu64 " requests of %6.0f KiB avg, %6" PRIu64 " merged, %5.1f in flight avg, "
 	       "%5.2f ms per request\n", what, d->ios, (double)d->sectors * 512 / 1024 / (double)d->ios,
-	       d->merges, (double)d->queue_ms / 1e3 / d->secs, (double)d->ticks_ms / (double)d->ios);
+	       d->merges, (double)d->ticks_ms / 1e3 / d->secs, (double)d->ticks_ms / (double)d->ios);
 }
 
 /* ---- the manager ----------------------------------------------------------------- */
@@ -756,7 +760,8 @@ int main(int argc, char **argv)
 			for (unsigned k = 0; k < rounds; k++)
 				printf(" %.0f", rr[k]);
 			printf("\n");
-			printf("  the disk's view (block-layer counters over the timed passes):\n");
+			printf("  the disk's view (the device's block-layer counters over the timed passes; "
+			       "device-wide: other I/O to it counts too):\n");
 			dview_print("raw write", &dv[0]);
 			dview_print("swap-out", &dv[2]);
 			dview_print("raw read", &dv[1]);
