@@ -1654,7 +1654,7 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 			bool clear = clear_pending_locked(vm, a[i]);
 			int fl = inflight_state_locked(vm, a[i], &fe);
 			uint32_t ce = a[i]->clear_engine;
-			uint64_t cf = a[i]->clear_fence, now = now_ns();
+			uint64_t cf = a[i]->clear_fence;
 			/* A clear that failed and could not be issued again yet
 			 * (ring full) still has its old, signalled fence. */
 			bool clear_stuck = clear && vm->chip->fence_completed(vm->chip_ctx, ce) >= cf;
@@ -1664,6 +1664,10 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 			if (vm->cfg.pipelined_paging && fl != FLIGHT_STUCK && !clear_stuck &&
 			    add_copy_deps(vm, a[i], &deps))
 				continue;
+			/* Only here: a clock read per allocation of every
+			 * resident submit doubled BM_fence_submit at 16
+			 * allocations (476 -> 983 ns on this machine). */
+			uint64_t now = now_ns();
 			if (now >= deadline) {
 				ret = -ETIMEDOUT;
 				break;
