@@ -1014,7 +1014,14 @@ static void exec_close(struct exec *x, uint32_t n)
 	for (int i = 0; i < NSLOT; i++) {
 		struct slot *sl = &x->s[i];
 		while (sl->h && sl->locks) {
-			vidmm_unlock(x->pl.vm, sl->h);
+			int u = vidmm_unlock(x->pl.vm, sl->h);
+			if (u) {
+				/* The model and the manager disagree: say so here,
+				 * not as the destroy's -EBUSY below. */
+				finding(x, FAIL_SITUATION, n, "teardown: unlock %u of slot %d's "
+					"allocation failed: %d (%s)", sl->locks, i, u, vidmm_strerror(u));
+				break;
+			}
 			sl->locks--;
 		}
 		int dr = sl->h ? vidmm_destroy_allocation(x->pl.vm, sl->h) : 0;
