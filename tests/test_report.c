@@ -366,7 +366,7 @@ static void compare_same_build(void **state)
 		if (reg || imp || inc)
 			vt_show("a comparison of the same build that was not unchanged", &r);
 		assert_int_equal(r.status, reg ? 1 : 0);
-		/* the one allowed false alarm aside, most metrics are tested
+		/* the allowed false alarms aside, most metrics are tested
 		 * and found unchanged (not merely inconclusive) */
 		if (!(reg || imp || inc))
 			assert_true(unch > 5);
@@ -381,7 +381,17 @@ static void compare_same_build(void **state)
 		free(dir);
 		exit(77);
 	}
-	assert_true(flagged <= 1);
+	/*
+	 * At most 5 of 20. Documents made seconds apart on a shared VM can
+	 * differ for the machine's sake (jobs/s -27% then +21% between three
+	 * neighbours on an AMD EPYC VM, with no other process running: a
+	 * drift host_load does not see, and no test across repetitions can
+	 * tell from a change of the code). Six runs there flagged 3, 3, 1, 0,
+	 * 3 and 2 of 20; on an Intel Xeon VM 0 or 1. The bound still fails a
+	 * compare that tests correlated samples as independent, or that
+	 * ignores the noise band, which flag most comparisons.
+	 */
+	assert_true(flagged <= 5);
 	vt_rmtree(dir);
 	free(dir);
 }

@@ -10,8 +10,10 @@
  */
 #include "vk_internal.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +60,66 @@ static bool has_layer(const char *name)
 	return found;
 }
 
+/* The shared objects mapped now, by path (dl_iterate_phdr). */
+struct so_set {
+	char **name;
+	size_t n, cap;
+};
+
+static int so_note(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct so_set *s = arg;
+	(void)size;
+	if (!info->dlpi_name || !info->dlpi_name[0])
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		char **n = realloc(s->name, cap * sizeof(*n));
+		if (!n)
+			return 1;
+		s->name = n;
+		s->cap = cap;
+	}
+	s->name[s->n] = strdup(info->dlpi_name);
+	if (s->name[s->n])
+		s->n++;
+	return 0;
+}
+
+static void so_free(struct so_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->name[i]);
+	free(s->name);
+}
+
+/*
+ * Keep what the loader mapped for an instance (the ICD, its LLVM, the
+ * layers) mapped for the rest of the process. The harness opens and closes
+ * a chip per repetition; without this each vkDestroyInstance unloaded the
+ * driver and the next vkCreateInstance paid its relocations and static
+ * set-up again (about 20-30 ms for lavapipe with libLLVM). And memory a
+ * driver keeps in its globals once per process (lavapipe allocates some in a
+ * pthread_once) becomes unreachable when the driver is unmapped, which
+ * LeakSanitizer reports as a leak of an "<unknown module>" in every process
+ * that used Vulkan. dlopen(RTLD_NOLOAD | RTLD_NODELETE) of an object already
+ * mapped only marks it; the handle is never closed.
+ */
+static void pin_new_objects(const struct so_set *before)
+{
+	struct so_set now = { 0 };
+
+	dl_iterate_phdr(so_note, &now);
+	for (size_t i = 0; i < now.n; i++) {
+		bool old = false;
+		for (size_t j = 0; j < before->n && !old; j++)
+			old = strcmp(now.name[i], before->name[j]) == 0;
+		if (!old)
+			(void)dlopen(now.name[i], RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+	}
+	so_free(&now);
+}
+
 /* An instance, with the validation layer and a messenger when asked for. */
 static int make_instance(VkInstance *inst, VkDebugUtilsMessengerEXT *msgr, char *err, size_t len)
 {
@@ -94,7 +156,12 @@ static int make_instance(VkInstance *inst, VkDebugUtilsMessengerEXT *msgr, char 
 		ci.ppEnabledExtensionNames = &ext;
 		ci.pNext = &mi; /* also covers instance creation and destruction */
 	}
+	struct so_set before = { 0 };
+	dl_iterate_phdr(so_note, &before);
 	VkResult r = vkCreateInstance(&ci, NULL, inst);
+	if (r == VK_SUCCESS)
+		pin_new_objects(&before);
+	so_free(&before);
 	if (r != VK_SUCCESS) {
 		snprintf(err, len, "no Vulkan driver: vkCreateInstance failed (%d)", (int)r);
 		return -ENODEV;
