@@ -98,7 +98,8 @@ static void so_free(struct so_set *s)
  * layers) mapped for the rest of the process. The harness opens and closes
  * a chip per repetition; without this each vkDestroyInstance unloaded the
  * driver and the next vkCreateInstance paid its relocations and static
- * set-up again (about 20-30 ms for lavapipe with libLLVM). And memory a
+ * set-up again (not timed per instance; LD_PRELOAD of lavapipe with its
+ * libLLVM adds 20-30 ms to a process start on the project machine). And memory a
  * driver keeps in its globals once per process (lavapipe allocates some in a
  * pthread_once) becomes unreachable when the driver is unmapped, which
  * LeakSanitizer reports as a leak of an "<unknown module>" in every process
