@@ -962,6 +962,7 @@ static int exec_open(struct exec *x, const struct fuzz_opts *o, enum vidmm_pagin
 		.evict_policy = o->evict_policy[0] ? o->evict_policy : NULL,
 		.swap_dir = o->swap_dir[0] ? o->swap_dir : NULL,
 		.no_background_reclaim = o->threads <= 1,
+		.no_async_readahead = o->threads <= 1,
 		.fence_timeout_ns = o->fence_timeout_ns,
 		.trace = timeline_active ? timeline_core_event : NULL,
 		.emu_trace = timeline_active ? timeline_emu_cmd : NULL,

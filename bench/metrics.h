@@ -56,6 +56,7 @@
 	X(swap_write_errors, true) X(swap_read_errors, true) X(swap_full, true)    \
 	X(reclaim_runs, false) X(reclaimed_bytes, false)                           \
 	X(swap_checksum_failures, true) X(swap_readaheads, false)                  \
+	X(swap_async_readaheads, false)                                            \
 	X(paging_cpu_waits, false) X(pipelined_page_ins, false)                    \
 	X(pipeline_stalls, false) X(pipeline_copy_retries, false)                 \
 	X(busy_pageouts, false)

@@ -48,6 +48,7 @@ struct platform_opts {
 	/* no background reclaim thread: swap-outs happen only inside calls, so
 	 * a run is reproducible (vidmm-bench record/replay) */
 	bool no_background_reclaim;
+	bool no_async_readahead; /* vidmm_config.no_async_readahead */
 	uint64_t fence_timeout_ns; /* 0: the manager's default */
 	bool no_clear_on_create;   /* measure without clearing new allocations */
 	const char *evict_policy;  /* NULL: the default */

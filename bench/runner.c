@@ -552,8 +552,10 @@ int runner_run(const struct run_config *c, struct run_result *res, char *err, si
 		.paging_mode = c->paging_mode,
 		.pipelined_paging = c->pipelined,
 		.swap_dir = c->swap_dir[0] ? c->swap_dir : NULL,
-		/* reclaim runs on its own clock: off where a run must replay */
+		/* reclaim and asynchronous read-ahead run on their own clocks:
+		 * off where a run must replay */
 		.no_background_reclaim = c->deterministic,
+		.no_async_readahead = c->deterministic,
 		.fence_timeout_ns = c->fence_timeout_ns,
 		.no_clear_on_create = c->no_clear,
 		.evict_policy = c->evict_policy[0] ? c->evict_policy : NULL,

@@ -787,10 +787,11 @@ static int write_json(struct timeline *tl, char *err, size_t len)
 			const struct vidmm_stats *s = &tl->ends[k];
 			emit(&o, "{\"ph\":\"X\",\"pid\":1,\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f,\"cat\":"
 			     "\"run\",\"name\":\"%s\",\"args\":{\"page_ins\":%" PRIu64 ",\"page_outs\":%"
-			     PRIu64 ",\"swap_ins\":%" PRIu64 ",\"swap_outs\":%" PRIu64 ",\"submits\":%"
-			     PRIu64 ",\"locks\":%" PRIu64 "}}", RUNS_TID, t, us(r->a[3], r->ts),
-			     tl->labels[k], s->page_ins, s->page_outs, s->swap_ins, s->swap_outs,
-			     s->submits, s->locks);
+			     PRIu64 ",\"swap_ins\":%" PRIu64 ",\"swap_readaheads\":%" PRIu64
+			     ",\"swap_outs\":%" PRIu64 ",\"submits\":%" PRIu64 ",\"locks\":%" PRIu64
+			     "}}", RUNS_TID, t, us(r->a[3], r->ts), tl->labels[k], s->page_ins,
+			     s->page_outs, s->swap_ins, s->swap_readaheads, s->swap_outs, s->submits,
+			     s->locks);
 			if (r->a[2] > r->a[1])
 				emit(&o, "{\"ph\":\"X\",\"pid\":1,\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f,"
 				     "\"cat\":\"run\",\"name\":\"measured window\"}", RUNS_TID,

@@ -174,7 +174,10 @@ struct vidmm_allocation {
 	uint64_t last_out_ns, last_in_ns, swapped_ns;
 	uint64_t swap_batch;      /* the swap-out batch it was written in (reclaim.c) */
 	uint64_t ra_window;       /* SWAPPED: a read-ahead stopped before it with this
-				   * window (reclaim.c's marker); 0: none */
+				   * window (readahead.c's marker); 0: none */
+	vidmm_handle_t ra_next;   /* read ahead, not yet used: its first use starts
+				   * the asynchronous read-ahead of this swapped
+				   * allocation (readahead.c's trigger); 0: none */
 	/* On vm->evicted[priority] (the system-cache list) while EVICTED, on
 	 * vm->swapped while SWAPPED; LRU order in both. */
 	struct list_head cache;
@@ -325,6 +328,18 @@ struct vidmm {
 	uint64_t reclaim_blocked_gen;
 	bool reclaim_blocked;
 	pthread_cond_t reclaim_cv;
+	/* Asynchronous read-ahead (readahead.c): allocations to read ahead
+	 * from, queued by a reader's first use of what the last read-ahead
+	 * brought, for one thread with its own ring. */
+	struct {
+		pthread_t thread;
+		pthread_cond_t cv;     /* work queued, or stop */
+		bool running, stop;
+		bool paused;           /* vidmm_debug_async_readahead */
+		bool busy;             /* a read-ahead is being picked or read */
+		uint32_t head, count;
+		struct readahead *q[8]; /* picked and owned, to be read */
+	} ra;
 	struct vidmm_stats st;    /* residency counters (the fields residency owns) */
 
 	/* counters */
@@ -402,6 +417,51 @@ void inflight_drop_locked(struct vidmm *vm, struct vidmm_allocation *a);
 void transit_add(struct vidmm *vm, struct transit *t);
 void transit_del(struct transit *t);
 int reclaim_init(struct vidmm *vm, char *err, size_t err_len);
+/* Shared with readahead.c: the reclaim high watermark of the client budget
+ * (pages), a's pages as swap iovecs (NULL without memory), and a swapped
+ * allocation whose data is back in its pages made EVICTED. */
+uint64_t reclaim_high_mark(const struct vidmm *vm);
+struct swap_iov *reclaim_pages_iov(struct vidmm *vm, const struct sys_pages *p);
+void reclaim_mark_swapped_in_locked(struct vidmm *vm, struct vidmm_allocation *a);
+
+/* ---- read-ahead (readahead.c) ---- */
+
+/* Read-ahead at swap-in: at most this many allocations (two swap-out
+ * batches) and a window of bytes from SWAP_READAHEAD_MIN_BYTES doubling to
+ * SWAP_READAHEAD_MAX_BYTES; synchronously only for allocations smaller than
+ * SWAP_READAHEAD_BELOW. */
+#define SWAP_READAHEAD_MAX 511
+#define SWAP_READAHEAD_MIN_BYTES (4ull << 20)
+#define SWAP_READAHEAD_MAX_BYTES (32ull << 20)
+#define SWAP_READAHEAD_BELOW (1ull << 20)
+
+/* One read-ahead: req[0] is the caller's own read (synchronous read-ahead
+ * only), req[1..n] those of ra[0..n). About 20 KiB: on the heap. */
+struct readahead {
+	struct vidmm_allocation *ra[SWAP_READAHEAD_MAX];
+	struct swap_req req[SWAP_READAHEAD_MAX + 1];
+	struct swap_iov *iov[SWAP_READAHEAD_MAX + 1];
+	uint32_t n;
+	vidmm_handle_t stop; /* the swapped allocation it stopped before (marked); 0: none */
+};
+
+/* Take into rs what a swap-in of a (owned, SWAPPED, its own read in req[0])
+ * reads with it. */
+void readahead_pick_locked(struct vidmm *vm, struct vidmm_allocation *a, struct readahead *rs);
+/* After the reads: rs's allocations back in memory or as they were; the
+ * first carries the trigger for the next window. */
+void readahead_finish_locked(struct vidmm *vm, struct readahead *rs, bool async);
+/* After a swap-in of a (owned, read, still SWAPPED) that read nothing ahead:
+ * mark the allocation after it in file order, and if a reader reached a in
+ * order, read that one ahead asynchronously. */
+void readahead_after_single_locked(struct vidmm *vm, struct vidmm_allocation *a);
+/* a (ra_next set) is used for the first time since it was read ahead. */
+void readahead_used_locked(struct vidmm *vm, struct vidmm_allocation *a);
+int readahead_start(struct vidmm *vm);
+void readahead_stop(struct vidmm *vm);
+/* Wait until no asynchronous read-ahead is queued or running: 0 or
+ * -ETIMEDOUT past deadline (now_ns clock). */
+int readahead_wait_idle_locked(struct vidmm *vm, uint64_t deadline);
 void reclaim_stop(struct vidmm *vm);
 void reclaim_fini(struct vidmm *vm);
 /* Swap stats from the store into out (under vm->lock). */

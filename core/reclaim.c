@@ -28,10 +28,11 @@
  * Swap-in (page-in or lock of a SWAPPED allocation) reads the data back into
  * fresh pages and verifies each extent's checksum: a mismatch is -EIO,
  * counted, and the allocation stays swapped (its slot is kept, so the bad
- * data is never handed out as good). It reads ahead: the allocations written
- * in the same swap-out batch after it come back in the same submission
- * (while the budget is below the reclaim high watermark), so small
- * allocations swapped out together keep several reads in flight.
+ * data is never handed out as good). It reads ahead (readahead.c owns what
+ * and how far): the allocations written after it come back in the same
+ * submission or on the read-ahead thread, so small allocations swapped out
+ * together keep several reads in flight, and a reader in file order finds
+ * the next window already on its way.
  *
  * Background reclaim: a thread sleeps on reclaim_cv; past the high watermark
  * of the client budget it swaps out cold EVICTED allocations down to the low
@@ -50,15 +51,6 @@
 
 #define MAX_BATCH 256 /* allocations per swap-out batch (one io_uring pipeline) */
 #define MAX_ROUNDS 8
-/* Read-ahead at swap-in: at most this many allocations (two swap-out
- * batches), and a window of bytes that starts at SWAP_READAHEAD_MIN_BYTES and
- * doubles up to SWAP_READAHEAD_MAX_BYTES while a reader continues where its
- * last read-ahead ended (pick_readahead_locked). The window counts the
- * allocations read ahead, not the one the caller needs. */
-#define SWAP_READAHEAD_MAX (2 * MAX_BATCH - 1)
-#define SWAP_READAHEAD_MIN_BYTES (4ull << 20)
-#define SWAP_READAHEAD_MAX_BYTES (32ull << 20)
-#define SWAP_READAHEAD_BELOW (1ull << 20) /* only allocations smaller than this read ahead */
 
 static uint64_t client_limit(const struct vidmm *vm)
 {
@@ -76,7 +68,7 @@ static uint32_t pct(uint32_t v, uint32_t dflt)
 	return v && v <= 100 ? v : dflt;
 }
 
-static uint64_t high_mark(const struct vidmm *vm)
+uint64_t reclaim_high_mark(const struct vidmm *vm)
 {
 	return client_limit(vm) * pct(vm->cfg.reclaim_high_pct, 90) / 100;
 }
@@ -84,12 +76,12 @@ static uint64_t high_mark(const struct vidmm *vm)
 static uint64_t low_mark(const struct vidmm *vm)
 {
 	uint64_t low = client_limit(vm) * pct(vm->cfg.reclaim_low_pct, 75) / 100;
-	uint64_t high = high_mark(vm);
+	uint64_t high = reclaim_high_mark(vm);
 	return low < high ? low : high;
 }
 
 /* The CPU view of a's pages as swap iovecs (one per extent). */
-static struct swap_iov *pages_iov(struct vidmm *vm, const struct sys_pages *p)
+struct swap_iov *reclaim_pages_iov(struct vidmm *vm, const struct sys_pages *p)
 {
 	struct swap_iov *iov = calloc(p->n_ext ? p->n_ext : 1, sizeof(*iov));
 
@@ -117,6 +109,7 @@ static void mark_swapped_locked(struct vidmm *vm, struct vidmm_allocation *a, ui
 	a->residency = VIDMM_SWAPPED;
 	a->swapped_ns = now_ns();
 	a->ra_window = 0;
+	a->ra_next = 0;
 	list_add_tail(&a->cache, &vm->swapped);
 	vm->st.swap_outs++;
 	vm->st.bytes_swapped_out += a->size;
@@ -148,7 +141,7 @@ static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation *
 			first_err = first_err ? first_err : r;
 			break;
 		}
-		iov[m] = pages_iov(vm, &a->pages);
+		iov[m] = reclaim_pages_iov(vm, &a->pages);
 		if (!iov[m]) {
 			swap_slot_free(vm->swap, &a->swp);
 			first_err = first_err ? first_err : -ENOMEM;
@@ -384,14 +377,14 @@ int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
 			break;
 		waited = true;
 	}
-	if (ret == 0 && vm->reclaim_running && vm->sysmem.used > high_mark(vm))
+	if (ret == 0 && vm->reclaim_running && vm->sysmem.used > reclaim_high_mark(vm))
 		pthread_cond_signal(&vm->reclaim_cv);
 	return ret;
 }
 
 /* a's data is back in its pages: off the swapped list, onto the system
  * cache as EVICTED, its slot free. */
-static void mark_swapped_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
+void reclaim_mark_swapped_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	swap_slot_free(vm->swap, &a->swp);
 	vm->swap_slots_freed++;
@@ -407,106 +400,19 @@ static void mark_swapped_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 }
 
 /*
- * Read-ahead: for an allocation smaller than SWAP_READAHEAD_BELOW, the
- * allocations swapped out in its batch right after it (their slots follow
- * a's in the file) are read in the same submission as a, up to the
- * read-ahead window; for a reader already in order (a carries the marker,
- * below) also those of the batches after it, as long as each one's data
- * starts where the one before it ends in the file, while the client budget stays below the
- * reclaim high watermark: a workload that lost a set of allocations
- * together tends to want them back together, and small allocations read
- * one per call leave the disk at queue depth one. Nothing is swapped out to
- * make room for them; each is owned (moving) while its read is in flight.
- *
- * The window ramps as the kernel's on-demand read-ahead does, with its
- * marker: a read-ahead leaves its window on the swapped allocation it
- * stopped before (ra_window), and a swap-in of that one (the reader went
- * past the read-ahead, in order) doubles it up to SWAP_READAHEAD_MAX_BYTES;
- * any other swap-in starts at SWAP_READAHEAD_MIN_BYTES. The state lives on
- * the allocations, so clients reading different sets ramp each on its own,
- * and an allocation swapped out again starts unmarked.
- *
- * A burst pays the disk's ramp and drain once, so a larger one runs closer
- * to its streaming rate (64 KiB allocations in 256 KiB I/Os read back at
- * 1.34 GB/s in 4 MiB bursts, 1.45-1.6 GB/s in 16 MiB ones, on a disk whose
- * raw pass streams 1.9-2.4; with the pool in huge pages, 1.74-1.77 GB/s
- * with 16 MiB and 1.88-2.24 with 32 MiB across batches), but the first
- * allocation of a burst waits for all of it (p50 3.4 -> 12 ms): only a
- * reader that keeps consuming in order gets the large window. Called only for allocations below
- * SWAP_READAHEAD_BELOW (swap_in_locked). Returns how many were taken into
- * ra[].
+ * Read a (owned, SWAPPED) back into fresh pages, with what readahead.c
+ * picks to read with it in one submission. Allocations read ahead come back
+ * in memory (EVICTED) or, if their read failed, stay as they were: that is
+ * not this call's error, their own swap-in tries again.
  */
-/* Where a slot's data ends in the file (0: no extents). */
-static uint64_t slot_end(const struct swap_slot *s)
-{
-	return s->n_ext ? s->ext[s->n_ext - 1].off + s->ext[s->n_ext - 1].len : 0;
-}
-
-static uint32_t pick_readahead_locked(struct vidmm *vm, struct vidmm_allocation *a,
-				      struct vidmm_allocation **ra, struct swap_req *req,
-				      struct swap_iov **iov)
-{
-	uint64_t bytes = 0, shift = vm->gart.geo.page_shift;
-	uint32_t n = 0;
-	uint64_t window = a->ra_window ? a->ra_window * 2 : SWAP_READAHEAD_MIN_BYTES;
-	if (window > SWAP_READAHEAD_MAX_BYTES)
-		window = SWAP_READAHEAD_MAX_BYTES;
-	uint64_t prev_end = slot_end(&a->swp);
-	struct list_head *pos = a->cache.next;
-	/* Skipped ones (busy, locked) count towards neither n nor the window:
-	 * bound the walk under the lock anyway. */
-	uint32_t visited = 0;
-
-	for (; pos != &vm->swapped && n < SWAP_READAHEAD_MAX && visited < 2 * SWAP_READAHEAD_MAX;
-	     pos = pos->next, visited++) {
-		struct vidmm_allocation *b = list_entry(pos, struct vidmm_allocation, cache);
-		uint64_t np = b->size >> shift;
-		/* Past a's batch only for a reader already in order (a marked
-		 * by the read-ahead before) and only where the data follows in
-		 * the file: the kernel's sequential read-ahead, not a guess. */
-		bool follows = b->swp.n_ext && b->swp.ext[0].off == prev_end;
-		if ((b->swap_batch != a->swap_batch && !(a->ra_window && follows)) ||
-		    bytes + b->size > window)
-			break;
-		prev_end = slot_end(&b->swp);
-		if (b->moving || b->destroyed || b->lock_count || b->op_pins || !b->swp.valid)
-			continue;
-		if (vm->sysmem.used + np > high_mark(vm) ||
-		    sysmem_alloc(&vm->sysmem, np, false, false, &b->pages))
-			break;
-		iov[n] = pages_iov(vm, &b->pages);
-		if (!iov[n]) {
-			sysmem_free(&vm->sysmem, &b->pages);
-			break;
-		}
-		req[n + 1] = (struct swap_req){ .slot = &b->swp, .iov = iov[n], .niov = b->pages.n_ext };
-		alloc_own(b);
-		ra[n++] = b;
-		bytes += b->size;
-	}
-	/* The marker: the first allocation this read-ahead stopped before (in
-	 * its batch or a later one) carries the window, for the reader who
-	 * comes to it next. */
-	if (pos != &vm->swapped)
-		list_entry(pos, struct vidmm_allocation, cache)->ra_window = window;
-	return n;
-}
-
-/* What a swap-in with read-ahead holds: about 20 KiB, on the heap rather
- * than on a client thread's stack (which may be small). */
-struct readahead {
-	struct vidmm_allocation *ra[SWAP_READAHEAD_MAX];
-	struct swap_req req[SWAP_READAHEAD_MAX + 1];
-	struct swap_iov *iov[SWAP_READAHEAD_MAX + 1];
-};
-
 int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	uint64_t t0 = now_ns();
 	/* A large allocation is a large read already: reading more with it
 	 * only makes its caller wait longer (measured: 2 MiB swap-in p50
-	 * 1.5 -> 4.1 ms for no throughput). Without memory for the read-ahead's
-	 * arrays, no read-ahead either: a alone. */
+	 * 1.5 -> 4.1 ms for no throughput); readahead.c reads after it
+	 * asynchronously instead. Without memory for the read-ahead's arrays,
+	 * no read-ahead either: a alone. */
 	struct readahead *rs = a->size < SWAP_READAHEAD_BELOW ? malloc(sizeof(*rs)) : NULL;
 	struct swap_req req1, *req = rs ? rs->req : &req1;
 	struct swap_iov *iov1, **iov = rs ? rs->iov : &iov1;
@@ -519,7 +425,7 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	ret = alloc_pages_locked(vm, a->size >> vm->gart.geo.page_shift, false, &a->pages);
 	if (ret)
 		goto out;
-	iov[0] = pages_iov(vm, &a->pages);
+	iov[0] = reclaim_pages_iov(vm, &a->pages);
 	if (!iov[0]) {
 		sysmem_free(&vm->sysmem, &a->pages);
 		ret = -ENOMEM;
@@ -527,30 +433,19 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	}
 	req[0] = (struct swap_req){ .slot = &a->swp, .iov = iov[0], .niov = a->pages.n_ext };
 	/* After a's pages: taking them may have dropped the lock. */
-	if (rs)
-		nra = pick_readahead_locked(vm, a, rs->ra, req, iov + 1);
+	if (rs) {
+		readahead_pick_locked(vm, a, rs);
+		nra = rs->n;
+	}
 	vm_unlock(vm);
 	if (nra)
 		swap_read_many(vm->swap, req, nra + 1);
 	else
 		req[0].result = swap_read(vm->swap, &a->swp, iov[0], a->pages.n_ext);
 	vm_lock(vm);
-	for (uint32_t i = 0; i <= nra; i++)
-		free(iov[i]);
-	/* Read ahead: back in memory, or as they were (a failed read-ahead is
-	 * not this call's error; their own swap-in tries again). */
-	for (uint32_t i = 0; i < nra; i++) {
-		struct vidmm_allocation *b = rs->ra[i];
-		if (req[i + 1].result) {
-			/* counted like any failed read, though no caller saw it */
-			sysmem_free(&vm->sysmem, &b->pages);
-			vm->st.swap_read_errors++;
-		} else {
-			mark_swapped_in_locked(vm, b);
-			vm->st.swap_readaheads++;
-		}
-		alloc_release_locked(vm, b);
-	}
+	free(iov[0]);
+	if (rs)
+		readahead_finish_locked(vm, rs, false);
 	if (req[0].result) {
 		/* Stays swapped with its slot: bad data is not handed out. */
 		sysmem_free(&vm->sysmem, &a->pages);
@@ -558,7 +453,9 @@ int swap_in_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		ret = -EIO;
 		goto out;
 	}
-	mark_swapped_in_locked(vm, a);
+	if (!nra)
+		readahead_after_single_locked(vm, a); /* while a is on the swapped list */
+	reclaim_mark_swapped_in_locked(vm, a);
 	vidmm_hist_record(&vm->hist[VIDMM_HIST_SWAP_IN], now_ns() - t0);
 out:
 	free(rs);
@@ -577,7 +474,7 @@ static void *reclaim_main(void *arg)
 		/* After the file filled up, wait for a slot to be freed (a
 		 * swap-in or a destroy) rather than retrying every period. */
 		bool blocked = vm->reclaim_blocked && vm->swap_slots_freed == vm->reclaim_blocked_gen;
-		if (!blocked && vm->sysmem.used > high_mark(vm)) {
+		if (!blocked && vm->sysmem.used > reclaim_high_mark(vm)) {
 			uint64_t target_free = client_limit(vm) - low_mark(vm);
 			uint64_t before = vm->st.swap_outs, full = vm->st.swap_full;
 			VIDMM_TRACE(&vm->tracer, reclaim_begin, VIDMM_TRACE_RECLAIM_BEGIN,
@@ -628,9 +525,16 @@ int reclaim_init(struct vidmm *vm, char *err, size_t err_len)
 	}
 	swap_register_region(vm->swap, sysmem_frame_cpu(&vm->sysmem, vm->sysmem.first_pfn),
 			     vm->sysmem.npages << vm->sysmem.page_shift);
+	ret = readahead_start(vm);
+	if (ret) {
+		swap_close(vm->swap);
+		vm->swap = NULL;
+		return ret;
+	}
 	if (!vm->cfg.no_background_reclaim) {
 		ret = pthread_create(&vm->reclaim_thread, NULL, reclaim_main, vm);
 		if (ret) {
+			readahead_stop(vm);
 			swap_close(vm->swap);
 			vm->swap = NULL;
 			return -ret;
@@ -642,6 +546,8 @@ int reclaim_init(struct vidmm *vm, char *err, size_t err_len)
 
 void reclaim_stop(struct vidmm *vm)
 {
+	/* The read-ahead thread too: it must not read what is being destroyed. */
+	readahead_stop(vm);
 	if (!vm->reclaim_running)
 		return;
 	vm_lock(vm);
@@ -707,7 +613,7 @@ static int swap_out_owned(struct vidmm *vm, struct vidmm_allocation *a)
 		if (ret)
 			goto err_slot;
 	}
-	iov = pages_iov(vm, &a->pages);
+	iov = reclaim_pages_iov(vm, &a->pages);
 	if (!iov) {
 		ret = -ENOMEM;
 		goto err_pages;

@@ -1485,6 +1485,12 @@ static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bo
 				return r;
 			continue;
 		}
+		/* The first use of what a read-ahead brought: the next window
+		 * starts (readahead.c). Not before a's owner is done: a reader
+		 * that caught up with the read-ahead thread waits for a here,
+		 * and the thread sets the trigger when it lets go. */
+		if (a->ra_next)
+			readahead_used_locked(vm, a);
 		if (a->residency == VIDMM_RESIDENT) {
 			if (!cpu || seg_cpu_visible(a->seg))
 				return 0;
@@ -1910,7 +1916,9 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 		return -EINVAL;
 	n = vm->engines.n_copy + vm->engines.n_job;
 	vm_lock(vm);
-	for (;;) {
+	/* Read-ahead queued by the calls before this one is their work too. */
+	ret = readahead_wait_idle_locked(vm, deadline);
+	for (; !ret;) {
 		memcpy(want, vm->issued, sizeof(want));
 		for (uint32_t e = 0; e < n && !ret; e++) {
 			uint64_t now = now_ns();

@@ -206,6 +206,11 @@ struct vidmm_config {
 	 * the budget, a thread swaps out down to reclaim_low_pct (0/0: 90/75). */
 	uint32_t reclaim_high_pct, reclaim_low_pct;
 	bool no_background_reclaim;
+	/* No asynchronous read-ahead: a reader that consumes swapped
+	 * allocations in file order gets only what each swap-in reads with it
+	 * (the default starts the next window on a thread of the manager when
+	 * the reader first uses what the last one brought). */
+	bool no_async_readahead;
 	/* Eviction policy within a priority level (vidmm_evict_policy_name
 	 * lists them; NULL or "": "lru"). An unknown name fails vidmm_init with
 	 * -EINVAL. Priorities, pins and the contiguous window hold for all. */
@@ -343,7 +348,9 @@ struct vidmm_stats {
 	uint64_t swap_write_errors, swap_read_errors;
 	uint64_t swap_full;                         /* swap-outs refused: no room in the file */
 	uint64_t swap_readaheads;                   /* allocations read back with another's
-						     * swap-in, before their own use (in swap_ins) */
+						     * swap-in or by the read-ahead thread, before
+						     * their own use (in swap_ins) */
+	uint64_t swap_async_readaheads;             /* of those, read by the read-ahead thread */
 	uint64_t reclaim_runs;                      /* background reclaim passes that swapped */
 	uint64_t reclaimed_bytes;                   /* bytes swapped out by background reclaim */
 	/* filled from the swap store at query time */
@@ -653,6 +660,10 @@ int vidmm_debug_swap_inject(vidmm_t *vm, bool on_write, int err, unsigned n);
  * probability p, from a stream seeded with seed; p 0 stops that kind.
  * -ENODEV without a swap file, -EINVAL for a bad kind or p outside [0, 1]. */
 int vidmm_debug_swap_fault(vidmm_t *vm, enum vidmm_swap_fault kind, double p, uint64_t seed);
+/* Pause (on = false) or resume the asynchronous read-ahead, so that a
+ * benchmark compares both in one manager; what is queued still runs.
+ * -ENODEV without a swap file or with vidmm_config.no_async_readahead. */
+int vidmm_debug_async_readahead(vidmm_t *vm, bool on);
 /* The swap file's descriptor (tests corrupt it through pwrite), or -ENODEV. */
 int vidmm_debug_swap_fd(vidmm_t *vm);
 /* Take the manager's lock while holding the swap store's: the inversion of

@@ -55,6 +55,7 @@ int vt_env_open(struct vt_env *e, const struct vt_env_opts *o, char *err, size_t
 	po.pipelined_paging = o->pipelined;
 	po.no_swap = o->no_swap;
 	po.no_background_reclaim = o->no_background_reclaim;
+	po.no_async_readahead = o->no_async_readahead;
 	po.evict_policy = o->evict_policy;
 	if (!o->no_swap) {
 		const char *t = getenv("TMPDIR");

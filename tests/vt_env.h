@@ -50,6 +50,7 @@ struct vt_env_opts {
 	bool no_clear;
 	bool force_buffered;
 	bool no_background_reclaim;
+	bool no_async_readahead;
 	uint32_t reclaim_high_pct, reclaim_low_pct;
 	const char *swap_root;        /* parent of the swap directory (NULL: $TMPDIR or /tmp) */
 };
