@@ -306,6 +306,8 @@ SWAP_ROW_RE = {
     "out": re.compile(r"swap-out \(pressure, batched\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"),
     "in": re.compile(r"swap-in \(1 thread, TOUCH jobs\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"),
     "in32": re.compile(r"swap-in \(32 threads, TOUCH jobs\)\s+([\d.]+)\s+([\d.]+)"),
+    "insync": re.compile(r"swap-in, no read-ahead thread\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"
+                         r".*thread on / off ([\d.]+)"),
     "lat": re.compile(r"swap-in latency per allocation: p50 ([\d.]+) us\s+p99 ([\d.]+) us"),
 }
 
@@ -353,6 +355,9 @@ def swap(tools, quick, swap_dir):
         m = SWAP_ROW_RE["in"].search(block)
         if m:
             v[f"{size} in"], v[f"{size} raw read"], v[f"{size} in ratio"] = map(float, m.groups())
+        m = SWAP_ROW_RE["insync"].search(block)
+        if m:
+            v[f"{size} in sync ratio"], v[f"{size} in thread gain"] = float(m.group(3)), float(m.group(4))
         m = SWAP_ROW_RE["in32"].search(block)
         if m:
             v[f"{size} in32 ratio"] = float(m.group(2))
@@ -378,10 +383,12 @@ def swap_table(runs):
                      spread(c("fio write")), spread(c("out / fio"), "{:.2f}"),
                      spread(c("in")), spread(c("raw read")), spread(c("in ratio"), "{:.2f}"),
                      spread(c("fio read")), spread(c("in / fio"), "{:.2f}"),
+                     spread(c("in sync ratio"), "{:.2f}"), spread(c("in thread gain"), "{:.2f}"),
                      spread(c("in32 ratio"), "{:.2f}"),
                      f"{spread(c('in p50 us'))} µs / {spread(c('in p99 us'))} µs"))
     return table(("allocation", "swap-out MB/s", "raw write", "ratio", "fio write", "ratio",
                   "swap-in MB/s", "raw read", "ratio", "fio read", "ratio",
+                  "without the read-ahead thread: ratio", "thread on / off",
                   "32-thread swap-in ratio", "swap-in p50 / p99"), rows)
 
 
