@@ -32,8 +32,9 @@ static enum tcpu_role role_of(const char *comm)
 		return TCPU_CLIENTS;
 	if (strncmp(comm, "emu-", 4) == 0)
 		return TCPU_ENGINES;
-	/* reclaim, and io_uring's workers (io-wq, SQPOLL) for swap I/O */
-	if (strcmp(comm, "vidmm-reclaim") == 0 || strncmp(comm, "iou-", 4) == 0)
+	/* reclaim, read-ahead, and io_uring's workers (io-wq, SQPOLL) for swap I/O */
+	if (strcmp(comm, "vidmm-reclaim") == 0 || strcmp(comm, "vidmm-readahead") == 0 ||
+	    strncmp(comm, "iou-", 4) == 0)
 		return TCPU_MANAGER;
 	return TCPU_HARNESS;
 }
