@@ -178,6 +178,8 @@ struct vidmm_allocation {
 	vidmm_handle_t ra_next;   /* read ahead, not yet used: its first use starts
 				   * the asynchronous read-ahead of this swapped
 				   * allocation (readahead.c's trigger); 0: none */
+	struct readahead *ra_queued; /* owned by a read-ahead window not yet started:
+				      * a user takes it back (readahead.c) */
 	/* On vm->evicted[priority] (the system-cache list) while EVICTED, on
 	 * vm->swapped while SWAPPED; LRU order in both. */
 	struct list_head cache;
@@ -336,7 +338,9 @@ struct vidmm {
 		pthread_cond_t cv;     /* work queued, or stop */
 		bool running, stop;
 		bool paused;           /* vidmm_debug_async_readahead */
-		bool busy;             /* a read-ahead is being picked or read */
+		bool held;             /* vidmm_debug_readahead_hold */
+		bool busy;             /* a window is being read */
+		uint64_t queued, done; /* windows queued, and read or given back */
 		uint32_t head, count;
 		struct readahead *q[8]; /* picked and owned, to be read */
 	} ra;
@@ -457,6 +461,11 @@ void readahead_finish_locked(struct vidmm *vm, struct readahead *rs, bool async)
 void readahead_after_single_locked(struct vidmm *vm, struct vidmm_allocation *a);
 /* a (ra_next set) is used for the first time since it was read ahead. */
 void readahead_used_locked(struct vidmm *vm, struct vidmm_allocation *a);
+/* a (ra_queued set) is wanted now: its window, not started yet, leaves the
+ * queue and is read on the caller's thread (vm->lock dropped meanwhile). */
+void readahead_run_queued_locked(struct vidmm *vm, struct vidmm_allocation *a);
+/* Give back every window not yet started (their pages): true if any. */
+bool readahead_cancel_queued_locked(struct vidmm *vm);
 int readahead_start(struct vidmm *vm);
 void readahead_stop(struct vidmm *vm);
 /* Wait until no asynchronous read-ahead is queued or running: 0 or

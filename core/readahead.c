@@ -148,15 +148,70 @@ void readahead_pick_locked(struct vidmm *vm, struct vidmm_allocation *a, struct 
 			 next_window(a->ra_window, SWAP_READAHEAD_MAX_BYTES), rs);
 }
 
-/* Release what rs took without reading it: as it was, swapped. */
+/* Release entry i of rs without reading it: as it was, swapped. */
+static void give_back_locked(struct vidmm *vm, struct readahead *rs, uint32_t i)
+{
+	struct vidmm_allocation *b = rs->ra[i];
+
+	free(rs->iov[i + 1]);
+	sysmem_free(&vm->sysmem, &b->pages);
+	b->ra_queued = NULL;
+	alloc_release_locked(vm, b);
+}
+
 static void cancel_locked(struct vidmm *vm, struct readahead *rs)
 {
-	for (uint32_t i = 0; i < rs->n; i++) {
-		free(rs->iov[i + 1]);
-		sysmem_free(&vm->sysmem, &rs->ra[i]->pages);
-		alloc_release_locked(vm, rs->ra[i]);
-	}
+	for (uint32_t i = 0; i < rs->n; i++)
+		give_back_locked(vm, rs, i);
 	rs->n = 0;
+}
+
+/* The thread's side and a user's: rs leaves the queue (or was just taken
+ * from its head) and is read now on the calling thread's ring. */
+static void read_window_locked(struct vidmm *vm, struct readahead *rs)
+{
+	/* Started: from now on a user waits for it as for any mover. */
+	for (uint32_t i = 0; i < rs->n; i++)
+		rs->ra[i]->ra_queued = NULL;
+	/* No swap_in trace event: those are a caller's swap-ins (and their
+	 * read-ahead); these reads are on the store's I/O events. */
+	if (rs->n) {
+		vm_unlock(vm);
+		swap_read_many(vm->swap, rs->req + 1, rs->n);
+		vm_lock(vm);
+	}
+	readahead_finish_locked(vm, rs, true);
+	free(rs);
+	vm->ra.done++;
+	pthread_cond_broadcast(&vm->moved);
+}
+
+void readahead_run_queued_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	struct readahead *rs = a->ra_queued;
+	uint32_t k = 0;
+
+	while (k < vm->ra.count && vm->ra.q[(vm->ra.head + k) % RA_QUEUE] != rs)
+		k++;
+	if (k == vm->ra.count)
+		return; /* not queued: cannot happen (ra_queued is exact) */
+	for (; k + 1 < vm->ra.count; k++)
+		vm->ra.q[(vm->ra.head + k) % RA_QUEUE] = vm->ra.q[(vm->ra.head + k + 1) % RA_QUEUE];
+	vm->ra.count--;
+	read_window_locked(vm, rs);
+}
+
+bool readahead_cancel_queued_locked(struct vidmm *vm)
+{
+	bool any = false;
+
+	for (uint32_t k = 0; k < vm->ra.count; k++) {
+		struct readahead *rs = vm->ra.q[(vm->ra.head + k) % RA_QUEUE];
+
+		any |= rs->n != 0;
+		cancel_locked(vm, rs);
+	}
+	return any;
 }
 
 /*
@@ -185,7 +240,10 @@ static void enqueue_locked(struct vidmm *vm, vidmm_handle_t h)
 		free(rs);
 		return;
 	}
+	for (uint32_t i = 0; i < rs->n; i++)
+		rs->ra[i]->ra_queued = rs;
 	vm->ra.q[(vm->ra.head + vm->ra.count++) % RA_QUEUE] = rs;
+	vm->ra.queued++;
 	pthread_cond_signal(&vm->ra.cv);
 }
 
@@ -248,7 +306,7 @@ static void *readahead_main(void *arg)
 	pthread_setname_np(pthread_self(), "vidmm-readahead");
 	vm_lock(vm);
 	while (!vm->ra.stop) {
-		if (!vm->ra.count) {
+		if (!vm->ra.count || vm->ra.held) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
@@ -259,15 +317,8 @@ static void *readahead_main(void *arg)
 		vm->ra.head = (vm->ra.head + 1) % RA_QUEUE;
 		vm->ra.count--;
 		vm->ra.busy = true;
-		/* No swap_in trace event: those are a caller's swap-ins (and
-		 * their read-ahead); these reads are on the store's I/O events. */
-		vm_unlock(vm);
-		swap_read_many(vm->swap, rs->req + 1, rs->n);
-		vm_lock(vm);
-		readahead_finish_locked(vm, rs, true);
-		free(rs);
+		read_window_locked(vm, rs);
 		vm->ra.busy = false;
-		pthread_cond_broadcast(&vm->moved);
 	}
 	/* Stopping (the manager is going): what is still queued goes back
 	 * unread. */
@@ -277,6 +328,7 @@ static void *readahead_main(void *arg)
 		vm->ra.count--;
 		cancel_locked(vm, rs);
 		free(rs);
+		vm->ra.done++;
 	}
 	vm_unlock(vm);
 	return NULL;
@@ -315,7 +367,11 @@ void readahead_stop(struct vidmm *vm)
 
 int readahead_wait_idle_locked(struct vidmm *vm, uint64_t deadline)
 {
-	while (vm->ra.count || vm->ra.busy) {
+	/* The windows queued so far, not those other threads queue meanwhile:
+	 * a reader streaming in order must not keep this call waiting. */
+	uint64_t want = vm->ra.queued;
+
+	while (vm->ra.done < want && vm->ra.running) {
 		if (now_ns() >= deadline)
 			return -ETIMEDOUT;
 		struct timespec ts;
@@ -326,6 +382,20 @@ int readahead_wait_idle_locked(struct vidmm *vm, uint64_t deadline)
 		vm_cond_timedwait(vm, &vm->moved, &ts);
 	}
 	return 0;
+}
+
+int vidmm_debug_readahead_hold(vidmm_t *vm, bool hold)
+{
+	if (!vm)
+		return -EINVAL;
+	vm_lock(vm);
+	int ret = vm->ra.running ? 0 : -ENODEV;
+	if (!ret) {
+		vm->ra.held = hold;
+		pthread_cond_signal(&vm->ra.cv);
+	}
+	vm_unlock(vm);
+	return ret;
 }
 
 int vidmm_debug_async_readahead(vidmm_t *vm, bool on)

@@ -371,6 +371,10 @@ int alloc_pages_locked(struct vidmm *vm, uint64_t npages, bool contiguous,
 		}
 		if (vm->swap && !do_swap_out_locked(vm, npages, false))
 			continue;
+		/* Pages taken for read-ahead not started yet are a guess:
+		 * they go before anybody waits. */
+		if (readahead_cancel_queued_locked(vm))
+			continue;
 		/* Nothing (more) to swap out: memory on its way back is waited
 		 * for once. */
 		if (waited || !wait_pending_frees_locked(vm, npages))

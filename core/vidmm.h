@@ -350,7 +350,9 @@ struct vidmm_stats {
 	uint64_t swap_readaheads;                   /* allocations read back with another's
 						     * swap-in or by the read-ahead thread, before
 						     * their own use (in swap_ins) */
-	uint64_t swap_async_readaheads;             /* of those, read by the read-ahead thread */
+	uint64_t swap_async_readaheads;             /* of those, read in asynchronous windows (by
+						     * the read-ahead thread, or by a user that
+						     * needed one before the thread started it) */
 	uint64_t reclaim_runs;                      /* background reclaim passes that swapped */
 	uint64_t reclaimed_bytes;                   /* bytes swapped out by background reclaim */
 	/* filled from the swap store at query time */
@@ -664,6 +666,10 @@ int vidmm_debug_swap_fault(vidmm_t *vm, enum vidmm_swap_fault kind, double p, ui
  * benchmark compares both in one manager; what is queued still runs.
  * -ENODEV without a swap file or with vidmm_config.no_async_readahead. */
 int vidmm_debug_async_readahead(vidmm_t *vm, bool on);
+/* Hold the read-ahead thread: windows are still picked and queued, but none
+ * starts until released, so tests can reach the queued state. -ENODEV as
+ * vidmm_debug_async_readahead. */
+int vidmm_debug_readahead_hold(vidmm_t *vm, bool hold);
 /* The swap file's descriptor (tests corrupt it through pwrite), or -ENODEV. */
 int vidmm_debug_swap_fd(vidmm_t *vm);
 /* Take the manager's lock while holding the swap store's: the inversion of

@@ -1824,7 +1824,11 @@ static void swap_all_out(struct vt_env *e, const vidmm_handle_t *h, int n, uint6
  * order starts the thread at once. Every allocation keeps its data; a
  * destroy of everything while the thread reads leaves the manager
  * consistent with nothing held (ASan: nothing leaked), and vidmm_wait_idle
- * returns only once the thread is idle.
+ * returns only once the thread is idle. With the thread held
+ * (vidmm_debug_readahead_hold), a window is queued and owned but not
+ * started: a reader that needs an allocation in it reads the window itself
+ * instead of waiting behind the thread, and a manager destroyed with a
+ * window still queued gives it back unread (ASan: nothing leaked).
  */
 static void swap_readahead_async(void **state)
 {
@@ -1899,6 +1903,34 @@ static void swap_readahead_async(void **state)
 		       s2.swap_used_bytes);
 		assert_int_equal(s2.allocations, 0);
 		assert_int_equal(s2.swap_used_bytes, 0);
+		if (mode == 0) {
+			for (int i = 0; i < N; i++) {
+				h[i] = create_in(e, e->local_invis, 64 * 1024, VIDMM_PRIO_NORMAL, 0);
+				gpu_fill(e->vm, h[i], seed + (uint64_t)i);
+			}
+			swap_all_out(e, h, N, 64 * 1024);
+			assert_int_equal(vidmm_debug_readahead_hold(e->vm, true), 0);
+			/* 0 reads 1..64; the use of 1 queues 65..192 (8 MiB) */
+			expect_verify(e->vm, h[0], seed, "the first");
+			expect_verify(e->vm, h[1], seed + 1, "the second");
+			struct vidmm_stats q0 = stats_of(e->vm);
+			assert_int_equal(residency_of(e->vm, h[100]), VIDMM_SWAPPED);
+			expect_verify(e->vm, h[100], seed + 100, "one in a queued window");
+			struct vidmm_stats q1 = stats_of(e->vm);
+			printf("held: a use inside the queued window read %" PRIu64 " (by the window: %"
+			       PRIu64 ")\n", q1.swap_ins - q0.swap_ins,
+			       q1.swap_async_readaheads - q0.swap_async_readaheads);
+			assert_int_equal(q1.swap_async_readaheads - q0.swap_async_readaheads, 128);
+			assert_int_equal(q1.swap_ins - q0.swap_ins, 128);
+			assert_int_equal(residency_of(e->vm, h[65]), VIDMM_EVICTED);
+			/* the use of 65 queues 193..448 (16 MiB); destroy some of
+			 * them, then the manager, with the window still queued */
+			expect_verify(e->vm, h[65], seed + 65, "the first of the window");
+			assert_int_equal(residency_of(e->vm, h[300]), VIDMM_SWAPPED);
+			for (int i = 250; i < 350; i++)
+				assert_int_equal(vidmm_destroy_allocation(e->vm, h[i]), 0);
+			vt_check(e->vm, "a window queued, some of it destroyed");
+		}
 		vt_env_down(e);
 	}
 }
