@@ -743,9 +743,11 @@ static void swap_enospc(void **state)
 
 static void swap_eio(void **state)
 {
-	/* No background reclaim: an injected fault must hit the I/O this case
-	 * starts, not one the reclaim thread happens to issue. */
-	struct vt_env_opts o = { .sysmem = 48 * MIB, .no_background_reclaim = true };
+	/* No background reclaim or read-ahead thread: an injected fault must
+	 * hit the I/O this case starts, not one another thread happens to
+	 * issue. */
+	struct vt_env_opts o = { .sysmem = 48 * MIB, .no_background_reclaim = true,
+				 .no_async_readahead = true };
 	struct vt_env *e = vt_env_up(&o);
 	uint64_t seed = vt_seed("SWAP-EIO");
 	struct vt_rng rng;
@@ -976,7 +978,8 @@ static void corrupt_case(struct vt_env *e, vidmm_handle_t h, uint64_t size, uint
 static void swap_corrupt(void **state)
 {
 	/* A small file: the scans for the pattern words read all of it. */
-	struct vt_env_opts o = { .swap = 32 * MIB, .no_background_reclaim = true };
+	struct vt_env_opts o = { .swap = 32 * MIB, .no_background_reclaim = true,
+				 .no_async_readahead = true };
 	struct vt_env *e = vt_env_up(&o);
 	uint64_t seed = vt_seed("SWAP-CORRUPT");
 	struct vt_rng rng;
@@ -1133,9 +1136,11 @@ static void memlock_child(uint64_t seed, const char *root, uid_t uid)
 	/* A 6 MiB pool with 4 MiB of this user's lock limit already taken by
 	 * another ring: the kernel refuses the registration (the limit binds,
 	 * not just the store's own check), and swap falls back to plain
-	 * buffers. One ring in the manager: no reclaim thread doing I/O. */
+	 * buffers. One ring in the manager: no reclaim or read-ahead thread doing
+	 * I/O. */
 	const struct vt_env_opts fit = { .sysmem = 6 * MIB, .sysmem_reserve = 2 * MIB,
-				      .no_background_reclaim = true, .swap_root = root };
+				      .no_background_reclaim = true, .no_async_readahead = true,
+				      .swap_root = root };
 	struct io_uring other;
 	void *held = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHILD_CHECK(held != MAP_FAILED);
