@@ -491,8 +491,13 @@ static void compare_pairing(void **state)
 	vt_show("window vs bounce, --pair", &r);
 	verdict(&r, &reg, &imp, &unch, &inc);
 	assert_true(reg + imp + unch + inc > 0);
-	/* bounce pages through the CPU: slower page-ins, and compare says so */
+	/* bounce pages through the CPU: slower page-ins, and compare says so.
+	 * Not in a sanitizer build: there ASan's checks on every copy cost
+	 * more than the second copy does (33 of 34 metrics "unchanged" in the
+	 * run that failed it), so its timings say nothing about the modes. */
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 	assert_non_null(line_with(r.out, "page_in", "regressed"));
+#endif
 
 	/* a profile mismatch is said at the top */
 	make(big, (const char *[]){ "oversubscribe", "--duration", "0.2", "--repeat", "4", "--seed",
