@@ -462,8 +462,9 @@ void readahead_after_single_locked(struct vidmm *vm, struct vidmm_allocation *a)
 /* a (ra_next set) is used for the first time since it was read ahead. */
 void readahead_used_locked(struct vidmm *vm, struct vidmm_allocation *a);
 /* a (ra_queued set) is wanted now: its window, not started yet, leaves the
- * queue and is read on the caller's thread (vm->lock dropped meanwhile). */
-void readahead_run_queued_locked(struct vidmm *vm, struct vidmm_allocation *a);
+ * queue and is read on the caller's thread (vm->lock dropped meanwhile),
+ * unless the thread is about to start it. Returns whether it was read. */
+bool readahead_run_queued_locked(struct vidmm *vm, struct vidmm_allocation *a);
 /* Give back every window not yet started (their pages): true if any. */
 bool readahead_cancel_queued_locked(struct vidmm *vm);
 int readahead_start(struct vidmm *vm);

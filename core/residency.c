@@ -1479,13 +1479,11 @@ static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bo
 	for (;;) {
 		if (a->destroyed)
 			return -EBADF;
-		if (a->moving && a->ra_queued) {
-			/* In a read-ahead window the thread has not started:
-			 * read it here rather than wait behind the thread's
-			 * queue (other readers' windows included). */
-			readahead_run_queued_locked(vm, a);
+		/* In a read-ahead window the thread has not started: read
+		 * it here rather than wait behind the thread's queue (other
+		 * readers' windows included). */
+		if (a->moving && a->ra_queued && readahead_run_queued_locked(vm, a))
 			continue;
-		}
 		if (a->moving) {
 			int r = wait_owner(vm, a, deadline);
 			if (r)
