@@ -1940,6 +1940,64 @@ static void swap_readahead_async(void **state)
 	}
 }
 
+/* ---- SWAP-READAHEAD-GIVES-BACK ------------------------------------------------------------ */
+
+/*
+ * Pages taken for a read-ahead window that has not started are a guess: an
+ * allocation that finds no other page, and nothing more to swap out (the
+ * swap file is full), gets them, and the window goes back unread, its
+ * allocations swapped as they were and readable later. Without the give-back
+ * the allocation below fails with -ENOMEM.
+ */
+static void swap_readahead_gives_back(void **state)
+{
+	enum { N = 512 };
+	const uint64_t sz = 64 * 1024;
+	/* the swap file holds the data set and no more */
+	struct vt_env_opts o = { .profile = "default", .sysmem = 96 * MIB,
+				 .sysmem_reserve = 8 * MIB, .swap = N * sz,
+				 .no_background_reclaim = true };
+	struct vt_env *e = vt_env_up(&o);
+	uint64_t seed = vt_seed("SWAP-READAHEAD-GIVES-BACK");
+	static vidmm_handle_t h[N];
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		h[i] = create_in(e, e->local_invis, sz, VIDMM_PRIO_NORMAL, 0);
+		gpu_fill(e->vm, h[i], seed + (uint64_t)i);
+	}
+	swap_all_out(e, h, N, sz);
+	assert_int_equal(stats_of(e->vm).swap_used_bytes, (uint64_t)N * sz);
+	assert_int_equal(vidmm_debug_readahead_hold(e->vm, true), 0);
+	/* 0 reads 1..64 (4 MiB) back; the use of 1 queues 65..192 (8 MiB) */
+	expect_verify(e->vm, h[0], seed, "the first");
+	expect_verify(e->vm, h[1], seed + 1, "the second");
+	struct vidmm_stats s0 = stats_of(e->vm);
+	assert_int_equal(residency_of(e->vm, h[65]), VIDMM_SWAPPED);
+	/* Every free client page and 6 MiB more: swapping 2..64 out again
+	 * (the file has room for 65) gives 4, the queued window 8. */
+	uint64_t free_b = (s0.sysmem_pages_budget - s0.sysmem_pages_reserve - s0.sysmem_pages_used) *
+			  4096;
+	vidmm_handle_t p = 0;
+	int ret = try_create(e->vm, e->pcie_unsnoop, free_b + 6 * MIB, VIDMM_PRIO_HIGH, 0, &p);
+	struct vidmm_stats s1 = stats_of(e->vm);
+	printf("a create of %" PRIu64 " MiB with a window queued: %s; %" PRIu64 " swapped out again, "
+	       "%" PRIu64 " swapped\n", (free_b + 6 * MIB) >> 20, vidmm_strerror(ret),
+	       s1.swap_outs - s0.swap_outs, s1.swapped_allocations);
+	assert_int_equal(ret, 0);
+	assert_int_equal(residency_of(e->vm, h[65]), VIDMM_SWAPPED);
+	vt_check(e->vm, "after the give-back");
+	assert_int_equal(vidmm_destroy_allocation(e->vm, p), 0);
+	assert_int_equal(vidmm_debug_readahead_hold(e->vm, false), 0);
+	for (int i = 0; i < N; i++)
+		expect_verify(e->vm, h[i], seed + (uint64_t)i, "after the give-back");
+	assert_int_equal(vidmm_wait_idle(e->vm, 10ull * 1000 * MS), 0);
+	vt_check(e->vm, "after reading everything");
+	for (int i = 0; i < N; i++)
+		assert_int_equal(vidmm_destroy_allocation(e->vm, h[i]), 0);
+	vt_env_down(e);
+}
+
 /* ---- SYSMEM-WAITS-FOR-PENDING-FREE ------------------------------------------------------ */
 
 /* System pages of an allocation destroyed while busy (its clear on create
@@ -1995,6 +2053,7 @@ int main(int argc, char **argv)
 		VT_CASE("SYSMEM-WAITS-FOR-PENDING-FREE", sysmem_waits_for_pending_free),
 		VT_CASE("SWAP-READAHEAD-RAMP", swap_readahead_ramp),
 		VT_CASE("SWAP-READAHEAD-ASYNC", swap_readahead_async),
+		VT_CASE("SWAP-READAHEAD-GIVES-BACK", swap_readahead_gives_back),
 		VT_CASE("SWAP-SMALL-BATCHED", swap_small_batched),
 	};
 	return VT_MAIN("swap", cases);
