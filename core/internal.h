@@ -465,6 +465,8 @@ void readahead_used_locked(struct vidmm *vm, struct vidmm_allocation *a);
  * queue and is read on the caller's thread (vm->lock dropped meanwhile),
  * unless the thread is about to start it. Returns whether it was read. */
 bool readahead_run_queued_locked(struct vidmm *vm, struct vidmm_allocation *a);
+/* Take a (ra_queued set) out of its window, as it was: SWAPPED, no owner. */
+void readahead_drop_locked(struct vidmm *vm, struct vidmm_allocation *a);
 /* Give back every window not yet started (their pages): true if any. */
 bool readahead_cancel_queued_locked(struct vidmm *vm);
 int readahead_start(struct vidmm *vm);

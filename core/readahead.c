@@ -209,6 +209,23 @@ bool readahead_run_queued_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	return true;
 }
 
+void readahead_drop_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	struct readahead *rs = a->ra_queued;
+	uint32_t i = 0;
+
+	while (i < rs->n && rs->ra[i] != a)
+		i++;
+	if (i == rs->n)
+		return; /* cannot happen: ra_queued is exact */
+	give_back_locked(vm, rs, i);
+	/* the rest keep their file order */
+	memmove(&rs->ra[i], &rs->ra[i + 1], (rs->n - i - 1) * sizeof(rs->ra[0]));
+	memmove(&rs->req[i + 1], &rs->req[i + 2], (rs->n - i - 1) * sizeof(rs->req[0]));
+	memmove(&rs->iov[i + 1], &rs->iov[i + 2], (rs->n - i - 1) * sizeof(rs->iov[0]));
+	rs->n--;
+}
+
 bool readahead_cancel_queued_locked(struct vidmm *vm)
 {
 	bool any = false;

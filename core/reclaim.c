@@ -675,6 +675,9 @@ int vidmm_swap_out(vidmm_t *vm, vidmm_handle_t h)
 		ret = -EBADF;
 	} else if (!vm->swap) {
 		ret = -ENODEV;
+	} else if (a->moving && a->ra_queued) {
+		/* swapped, and a guess was about to read it back: no more */
+		readahead_drop_locked(vm, a);
 	} else if (a->moving || a->lock_count || a->op_pins ||
 		   (a->flags & VIDMM_ALLOC_UNPAGABLE) || alloc_busy_locked(vm, a)) {
 		ret = a->residency == VIDMM_SWAPPED && !a->moving ? 0 : -EBUSY;

@@ -1895,6 +1895,8 @@ int vidmm_evict(vidmm_t *vm, vidmm_handle_t h)
 	a = handle_lookup_locked(vm, h);
 	if (!a)
 		ret = -EBADF;
+	else if (a->moving && a->ra_queued)
+		ret = 0; /* swapped, in a read-ahead window not started: not resident */
 	else if (a->moving || pinned(a) || alloc_busy_locked(vm, a))
 		ret = a->residency == VIDMM_RESIDENT || a->moving ? -EBUSY : 0;
 	else if (a->residency != VIDMM_RESIDENT)

@@ -1832,8 +1832,9 @@ static void swap_all_out(struct vt_env *e, const vidmm_handle_t *h, int n, uint6
  * returns only once the thread is idle. With the thread held
  * (vidmm_debug_readahead_hold), a window is queued and owned but not
  * started: a reader that needs an allocation in it reads the window itself
- * instead of waiting behind the thread, and a manager destroyed with a
- * window still queued gives it back unread (ASan: nothing leaked).
+ * instead of waiting behind the thread, an evict or a swap-out of one in it
+ * succeeds, and a manager destroyed with a window still queued gives it
+ * back unread (ASan: nothing leaked).
  */
 static void swap_readahead_async(void **state)
 {
@@ -1932,6 +1933,12 @@ static void swap_readahead_async(void **state)
 			 * them, then the manager, with the window still queued */
 			expect_verify(e->vm, h[65], seed + 65, "the first of the window");
 			assert_int_equal(residency_of(e->vm, h[300]), VIDMM_SWAPPED);
+			/* an evict or swap-out of one in the queued window is
+			 * done, not -EBUSY (the swap-out takes it out of it) */
+			assert_int_equal(vidmm_evict(e->vm, h[200]), 0);
+			assert_int_equal(vidmm_swap_out(e->vm, h[201]), 0);
+			assert_int_equal(residency_of(e->vm, h[201]), VIDMM_SWAPPED);
+			vt_check(e->vm, "a swap-out out of a queued window");
 			for (int i = 250; i < 350; i++)
 				assert_int_equal(vidmm_destroy_allocation(e->vm, h[i]), 0);
 			vt_check(e->vm, "a window queued, some of it destroyed");
