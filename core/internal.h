@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "heap.h"
 #include "list.h"
@@ -366,6 +367,19 @@ static inline void vm_unlock(struct vidmm *vm)
 static inline int vm_cond_timedwait(struct vidmm *vm, pthread_cond_t *cv, const struct timespec *ts)
 {
 	return lockstat_cond_timedwait(cv, &vm->lock, &vm->lockstat, ts);
+}
+
+/* Wait on cv (vm->lock held) for at most ms milliseconds. */
+static inline void vm_cond_wait_ms(struct vidmm *vm, pthread_cond_t *cv, unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	vm_cond_timedwait(vm, cv, &ts);
 }
 
 /* ---- fences and residency (fence.c, residency.c) ------------------------------ */

@@ -92,8 +92,17 @@ static uint64_t next_window(uint64_t marked, uint64_t cap)
 	return w > cap ? cap : w;
 }
 
+/* Whether b comes next for a read-ahead: in batch, or, for a reader already
+ * in order, with its data starting where the last one's ends in the file
+ * (the kernel's sequential read-ahead, not a guess). */
+static bool continues(const struct vidmm_allocation *b, uint64_t batch, uint64_t prev_end,
+		      bool in_order)
+{
+	return b->swap_batch == batch || (in_order && b->swp.n_ext && b->swp.ext[0].off == prev_end);
+}
+
 /*
- * Walk the swapped list from pos, taking into rs (from rs->n on) the
+ * Walk the swapped list from pos, taking into rs (emptied first) the
  * allocations of batch, and for a reader in order those whose data follows
  * in the file, up to window bytes; own them and take their pages. The first
  * one not taken gets the window as its marker. Skipped ones (busy, locked)
@@ -106,14 +115,14 @@ static void pick_from_locked(struct vidmm *vm, struct list_head *pos, uint64_t b
 	uint64_t bytes = 0, shift = vm->gart.geo.page_shift;
 	uint32_t visited = 0;
 
+	rs->n = 0;
 	rs->stop = 0;
 	for (; pos != &vm->swapped && rs->n < SWAP_READAHEAD_MAX && visited < 2 * SWAP_READAHEAD_MAX;
 	     pos = pos->next, visited++) {
 		struct vidmm_allocation *b = list_entry(pos, struct vidmm_allocation, cache);
 		uint64_t np = b->size >> shift;
-		bool follows = b->swp.n_ext && b->swp.ext[0].off == prev_end;
 
-		if ((b->swap_batch != batch && !(in_order && follows)) || bytes + b->size > window)
+		if (!continues(b, batch, prev_end, in_order) || bytes + b->size > window)
 			break;
 		prev_end = slot_end(&b->swp);
 		if (b->moving || b->destroyed || b->lock_count || b->op_pins || !b->swp.valid)
@@ -143,7 +152,6 @@ static void pick_from_locked(struct vidmm *vm, struct list_head *pos, uint64_t b
 
 void readahead_pick_locked(struct vidmm *vm, struct vidmm_allocation *a, struct readahead *rs)
 {
-	rs->n = 0;
 	pick_from_locked(vm, a->cache.next, a->swap_batch, slot_end(&a->swp), a->ra_window != 0,
 			 next_window(a->ra_window, SWAP_READAHEAD_MAX_BYTES), rs);
 }
@@ -258,7 +266,6 @@ static void enqueue_locked(struct vidmm *vm, vidmm_handle_t h)
 	struct readahead *rs = malloc(sizeof(*rs));
 	if (!rs)
 		return;
-	rs->n = 0;
 	pick_from_locked(vm, &m->cache, m->swap_batch, m->swp.ext[0].off, true,
 			 next_window(m->ra_window, SWAP_READAHEAD_ASYNC_MAX_BYTES), rs);
 	if (!rs->n) {
@@ -307,9 +314,8 @@ void readahead_after_single_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	if (pos == &vm->swapped)
 		return;
 	struct vidmm_allocation *b = list_entry(pos, struct vidmm_allocation, cache);
-	bool follows = b->swp.n_ext && b->swp.ext[0].off == slot_end(&a->swp);
 
-	if (b->swap_batch != a->swap_batch && !(a->ra_window && follows))
+	if (!continues(b, a->swap_batch, slot_end(&a->swp), a->ra_window != 0))
 		return;
 	b->ra_window = next_window(a->ra_window, SWAP_READAHEAD_MAX_BYTES);
 	if (a->ra_window)
@@ -324,6 +330,15 @@ void readahead_used_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	enqueue_locked(vm, h);
 }
 
+static struct readahead *dequeue_locked(struct vidmm *vm)
+{
+	struct readahead *rs = vm->ra.q[vm->ra.head];
+
+	vm->ra.head = (vm->ra.head + 1) % RA_QUEUE;
+	vm->ra.count--;
+	return rs;
+}
+
 static void *readahead_main(void *arg)
 {
 	struct vidmm *vm = arg;
@@ -332,15 +347,10 @@ static void *readahead_main(void *arg)
 	vm_lock(vm);
 	while (!vm->ra.stop) {
 		if (!vm->ra.count || vm->ra.held) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			vm_cond_timedwait(vm, &vm->ra.cv, &ts);
+			vm_cond_wait_ms(vm, &vm->ra.cv, 1000);
 			continue;
 		}
-		struct readahead *rs = vm->ra.q[vm->ra.head];
-		vm->ra.head = (vm->ra.head + 1) % RA_QUEUE;
-		vm->ra.count--;
+		struct readahead *rs = dequeue_locked(vm);
 		vm->ra.busy = true;
 		read_window_locked(vm, rs);
 		vm->ra.busy = false;
@@ -348,9 +358,7 @@ static void *readahead_main(void *arg)
 	/* Stopping (the manager is going): what is still queued goes back
 	 * unread. */
 	while (vm->ra.count) {
-		struct readahead *rs = vm->ra.q[vm->ra.head];
-		vm->ra.head = (vm->ra.head + 1) % RA_QUEUE;
-		vm->ra.count--;
+		struct readahead *rs = dequeue_locked(vm);
 		cancel_locked(vm, rs);
 		free(rs);
 		vm->ra.done++;
@@ -399,12 +407,7 @@ int readahead_wait_idle_locked(struct vidmm *vm, uint64_t deadline)
 	while (vm->ra.done < want && vm->ra.running) {
 		if (now_ns() >= deadline)
 			return -ETIMEDOUT;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 10000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		vm_cond_timedwait(vm, &vm->moved, &ts);
+		vm_cond_wait_ms(vm, &vm->moved, 10);
 	}
 	return 0;
 }

@@ -491,13 +491,8 @@ static void *reclaim_main(void *arg)
 			vm->reclaim_blocked = vm->st.swap_full != full;
 			vm->reclaim_blocked_gen = vm->swap_slots_freed;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
 		if (!vm->reclaim_stop)
-			vm_cond_timedwait(vm, &vm->reclaim_cv, &ts);
+			vm_cond_wait_ms(vm, &vm->reclaim_cv, 100);
 	}
 	vm_unlock(vm);
 	return NULL;

@@ -94,13 +94,7 @@ static enum heap_mode alloc_mode(const struct vidmm_allocation *a)
 /* Wait on the "something moved" condition, at most ms milliseconds. */
 static void wait_moved(struct vidmm *vm, unsigned ms)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (long)ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	vm_cond_timedwait(vm, &vm->moved, &ts);
+	vm_cond_wait_ms(vm, &vm->moved, ms);
 }
 
 /* Wait until a has no owner: 0, or -EBUSY past deadline. The caller keeps a

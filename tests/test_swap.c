@@ -1877,7 +1877,7 @@ static void swap_readahead_async(void **state)
 			assert_int_equal(s1.swap_read_errors, 0);
 			if (mode == 1) {
 				assert_int_equal(async, 0);
-				/* the ramp: 64 KiB 0, 65, 193, 449; 2 MiB one by one */
+				/* the ramp: 64 KiB misses at 0, 65, 194, 451; 2 MiB one by one */
 				assert_int_equal(own, part ? (uint64_t)n : 4);
 			} else {
 				/* the first two at most (a 2 MiB reader is in
