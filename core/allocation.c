@@ -66,6 +66,7 @@
  * checked by vidmm_check (check.c).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,67 @@ struct vidmm_allocation *handle_lookup_locked(struct vidmm *vm, vidmm_handle_t h
 }
 
 /*
+ * The descriptor in h's slot, without vm->lock, or NULL: possibly stale.
+ * The table may grow meanwhile (an old array stays readable: the growth in
+ * slot_reserve_locked keeps it), and the descriptor may be freed and reused
+ * meanwhile (descriptors are type-stable, so locking its resv is safe). The
+ * caller decides under a->resv, by a->pub_handle == h.
+ */
+struct vidmm_allocation *handle_peek(struct vidmm *vm, vidmm_handle_t h)
+{
+	uint64_t idx = (h & 0xffffffffull);
+
+	if (idx == 0 || idx > atomic_load_explicit(&vm->nslots, memory_order_acquire))
+		return NULL;
+	struct handle_slot *t = atomic_load_explicit(&vm->slots, memory_order_acquire);
+	return atomic_load_explicit(&t[idx - 1].a, memory_order_acquire);
+}
+
+/* A descriptor, zeroed past its reservation: a reused one (type-stable, see
+ * struct vidmm_allocation) or a new one. NULL without memory. */
+static struct vidmm_allocation *desc_get_locked(struct vidmm *vm)
+{
+	struct vidmm_allocation *a = vm->desc_free;
+
+	if (a) {
+		vm->desc_free = a->desc_next;
+		/* A fast path holding a stale pointer may hold resv and look
+		 * at pub_handle: reset under it. */
+		pthread_mutex_lock(&a->resv);
+		memset((char *)a + offsetof(struct vidmm_allocation, pub_handle), 0,
+		       sizeof(*a) - offsetof(struct vidmm_allocation, pub_handle));
+		pthread_mutex_unlock(&a->resv);
+		return a;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a && pthread_mutex_init(&a->resv, NULL)) {
+		free(a);
+		a = NULL;
+	}
+	return a;
+}
+
+/* Give a descriptor back for reuse; its memory stays until the manager goes. */
+static void desc_put_locked(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	a->desc_next = vm->desc_free;
+	vm->desc_free = a;
+}
+
+void allocation_descs_fini(struct vidmm *vm)
+{
+	while (vm->desc_free) {
+		struct vidmm_allocation *a = vm->desc_free;
+		vm->desc_free = a->desc_next;
+		pthread_mutex_destroy(&a->resv);
+		free(a);
+	}
+	for (uint32_t i = 0; i < vm->n_retired_slots; i++)
+		free(vm->retired_slots[i]);
+	free(vm->slots);
+}
+
+/*
  * Take a slot out of circulation for a create in progress, before anything
  * else changes, so publishing the finished allocation cannot fail. It is
  * the create's own: placement may drop the lock, and other creates then
@@ -103,18 +165,32 @@ static int slot_reserve_locked(struct vidmm *vm, uint32_t *idx)
 		vm->free_head = vm->slots[i].next_free;
 	} else {
 		if (vm->nslots == vm->cap_slots) {
+			/* A new array, not realloc: the fast path may be
+			 * reading the old one, which is kept (retired) until
+			 * the manager goes. Doubling: they add up to less
+			 * than the live one. */
 			uint32_t ncap = vm->cap_slots ? vm->cap_slots * 2 : 256;
-			struct handle_slot *n;
-			if (ncap <= vm->cap_slots || ncap > 0x7fffffffu)
+			struct handle_slot *n, *old = vm->slots;
+			if (ncap <= vm->cap_slots || ncap > 0x7fffffffu ||
+			    (old && vm->n_retired_slots == 32))
 				return -ENOMEM;
-			n = realloc(vm->slots, ncap * sizeof(*n));
+			n = calloc(ncap, sizeof(*n));
 			if (!n)
 				return -ENOMEM;
-			vm->slots = n;
+			for (uint32_t k = 0; k < vm->nslots; k++) {
+				n[k].gen = old[k].gen;
+				n[k].next_free = old[k].next_free;
+				atomic_init(&n[k].a, atomic_load_explicit(&old[k].a,
+									  memory_order_relaxed));
+			}
+			atomic_store_explicit(&vm->slots, n, memory_order_release);
+			if (old)
+				vm->retired_slots[vm->n_retired_slots++] = old;
 			vm->cap_slots = ncap;
 		}
-		i = vm->nslots++;
+		i = atomic_load_explicit(&vm->nslots, memory_order_relaxed);
 		vm->slots[i].gen = 1;
+		atomic_store_explicit(&vm->nslots, i + 1, memory_order_release);
 	}
 	vm->slots[i].a = NULL;
 	vm->slots[i].next_free = 0;
@@ -132,9 +208,12 @@ static void slot_unreserve_locked(struct vidmm *vm, uint32_t i)
 /* Publish a in its reserved slot. */
 static void slot_take_locked(struct vidmm *vm, struct vidmm_allocation *a, uint32_t i)
 {
-	vm->slots[i].a = a;
 	a->slot = i;
 	a->gen = vm->slots[i].gen;
+	resv_lock(vm, a);
+	a->pub_handle = alloc_handle(a);
+	resv_unlock(vm, a);
+	atomic_store_explicit(&vm->slots[i].a, a, memory_order_release);
 }
 
 static void slot_put_locked(struct vidmm *vm, struct vidmm_allocation *a)
@@ -232,17 +311,18 @@ int vidmm_create_allocation(vidmm_t *vm, const struct vidmm_alloc_desc *d,
 	    (d->flags & ~KNOWN_FLAGS) || (d->alignment && !is_pow2(d->alignment)))
 		return -EINVAL;
 
-	a = calloc(1, sizeof(*a));
-	if (!a)
+	vm_lock(vm);
+	a = desc_get_locked(vm);
+	if (!a) {
+		vm_unlock(vm);
 		return -ENOMEM;
+	}
 	a->size = align_up(d->size, page);
 	a->align = d->alignment < page ? page : d->alignment;
 	a->priority = d->priority;
 	a->flags = d->flags;
 	list_init(&a->lru);
 	list_init(&a->cache);
-
-	vm_lock(vm);
 	ret = placement_order(vm, d, a);
 	if (ret == -EINVAL)
 		goto err_unlock;
@@ -275,8 +355,8 @@ err_count:
 	if (reserved)
 		slot_unreserve_locked(vm, slot);
 err_unlock:
+	desc_put_locked(vm, a);
 	vm_unlock(vm);
-	free(a);
 	return ret;
 }
 
@@ -305,7 +385,10 @@ void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		if (a->pages.npages)
 			sysmem_free(&vm->sysmem, &a->pages);
 	}
-	free(a);
+	/* Still queued for its use hook: take it off the queue first. */
+	if (atomic_load(&a->use_queued))
+		residency_drain_used_locked(vm);
+	desc_put_locked(vm, a);
 }
 
 void finalize_destroyed_locked(struct vidmm *vm, struct vidmm_allocation *a)
@@ -325,12 +408,23 @@ void finalize_destroyed_locked(struct vidmm *vm, struct vidmm_allocation *a)
 
 bool alloc_release_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
+	resv_lock(vm, a);
 	a->moving = false;
+	resv_unlock(vm, a);
 	pthread_cond_broadcast(&vm->moved);
 	if (!a->destroyed)
 		return false;
 	finalize_destroyed_locked(vm, a);
 	return true;
+}
+
+bool alloc_own_idle(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	alloc_own(vm, a);
+	if (!alloc_busy_locked(vm, a))
+		return true;
+	alloc_release_locked(vm, a); /* not destroyed: that takes vm->lock */
+	return false;
 }
 
 /*
@@ -344,7 +438,10 @@ static void destroy_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	slot_put_locked(vm, a);
 	vm->live_allocs--;
+	resv_lock(vm, a);
 	a->destroyed = true;
+	a->pub_handle = 0;
+	resv_unlock(vm, a);
 	if (!a->moving)
 		finalize_destroyed_locked(vm, a);
 }

@@ -8,10 +8,13 @@
  * others. Must not: be included by workloads, drivers, tests or benchmarks
  * (they use vidmm.h).
  *
- * Locking: one mutex, vm->lock, protects every field below unless the field's
- * comment says otherwise (manager.c states the rules). Functions named
- * *_locked expect the caller to hold it.
+ * Locking: vm->lock protects every field below unless the field's comment
+ * says otherwise; an allocation's reservation (a->resv) also guards what
+ * the resident-submit fast path reads and writes without vm->lock
+ * (manager.c states the rules and the order). Functions named *_locked
+ * expect the caller to hold vm->lock.
  */
+#include <stdatomic.h>
 #ifndef VIDMM_INTERNAL_H
 #define VIDMM_INTERNAL_H
 
@@ -139,6 +142,25 @@ struct segmem {
 #define VIDMM_MAX_ENGINES 16
 
 struct vidmm_allocation {
+	/*
+	 * The reservation (dma_resv's role): taken by the fast submit path
+	 * (residency.c: submit_fast) without vm->lock, and by vm->lock holders
+	 * around every change of what that path reads - pub_handle, moving,
+	 * destroyed, clear_fence, inflight, ra_next - and around their fence
+	 * writes. Initialised once: descriptors are type-stable (reused, never
+	 * freed before the manager; allocation.c), so a stale pointer read
+	 * from the handle table can still be locked and found not to match.
+	 */
+	pthread_mutex_t resv;
+	/* Everything from here is reset when a descriptor is reused. */
+	vidmm_handle_t pub_handle; /* the handle it is published under, 0: none
+				    * (under resv and vm->lock) */
+	struct vidmm_allocation *desc_next; /* vm->desc_free link while unused */
+	/* The fast path's deferred LRU update (residency.c: use_queue):
+	 * queued at most once, on vm->used_head, until a vm->lock holder
+	 * applies it. */
+	struct vidmm_allocation *use_next;
+	atomic_bool use_queued;
 	uint32_t slot;
 	uint32_t gen;
 	uint64_t size;            /* page-rounded */
@@ -152,9 +174,11 @@ struct vidmm_allocation {
 	struct heap_node node;    /* resident: the range */
 	struct sys_pages pages;   /* PCIe placement or paged-out copy */
 	struct list_head lru;     /* on seg->pagable[priority] or seg->unpagable */
-	/* The fence slot: last read and write fence per engine. */
-	uint64_t read_fence[VIDMM_MAX_ENGINES];
-	uint64_t write_fence[VIDMM_MAX_ENGINES];
+	/* The fence slot: last read and write fence per engine. Atomic: the
+	 * fast submit path writes them under resv alone, while vm->lock
+	 * holders read them (a busy check) without it. Written under resv. */
+	_Atomic uint64_t read_fence[VIDMM_MAX_ENGINES];
+	_Atomic uint64_t write_fence[VIDMM_MAX_ENGINES];
 
 	/* residency (residency.c); the state machine is written down at the
 	 * top of allocation.c. */
@@ -210,7 +234,9 @@ static inline vidmm_handle_t alloc_handle(const struct vidmm_allocation *a)
 struct handle_slot {
 	uint32_t gen;             /* bumped on every free: stale handles stop matching */
 	uint32_t next_free;       /* free-list link (index + 1; 0 ends) */
-	struct vidmm_allocation *a;
+	/* Read without vm->lock by the fast submit path: a type-stable
+	 * descriptor, checked against the handle under its resv. */
+	_Atomic(struct vidmm_allocation *) a;
 };
 
 /* A window of the paging segment mapped onto some allocation's pages while a
@@ -293,8 +319,16 @@ struct vidmm {
 	struct sysmem sysmem;
 	struct gart gart;
 
-	struct handle_slot *slots;
-	uint32_t nslots, cap_slots;
+	/* The handle table. Grown by copying into a new array, published
+	 * (release) before nslots passes the old size; old arrays are kept
+	 * until the manager goes (retired_slots), so the fast path may still
+	 * read one it loaded (allocation.c). */
+	_Atomic(struct handle_slot *) slots;
+	_Atomic uint32_t nslots;
+	uint32_t cap_slots;
+	struct handle_slot *retired_slots[32];
+	uint32_t n_retired_slots;
+	struct vidmm_allocation *desc_free; /* unused descriptors (allocation.c) */
 	uint32_t free_head;       /* index + 1 of the first free slot; 0: none */
 	uint64_t live_allocs;
 
@@ -311,7 +345,19 @@ struct vidmm {
 	struct list_head inflight;/* struct inflight: pipelined page-ins still copying */
 	struct list_head quarantine; /* struct quarantine: what a timed-out copy may still write */
 	uint32_t next_copy_engine;
-	uint64_t issued[VIDMM_MAX_ENGINES]; /* newest fence queued per engine */
+	/* Newest fence queued per engine; atomic max (the fast path queues
+	 * jobs without vm->lock). */
+	_Atomic uint64_t issued[VIDMM_MAX_ENGINES];
+	/* Allocations the fast path used, for the eviction policy's use hook
+	 * (residency.c: use_queue / residency_drain_used_locked). */
+	_Atomic(struct vidmm_allocation *) used_head;
+	/* Set while something waits to be reaped (deferred destroys,
+	 * quarantine, windows, in-flight page-ins), so vidmm_wait_fence takes
+	 * vm->lock only then. */
+	atomic_bool reap_wanted;
+	/* The fast path's statistics, sharded by thread (residency.c). */
+	struct fast_shard *fast;
+	struct lockstat resv_class; /* the reservations' order rank (no stats) */
 	/* Bounce mode: the staging area in the paging segment and its pages. */
 	struct heap_node staging;
 	struct sys_pages staging_pages;
@@ -359,6 +405,11 @@ static inline void vm_lock(struct vidmm *vm)
 	lockstat_lock(&vm->lock, &vm->lockstat);
 }
 
+static inline bool vm_trylock(struct vidmm *vm)
+{
+	return lockstat_trylock(&vm->lock, &vm->lockstat);
+}
+
 static inline void vm_unlock(struct vidmm *vm)
 {
 	lockstat_unlock(&vm->lock, &vm->lockstat);
@@ -383,6 +434,62 @@ static inline void vm_cond_wait_ms(struct vidmm *vm, pthread_cond_t *cv, unsigne
 }
 
 /* ---- fences and residency (fence.c, residency.c) ------------------------------ */
+
+/*
+ * What the fast submit path records without vm->lock, one shard per group
+ * of threads (a thread keeps its shard), each on its own cache lines and
+ * under its own leaf mutex, which nobody takes under it: submits, their
+ * latency, and the reservations' lock statistics. Summed by the queries.
+ */
+#define FAST_SHARDS 8
+struct fast_shard {
+	pthread_mutex_t m;
+	uint64_t submits;
+	uint64_t fallbacks;           /* tried, and left to the locked path */
+	struct vidmm_hist submit;     /* as vm->hist[VIDMM_HIST_SUBMIT] */
+	uint64_t resv_acq, resv_contended;
+	struct vidmm_hist resv_wait, resv_hold;
+} __attribute__((aligned(64)));
+
+int fast_init(struct vidmm *vm);
+void fast_fini(struct vidmm *vm);
+/* Sum the shards' counts into the lock statistics / the submit figures. */
+void fast_resv_stats(struct vidmm *vm, struct vidmm_lock_stats *out);
+void fast_submit_stats(struct vidmm *vm, uint64_t *submits, struct vidmm_hist *hist);
+/* The resident-submit fast path (reservation.c): 0 or -EIO (queued or
+ * failed, as vidmm_submit), or -EAGAIN: not taken, the locked path's. */
+int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
+		struct vidmm_fence *fence);
+/* The descriptor in h's slot, possibly stale, read without vm->lock: the
+ * caller checks a->pub_handle == h under a->resv (allocation.c). */
+struct vidmm_allocation *handle_peek(struct vidmm *vm, vidmm_handle_t h);
+/* Free the unused descriptors and the handle tables (teardown). */
+void allocation_descs_fini(struct vidmm *vm);
+/* The newest fence the manager queued on engine (vidmm_wait_idle): an
+ * atomic max, as fast submits queue jobs without vm->lock. */
+static inline void note_issued(struct vidmm *vm, uint32_t engine, uint64_t f)
+{
+	uint64_t cur = atomic_load_explicit(&vm->issued[engine], memory_order_relaxed);
+
+	while (cur < f && !atomic_compare_exchange_weak_explicit(&vm->issued[engine], &cur, f,
+								 memory_order_release,
+								 memory_order_relaxed))
+		;
+}
+/* Apply the fast path's queued uses (the eviction policy's use hook). */
+void residency_drain_used_locked(struct vidmm *vm);
+/* a's reservation, around a change of what the fast path reads. */
+static inline void resv_lock(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	lockstat_order_take(&vm->resv_class);
+	pthread_mutex_lock(&a->resv);
+}
+
+static inline void resv_unlock(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	pthread_mutex_unlock(&a->resv);
+	lockstat_order_give(&vm->resv_class);
+}
 
 uint64_t now_ns(void);
 /* The upper bound of one internal GPU wait (cfg.fence_timeout_ns or 2 s). */
@@ -496,8 +603,19 @@ void reclaim_query_stats(struct vidmm *vm, struct vidmm_stats *out);
 /* Take / give back mover ownership of a (see struct vidmm_allocation); only
  * while !a->moving. Release returns true if a was destroyed meanwhile: it has
  * then been freed or deferred, and the caller must not use it any more. */
-static inline void alloc_own(struct vidmm_allocation *a) { a->moving = true; }
+static inline void alloc_own(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	/* Under resv: a fast submit in progress finishes first, and none
+	 * starts after. Its fences are then on a: an owner that needs a idle
+	 * checks again after this (alloc_busy_locked). */
+	resv_lock(vm, a);
+	a->moving = true;
+	resv_unlock(vm, a);
+}
 bool alloc_release_locked(struct vidmm *vm, struct vidmm_allocation *a);
+/* Own a, seen idle, live and unowned just before: false (not owned) if a
+ * fast submit made it busy in between. */
+bool alloc_own_idle(struct vidmm *vm, struct vidmm_allocation *a);
 /* a's handle is gone: free it now, or defer while the GPU or an operation
  * in progress may still use it. */
 void finalize_destroyed_locked(struct vidmm *vm, struct vidmm_allocation *a);

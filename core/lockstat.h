@@ -43,6 +43,10 @@
 /* Ranks: a lock may be taken only above every lock held (manager.c). */
 enum lock_rank {
 	LOCK_RANK_MANAGER = 1, /* vm->lock */
+	LOCK_RANK_RESV,        /* allocations' reservations (a->resv): one at a
+				* time under vm->lock, or a job's set in address
+				* order without it (residency.c), the set
+				* registered once */
 	LOCK_RANK_SWAP_STORE,  /* the swap store's lock (swap.c) */
 };
 
@@ -93,6 +97,21 @@ static inline void lockstat_lock(pthread_mutex_t *m, struct lockstat *ls)
 	ls->hold_t0 = 0;
 	if (!(++ls->acquisitions & (LOCKSTAT_SAMPLE - 1)))
 		ls->hold_t0 = t ? t : now_ns();
+}
+
+/* Take m if it is free: true if taken (counted and sampled like
+ * lockstat_lock), false at once otherwise. */
+static inline bool lockstat_trylock(pthread_mutex_t *m, struct lockstat *ls)
+{
+	lockstat_order_take(ls);
+	if (pthread_mutex_trylock(m)) {
+		lockstat_order_give(ls);
+		return false;
+	}
+	ls->hold_t0 = 0;
+	if (!(++ls->acquisitions & (LOCKSTAT_SAMPLE - 1)))
+		ls->hold_t0 = now_ns();
+	return true;
 }
 
 /* End the hold sample in progress, if any (the caller still holds m). */

@@ -207,6 +207,11 @@ int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out)
 		return init_fail(-ENOMEM, "out of memory");
 	pthread_mutex_init(&vm->lock, NULL);
 	lockstat_init(&vm->lockstat, "manager", LOCK_RANK_MANAGER);
+	if (fast_init(vm)) {
+		pthread_mutex_destroy(&vm->lock);
+		free(vm);
+		return init_fail(-ENOMEM, "out of memory");
+	}
 	vm->cfg = *cfg;
 	vm->tracer.fn = cfg->trace;
 	vm->tracer.arg = cfg->trace_arg;
@@ -319,6 +324,7 @@ err_segments:
 	teardown_segments(vm);
 	sysmem_fini(&vm->sysmem);
 err_free:
+	fast_fini(vm);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 	return ret;
@@ -353,7 +359,8 @@ void vidmm_destroy(vidmm_t *vm)
 	gart_fini(vm);
 	teardown_segments(vm);
 	sysmem_fini(&vm->sysmem);
-	free(vm->slots);
+	allocation_descs_fini(vm);
+	fast_fini(vm);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
@@ -481,6 +488,8 @@ const char *vidmm_lock_class_name(enum vidmm_lock_class cls)
 		return "manager";
 	case VIDMM_LOCK_SWAP_STORE:
 		return "swap store";
+	case VIDMM_LOCK_RESV:
+		return "reservation";
 	default:
 		return NULL;
 	}
@@ -498,6 +507,10 @@ int vidmm_query_lock_stats(vidmm_t *vm, enum vidmm_lock_class cls, struct vidmm_
 			vidmm_hist_init(&out->wait);
 			vidmm_hist_init(&out->hold);
 		}
+		return 0;
+	}
+	if (cls == VIDMM_LOCK_RESV) {
+		fast_resv_stats(vm, out);
 		return 0;
 	}
 	vm_lock(vm);
@@ -582,5 +595,8 @@ int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out)
 	 * access too (chip.h): adding unmapped_accesses would count it twice. */
 	out->dummy_page_faults = f.dummy_page_accesses;
 	out->stale_tlb_hits = f.stale_tlb_hits;
+	out->fast_submits = 0;
+	fast_submit_stats(vm, &out->fast_submits, NULL);
+	out->submits += out->fast_submits;
 	return 0;
 }

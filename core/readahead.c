@@ -138,7 +138,7 @@ static void pick_from_locked(struct vidmm *vm, struct list_head *pos, uint64_t b
 		rs->iov[rs->n + 1] = iov;
 		rs->req[rs->n + 1] = (struct swap_req){ .slot = &b->swp, .iov = iov,
 							.niov = b->pages.n_ext };
-		alloc_own(b);
+		alloc_own(vm, b);
 		rs->ra[rs->n++] = b;
 		bytes += b->size;
 	}
@@ -326,7 +326,9 @@ void readahead_used_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	vidmm_handle_t h = a->ra_next;
 
+	resv_lock(vm, a); /* the fast submit path reads it */
 	a->ra_next = 0;
+	resv_unlock(vm, a);
 	enqueue_locked(vm, h);
 }
 

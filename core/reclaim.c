@@ -148,7 +148,7 @@ static int64_t swap_out_batch_locked(struct vidmm *vm, struct vidmm_allocation *
 			break;
 		}
 		req[m] = (struct swap_req){ .slot = &a->swp, .iov = iov[m], .niov = a->pages.n_ext };
-		alloc_own(a);
+		alloc_own(vm, a);
 		cands[m++] = a;
 	}
 	if (!m)
@@ -217,6 +217,7 @@ static uint64_t unresident_pcie_locked(struct vidmm *vm, uint64_t want)
 {
 	uint64_t got = 0;
 
+	residency_drain_used_locked(vm); /* the policy's order, up to date */
 	for (uint32_t s = 0; s < vm->nsegs && got < want; s++) {
 		struct segment *seg = &vm->seg[s];
 		if (!seg_is_pcie(seg) || seg_is_paging(seg))
@@ -229,7 +230,8 @@ static uint64_t unresident_pcie_locked(struct vidmm *vm, uint64_t want)
 				    alloc_busy_locked(vm, a))
 					continue;
 				uint64_t np = a->pages.npages;
-				alloc_own(a);
+				if (!alloc_own_idle(vm, a))
+					continue;
 				if (page_out_locked(vm, a) == 0)
 					got += np;
 				alloc_release_locked(vm, a);
@@ -677,7 +679,10 @@ int vidmm_swap_out(vidmm_t *vm, vidmm_handle_t h)
 		   (a->flags & VIDMM_ALLOC_UNPAGABLE) || alloc_busy_locked(vm, a)) {
 		ret = a->residency == VIDMM_SWAPPED && !a->moving ? 0 : -EBUSY;
 	} else if (a->residency != VIDMM_SWAPPED) {
-		alloc_own(a);
+		if (!alloc_own_idle(vm, a)) {
+			vm_unlock(vm);
+			return -EBUSY; /* a job was queued on it just now */
+		}
 		ret = swap_out_owned(vm, a);
 		if (alloc_release_locked(vm, a) && !ret)
 			ret = -EBADF;

@@ -130,12 +130,6 @@ static uint32_t pick_copy_engine(struct vidmm *vm)
 	return vm->next_copy_engine++ % vm->engines.n_copy;
 }
 
-/* The newest fence the manager queued on engine (vidmm_wait_idle). */
-static void note_issued(struct vidmm *vm, uint32_t engine, uint64_t fence)
-{
-	if (fence > vm->issued[engine])
-		vm->issued[engine] = fence;
-}
 
 /* chip->copy; a full ring is waited out with vm->lock dropped. The caller
  * owns everything the copy touches. */
@@ -542,7 +536,9 @@ static void inflight_free(struct vidmm *vm, struct inflight *fl)
 	if (fl->pages.npages)
 		sysmem_free(&vm->sysmem, &fl->pages);
 	list_del(&fl->link);
+	resv_lock(vm, fl->a);
 	fl->a->inflight = NULL;
+	resv_unlock(vm, fl->a);
 	free(fl);
 	pthread_cond_broadcast(&vm->moved);
 }
@@ -721,10 +717,12 @@ int clear_range_locked(struct vidmm *vm, struct vidmm_allocation *a, uint64_t gp
 		if (engine_space_unlocked(vm, e, fence_timeout(vm)))
 			return -EBUSY;
 	}
+	resv_lock(vm, a);
 	a->clear_engine = e;
 	a->clear_fence = f;
 	if (f > a->write_fence[e])
 		a->write_fence[e] = f;
+	resv_unlock(vm, a);
 	note_issued(vm, e, f);
 	VIDMM_TRACE(&vm->tracer, copy, VIDMM_TRACE_COPY, e, f, a->size, VIDMM_COPY_CLEAR);
 	vm->st.cleared_bytes += a->size;
@@ -749,15 +747,19 @@ bool clear_pending_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		return true;
 	if (!vm->chip->fence_error || !vm->chip->fence_error(vm->chip_ctx, e, a->clear_fence) ||
 	    a->destroyed) {
+		resv_lock(vm, a);
 		a->clear_fence = 0;
+		resv_unlock(vm, a);
 		return false;
 	}
 	e = pick_copy_engine(vm);
 	if (vm->chip->fill(vm->chip_ctx, e, a->node.start, a->size, 0, NULL, &f) == 0) {
+		resv_lock(vm, a);
 		a->clear_engine = e;
 		a->clear_fence = f;
 		if (f > a->write_fence[e])
 			a->write_fence[e] = f;
+		resv_unlock(vm, a);
 		note_issued(vm, e, f);
 		VIDMM_TRACE(&vm->tracer, copy, VIDMM_TRACE_COPY, e, f, a->size, VIDMM_COPY_CLEAR);
 		vm->st.clears++;
@@ -898,17 +900,21 @@ static int page_out_busy_locked(struct vidmm *vm, struct vidmm_allocation *a, bo
 	    a->moving || pinned(a) || a->destroyed || a->inflight || a->clear_fence ||
 	    seg_is_pcie(a->seg) || (a->flags & VIDMM_ALLOC_UNPAGABLE))
 		return -EAGAIN;
+	/* Owned first: the jobs it is busy with are then all that it will
+	 * be busy with (no submit starts on an owned allocation). */
+	alloc_own(vm, a);
 	for (uint32_t e = 0; e < nc + vm->engines.n_job; e++) {
 		uint64_t f = a->read_fence[e] > a->write_fence[e] ? a->read_fence[e] : a->write_fence[e];
 		if (!f || vm->chip->fence_completed(vm->chip_ctx, e) >= f)
 			continue;
-		if (e < nc || d.n == VIDMM_CHIP_MAX_DEPS)
+		if (e < nc || d.n == VIDMM_CHIP_MAX_DEPS) {
+			alloc_release_locked(vm, a); /* not destroyed: checked above */
 			return -EAGAIN;
+		}
 		d.d[d.n++] = (struct vidmm_chip_dep){ e, f };
 	}
 	VIDMM_TRACE(&vm->tracer, evict, VIDMM_TRACE_EVICT, alloc_handle(a), a->size,
 		    VIDMM_EVICT_BUSY_QUEUED, a->seg - vm->seg);
-	alloc_own(a);
 	vm->policy->evicted(vm, a);
 	ret = page_out_after(vm, a, &d);
 	*gone = alloc_release_locked(vm, a);
@@ -992,6 +998,7 @@ static int scan_segment(struct vidmm *vm, struct segment *s, uint64_t size, uint
 			enum scan_pass pass, struct scan *sc, bool *fits)
 {
 	*fits = false;
+	residency_drain_used_locked(vm); /* the policy's order, up to date */
 	for (int p = 0; p < VIDMM_PRIO_COUNT; p++) {
 		uint32_t n = 0;
 		list_for_each(pos, &s->pagable[p]) {
@@ -1069,7 +1076,7 @@ static int evict_for_locked(struct vidmm *vm, struct segment *s, uint64_t size, 
 		int err = 0;
 		for (uint32_t i = 0; i < sc.nblk; i++)
 			if (vm->cfg.evict_plain_lru || in_window(&sc, sc.blk[i])) {
-				alloc_own(sc.blk[i]);
+				alloc_own(vm, sc.blk[i]);
 				v[n++] = sc.blk[i];
 			}
 		int lowest = lowest_pagable_priority(s);
@@ -1418,7 +1425,7 @@ static int migrate_visible_locked(struct vidmm *vm, struct vidmm_allocation *a,
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	alloc_own(a);
+	alloc_own(vm, a);
 	ret = wait_idle_owned(vm, a, deadline);
 	if (!ret && a->destroyed)
 		ret = -EBADF;
@@ -1499,7 +1506,7 @@ static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bo
 			continue;
 		}
 		int ret = 0;
-		alloc_own(a);
+		alloc_own(vm, a);
 		if (a->residency == VIDMM_SWAPPED)
 			ret = swap_in_locked(vm, a);
 		if (!ret)
@@ -1515,6 +1522,7 @@ static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bo
 
 void residency_reap_locked(struct vidmm *vm)
 {
+	residency_drain_used_locked(vm);
 	inflight_reap_locked(vm);
 	list_for_each_safe(pos, tmp, &vm->quarantine) {
 		struct quarantine *q = list_entry(pos, struct quarantine, link);
@@ -1612,6 +1620,11 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 	engine = vm->engines.n_copy + job->engine;
 	budget = vm->cfg.submit_move_budget;
 
+	/* Resident and settled: queued under the reservations alone. */
+	ret = submit_fast(vm, job, engine, fence);
+	if (ret != -EAGAIN)
+		return ret;
+	ret = 0;
 	vm_lock(vm);
 	residency_reap_locked(vm);
 	for (uint32_t i = 0; i < n; i++) {
@@ -1731,10 +1744,13 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		if (!ret) {
+			/* Under resv: a fast submit may write them too. */
+			resv_lock(vm, a[i]);
 			if (job->refs[i].access & VIDMM_ACCESS_WRITE)
 				a[i]->write_fence[engine] = f;
 			if (job->refs[i].access & VIDMM_ACCESS_READ)
 				a[i]->read_fence[engine] = f;
+			resv_unlock(vm, a[i]);
 			note_use(vm, a[i]);
 		}
 		a[i]->op_pins--;
@@ -1822,7 +1838,7 @@ int vidmm_lock(vidmm_t *vm, vidmm_handle_t h, void **cpu)
 	} else if (!ret) {
 		/* Own it while its GPU work drains and it is mapped: no job can
 		 * start on it, nothing can move it. */
-		alloc_own(a);
+		alloc_own(vm, a);
 		ret = wait_idle_owned(vm, a, deadline);
 		if (!ret && seg_is_pcie(a->seg) && a->pages.n_ext > 1)
 			ret = make_contiguous_owned(vm, a);
@@ -1895,8 +1911,9 @@ int vidmm_evict(vidmm_t *vm, vidmm_handle_t h)
 		ret = a->residency == VIDMM_RESIDENT || a->moving ? -EBUSY : 0;
 	else if (a->residency != VIDMM_RESIDENT)
 		ret = 0;
+	else if (!alloc_own_idle(vm, a))
+		ret = -EBUSY; /* a job was queued on it just now */
 	else {
-		alloc_own(a);
 		VIDMM_TRACE(&vm->tracer, evict, VIDMM_TRACE_EVICT, h, a->size, VIDMM_EVICT_EXPLICIT,
 			    a->seg - vm->seg);
 		ret = page_out_locked(vm, a);
@@ -1920,7 +1937,8 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 	/* Read-ahead queued by the calls before this one is their work too. */
 	ret = readahead_wait_idle_locked(vm, deadline);
 	for (; !ret;) {
-		memcpy(want, vm->issued, sizeof(want));
+		for (uint32_t e = 0; e < n; e++)
+			want[e] = atomic_load(&vm->issued[e]);
 		for (uint32_t e = 0; e < n && !ret; e++) {
 			uint64_t now = now_ns();
 			if (want[e])
@@ -1931,9 +1949,13 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 		 * copy again): then those are waited for too. Other
 		 * threads' submits meanwhile are not (the lock was dropped). */
 		uint64_t before[VIDMM_MAX_ENGINES];
-		memcpy(before, vm->issued, sizeof(before));
+		bool more = false;
+		for (uint32_t e = 0; e < n; e++)
+			before[e] = atomic_load(&vm->issued[e]);
 		residency_reap_locked(vm);
-		if (ret || !memcmp(before, vm->issued, sizeof(before)))
+		for (uint32_t e = 0; e < n; e++)
+			more |= before[e] != atomic_load(&vm->issued[e]);
+		if (ret || !more)
 			break;
 		if (now_ns() >= deadline) {
 			ret = -ETIMEDOUT;
@@ -1951,6 +1973,8 @@ int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist 
 	vm_lock(vm);
 	if ((unsigned)id < VIDMM_HIST_COUNT) {
 		*out = vm->hist[id];
+		if (id == VIDMM_HIST_SUBMIT)
+			fast_submit_stats(vm, NULL, out); /* leaf locks, under vm->lock */
 	} else if (vm->swap) {
 		struct swap_stats *ss = malloc(sizeof(*ss));
 		if (!ss) {

@@ -211,6 +211,10 @@ struct vidmm_config {
 	 * (the default starts the next window on a thread of the manager when
 	 * the reader first uses what the last one brought). */
 	bool no_async_readahead;
+	/* Every submit takes the manager's lock (the locked path), rather
+	 * than queueing a job on resident, settled allocations under their
+	 * reservations alone; for measuring what the fast path is worth. */
+	bool no_fast_submit;
 	/* Eviction policy within a priority level (vidmm_evict_policy_name
 	 * lists them; NULL or "": "lru"). An unknown name fails vidmm_init with
 	 * -EINVAL. Priorities, pins and the contiguous window hold for all. */
@@ -339,6 +343,8 @@ struct vidmm_stats {
 						     * finished: each may show up once as a dummy-page
 						     * access when that copy runs late */
 	uint64_t submits, locks;
+	uint64_t fast_submits;                      /* of submits, queued under the allocations'
+						     * reservations alone (no manager lock) */
 	uint64_t evicted_allocations, evicted_bytes;/* now: paged out, in system pages */
 
 	/* swap */
@@ -637,6 +643,10 @@ int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist 
 enum vidmm_lock_class {
 	VIDMM_LOCK_MANAGER = 0, /* the manager's lock: every core entry point */
 	VIDMM_LOCK_SWAP_STORE,  /* the swap store's (slots, rings); all zero without swap */
+	VIDMM_LOCK_RESV,        /* allocations' reservations, all of them as one class:
+				 * taken by resident submits instead of the manager's
+				 * lock. Counted per thread group, merged here; hold
+				 * times sampled one in 16 */
 	VIDMM_LOCK_CLASSES,
 };
 

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reservation.c - the resident-submit fast path: a job whose allocations are
+ * all resident, settled and published is queued under their reservations
+ * (a->resv, dma_resv's role) alone, without the manager's lock, so a client
+ * whose work is resident does not wait behind another's eviction scan,
+ * paging or swap I/O. Also the two things that path must not do under
+ * vm->lock and therefore defers or shards: the eviction policy's use hook
+ * (a lock-free queue applied by the next vm->lock holder, as TTM batches
+ * its LRU bulk moves) and its statistics (per-thread-group shards).
+ *
+ * Owns: submit_fast, the use queue, the shards. Must not: change an
+ * allocation's placement or state (only its fences, as a submit does), wait
+ * for anything but a reservation held for a few stores, or take vm->lock.
+ *
+ * THE PROTOCOL (manager.c has the lock order):
+ *  - The fast path takes its allocations' reservations in address order
+ *    (so two fast submits over overlapping sets cannot deadlock), checks
+ *    under them that each is still published under the handle given
+ *    (pub_handle), not owned by a mover, RESIDENT, its clear completed
+ *    (clear_fence 0), no pipelined page-in in flight and no read-ahead
+ *    trigger pending; queues the job (the chip's submit_job never blocks:
+ *    a full ring sends the job to the locked path, which waits), records
+ *    its fence on each, queues the use, and lets go. Anything else - a
+ *    handle it cannot resolve, one allocation not settled, a ring full - is
+ *    the locked path's, which gives the documented errors.
+ *  - A vm->lock holder changes those fields only under the allocation's
+ *    reservation, one at a time, and never waits for anything while holding
+ *    it. Ownership (alloc_own) is taken under it, so after alloc_own no fast
+ *    submit can start on the allocation, and one in progress has finished
+ *    and left its fences: an owner that needs the allocation idle checks
+ *    alloc_busy_locked after alloc_own, never only before.
+ *  - Fences are atomics: written under resv, read by busy checks without it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- the use queue ------------------------------------------------------------------ */
+
+/* Queue a's use for the eviction policy (resv held, so a is live). An
+ * allocation already queued stays where it is: the policy sees its first use
+ * since the last drain, not its last. */
+static void use_queue(struct vidmm *vm, struct vidmm_allocation *a)
+{
+	if (atomic_exchange_explicit(&a->use_queued, true, memory_order_acq_rel))
+		return;
+	struct vidmm_allocation *head = atomic_load_explicit(&vm->used_head, memory_order_relaxed);
+	do
+		a->use_next = head;
+	while (!atomic_compare_exchange_weak_explicit(&vm->used_head, &head, a,
+						      memory_order_release, memory_order_relaxed));
+}
+
+void residency_drain_used_locked(struct vidmm *vm)
+{
+	struct vidmm_allocation *list = atomic_exchange_explicit(&vm->used_head, NULL,
+								 memory_order_acquire);
+	struct vidmm_allocation *rev = NULL;
+
+	/* Oldest first, as the policy's most-recent end expects. */
+	while (list) {
+		struct vidmm_allocation *next = list->use_next;
+		list->use_next = rev;
+		rev = list;
+		list = next;
+	}
+	while (rev) {
+		struct vidmm_allocation *next = rev->use_next;
+		/* Cleared only once its link is read: a pusher may reuse it. */
+		atomic_store_explicit(&rev->use_queued, false, memory_order_release);
+		if (!rev->destroyed && rev->residency == VIDMM_RESIDENT && !rev->moving)
+			vm->policy->use(vm, rev);
+		rev = next;
+	}
+}
+
+/* ---- statistics shards -------------------------------------------------------------- */
+
+static atomic_uint next_shard;
+static _Thread_local unsigned my_shard; /* 1 + index; 0: not assigned yet */
+
+static struct fast_shard *shard(struct vidmm *vm)
+{
+	if (!my_shard)
+		my_shard = 1 + atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) %
+			       FAST_SHARDS;
+	return &vm->fast[my_shard - 1];
+}
+
+int fast_init(struct vidmm *vm)
+{
+	vm->fast = aligned_alloc(64, FAST_SHARDS * sizeof(*vm->fast));
+	if (!vm->fast)
+		return -ENOMEM;
+	for (unsigned i = 0; i < FAST_SHARDS; i++) {
+		struct fast_shard *s = &vm->fast[i];
+		pthread_mutex_init(&s->m, NULL);
+		s->submits = s->fallbacks = s->resv_acq = s->resv_contended = 0;
+		vidmm_hist_init(&s->submit);
+		vidmm_hist_init(&s->resv_wait);
+		vidmm_hist_init(&s->resv_hold);
+	}
+	lockstat_init(&vm->resv_class, "reservation", LOCK_RANK_RESV);
+	return 0;
+}
+
+void fast_fini(struct vidmm *vm)
+{
+	for (unsigned i = 0; vm->fast && i < FAST_SHARDS; i++)
+		pthread_mutex_destroy(&vm->fast[i].m);
+	free(vm->fast);
+	vm->fast = NULL;
+}
+
+void fast_resv_stats(struct vidmm *vm, struct vidmm_lock_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	vidmm_hist_init(&out->wait);
+	vidmm_hist_init(&out->hold);
+	for (unsigned i = 0; i < FAST_SHARDS; i++) {
+		struct fast_shard *s = &vm->fast[i];
+		pthread_mutex_lock(&s->m);
+		out->acquisitions += s->resv_acq;
+		out->contended += s->resv_contended;
+		vidmm_hist_merge(&out->wait, &s->resv_wait);
+		vidmm_hist_merge(&out->hold, &s->resv_hold);
+		pthread_mutex_unlock(&s->m);
+	}
+}
+
+void fast_submit_stats(struct vidmm *vm, uint64_t *submits, struct vidmm_hist *hist)
+{
+	for (unsigned i = 0; i < FAST_SHARDS; i++) {
+		struct fast_shard *s = &vm->fast[i];
+		pthread_mutex_lock(&s->m);
+		if (submits)
+			*submits += s->submits;
+		if (hist)
+			vidmm_hist_merge(hist, &s->submit);
+		pthread_mutex_unlock(&s->m);
+	}
+}
+
+/* ---- the fast path -------------------------------------------------------------------- */
+
+/* What the fast path may submit on: published, settled, resident (resv held). */
+static bool settled(const struct vidmm_allocation *a)
+{
+	return !a->moving && !a->destroyed && a->residency == VIDMM_RESIDENT &&
+	       !a->clear_fence && !a->inflight && !a->ra_next;
+}
+
+static int cmp_ptr(const void *x, const void *y)
+{
+	uintptr_t a = (uintptr_t)*(void *const *)x, b = (uintptr_t)*(void *const *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
+		struct vidmm_fence *fence)
+{
+	struct vidmm_allocation *a[VIDMM_JOB_MAX_REFS], *set[VIDMM_JOB_MAX_REFS];
+	struct vidmm_chip_job cj;
+	static _Thread_local unsigned sample_ctr;
+	bool sample = !(++sample_ctr & (LOCKSTAT_SAMPLE - 1));
+	uint64_t t0 = now_ns(), t_held = 0, waited = 0, contended = 0, f = 0;
+	uint32_t n = job->nrefs, nset = 0, locked = 0;
+	int ret = -EAGAIN;
+
+	if (vm->cfg.no_fast_submit)
+		return -EAGAIN;
+	/*
+	 * Resolve without locks (a pointer read from the table may be stale:
+	 * it is checked under resv below), then lock the distinct set in
+	 * address order. A handle that resolves to nothing is the locked
+	 * path's to report.
+	 */
+	for (uint32_t i = 0; i < n; i++) {
+		a[i] = handle_peek(vm, job->refs[i].handle);
+		if (!a[i])
+			return -EAGAIN;
+		set[nset++] = a[i];
+	}
+	qsort(set, nset, sizeof(set[0]), cmp_ptr);
+	uint32_t u = 0;
+	for (uint32_t i = 0; i < nset; i++)
+		if (!u || set[u - 1] != set[i])
+			set[u++] = set[i];
+	nset = u;
+	/* The set counts once in the order check: its members are ordered by
+	 * address among themselves. */
+	lockstat_order_take(&vm->resv_class);
+	for (; locked < nset; locked++) {
+		if (pthread_mutex_trylock(&set[locked]->resv)) {
+			uint64_t w0 = now_ns();
+			pthread_mutex_lock(&set[locked]->resv);
+			waited += now_ns() - w0;
+			contended++;
+		}
+	}
+	if (sample)
+		t_held = now_ns();
+	for (uint32_t i = 0; i < n; i++) {
+		if (a[i]->pub_handle != job->refs[i].handle || !settled(a[i]))
+			goto out;
+	}
+	memset(&cj, 0, sizeof(cj));
+	cj.op = job->op;
+	cj.seed = job->seed;
+	cj.nrefs = n;
+	cj.result = job->result;
+	for (uint32_t i = 0; i < n; i++) {
+		cj.refs[i].gpu_addr = a[i]->node.start;
+		cj.refs[i].size = a[i]->size;
+		cj.refs[i].access = job->refs[i].access;
+	}
+	int r = vm->chip->submit_job(vm->chip_ctx, engine, &cj, NULL, &f);
+	if (r == -EAGAIN)
+		goto out; /* ring full: the locked path waits for room */
+	ret = r ? -EIO : 0;
+	if (!ret) {
+		note_issued(vm, engine, f);
+		for (uint32_t i = 0; i < n; i++) {
+			if (job->refs[i].access & VIDMM_ACCESS_WRITE)
+				atomic_store_explicit(&a[i]->write_fence[engine], f,
+						      memory_order_release);
+			if (job->refs[i].access & VIDMM_ACCESS_READ)
+				atomic_store_explicit(&a[i]->read_fence[engine], f,
+						      memory_order_release);
+		}
+		/* In the job's order, as the locked path calls the hook. */
+		for (uint32_t i = 0; i < n; i++)
+			use_queue(vm, a[i]);
+	}
+out:;
+	uint64_t held = sample ? now_ns() - t_held : 0;
+	while (locked)
+		pthread_mutex_unlock(&set[--locked]->resv);
+	lockstat_order_give(&vm->resv_class);
+	/* The policy sees the use now if the manager's lock is free, so an
+	 * uncontended client (and every single-threaded, replayable run) gets
+	 * exactly the locked path's LRU order; under contention the next
+	 * holder applies the queue. Never waits. */
+	if (!ret && vm_trylock(vm)) {
+		residency_drain_used_locked(vm);
+		vm_unlock(vm);
+	}
+
+	struct fast_shard *s = shard(vm);
+	pthread_mutex_lock(&s->m);
+	s->resv_acq += nset;
+	s->resv_contended += contended;
+	if (contended)
+		vidmm_hist_record(&s->resv_wait, waited / contended);
+	if (sample)
+		vidmm_hist_record(&s->resv_hold, held);
+	if (ret == -EAGAIN) {
+		s->fallbacks++;
+	} else if (!ret) {
+		s->submits++;
+		vidmm_hist_record(&s->submit, now_ns() - t0);
+	}
+	pthread_mutex_unlock(&s->m);
+	if (ret != -EAGAIN)
+		VIDMM_TRACE(&vm->tracer, submit, VIDMM_TRACE_SUBMIT, engine, n, f, ret);
+	if (!ret && fence) {
+		fence->engine = engine;
+		fence->value = f;
+	}
+	return ret;
+}
