@@ -355,7 +355,10 @@ struct vidmm {
 	 * quarantine, windows, in-flight page-ins), so vidmm_wait_fence takes
 	 * vm->lock only then. */
 	atomic_bool reap_wanted;
-	/* The fast path's statistics, sharded by thread (residency.c). */
+	atomic_bool fast_off;     /* cfg.no_fast_submit, vidmm_debug_fast_submit */
+	void (*scan_hook)(void *); /* vidmm_debug_evict_scan_hook */
+	void *scan_hook_arg;
+	/* The fast path's statistics, sharded by thread (reservation.c). */
 	struct fast_shard *fast;
 	struct lockstat resv_class; /* the reservations' order rank (no stats) */
 	/* Bounce mode: the staging area in the paging segment and its pages. */
@@ -446,6 +449,7 @@ struct fast_shard {
 	pthread_mutex_t m;
 	uint64_t submits;
 	uint64_t fallbacks;           /* tried, and left to the locked path */
+	uint64_t ring_full_waits;     /* as vidmm_stats.ring_full_waits */
 	struct vidmm_hist submit;     /* as vm->hist[VIDMM_HIST_SUBMIT] */
 	uint64_t resv_acq, resv_contended;
 	struct vidmm_hist resv_wait, resv_hold;
@@ -455,7 +459,8 @@ int fast_init(struct vidmm *vm);
 void fast_fini(struct vidmm *vm);
 /* Sum the shards' counts into the lock statistics / the submit figures. */
 void fast_resv_stats(struct vidmm *vm, struct vidmm_lock_stats *out);
-void fast_submit_stats(struct vidmm *vm, uint64_t *submits, struct vidmm_hist *hist);
+void fast_submit_stats(struct vidmm *vm, uint64_t *submits, uint64_t *ring_full_waits,
+		       struct vidmm_hist *hist);
 /* The resident-submit fast path (reservation.c): 0 or -EIO (queued or
  * failed, as vidmm_submit), or -EAGAIN: not taken, the locked path's. */
 int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,

@@ -207,6 +207,7 @@ int vidmm_init(const struct vidmm_config *cfg, vidmm_t **out)
 		return init_fail(-ENOMEM, "out of memory");
 	pthread_mutex_init(&vm->lock, NULL);
 	lockstat_init(&vm->lockstat, "manager", LOCK_RANK_MANAGER);
+	atomic_init(&vm->fast_off, cfg->no_fast_submit);
 	if (fast_init(vm)) {
 		pthread_mutex_destroy(&vm->lock);
 		free(vm);
@@ -596,7 +597,7 @@ int vidmm_query_stats(vidmm_t *vm, struct vidmm_stats *out)
 	out->dummy_page_faults = f.dummy_page_accesses;
 	out->stale_tlb_hits = f.stale_tlb_hits;
 	out->fast_submits = 0;
-	fast_submit_stats(vm, &out->fast_submits, NULL);
+	fast_submit_stats(vm, &out->fast_submits, &out->ring_full_waits, NULL);
 	out->submits += out->fast_submits;
 	return 0;
 }

@@ -33,6 +33,7 @@
  *  - Fences are atomics: written under resv, read by busy checks without it.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,16 +43,18 @@
 
 /* Queue a's use for the eviction policy (resv held, so a is live). An
  * allocation already queued stays where it is: the policy sees its first use
- * since the last drain, not its last. */
-static void use_queue(struct vidmm *vm, struct vidmm_allocation *a)
+ * since the last drain, not its last. true if the queue was empty: the
+ * caller then tries to apply it at once. */
+static bool use_queue(struct vidmm *vm, struct vidmm_allocation *a)
 {
 	if (atomic_exchange_explicit(&a->use_queued, true, memory_order_acq_rel))
-		return;
+		return false;
 	struct vidmm_allocation *head = atomic_load_explicit(&vm->used_head, memory_order_relaxed);
 	do
 		a->use_next = head;
 	while (!atomic_compare_exchange_weak_explicit(&vm->used_head, &head, a,
 						      memory_order_release, memory_order_relaxed));
+	return head == NULL;
 }
 
 void residency_drain_used_locked(struct vidmm *vm)
@@ -98,7 +101,7 @@ int fast_init(struct vidmm *vm)
 	for (unsigned i = 0; i < FAST_SHARDS; i++) {
 		struct fast_shard *s = &vm->fast[i];
 		pthread_mutex_init(&s->m, NULL);
-		s->submits = s->fallbacks = s->resv_acq = s->resv_contended = 0;
+		s->submits = s->fallbacks = s->ring_full_waits = s->resv_acq = s->resv_contended = 0;
 		vidmm_hist_init(&s->submit);
 		vidmm_hist_init(&s->resv_wait);
 		vidmm_hist_init(&s->resv_hold);
@@ -131,13 +134,16 @@ void fast_resv_stats(struct vidmm *vm, struct vidmm_lock_stats *out)
 	}
 }
 
-void fast_submit_stats(struct vidmm *vm, uint64_t *submits, struct vidmm_hist *hist)
+void fast_submit_stats(struct vidmm *vm, uint64_t *submits, uint64_t *ring_full_waits,
+		       struct vidmm_hist *hist)
 {
 	for (unsigned i = 0; i < FAST_SHARDS; i++) {
 		struct fast_shard *s = &vm->fast[i];
 		pthread_mutex_lock(&s->m);
 		if (submits)
 			*submits += s->submits;
+		if (ring_full_waits)
+			*ring_full_waits += s->ring_full_waits;
 		if (hist)
 			vidmm_hist_merge(hist, &s->submit);
 		pthread_mutex_unlock(&s->m);
@@ -153,61 +159,67 @@ static bool settled(const struct vidmm_allocation *a)
 	       !a->clear_fence && !a->inflight && !a->ra_next;
 }
 
-static int cmp_ptr(const void *x, const void *y)
+/* The distinct allocations of v[0..n), in address order (n is small). */
+static uint32_t sort_unique(struct vidmm_allocation **v, uint32_t n)
 {
-	uintptr_t a = (uintptr_t)*(void *const *)x, b = (uintptr_t)*(void *const *)y;
+	uint32_t u = 0;
 
-	return a < b ? -1 : a > b;
+	for (uint32_t i = 0; i < n; i++) {
+		struct vidmm_allocation *x = v[i];
+		uint32_t k = u;
+		bool dup = false;
+		for (uint32_t j = 0; j < u && !dup; j++)
+			dup = v[j] == x;
+		if (dup)
+			continue;
+		while (k && (uintptr_t)v[k - 1] > (uintptr_t)x) {
+			v[k] = v[k - 1];
+			k--;
+		}
+		v[k] = x;
+		u++;
+	}
+	return u;
 }
 
-int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
-		struct vidmm_fence *fence)
+/* Take the set's reservations in address order: how many had to wait, and
+ * for how long in all. */
+static void lock_set(struct vidmm *vm, struct vidmm_allocation *const *set, uint32_t nset,
+		     uint64_t *contended, uint64_t *waited)
 {
-	struct vidmm_allocation *a[VIDMM_JOB_MAX_REFS], *set[VIDMM_JOB_MAX_REFS];
-	struct vidmm_chip_job cj;
-	static _Thread_local unsigned sample_ctr;
-	bool sample = !(++sample_ctr & (LOCKSTAT_SAMPLE - 1));
-	uint64_t t0 = now_ns(), t_held = 0, waited = 0, contended = 0, f = 0;
-	uint32_t n = job->nrefs, nset = 0, locked = 0;
-	int ret = -EAGAIN;
-
-	if (vm->cfg.no_fast_submit)
-		return -EAGAIN;
-	/*
-	 * Resolve without locks (a pointer read from the table may be stale:
-	 * it is checked under resv below), then lock the distinct set in
-	 * address order. A handle that resolves to nothing is the locked
-	 * path's to report.
-	 */
-	for (uint32_t i = 0; i < n; i++) {
-		a[i] = handle_peek(vm, job->refs[i].handle);
-		if (!a[i])
-			return -EAGAIN;
-		set[nset++] = a[i];
-	}
-	qsort(set, nset, sizeof(set[0]), cmp_ptr);
-	uint32_t u = 0;
-	for (uint32_t i = 0; i < nset; i++)
-		if (!u || set[u - 1] != set[i])
-			set[u++] = set[i];
-	nset = u;
 	/* The set counts once in the order check: its members are ordered by
 	 * address among themselves. */
 	lockstat_order_take(&vm->resv_class);
-	for (; locked < nset; locked++) {
-		if (pthread_mutex_trylock(&set[locked]->resv)) {
+	for (uint32_t i = 0; i < nset; i++)
+		if (pthread_mutex_trylock(&set[i]->resv)) {
 			uint64_t w0 = now_ns();
-			pthread_mutex_lock(&set[locked]->resv);
-			waited += now_ns() - w0;
-			contended++;
+			pthread_mutex_lock(&set[i]->resv);
+			*waited += now_ns() - w0;
+			(*contended)++;
 		}
-	}
-	if (sample)
-		t_held = now_ns();
-	for (uint32_t i = 0; i < n; i++) {
+}
+
+static void unlock_set(struct vidmm *vm, struct vidmm_allocation *const *set, uint32_t nset)
+{
+	for (uint32_t i = nset; i-- > 0;)
+		pthread_mutex_unlock(&set[i]->resv);
+	lockstat_order_give(&vm->resv_class);
+}
+
+/*
+ * Under the set's reservations: queue the job if every allocation is
+ * settled under the handle given. 0, -EIO, or -EAGAIN (not settled: the
+ * locked path's) or -ENOSPC (the job ring is full).
+ */
+static int try_queue(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
+		     struct vidmm_allocation *const *a, uint64_t *f, bool *first_use)
+{
+	struct vidmm_chip_job cj;
+	uint32_t n = job->nrefs;
+
+	for (uint32_t i = 0; i < n; i++)
 		if (a[i]->pub_handle != job->refs[i].handle || !settled(a[i]))
-			goto out;
-	}
+			return -EAGAIN;
 	memset(&cj, 0, sizeof(cj));
 	cj.op = job->op;
 	cj.seed = job->seed;
@@ -218,46 +230,92 @@ int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
 		cj.refs[i].size = a[i]->size;
 		cj.refs[i].access = job->refs[i].access;
 	}
-	int r = vm->chip->submit_job(vm->chip_ctx, engine, &cj, NULL, &f);
+	int r = vm->chip->submit_job(vm->chip_ctx, engine, &cj, NULL, f);
 	if (r == -EAGAIN)
-		goto out; /* ring full: the locked path waits for room */
-	ret = r ? -EIO : 0;
-	if (!ret) {
-		note_issued(vm, engine, f);
-		for (uint32_t i = 0; i < n; i++) {
-			if (job->refs[i].access & VIDMM_ACCESS_WRITE)
-				atomic_store_explicit(&a[i]->write_fence[engine], f,
-						      memory_order_release);
-			if (job->refs[i].access & VIDMM_ACCESS_READ)
-				atomic_store_explicit(&a[i]->read_fence[engine], f,
-						      memory_order_release);
-		}
-		/* In the job's order, as the locked path calls the hook. */
-		for (uint32_t i = 0; i < n; i++)
-			use_queue(vm, a[i]);
+		return -ENOSPC;
+	if (r)
+		return -EIO;
+	note_issued(vm, engine, *f);
+	for (uint32_t i = 0; i < n; i++) {
+		if (job->refs[i].access & VIDMM_ACCESS_WRITE)
+			atomic_store_explicit(&a[i]->write_fence[engine], *f, memory_order_release);
+		if (job->refs[i].access & VIDMM_ACCESS_READ)
+			atomic_store_explicit(&a[i]->read_fence[engine], *f, memory_order_release);
 	}
-out:;
-	uint64_t held = sample ? now_ns() - t_held : 0;
-	while (locked)
-		pthread_mutex_unlock(&set[--locked]->resv);
-	lockstat_order_give(&vm->resv_class);
+	/* In the job's order, as the locked path calls the hook. */
+	for (uint32_t i = 0; i < n; i++)
+		*first_use |= use_queue(vm, a[i]);
+	return 0;
+}
+
+int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
+		struct vidmm_fence *fence)
+{
+	struct vidmm_allocation *a[VIDMM_JOB_MAX_REFS], *set[VIDMM_JOB_MAX_REFS];
+	static _Thread_local unsigned sample_ctr;
+	bool sample = !(++sample_ctr & (LOCKSTAT_SAMPLE - 1));
+	uint64_t t0 = now_ns(), held = 0, waited = 0, contended = 0, ring_waits = 0, f = 0;
+	uint64_t deadline = 0;
+	uint32_t n = job->nrefs, nset = 0, sets = 0;
+	bool first_use = false;
+	int ret;
+
+	if (atomic_load_explicit(&vm->fast_off, memory_order_relaxed))
+		return -EAGAIN;
+	/* Resolve without locks: a pointer read from the table may be stale,
+	 * and is checked under resv. A handle that resolves to nothing is the
+	 * locked path's to report. */
+	for (uint32_t i = 0; i < n; i++) {
+		a[i] = handle_peek(vm, job->refs[i].handle);
+		if (!a[i])
+			return -EAGAIN;
+		set[nset++] = a[i];
+	}
+	nset = sort_unique(set, nset);
+	for (;;) {
+		lock_set(vm, set, nset, &contended, &waited);
+		sets++;
+		uint64_t th = sample ? now_ns() : 0;
+		ret = try_queue(vm, job, engine, a, &f, &first_use);
+		if (sample)
+			held += now_ns() - th;
+		unlock_set(vm, set, nset);
+		if (ret != -ENOSPC)
+			break;
+		/* The job ring is full: wait for its next completion with no
+		 * lock held, then look again (the allocations may have moved
+		 * meanwhile). Past the fence timeout, the locked path decides. */
+		uint64_t now = now_ns();
+		if (!deadline)
+			deadline = now + fence_timeout(vm);
+		if (now >= deadline) {
+			ret = -EAGAIN;
+			break;
+		}
+		ring_waits++;
+		uint64_t next = vm->chip->fence_completed(vm->chip_ctx, engine) + 1;
+		vm->chip->fence_wait(vm->chip_ctx, engine, next, deadline - now);
+	}
 	/* The policy sees the use now if the manager's lock is free, so an
 	 * uncontended client (and every single-threaded, replayable run) gets
 	 * exactly the locked path's LRU order; under contention the next
-	 * holder applies the queue. Never waits. */
-	if (!ret && vm_trylock(vm)) {
+	 * holder applies the queue. Never waits; tried only by whoever found
+	 * the queue empty, so fast submitters that keep each other's uses
+	 * queued do not all touch the manager's lock. */
+	if (first_use && vm_trylock(vm)) {
 		residency_drain_used_locked(vm);
 		vm_unlock(vm);
 	}
 
 	struct fast_shard *s = shard(vm);
 	pthread_mutex_lock(&s->m);
-	s->resv_acq += nset;
+	s->resv_acq += (uint64_t)nset * sets;
 	s->resv_contended += contended;
 	if (contended)
 		vidmm_hist_record(&s->resv_wait, waited / contended);
 	if (sample)
-		vidmm_hist_record(&s->resv_hold, held);
+		vidmm_hist_record(&s->resv_hold, held / sets);
+	s->ring_full_waits += ring_waits;
 	if (ret == -EAGAIN) {
 		s->fallbacks++;
 	} else if (!ret) {
@@ -272,4 +330,12 @@ out:;
 		fence->value = f;
 	}
 	return ret;
+}
+
+int vidmm_debug_fast_submit(vidmm_t *vm, bool on)
+{
+	if (!vm)
+		return -EINVAL;
+	atomic_store(&vm->fast_off, !on);
+	return 0;
 }

@@ -998,6 +998,8 @@ static int scan_segment(struct vidmm *vm, struct segment *s, uint64_t size, uint
 			enum scan_pass pass, struct scan *sc, bool *fits)
 {
 	*fits = false;
+	if (vm->scan_hook)
+		vm->scan_hook(vm->scan_hook_arg);
 	residency_drain_used_locked(vm); /* the policy's order, up to date */
 	for (int p = 0; p < VIDMM_PRIO_COUNT; p++) {
 		uint32_t n = 0;
@@ -1966,6 +1968,17 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 	return ret ? -ETIMEDOUT : 0;
 }
 
+int vidmm_debug_evict_scan_hook(vidmm_t *vm, void (*fn)(void *), void *arg)
+{
+	if (!vm)
+		return -EINVAL;
+	vm_lock(vm);
+	vm->scan_hook = fn;
+	vm->scan_hook_arg = arg;
+	vm_unlock(vm);
+	return 0;
+}
+
 int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist *out)
 {
 	if (!vm || !out || (unsigned)id > VIDMM_HIST_SWAP_READ_IO)
@@ -1974,7 +1987,7 @@ int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist 
 	if ((unsigned)id < VIDMM_HIST_COUNT) {
 		*out = vm->hist[id];
 		if (id == VIDMM_HIST_SUBMIT)
-			fast_submit_stats(vm, NULL, out); /* leaf locks, under vm->lock */
+			fast_submit_stats(vm, NULL, NULL, out); /* leaf locks, under vm->lock */
 	} else if (vm->swap) {
 		struct swap_stats *ss = malloc(sizeof(*ss));
 		if (!ss) {

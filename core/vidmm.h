@@ -680,6 +680,15 @@ int vidmm_debug_async_readahead(vidmm_t *vm, bool on);
  * starts until released, so tests can reach the queued state. -ENODEV as
  * vidmm_debug_async_readahead. */
 int vidmm_debug_readahead_hold(vidmm_t *vm, bool hold);
+/* Turn the resident-submit fast path off (every submit then takes the
+ * manager's lock, as vidmm_config.no_fast_submit) or back on, so that a
+ * benchmark compares both in one manager. -EINVAL for a NULL manager. */
+int vidmm_debug_fast_submit(vidmm_t *vm, bool on);
+/* Call fn(arg) at the start of every eviction scan, inside it (the
+ * manager's lock held), so a test can make a scan as long as it likes
+ * (SUBMIT-NO-GLOBAL-LOCK); fn NULL removes it. fn must not call the
+ * manager. -EINVAL for a NULL manager. */
+int vidmm_debug_evict_scan_hook(vidmm_t *vm, void (*fn)(void *), void *arg);
 /* The swap file's descriptor (tests corrupt it through pwrite), or -ENODEV. */
 int vidmm_debug_swap_fd(vidmm_t *vm);
 /* Take the manager's lock while holding the swap store's: the inversion of

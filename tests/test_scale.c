@@ -13,7 +13,10 @@
  * whole table) and INTERFERENCE-BOUNDED (the interference scenario - one
  * client thrashing with every copy fence 10 ms late, another submitting
  * resident work and querying statistics - completes, and reports p99 for
- * both calls; the figure itself is the benchmark's, not asserted here).
+ * both calls; the figure itself is the benchmark's, not asserted here),
+ * SUBMIT-NO-GLOBAL-LOCK (resident submits, their fence waits and their data
+ * checks complete while another thread's eviction scan holds the manager's
+ * lock; with the fast path turned off the same submit waits for the scan).
  * Must not: assert a speed (the machine is shared).
  *
  * scale_bench's path comes from meson in VIDMM_SCALE_BENCH.
@@ -73,6 +76,7 @@ static void lock_stats_counted(void **state)
 	assert_non_null(b);
 	assert_string_equal(vidmm_lock_class_name(VIDMM_LOCK_MANAGER), "manager");
 	assert_string_equal(vidmm_lock_class_name(VIDMM_LOCK_SWAP_STORE), "swap store");
+	assert_string_equal(vidmm_lock_class_name(VIDMM_LOCK_RESV), "reservation");
 	assert_null(vidmm_lock_class_name(VIDMM_LOCK_CLASSES));
 	assert_int_equal(vidmm_query_lock_stats(e->vm, VIDMM_LOCK_CLASSES, a), -EINVAL);
 	assert_int_equal(vidmm_query_lock_stats(NULL, VIDMM_LOCK_MANAGER, a), -EINVAL);
@@ -246,6 +250,147 @@ static void interference_bounded(void **state)
 	free(r);
 }
 
+/* ---- SUBMIT-NO-GLOBAL-LOCK ---------------------------------------------------------- */
+
+enum { GATE_WAITING, GATE_HELD, GATE_RELEASED, GATE_TIMED_OUT };
+
+struct scan_gate {
+	_Atomic int state;
+	uint64_t hold_ns; /* how long the held scan waits to be released */
+};
+
+/* The eviction-scan hook: the first scan after arming is held (the manager's
+ * lock with it) until the test releases it or hold_ns passes. */
+static void scan_hold(void *arg)
+{
+	struct scan_gate *g = arg;
+	int expect = GATE_WAITING;
+
+	if (!atomic_compare_exchange_strong(&g->state, &expect, GATE_HELD))
+		return;
+	uint64_t deadline = vt_now_ns() + g->hold_ns;
+	while (atomic_load(&g->state) == GATE_HELD && vt_now_ns() < deadline) {
+		struct timespec ts = { 0, 100 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	expect = GATE_HELD;
+	atomic_compare_exchange_strong(&g->state, &expect, GATE_TIMED_OUT);
+}
+
+struct creator {
+	_Atomic bool done;
+	vidmm_t *vm;
+	int seg;
+	uint64_t size;
+	vidmm_handle_t h;
+	int ret;
+};
+
+static void *creator_main(void *arg)
+{
+	struct creator *c = arg;
+	c->ret = vt_create(c->vm, c->seg, c->size, VIDMM_PRIO_NORMAL, 0, &c->h);
+	atomic_store(&c->done, true);
+	return NULL;
+}
+
+/* Start a create that must evict, and wait until its scan is held. */
+static void start_held_scan(struct vt_env *e, struct scan_gate *g, struct creator *c,
+			    pthread_t *t)
+{
+	atomic_store(&g->state, GATE_WAITING);
+	assert_int_equal(vidmm_debug_evict_scan_hook(e->vm, scan_hold, g), 0);
+	*c = (struct creator){ .vm = e->vm, .seg = e->local_invis, .size = 4 * VT_MIB };
+	assert_int_equal(pthread_create(t, NULL, creator_main, c), 0);
+	uint64_t deadline = vt_now_ns() + VT_WAIT_NS;
+	while (atomic_load(&g->state) == GATE_WAITING && !atomic_load(&c->done) &&
+	       vt_now_ns() < deadline) {
+		struct timespec ts = { 0, 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&g->state) != GATE_HELD)
+		fail_msg("the create did not scan for victims (it returned: %s)",
+			 atomic_load(&c->done) ? vidmm_strerror(c->ret) : "not yet");
+}
+
+static void submit_no_global_lock(void **state)
+{
+	struct vt_env *e = vt_env_up(NULL);
+	enum { NR = 4, NJOBS = 2000 };
+	vidmm_handle_t r[NR];
+	struct scan_gate g = { .hold_ns = VT_WAIT_NS };
+	struct creator c;
+	pthread_t t;
+
+	(void)state;
+	/* The client's resident set, filled; then the segment filled up, so
+	 * the next create must evict (and scan). */
+	for (int i = 0; i < NR; i++) {
+		r[i] = vt_must_create(e->vm, e->local_invis, 64 * VT_KIB, VIDMM_PRIO_HIGH, 0);
+		vt_must_fill(e->vm, r[i], 100 + (uint64_t)i);
+	}
+	for (;;) {
+		struct vidmm_stats st = vt_stats(e->vm);
+		if (st.seg[e->local_invis].largest_free < 4 * VT_MIB)
+			break;
+		vt_must_create(e->vm, e->local_invis, VT_MIB, VIDMM_PRIO_LOW, 0);
+	}
+	uint64_t fast0 = vt_stats(e->vm).fast_submits;
+
+	/* Fast path on: everything below runs while the scan holds the lock. */
+	start_held_scan(e, &g, &c, &t);
+	struct vidmm_job j = { .op = VIDMM_JOB_TOUCH, .nrefs = NR };
+	struct vidmm_fence f = { 0, 0 };
+	for (int i = 0; i < NR; i++)
+		j.refs[i] = (struct vidmm_job_ref){ r[i], VIDMM_ACCESS_READ };
+	uint64_t t0 = vt_now_ns();
+	for (int n = 0; n < NJOBS; n++)
+		assert_int_equal(vidmm_submit(e->vm, &j, &f), 0);
+	assert_int_equal(vidmm_wait_fence(e->vm, f, VT_WAIT_NS), 0);
+	for (int i = 0; i < NR; i++)
+		assert_int_equal(vt_must_verify(e->vm, r[i], 100 + (uint64_t)i), 0);
+	uint64_t took = vt_now_ns() - t0;
+	int during = atomic_load(&g.state);
+	atomic_store(&g.state, GATE_RELEASED);
+	pthread_join(t, NULL);
+	print_message("fast path: %d submits, a fence wait and %d verify jobs in %.1f ms, the "
+		      "scan %s\n", NJOBS, NR, (double)took / 1e6,
+		      during == GATE_HELD ? "still held" : "no longer held");
+	assert_int_equal(during, GATE_HELD);
+	assert_int_equal(c.ret, 0);
+	assert_true(vt_stats(e->vm).fast_submits - fast0 >= NJOBS + NR);
+
+	/* The teeth: with the fast path off, one submit waits for the scan,
+	 * which times out here (0.3 s) rather than being released. */
+	assert_int_equal(vidmm_debug_fast_submit(e->vm, false), 0);
+	assert_int_equal(vidmm_destroy_allocation(e->vm, c.h), 0);
+	assert_int_equal(vidmm_wait_idle(e->vm, VT_WAIT_NS), 0); /* its range free again */
+	for (;;) {
+		struct vidmm_stats st = vt_stats(e->vm);
+		if (st.seg[e->local_invis].largest_free < 4 * VT_MIB)
+			break;
+		vt_must_create(e->vm, e->local_invis, VT_MIB, VIDMM_PRIO_LOW, 0);
+	}
+	g.hold_ns = 300 * VT_MS;
+	start_held_scan(e, &g, &c, &t);
+	t0 = vt_now_ns();
+	assert_int_equal(vidmm_submit(e->vm, &j, &f), 0);
+	took = vt_now_ns() - t0;
+	during = atomic_load(&g.state);
+	atomic_store(&g.state, GATE_RELEASED);
+	pthread_join(t, NULL);
+	print_message("locked path: one submit took %.1f ms, the scan %s\n", (double)took / 1e6,
+		      during == GATE_TIMED_OUT ? "had timed out" : "had not timed out");
+	assert_int_equal(during, GATE_TIMED_OUT);
+	assert_int_equal(c.ret, 0);
+	assert_int_equal(vidmm_debug_evict_scan_hook(e->vm, NULL, NULL), 0);
+	assert_int_equal(vidmm_debug_fast_submit(e->vm, true), 0);
+	for (int i = 0; i < NR; i++)
+		assert_int_equal(vt_must_verify(e->vm, r[i], 100 + (uint64_t)i), 0);
+	vt_check(e->vm, "after the held scans");
+	vt_env_down(e);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -254,6 +399,7 @@ int main(int argc, char **argv)
 		VT_CASE("LOCK-ORDER-ASSERT", lock_order_assert),
 		VT_CASE("SCALE-BENCH-RUNS", scale_bench_runs),
 		VT_CASE("INTERFERENCE-BOUNDED", interference_bounded),
+		VT_CASE("SUBMIT-NO-GLOBAL-LOCK", submit_no_global_lock),
 	};
 	return VT_MAIN("test_scale", cases);
 }
