@@ -13,7 +13,14 @@
  * entries directly (segment.c / gart.c do). Called with vm->lock held where
  * the name says _locked; the public calls take it.
  *
- * THE STATE OF AN ALLOCATION, all under vm->lock:
+ * Descriptors are type-stable: a freed one is kept on vm->desc_free and
+ * reused (its reservation initialised once), and handed back to malloc only
+ * by vidmm_destroy, so the resident-submit fast path may lock one it read
+ * from the table without vm->lock and find, under its reservation, that it
+ * is no longer (or not yet) published under the handle it was given.
+ *
+ * THE STATE OF AN ALLOCATION, all under vm->lock (and, where manager.c
+ * says so, also under a->resv):
  *
  *   residency  RESIDENT (a range of a->seg, on its pagable or unpagable
  *              list; PCIe: a->pages mapped there), EVICTED (data in

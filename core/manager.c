@@ -8,17 +8,33 @@
  * or GART entry formats (gart.c).
  *
  * LOCKING (the rules for all of core/):
- *  - vm->lock, one mutex, protects every field of struct vidmm and everything
- *    reachable from it: segments, heaps, lists, the handle table, sysmem and
- *    the GART tables. Public entry points take it; *_locked helpers expect it.
+ *  - vm->lock protects every field of struct vidmm and everything reachable
+ *    from it: segments, heaps, lists, the handle table's structure, sysmem
+ *    and the GART tables. Public entry points take it; *_locked helpers
+ *    expect it. One exception runs without it: a resident submit
+ *    (reservation.c), below.
+ *  - Each allocation has a reservation, a->resv (dma_resv's role). The
+ *    resident-submit fast path takes the reservations of a job's
+ *    allocations, in address order, and nothing else: it reads the handle
+ *    table lock-free (descriptors are type-stable and checked under resv
+ *    against the handle they are published under, allocation.c), queues
+ *    the job, writes the fences (atomics) and queues the use for the
+ *    eviction policy. So every vm->lock holder changes what that path reads
+ *    (pub_handle, moving, destroyed, clear_fence, inflight, ra_next) and
+ *    writes fences that path may also write only under the allocation's
+ *    resv, one allocation at a time, waiting for nothing while it holds
+ *    it. Mover ownership is taken under resv (alloc_own): after it no
+ *    submit can start, so an owner that needs the allocation idle checks
+ *    after owning (alloc_own_idle), not only before.
  *  - It is never held while waiting for the GPU (fence waits) or for I/O.
  *    Code that must wait drops it, waits, retakes it and revalidates (handles
  *    are generation-checked, so an allocation destroyed meanwhile is seen).
  *  - Chip ops that only queue work or touch registers (mmio_*, copy, fill,
- *    submit_job, fence_completed, fence_error) may be called with it held;
- *    fence_wait never. Queueing never blocks (chip.h): a full ring returns
- *    -EAGAIN, and the core waits for the engine's next fence with the lock
- *    dropped (engine_space_unlocked), then revalidates.
+ *    submit_job, fence_completed, fence_error) may be called with it (or a
+ *    reservation) held; fence_wait never. Queueing never blocks (chip.h): a
+ *    full ring returns -EAGAIN, and the core waits for the engine's next
+ *    fence with every lock dropped (engine_space_unlocked; the fast path
+ *    the same, with its reservations dropped), then revalidates.
  *  - vidmm_init and vidmm_destroy run without it: nobody else can see the
  *    manager yet / any more.
  *  - Lifetime of an allocation across a dropped lock: whoever drops the lock
@@ -29,17 +45,28 @@
  *    the pins and the GPU are done (allocation.c: finalize_destroyed_locked).
  *    Ranges and frames held by an operation in progress outside every list
  *    are on vm->transit; those a late copy may still write, in quarantine.
+ *    A freed descriptor goes to vm->desc_free, never back to malloc before
+ *    vidmm_destroy, so a fast submit holding a stale pointer can lock it.
  *  - The swap store has its own internal lock (swap.c); vm->lock may be held
  *    when calling into it for slots, never across its I/O.
- *  - Order: vm->lock, then the swap store's lock; the emulator's locks are
- *    below both (chip ops never call back into the core). The swap store's
- *    per-ring stats_lock is a leaf: nothing is taken under it. Builds with
- *    assertions check the order at every acquisition (lockstat.h ranks:
- *    LOCK_RANK_MANAGER < LOCK_RANK_SWAP_STORE) and abort on an inversion.
- *  - vm->lock is taken only through vm_lock / vm_unlock / vm_cond_timedwait
- *    (internal.h), which keep its statistics (lockstat.h: acquisitions, waits,
- *    sampled hold times; vidmm_query_lock_stats, scale_bench). That is where
- *    the lock's cost is measured before it is split by class.
+ *  - ORDER: vm->lock, then reservations (one at a time under vm->lock; a
+ *    job's set, in address order, without it), then the swap store's lock;
+ *    the emulator's locks are below all of them (chip ops never call back
+ *    into the core). Nothing takes vm->lock while holding a reservation:
+ *    the fast path lets go of its set before it tries vm->lock (a trylock,
+ *    to apply the queued uses). The swap store's per-ring stats_lock and
+ *    the fast path's statistics shards (reservation.c) are leaves: nothing
+ *    is taken under them. Builds with assertions check the order at every
+ *    acquisition (lockstat.h ranks: LOCK_RANK_MANAGER < LOCK_RANK_RESV <
+ *    LOCK_RANK_SWAP_STORE) and abort on an inversion.
+ *  - vm->lock is taken only through vm_lock / vm_trylock / vm_unlock /
+ *    vm_cond_timedwait (internal.h), which keep its statistics (lockstat.h:
+ *    acquisitions, waits, sampled hold times; vidmm_query_lock_stats,
+ *    scale_bench). The reservations are one class ("reservation"), counted
+ *    per thread group by the fast path.
+ *  - Not split yet (issue 15): segments' heaps and LRU lists, the GART, the
+ *    system-page allocator and the handle table's growth are all still
+ *    under vm->lock; so is every submit that has to page in.
  */
 #include <errno.h>
 #include <stdarg.h>
