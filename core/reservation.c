@@ -41,18 +41,30 @@
 
 /* ---- the use queue ------------------------------------------------------------------ */
 
-/* Queue a's use for the eviction policy (resv held, so a is live). An
- * allocation already queued stays where it is: the policy sees its first use
- * since the last drain, not its last. true if the queue was empty: the
- * caller then tries to apply it at once. */
-static bool use_queue(struct vidmm *vm, struct vidmm_allocation *a)
+/* Queue the uses of a[0..n) for the eviction policy (their resvs held, so
+ * they are live), in the job's order, with one push. An allocation already
+ * queued stays where it is: the policy sees its first use since the last
+ * drain, not its last. true if the queue was empty: the caller then tries
+ * to apply it at once. */
+static bool use_queue(struct vidmm *vm, struct vidmm_allocation *const *a, uint32_t n)
 {
-	if (atomic_exchange_explicit(&a->use_queued, true, memory_order_acq_rel))
+	struct vidmm_allocation *first = NULL, *last = NULL;
+
+	/* The chain runs newest first, as the stack does. */
+	for (uint32_t i = 0; i < n; i++) {
+		if (atomic_exchange_explicit(&a[i]->use_queued, true, memory_order_acq_rel))
+			continue;
+		a[i]->use_next = first;
+		first = a[i];
+		if (!last)
+			last = a[i];
+	}
+	if (!first)
 		return false;
 	struct vidmm_allocation *head = atomic_load_explicit(&vm->used_head, memory_order_relaxed);
 	do
-		a->use_next = head;
-	while (!atomic_compare_exchange_weak_explicit(&vm->used_head, &head, a,
+		last->use_next = head;
+	while (!atomic_compare_exchange_weak_explicit(&vm->used_head, &head, first,
 						      memory_order_release, memory_order_relaxed));
 	return head == NULL;
 }
@@ -182,8 +194,24 @@ static uint32_t sort_unique(struct vidmm_allocation **v, uint32_t n)
 	return u;
 }
 
-/* Take the set's reservations in address order: how many had to wait, and
- * for how long in all. */
+/* Take the reservations of a[0..n) in the job's order if every one is free
+ * (the common case: no sort); false, holding none, if one is not (or a
+ * job names an allocation twice). */
+static bool trylock_all(struct vidmm *vm, struct vidmm_allocation *const *a, uint32_t n)
+{
+	lockstat_order_take(&vm->resv_class);
+	for (uint32_t i = 0; i < n; i++)
+		if (pthread_mutex_trylock(&a[i]->resv)) {
+			while (i-- > 0)
+				pthread_mutex_unlock(&a[i]->resv);
+			lockstat_order_give(&vm->resv_class);
+			return false;
+		}
+	return true;
+}
+
+/* Take the set's reservations in address order (the set is sorted and
+ * distinct): how many had to wait, and for how long in all. */
 static void lock_set(struct vidmm *vm, struct vidmm_allocation *const *set, uint32_t nset,
 		     uint64_t *contended, uint64_t *waited)
 {
@@ -243,8 +271,7 @@ static int try_queue(struct vidmm *vm, const struct vidmm_job *job, uint32_t eng
 			atomic_store_explicit(&a[i]->read_fence[engine], *f, memory_order_release);
 	}
 	/* In the job's order, as the locked path calls the hook. */
-	for (uint32_t i = 0; i < n; i++)
-		*first_use |= use_queue(vm, a[i]);
+	*first_use |= use_queue(vm, a, n);
 	return 0;
 }
 
@@ -254,8 +281,8 @@ int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
 	struct vidmm_allocation *a[VIDMM_JOB_MAX_REFS], *set[VIDMM_JOB_MAX_REFS];
 	static _Thread_local unsigned sample_ctr;
 	bool sample = !(++sample_ctr & (LOCKSTAT_SAMPLE - 1));
-	uint64_t t0 = now_ns(), held = 0, waited = 0, contended = 0, ring_waits = 0, f = 0;
-	uint64_t deadline = 0;
+	uint64_t t0 = now_ns(), held_ns = 0, waited = 0, contended = 0, ring_waits = 0, f = 0;
+	uint64_t deadline = 0, acquired = 0;
 	uint32_t n = job->nrefs, nset = 0, sets = 0;
 	bool first_use = false;
 	int ret;
@@ -269,17 +296,29 @@ int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
 		a[i] = handle_peek(vm, job->refs[i].handle);
 		if (!a[i])
 			return -EAGAIN;
-		set[nset++] = a[i];
 	}
-	nset = sort_unique(set, nset);
 	for (;;) {
-		lock_set(vm, set, nset, &contended, &waited);
-		sets++;
+		/* Uncontended, in the job's order; else sorted and distinct,
+		 * waiting (a sort of up to 64 costs more than the locks). */
+		struct vidmm_allocation *const *held = a;
+		uint32_t nheld = n;
+		if (!trylock_all(vm, a, n)) {
+			if (!nset) {
+				memcpy(set, a, n * sizeof(a[0]));
+				nset = sort_unique(set, n);
+			}
+			lock_set(vm, set, nset, &contended, &waited);
+			held = set;
+			nheld = nset;
+		}
+		acquired += nheld;
 		uint64_t th = sample ? now_ns() : 0;
 		ret = try_queue(vm, job, engine, a, &f, &first_use);
-		if (sample)
-			held += now_ns() - th;
-		unlock_set(vm, set, nset);
+		if (sample) {
+			held_ns += now_ns() - th;
+			sets++;
+		}
+		unlock_set(vm, held, nheld);
 		if (ret != -ENOSPC)
 			break;
 		/* The job ring is full: wait for its next completion with no
@@ -309,12 +348,12 @@ int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
 
 	struct fast_shard *s = shard(vm);
 	pthread_mutex_lock(&s->m);
-	s->resv_acq += (uint64_t)nset * sets;
+	s->resv_acq += acquired;
 	s->resv_contended += contended;
 	if (contended)
 		vidmm_hist_record(&s->resv_wait, waited / contended);
-	if (sample)
-		vidmm_hist_record(&s->resv_hold, held / sets);
+	if (sample && sets)
+		vidmm_hist_record(&s->resv_hold, held_ns / sets);
 	s->ring_full_waits += ring_waits;
 	if (ret == -EAGAIN) {
 		s->fallbacks++;

@@ -474,8 +474,10 @@ def harness(bench, quick):
 
 
 SCALE_ROW_RE = re.compile(r"^(private|shared)\s+(resident|2x local)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+"
-                          r"([\d.]+)\s+([\d.]+)\s+\|\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)",
-                          re.M)
+                          r"([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\|\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+\|"
+                          r"\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\|\s+([\d.]+)", re.M)
+SCALE_FIELDS = ("ops", "ratio", "p50 us", "p99 us", "fast %", "locked ops", "locked ratio",
+                "fast/locked", "lock/sub", "waited %", "hold mean us", "hold p99 us", "resv waited %")
 SCALE_INTF_RE = re.compile(r"^(resident submit|vidmm_query_stats)\s+n=(\d+)\s+p50\s+([\d.]+) us\s+"
                            r"p99\s+([\d.]+) us\s+max\s+([\d.]+) us", re.M)
 
@@ -486,8 +488,7 @@ def scale(tools, quick):
     v = {}
     for m in SCALE_ROW_RE.finditer(out):
         k = f"{m.group(1)} {m.group(2)} {m.group(3)}"
-        for i, f in enumerate(("ops", "ratio", "p50 us", "p99 us", "lock/sub", "waited %",
-                               "wait p99 us", "hold mean us", "hold p99 us")):
+        for i, f in enumerate(SCALE_FIELDS):
             v[f"{k} {f}"] = float(m.group(4 + i))
     for m in SCALE_INTF_RE.finditer(out):
         for i, f in enumerate(("n", "p50 us", "p99 us", "max us")):
@@ -500,7 +501,7 @@ def scale(tools, quick):
 def scale_table(runs):
     cells = []
     for k in runs[0]:
-        if k.endswith(" ops"):
+        if k.endswith(" ops") and not k.endswith(" locked ops"):
             cells.append(k[:-4])
     rows = []
     for cell in cells:
@@ -508,12 +509,15 @@ def scale_table(runs):
         st, mem, thr = cell.rsplit(" ", 1)[0].split(" ", 1) + [cell.rsplit(" ", 1)[1]]
         rows.append((st, mem, thr, spread(c("ops"), "{:,.0f}"), spread(c("ratio"), "{:.2f}"),
                      spread(c("p50 us"), "{:.1f}") + " / " + spread(c("p99 us"), "{:,.1f}"),
+                     spread(c("fast %"), "{:.1f}"), spread(c("locked ops"), "{:,.0f}"),
+                     spread(c("locked ratio"), "{:.2f}"), spread(c("fast/locked"), "{:.2f}"),
                      spread(c("lock/sub"), "{:.2f}"), spread(c("waited %"), "{:.2f}"),
-                     spread(c("wait p99 us"), "{:,.1f}"), spread(c("hold mean us"), "{:.2f}"),
-                     spread(c("hold p99 us"), "{:,.1f}")))
+                     spread(c("hold mean us"), "{:.2f}"), spread(c("hold p99 us"), "{:,.1f}"),
+                     spread(c("resv waited %"), "{:.2f}")))
     t = table(("set", "memory", "threads", "submits/s", "x 1 thread", "submit p50 / p99 us",
-               "lock per call", "waited %", "lock wait p99 us", "hold mean us",
-               "hold p99 us"), rows)
+               "fast path %", "locked path submits/s", "locked x 1 thread", "fast / locked",
+               "manager lock per call", "waited %", "hold mean us", "hold p99 us",
+               "reservations waited %"), rows)
     irows = []
     for what in ("resident submit", "vidmm_query_stats"):
         c = lambda s: [r.get(f"interference {what} {s}") for r in runs]
@@ -612,8 +616,9 @@ SECTIONS = (
      "block size and depth, run right after it in each invocation (ratio to fio)"),
     ("scale", "Scaling with clients", "build/bench/tools/scale_bench", "submits per second of "
      "TOUCH jobs (4 references) with 1..16 client threads, private or shared sets, resident or "
-     "twice local memory, as the ratio to one thread in the same run, with the manager lock's "
-     "statistics over each cell; then one client's calls while another thrashes"),
+     "twice local memory, as the ratio to one thread in the same run, each cell with the "
+     "resident-submit fast path on and off (A B, then B A), with the manager lock's and the "
+     "reservations' statistics over each cell; then one client's calls while another thrashes"),
     ("pipeline", "Pipelined paging", "vidmm-bench run oversubscribe|game-frame --profile default "
      "--paging sync|pipelined", "throughput, p99 (frame time for game-frame, submit latency for "
      "oversubscribe) and CPU waits per page-in (`paging_cpu_waits` / `page_ins`), each mode "
