@@ -370,6 +370,10 @@ err_unlock:
 /* Free everything a holds; its handle is already gone (or never was). */
 void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a)
 {
+	/* Still queued for its use hook: apply the queue while a is still on
+	 * its lists (the hook may move it within them), never after. */
+	if (atomic_load(&a->use_queued))
+		residency_drain_used_locked(vm);
 	inflight_drop_locked(vm, a);
 	if (a->deferred) {
 		list_del(&a->lru);
@@ -392,9 +396,6 @@ void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a)
 		if (a->pages.npages)
 			sysmem_free(&vm->sysmem, &a->pages);
 	}
-	/* Still queued for its use hook: take it off the queue first. */
-	if (atomic_load(&a->use_queued))
-		residency_drain_used_locked(vm);
 	desc_put_locked(vm, a);
 }
 

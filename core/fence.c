@@ -94,12 +94,17 @@ int vidmm_wait_fence(vidmm_t *vm, struct vidmm_fence f, uint64_t timeout_ns)
 	if (!vm || f.engine >= nengines(vm))
 		return -EINVAL;
 	ret = vm->chip->fence_wait(vm->chip_ctx, f.engine, f.value, timeout_ns);
-	/* Destroyed-while-busy allocations may be idle now. Only if the lock
-	 * is free: a holder reaps on its own way out, and a client waiting
-	 * for its own job must not queue behind another's paging. */
-	if (ret == 0 && vm_trylock(vm)) {
-		residency_reap_locked(vm);
-		vm_unlock(vm);
+	/* Destroyed-while-busy allocations may be idle now. If the lock is
+	 * busy, its holder reaps on its way out (vm_unlock sees reap_wanted):
+	 * a client waiting for its own job must not queue behind another's
+	 * paging. */
+	if (ret == 0) {
+		if (vm_trylock(vm)) {
+			residency_reap_locked(vm);
+			vm_unlock(vm);
+		} else {
+			atomic_store_explicit(&vm->reap_wanted, true, memory_order_relaxed);
+		}
 	}
 	return ret;
 }

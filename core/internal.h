@@ -351,9 +351,8 @@ struct vidmm {
 	/* Allocations the fast path used, for the eviction policy's use hook
 	 * (residency.c: use_queue / residency_drain_used_locked). */
 	_Atomic(struct vidmm_allocation *) used_head;
-	/* Set while something waits to be reaped (deferred destroys,
-	 * quarantine, windows, in-flight page-ins), so vidmm_wait_fence takes
-	 * vm->lock only then. */
+	/* A fence waiter found vm->lock busy and did not reap: the holder
+	 * does, in vm_unlock (residency_reap_locked clears it). */
 	atomic_bool reap_wanted;
 	atomic_bool fast_off;     /* cfg.no_fast_submit, vidmm_debug_fast_submit */
 	void (*scan_hook)(void *); /* vidmm_debug_evict_scan_hook */
@@ -413,8 +412,13 @@ static inline bool vm_trylock(struct vidmm *vm)
 	return lockstat_trylock(&vm->lock, &vm->lockstat);
 }
 
+void residency_reap_locked(struct vidmm *vm);
+
 static inline void vm_unlock(struct vidmm *vm)
 {
+	/* A fence waiter found the lock busy and left the reap to us. */
+	if (atomic_load_explicit(&vm->reap_wanted, memory_order_relaxed))
+		residency_reap_locked(vm);
 	lockstat_unlock(&vm->lock, &vm->lockstat);
 }
 

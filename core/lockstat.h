@@ -44,9 +44,9 @@
 enum lock_rank {
 	LOCK_RANK_MANAGER = 1, /* vm->lock */
 	LOCK_RANK_RESV,        /* allocations' reservations (a->resv): one at a
-				* time under vm->lock, or a job's set in address
-				* order without it (residency.c), the set
-				* registered once */
+				* time under vm->lock, or a job's set without it
+				* (reservation.c: by trylock, or in address
+				* order), the set registered once */
 	LOCK_RANK_SWAP_STORE,  /* the swap store's lock (swap.c) */
 };
 

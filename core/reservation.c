@@ -14,8 +14,9 @@
  * for anything but a reservation held for a few stores, or take vm->lock.
  *
  * THE PROTOCOL (manager.c has the lock order):
- *  - The fast path takes its allocations' reservations in address order
- *    (so two fast submits over overlapping sets cannot deadlock), checks
+ *  - The fast path takes its allocations' reservations - by trylock in the
+ *    job's order, or, if one is busy, sorted by address and waiting (so
+ *    two fast submits over overlapping sets cannot deadlock) - checks
  *    under them that each is still published under the handle given
  *    (pub_handle), not owned by a mover, RESIDENT, its clear completed
  *    (clear_fence 0), no pipelined page-in in flight and no read-ahead
@@ -52,12 +53,28 @@ static bool use_queue(struct vidmm *vm, struct vidmm_allocation *const *a, uint3
 
 	/* The chain runs newest first, as the stack does. */
 	for (uint32_t i = 0; i < n; i++) {
-		if (atomic_exchange_explicit(&a[i]->use_queued, true, memory_order_acq_rel))
+		struct vidmm_allocation *x = a[i];
+		if (atomic_exchange_explicit(&x->use_queued, true, memory_order_acq_rel)) {
+			/* Named again by this job: its use is the newest, as
+			 * the locked path's second hook call would make it. */
+			struct vidmm_allocation **pp = &first, *prev = NULL;
+			while (*pp && *pp != x) {
+				prev = *pp;
+				pp = &(*pp)->use_next;
+			}
+			if (!*pp || *pp == first)
+				continue; /* queued before this job, or newest already */
+			*pp = x->use_next;
+			if (last == x)
+				last = prev;
+			x->use_next = first;
+			first = x;
 			continue;
-		a[i]->use_next = first;
-		first = a[i];
+		}
+		x->use_next = first;
+		first = x;
 		if (!last)
-			last = a[i];
+			last = x;
 	}
 	if (!first)
 		return false;
@@ -261,6 +278,9 @@ static int try_queue(struct vidmm *vm, const struct vidmm_job *job, uint32_t eng
 	int r = vm->chip->submit_job(vm->chip_ctx, engine, &cj, NULL, f);
 	if (r == -EAGAIN)
 		return -ENOSPC;
+	/* Traced under the reservations, so a trace orders it before any
+	 * later change of these allocations. */
+	VIDMM_TRACE(&vm->tracer, submit, VIDMM_TRACE_SUBMIT, engine, n, r ? 0 : *f, r ? -EIO : 0);
 	if (r)
 		return -EIO;
 	note_issued(vm, engine, *f);
@@ -357,13 +377,11 @@ int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
 	s->ring_full_waits += ring_waits;
 	if (ret == -EAGAIN) {
 		s->fallbacks++;
-	} else if (!ret) {
-		s->submits++;
-		vidmm_hist_record(&s->submit, now_ns() - t0);
+	} else {
+		s->submits += !ret;
+		vidmm_hist_record(&s->submit, now_ns() - t0); /* as the locked path: every call */
 	}
 	pthread_mutex_unlock(&s->m);
-	if (ret != -EAGAIN)
-		VIDMM_TRACE(&vm->tracer, submit, VIDMM_TRACE_SUBMIT, engine, n, f, ret);
 	if (!ret && fence) {
 		fence->engine = engine;
 		fence->value = f;

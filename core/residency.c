@@ -1524,6 +1524,7 @@ static int make_resident_locked(struct vidmm *vm, struct vidmm_allocation *a, bo
 
 void residency_reap_locked(struct vidmm *vm)
 {
+	atomic_store_explicit(&vm->reap_wanted, false, memory_order_relaxed);
 	residency_drain_used_locked(vm);
 	inflight_reap_locked(vm);
 	list_for_each_safe(pos, tmp, &vm->quarantine) {
@@ -1597,6 +1598,7 @@ static bool add_copy_deps(struct vidmm *vm, const struct vidmm_allocation *a,
  * it to the most recently used end of its list). */
 static void note_use(struct vidmm *vm, struct vidmm_allocation *a)
 {
+	residency_drain_used_locked(vm); /* fast submits' earlier uses first */
 	if (!a->destroyed && a->residency == VIDMM_RESIDENT)
 		vm->policy->use(vm, a);
 }
@@ -1746,11 +1748,13 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		if (!ret) {
-			/* Under resv: a fast submit may write them too. */
+			/* Under resv, and only if newer: a fast submit may
+			 * have queued a later job on the same engine since
+			 * this one was queued (the lock was held, resv not). */
 			resv_lock(vm, a[i]);
-			if (job->refs[i].access & VIDMM_ACCESS_WRITE)
+			if ((job->refs[i].access & VIDMM_ACCESS_WRITE) && f > a[i]->write_fence[engine])
 				a[i]->write_fence[engine] = f;
-			if (job->refs[i].access & VIDMM_ACCESS_READ)
+			if ((job->refs[i].access & VIDMM_ACCESS_READ) && f > a[i]->read_fence[engine])
 				a[i]->read_fence[engine] = f;
 			resv_unlock(vm, a[i]);
 			note_use(vm, a[i]);
@@ -1952,10 +1956,13 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 		 * threads' submits meanwhile are not (the lock was dropped). */
 		uint64_t before[VIDMM_MAX_ENGINES];
 		bool more = false;
-		for (uint32_t e = 0; e < n; e++)
+		uint32_t nc = vm->engines.n_copy;
+		/* Copy engines only: the reap issues nothing else, and job
+		 * engines move under other threads' fast submits meanwhile. */
+		for (uint32_t e = 0; e < nc; e++)
 			before[e] = atomic_load(&vm->issued[e]);
 		residency_reap_locked(vm);
-		for (uint32_t e = 0; e < n; e++)
+		for (uint32_t e = 0; e < nc; e++)
 			more |= before[e] != atomic_load(&vm->issued[e]);
 		if (ret || !more)
 			break;
