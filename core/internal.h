@@ -357,6 +357,8 @@ struct vidmm {
 	atomic_bool fast_off;     /* cfg.no_fast_submit, vidmm_debug_fast_submit */
 	void (*scan_hook)(void *); /* vidmm_debug_evict_scan_hook */
 	void *scan_hook_arg;
+	void (*submit_hook)(void *); /* vidmm_debug_locked_submit_hook */
+	void *submit_hook_arg;
 	/* The fast path's statistics, sharded by thread (reservation.c). */
 	struct fast_shard *fast;
 	struct lockstat resv_class; /* the reservations' order rank (no stats) */

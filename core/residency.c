@@ -1727,6 +1727,8 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 						     deps.n ? &deps : NULL, &f);
 			if (r == 0)
 				note_issued(vm, engine, f);
+			if (r == 0 && vm->submit_hook)
+				vm->submit_hook(vm->submit_hook_arg);
 			if (r != -EAGAIN) {
 				ret = r ? -EIO : 0;
 				break;
@@ -1973,6 +1975,17 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 	}
 	vm_unlock(vm);
 	return ret ? -ETIMEDOUT : 0;
+}
+
+int vidmm_debug_locked_submit_hook(vidmm_t *vm, void (*fn)(void *), void *arg)
+{
+	if (!vm)
+		return -EINVAL;
+	vm_lock(vm);
+	vm->submit_hook = fn;
+	vm->submit_hook_arg = arg;
+	vm_unlock(vm);
+	return 0;
 }
 
 int vidmm_debug_evict_scan_hook(vidmm_t *vm, void (*fn)(void *), void *arg)

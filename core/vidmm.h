@@ -689,6 +689,12 @@ int vidmm_debug_fast_submit(vidmm_t *vm, bool on);
  * (SUBMIT-NO-GLOBAL-LOCK); fn NULL removes it. fn must not call the
  * manager. -EINVAL for a NULL manager. */
 int vidmm_debug_evict_scan_hook(vidmm_t *vm, void (*fn)(void *), void *arg);
+/* Call fn(arg) in the locked submit path, each time between queueing a job
+ * and recording its fences on the allocations (the manager's lock held), so
+ * a test can queue a fast submit in that window (FENCE-ORDER-LOCKED-VS-FAST);
+ * fn NULL removes it. fn must not call the manager on its own thread.
+ * -EINVAL for a NULL manager. */
+int vidmm_debug_locked_submit_hook(vidmm_t *vm, void (*fn)(void *), void *arg);
 /* The swap file's descriptor (tests corrupt it through pwrite), or -ENODEV. */
 int vidmm_debug_swap_fd(vidmm_t *vm);
 /* Take the manager's lock while holding the swap store's: the inversion of

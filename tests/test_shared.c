@@ -4,7 +4,8 @@
  * the same allocations at once, and the contracts every call keeps (a failed
  * call changes nothing, every errno is documented, memory handed out is
  * cleared, a locked allocation is not freed under its CPU pointer, an
- * unpagable one never moves, nothing a late copy may write is reused).
+ * unpagable one never moves, nothing a late copy may write is reused, a
+ * fence recorded on a shared allocation never goes back).
  *
  * Owns: those cases (tests/meson.build names them, as the issue did). Must
  * not: reach into core internals; it sees the manager through vidmm.h, the
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -1245,6 +1247,102 @@ static void shared_stress(void **state)
 	free(dir);
 }
 
+/* ---- FENCE-ORDER-LOCKED-VS-FAST -------------------------------------------------------- */
+
+/*
+ * The locked submit path queues its job under the manager's lock and records
+ * the fences under each allocation's reservation afterwards; a fast submit
+ * on the same allocation can queue a later job on the same engine in
+ * between. The older fence must not overwrite the newer one, or the
+ * allocation looks idle while that job still runs (found by review). The
+ * hook holds the locked path in exactly that window while another thread
+ * fast-submits, its job held back on the engine; then the allocation must
+ * still be busy once the locked path's job is done.
+ */
+struct fence_race {
+	vidmm_t *vm;
+	struct vt_env *e;
+	vidmm_handle_t a;
+	_Atomic int phase;   /* 0 wait, 1 go (hook reached), 2 fast submit done */
+	struct vidmm_fence f;
+	int ret;
+};
+
+static void fence_race_hook(void *arg)
+{
+	struct fence_race *r = arg;
+	int expect = 0;
+
+	/* Once, on the locked submit's thread, the manager's lock held: let
+	 * the fast submitter go and wait (bounded) until it has queued. */
+	if (!atomic_compare_exchange_strong(&r->phase, &expect, 1))
+		return;
+	uint64_t deadline = vt_now_ns() + 10 * SEC;
+	while (atomic_load(&r->phase) != 2 && vt_now_ns() < deadline) {
+		struct timespec ts = { 0, 100 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void *fence_race_fast(void *arg)
+{
+	struct fence_race *r = arg;
+	struct vidmm_job j = { .op = VIDMM_JOB_TOUCH, .nrefs = 1 };
+
+	j.refs[0] = (struct vidmm_job_ref){ r->a, VIDMM_ACCESS_READ };
+	while (atomic_load(&r->phase) == 0)
+		sched_yield();
+	/* Its job starts late: it is still running when the locked one is done. */
+	emu_inject_start_delay(r->e->emu, r->e->job_engine, 500 * MS, 1);
+	r->ret = vidmm_submit(r->vm, &j, &r->f);
+	atomic_store(&r->phase, 2);
+	return NULL;
+}
+
+static void fence_order_locked_vs_fast(void **state)
+{
+	struct vt_env *e = vt_env_up(NULL);
+	struct fence_race r = { .vm = e->vm, .e = e };
+	struct vidmm_job j = { .op = VIDMM_JOB_TOUCH, .nrefs = 2 };
+	struct vidmm_fence fl;
+	pthread_t t;
+
+	(void)state;
+	if (!e->emu) {
+		vt_env_down(e);
+		VT_SKIP("FENCE-ORDER-LOCKED-VS-FAST: needs the emulator's start-delay injection");
+	}
+	r.a = vt_must_create(e->vm, e->local_invis, 64 * KIB, VIDMM_PRIO_NORMAL, 0);
+	vidmm_handle_t b = vt_must_create(e->vm, e->local_invis, 64 * KIB, VIDMM_PRIO_NORMAL, 0);
+	vt_must_fill(e->vm, r.a, 1);
+	vt_must_fill(e->vm, b, 2);
+	/* b paged out: a job on a and b takes the locked path (it pages b in). */
+	assert_int_equal(vidmm_evict(e->vm, b), 0);
+	assert_int_equal(vidmm_debug_locked_submit_hook(e->vm, fence_race_hook, &r), 0);
+	assert_int_equal(pthread_create(&t, NULL, fence_race_fast, &r), 0);
+	j.refs[0] = (struct vidmm_job_ref){ r.a, VIDMM_ACCESS_READ };
+	j.refs[1] = (struct vidmm_job_ref){ b, VIDMM_ACCESS_READ };
+	assert_int_equal(vidmm_submit(e->vm, &j, &fl), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(vidmm_debug_locked_submit_hook(e->vm, NULL, NULL), 0);
+	assert_int_equal(atomic_load(&r.phase), 2);
+	assert_int_equal(r.ret, 0);
+	print_message("locked submit fence %" PRIu64 ", fast submit fence %" PRIu64
+		      " (queued in between, held back 500 ms)\n", fl.value, r.f.value);
+	assert_int_equal(fl.engine, r.f.engine);
+	assert_true(r.f.value > fl.value);
+	assert_int_equal(vidmm_wait_fence(e->vm, fl, VT_WAIT_NS), 0);
+	/* The locked job is done, the fast one not: a is busy. */
+	assert_false(vidmm_fence_signalled(e->vm, r.f));
+	assert_int_equal(vidmm_evict(e->vm, r.a), -EBUSY);
+	assert_int_equal(vidmm_wait_fence(e->vm, r.f, VT_WAIT_NS), 0);
+	assert_int_equal(vidmm_evict(e->vm, r.a), 0);
+	assert_int_equal(vt_must_verify(e->vm, r.a, 1), 0);
+	assert_int_equal(vt_must_verify(e->vm, b, 2), 0);
+	vt_check(e->vm, "after the race");
+	vt_env_down(e);
+}
+
 /* ---- MULTI-SUBMIT-NO-DEADLOCK ------------------------------------------------------------ */
 
 /*
@@ -1397,6 +1495,7 @@ int main(int argc, char **argv)
 		VT_CASE("CONCURRENT-CREATE", concurrent_create),
 		VT_CASE("SHARED-STRESS", shared_stress),
 		VT_CASE("MULTI-SUBMIT-NO-DEADLOCK", multi_submit_no_deadlock),
+		VT_CASE("FENCE-ORDER-LOCKED-VS-FAST", fence_order_locked_vs_fast),
 	};
 	return VT_MAIN("shared", cases);
 }
