@@ -574,10 +574,16 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 				units_ns(b, (double)vidmm_hist_quantile(su, 0.99)));
 		fprintf(out, "\n");
 	}
-	/* The manager lock over the window: how contended, how long held
+	/* The manager lock and the allocations' reservations (the resident
+	 * submits' only locks) over the window: how contended, how long held
 	 * (lockstat.h; the swap store's is in the results file). */
-	if (res->locks && res->locks[VIDMM_LOCK_MANAGER].acquisitions) {
-		const struct vidmm_lock_stats *l = &res->locks[VIDMM_LOCK_MANAGER];
+	static const struct { enum vidmm_lock_class cls; const char *label; } shown[] = {
+		{ VIDMM_LOCK_MANAGER, "manager lock" }, { VIDMM_LOCK_RESV, "reservations" },
+	};
+	for (unsigned k = 0; res->locks && k < sizeof(shown) / sizeof(shown[0]); k++) {
+		const struct vidmm_lock_stats *l = &res->locks[shown[k].cls];
+		if (!l->acquisitions)
+			continue;
 		char waited[96] = "none waited";
 		if (l->contended)
 			snprintf(waited, sizeof(waited), "%.2f%% waited (wait p99 %s)",
@@ -588,8 +594,12 @@ void results_print_run(FILE *out, const struct run_config *c, const struct run_r
 			snprintf(held, sizeof(held), "hold p50 %s p99 %s (sampled)",
 				 units_ns(d, (double)vidmm_hist_quantile(&l->hold, 0.5)),
 				 units_ns(e, (double)vidmm_hist_quantile(&l->hold, 0.99)));
-		fprintf(out, "  manager lock: %s acquisitions, %s, %s\n",
+		fprintf(out, "  %s: %s acquisitions, %s, %s", shown[k].label,
 			units_count(a, (double)l->acquisitions), waited, held);
+		if (shown[k].cls == VIDMM_LOCK_RESV)
+			fprintf(out, "; %s of %s submits without the manager lock",
+				units_count(a, (double)st->fast_submits), units_count(b, (double)st->submits));
+		fprintf(out, "\n");
 	}
 	fprintf(out, "  page-outs %s (%s), page-ins %s (%s), alloc failures %s, job failures %s, "
 		"dummy-page faults %s\n", units_count(a, (double)st->page_outs),

@@ -19,7 +19,8 @@
  *    two fast submits over overlapping sets cannot deadlock) - checks
  *    under them that each is still published under the handle given
  *    (pub_handle), not owned by a mover, RESIDENT, its clear completed
- *    (clear_fence 0), no pipelined page-in in flight and no read-ahead
+ *    without error (seen on the chip; the locked path zeroes clear_fence
+ *    later), no pipelined page-in in flight and no read-ahead
  *    trigger pending; queues the job (the chip's submit_job never blocks:
  *    a full ring sends the job to the locked path, which waits), records
  *    its fence on each, queues the use, and lets go. Anything else - a
@@ -181,11 +182,23 @@ void fast_submit_stats(struct vidmm *vm, uint64_t *submits, uint64_t *ring_full_
 
 /* ---- the fast path -------------------------------------------------------------------- */
 
+/* a's clear on create has completed without error (resv held). Read only:
+ * the locked path zeroes clear_fence the next time it looks. */
+static bool clear_done(struct vidmm *vm, const struct vidmm_allocation *a)
+{
+	if (!a->clear_fence)
+		return true;
+	if (vm->chip->fence_completed(vm->chip_ctx, a->clear_engine) < a->clear_fence)
+		return false;
+	return !vm->chip->fence_error ||
+	       !vm->chip->fence_error(vm->chip_ctx, a->clear_engine, a->clear_fence);
+}
+
 /* What the fast path may submit on: published, settled, resident (resv held). */
-static bool settled(const struct vidmm_allocation *a)
+static bool settled(struct vidmm *vm, const struct vidmm_allocation *a)
 {
 	return !a->moving && !a->destroyed && a->residency == VIDMM_RESIDENT &&
-	       !a->clear_fence && !a->inflight && !a->ra_next;
+	       !a->inflight && !a->ra_next && clear_done(vm, a);
 }
 
 /* The distinct allocations of v[0..n), in address order (n is small). */
@@ -263,7 +276,7 @@ static int try_queue(struct vidmm *vm, const struct vidmm_job *job, uint32_t eng
 	uint32_t n = job->nrefs;
 
 	for (uint32_t i = 0; i < n; i++)
-		if (a[i]->pub_handle != job->refs[i].handle || !settled(a[i]))
+		if (a[i]->pub_handle != job->refs[i].handle || !settled(vm, a[i]))
 			return -EAGAIN;
 	memset(&cj, 0, sizeof(cj));
 	cj.op = job->op;
