@@ -14,14 +14,15 @@
  * (manager.c states the rules and the order). Functions named *_locked
  * expect the caller to hold vm->lock.
  */
-#include <stdatomic.h>
 #ifndef VIDMM_INTERNAL_H
 #define VIDMM_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "heap.h"
@@ -476,6 +477,23 @@ int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
 struct vidmm_allocation *handle_peek(struct vidmm *vm, vidmm_handle_t h);
 /* Free the unused descriptors and the handle tables (teardown). */
 void allocation_descs_fini(struct vidmm *vm);
+/* The chip's job for job over allocations a[0..nrefs) at their ranges
+ * (resident: the caller checked, under the lock that keeps them there). */
+static inline void chip_job_build(struct vidmm_chip_job *cj, const struct vidmm_job *job,
+				  struct vidmm_allocation *const *a)
+{
+	memset(cj, 0, sizeof(*cj));
+	cj->op = job->op;
+	cj->seed = job->seed;
+	cj->nrefs = job->nrefs;
+	cj->result = job->result;
+	for (uint32_t i = 0; i < job->nrefs; i++) {
+		cj->refs[i].gpu_addr = a[i]->node.start;
+		cj->refs[i].size = a[i]->size;
+		cj->refs[i].access = job->refs[i].access;
+	}
+}
+
 /* The newest fence the manager queued on engine (vidmm_wait_idle): an
  * atomic max, as fast submits queue jobs without vm->lock. */
 static inline void note_issued(struct vidmm *vm, uint32_t engine, uint64_t f)

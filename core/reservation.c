@@ -278,16 +278,7 @@ static int try_queue(struct vidmm *vm, const struct vidmm_job *job, uint32_t eng
 	for (uint32_t i = 0; i < n; i++)
 		if (a[i]->pub_handle != job->refs[i].handle || !settled(vm, a[i]))
 			return -EAGAIN;
-	memset(&cj, 0, sizeof(cj));
-	cj.op = job->op;
-	cj.seed = job->seed;
-	cj.nrefs = n;
-	cj.result = job->result;
-	for (uint32_t i = 0; i < n; i++) {
-		cj.refs[i].gpu_addr = a[i]->node.start;
-		cj.refs[i].size = a[i]->size;
-		cj.refs[i].access = job->refs[i].access;
-	}
+	chip_job_build(&cj, job, a);
 	int r = vm->chip->submit_job(vm->chip_ctx, engine, &cj, NULL, f);
 	if (r == -EAGAIN)
 		return -ENOSPC;

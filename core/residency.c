@@ -1713,16 +1713,7 @@ int vidmm_submit(vidmm_t *vm, const struct vidmm_job *job, struct vidmm_fence *f
 		if (ret)
 			break;
 		if (!again) {
-			memset(&cj, 0, sizeof(cj));
-			cj.op = job->op;
-			cj.seed = job->seed;
-			cj.nrefs = n;
-			cj.result = job->result;
-			for (uint32_t i = 0; i < n; i++) {
-				cj.refs[i].gpu_addr = a[i]->node.start;
-				cj.refs[i].size = a[i]->size;
-				cj.refs[i].access = job->refs[i].access;
-			}
+			chip_job_build(&cj, job, a);
 			int r = vm->chip->submit_job(vm->chip_ctx, engine, &cj,
 						     deps.n ? &deps : NULL, &f);
 			if (r == 0)
@@ -1977,26 +1968,25 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 	return ret ? -ETIMEDOUT : 0;
 }
 
-int vidmm_debug_locked_submit_hook(vidmm_t *vm, void (*fn)(void *), void *arg)
+/* Install a test hook (fn NULL removes it) under the manager's lock. */
+static int set_hook(vidmm_t *vm, void (**slot)(void *), void **slot_arg, void (*fn)(void *),
+		    void *arg)
 {
-	if (!vm)
-		return -EINVAL;
 	vm_lock(vm);
-	vm->submit_hook = fn;
-	vm->submit_hook_arg = arg;
+	*slot = fn;
+	*slot_arg = arg;
 	vm_unlock(vm);
 	return 0;
 }
 
+int vidmm_debug_locked_submit_hook(vidmm_t *vm, void (*fn)(void *), void *arg)
+{
+	return vm ? set_hook(vm, &vm->submit_hook, &vm->submit_hook_arg, fn, arg) : -EINVAL;
+}
+
 int vidmm_debug_evict_scan_hook(vidmm_t *vm, void (*fn)(void *), void *arg)
 {
-	if (!vm)
-		return -EINVAL;
-	vm_lock(vm);
-	vm->scan_hook = fn;
-	vm->scan_hook_arg = arg;
-	vm_unlock(vm);
-	return 0;
+	return vm ? set_hook(vm, &vm->scan_hook, &vm->scan_hook_arg, fn, arg) : -EINVAL;
 }
 
 int vidmm_query_histogram(vidmm_t *vm, enum vidmm_hist_id id, struct vidmm_hist *out)
