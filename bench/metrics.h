@@ -17,7 +17,8 @@
 
 /* Scalar struct vidmm_stats fields: X(name, deterministic). Not
  * deterministic: "bounces" (a page-in within 100 ms of its page-out: wall
- * time), the background reclaim counters (a thread, off in record/replay
+ * time), "fast_submits" (whether a new allocation's clear was seen done
+ * before its next submit depends on the engines' timing), the background reclaim counters (a thread, off in record/replay
  * runs but still not part of the calls), and the deepest swap queue seen
  * (depends on I/O completion timing). */
 #define METRICS_STATS_FIELDS(X)                                                  \
@@ -38,7 +39,8 @@
 	X(swap_used_bytes, true) X(swap_checksum_failures, true)                   \
 	X(swap_queue_depth_reached, false) X(paging_cpu_waits, false)             \
 	X(pipelined_page_ins, false) X(pipeline_stalls, false)                     \
-	X(pipeline_copy_retries, false) X(busy_pageouts, false)
+	X(pipeline_copy_retries, false) X(busy_pageouts, false)                    \
+	X(fast_submits, false)
 
 /* The fields of METRICS_STATS_FIELDS that only grow (counts of events), so
  * that the difference over the measured window means something; the others
@@ -59,7 +61,7 @@
 	X(swap_async_readaheads, false)                                            \
 	X(paging_cpu_waits, false) X(pipelined_page_ins, false)                    \
 	X(pipeline_stalls, false) X(pipeline_copy_retries, false)                 \
-	X(busy_pageouts, false)
+	X(busy_pageouts, false) X(fast_submits, false)
 
 /* Every scalar counter, evictions_by_priority as an array, and per segment
  * {total, free, largest_free, resident}. */

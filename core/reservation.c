@@ -18,9 +18,8 @@
  *    job's order, or, if one is busy, sorted by address and waiting (so
  *    two fast submits over overlapping sets cannot deadlock) - checks
  *    under them that each is still published under the handle given
- *    (pub_handle), not owned by a mover, RESIDENT, its clear completed
- *    without error (seen on the chip; the locked path zeroes clear_fence
- *    later), no pipelined page-in in flight and no read-ahead
+ *    (pub_handle), not owned by a mover, RESIDENT, its clear known done
+ *    (clear_fence 0), no pipelined page-in in flight and no read-ahead
  *    trigger pending; queues the job (the chip's submit_job never blocks:
  *    a full ring sends the job to the locked path, which waits), records
  *    its fence on each, queues the use, and lets go. Anything else - a
@@ -44,9 +43,10 @@
 /* ---- the use queue ------------------------------------------------------------------ */
 
 /* Queue the uses of a[0..n) for the eviction policy (their resvs held, so
- * they are live), in the job's order, with one push. An allocation already
- * queued stays where it is: the policy sees its first use since the last
- * drain, not its last. true if the queue was empty: the caller then tries
+ * they are live), in the job's order, with one push. An allocation queued
+ * by an earlier submit stays where it is: the policy sees its first use
+ * since the last drain, not its last (one named twice by this job moves to
+ * the newest end). true if the queue was empty: the caller then tries
  * to apply it at once. */
 static bool use_queue(struct vidmm *vm, struct vidmm_allocation *const *a, uint32_t n)
 {
@@ -182,23 +182,18 @@ void fast_submit_stats(struct vidmm *vm, uint64_t *submits, uint64_t *ring_full_
 
 /* ---- the fast path -------------------------------------------------------------------- */
 
-/* a's clear on create has completed without error (resv held). Read only:
- * the locked path zeroes clear_fence the next time it looks. */
-static bool clear_done(struct vidmm *vm, const struct vidmm_allocation *a)
-{
-	if (!a->clear_fence)
-		return true;
-	if (vm->chip->fence_completed(vm->chip_ctx, a->clear_engine) < a->clear_fence)
-		return false;
-	return !vm->chip->fence_error ||
-	       !vm->chip->fence_error(vm->chip_ctx, a->clear_engine, a->clear_fence);
-}
-
-/* What the fast path may submit on: published, settled, resident (resv held). */
-static bool settled(struct vidmm *vm, const struct vidmm_allocation *a)
+/*
+ * What the fast path may submit on: published, settled, resident, its clear
+ * on create known done (resv held). clear_fence must be 0 - the locked path
+ * has seen the clear complete without error - not merely completed on the
+ * chip: a success the locked path has not recorded yet may be forgotten by
+ * the chip later (-ENODATA past its error history) and taken for a failure,
+ * and the clear issued again would wipe what jobs wrote since.
+ */
+static bool settled(const struct vidmm_allocation *a)
 {
 	return !a->moving && !a->destroyed && a->residency == VIDMM_RESIDENT &&
-	       !a->inflight && !a->ra_next && clear_done(vm, a);
+	       !a->clear_fence && !a->inflight && !a->ra_next;
 }
 
 /* The distinct allocations of v[0..n), in address order (n is small). */
@@ -276,7 +271,7 @@ static int try_queue(struct vidmm *vm, const struct vidmm_job *job, uint32_t eng
 	uint32_t n = job->nrefs;
 
 	for (uint32_t i = 0; i < n; i++)
-		if (a[i]->pub_handle != job->refs[i].handle || !settled(vm, a[i]))
+		if (a[i]->pub_handle != job->refs[i].handle || !settled(a[i]))
 			return -EAGAIN;
 	chip_job_build(&cj, job, a);
 	int r = vm->chip->submit_job(vm->chip_ctx, engine, &cj, NULL, f);

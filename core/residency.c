@@ -1936,6 +1936,7 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 	/* Read-ahead queued by the calls before this one is their work too. */
 	ret = readahead_wait_idle_locked(vm, deadline);
 	for (; !ret;) {
+		uint64_t retries0 = vm->st.clear_retries + vm->st.pipeline_copy_retries;
 		for (uint32_t e = 0; e < n; e++)
 			want[e] = atomic_load(&vm->issued[e]);
 		for (uint32_t e = 0; e < n && !ret; e++) {
@@ -1944,19 +1945,12 @@ int vidmm_wait_idle(vidmm_t *vm, uint64_t timeout_ns)
 				ret = fence_wait_unlocked(vm, e, want[e],
 							  deadline > now ? deadline - now : 0);
 		}
-		/* The reap may issue commands (a failed pipelined page-in
-		 * copy again): then those are waited for too. Other
-		 * threads' submits meanwhile are not (the lock was dropped). */
-		uint64_t before[VIDMM_MAX_ENGINES];
-		bool more = false;
-		uint32_t nc = vm->engines.n_copy;
-		/* Copy engines only: the reap issues nothing else, and job
-		 * engines move under other threads' fast submits meanwhile. */
-		for (uint32_t e = 0; e < nc; e++)
-			before[e] = atomic_load(&vm->issued[e]);
+		/* A failed clear or pipelined page-in copy issued again
+		 * since this pass read want[] (by the reap below, or by one
+		 * in a vm_unlock while we waited) is earlier work: wait for
+		 * it too. Other threads' new submits are not waited for. */
 		residency_reap_locked(vm);
-		for (uint32_t e = 0; e < nc; e++)
-			more |= before[e] != atomic_load(&vm->issued[e]);
+		bool more = vm->st.clear_retries + vm->st.pipeline_copy_retries != retries0;
 		if (ret || !more)
 			break;
 		if (now_ns() >= deadline) {

@@ -1290,8 +1290,14 @@ static void *fence_race_fast(void *arg)
 	struct vidmm_job j = { .op = VIDMM_JOB_TOUCH, .nrefs = 1 };
 
 	j.refs[0] = (struct vidmm_job_ref){ r->a, VIDMM_ACCESS_READ };
-	while (atomic_load(&r->phase) == 0)
+	uint64_t deadline = vt_now_ns() + VT_WAIT_NS;
+	while (atomic_load(&r->phase) == 0) {
+		if (vt_now_ns() > deadline) { /* the locked submit never got there */
+			r->ret = -ETIMEDOUT;
+			return NULL;
+		}
 		sched_yield();
+	}
 	/* Its job starts late: it is still running when the locked one is done. */
 	emu_inject_start_delay(r->e->emu, r->e->job_engine, 500 * MS, 1);
 	r->ret = vidmm_submit(r->vm, &j, &r->f);
@@ -1318,6 +1324,7 @@ static void fence_order_locked_vs_fast(void **state)
 	vt_must_fill(e->vm, b, 2);
 	/* b paged out: a job on a and b takes the locked path (it pages b in). */
 	assert_int_equal(vidmm_evict(e->vm, b), 0);
+	uint64_t fast0 = vt_stats(e->vm).fast_submits;
 	assert_int_equal(vidmm_debug_locked_submit_hook(e->vm, fence_race_hook, &r), 0);
 	assert_int_equal(pthread_create(&t, NULL, fence_race_fast, &r), 0);
 	j.refs[0] = (struct vidmm_job_ref){ r.a, VIDMM_ACCESS_READ };
@@ -1327,6 +1334,10 @@ static void fence_order_locked_vs_fast(void **state)
 	assert_int_equal(vidmm_debug_locked_submit_hook(e->vm, NULL, NULL), 0);
 	assert_int_equal(atomic_load(&r.phase), 2);
 	assert_int_equal(r.ret, 0);
+	/* The other submit took the fast path, inside the window (had it
+	 * taken the locked path it would have waited for the lock, and
+	 * stored its fence last either way). */
+	assert_int_equal(vt_stats(e->vm).fast_submits - fast0, 1);
 	print_message("locked submit fence %" PRIu64 ", fast submit fence %" PRIu64
 		      " (queued in between, held back 500 ms)\n", fl.value, r.f.value);
 	assert_int_equal(fl.engine, r.f.engine);
