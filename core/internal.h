@@ -415,6 +415,8 @@ static inline bool vm_trylock(struct vidmm *vm)
 	return lockstat_trylock(&vm->lock, &vm->lockstat);
 }
 
+/* Free deferred-destroyed allocations whose fences have signalled, and
+ * quarantined ranges and frames whose late copies have finished. */
 void residency_reap_locked(struct vidmm *vm);
 
 static inline void vm_unlock(struct vidmm *vm)
@@ -455,7 +457,6 @@ static inline void vm_cond_wait_ms(struct vidmm *vm, pthread_cond_t *cv, unsigne
 struct fast_shard {
 	pthread_mutex_t m;
 	uint64_t submits;
-	uint64_t fallbacks;           /* tried, and left to the locked path */
 	uint64_t ring_full_waits;     /* as vidmm_stats.ring_full_waits */
 	struct vidmm_hist submit;     /* as vm->hist[VIDMM_HIST_SUBMIT] */
 	uint64_t resv_acq, resv_contended;
@@ -649,9 +650,6 @@ bool alloc_own_idle(struct vidmm *vm, struct vidmm_allocation *a);
  * in progress may still use it. */
 void finalize_destroyed_locked(struct vidmm *vm, struct vidmm_allocation *a);
 
-/* Free deferred-destroyed allocations whose fences have signalled, and
- * quarantined ranges and frames whose late copies have finished. */
-void residency_reap_locked(struct vidmm *vm);
 void allocation_free_locked(struct vidmm *vm, struct vidmm_allocation *a);
 
 /* Handle <-> allocation; NULL for a stale, forged or destroyed handle. */

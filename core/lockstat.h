@@ -81,6 +81,15 @@ static inline void lockstat_init(struct lockstat *ls, const char *name, unsigned
 	vidmm_hist_init(&ls->hold);
 }
 
+/* m was just taken (at t, 0: not read): count it, and sample its hold
+ * one time in LOCKSTAT_SAMPLE. */
+static inline void lockstat_acquired(struct lockstat *ls, uint64_t t)
+{
+	ls->hold_t0 = 0;
+	if (!(++ls->acquisitions & (LOCKSTAT_SAMPLE - 1)))
+		ls->hold_t0 = t ? t : now_ns();
+}
+
 static inline void lockstat_lock(pthread_mutex_t *m, struct lockstat *ls)
 {
 	uint64_t t = 0;
@@ -94,9 +103,7 @@ static inline void lockstat_lock(pthread_mutex_t *m, struct lockstat *ls)
 		ls->contended++;
 		vidmm_hist_record(&ls->wait, t - t0);
 	}
-	ls->hold_t0 = 0;
-	if (!(++ls->acquisitions & (LOCKSTAT_SAMPLE - 1)))
-		ls->hold_t0 = t ? t : now_ns();
+	lockstat_acquired(ls, t);
 }
 
 /* Take m if it is free: true if taken (counted and sampled like
@@ -108,9 +115,7 @@ static inline bool lockstat_trylock(pthread_mutex_t *m, struct lockstat *ls)
 		lockstat_order_give(ls);
 		return false;
 	}
-	ls->hold_t0 = 0;
-	if (!(++ls->acquisitions & (LOCKSTAT_SAMPLE - 1)))
-		ls->hold_t0 = now_ns();
+	lockstat_acquired(ls, 0);
 	return true;
 }
 
@@ -147,8 +152,7 @@ static inline int lockstat_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m
 	/* Held again: counted and sampled like any acquisition (the wait for
 	 * the mutex inside the condvar is not separable from the wait for
 	 * the condition, so it is not timed). */
-	if (!(++ls->acquisitions & (LOCKSTAT_SAMPLE - 1)))
-		ls->hold_t0 = now_ns();
+	lockstat_acquired(ls, 0);
 	return ret;
 }
 

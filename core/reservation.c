@@ -21,10 +21,11 @@
  *    (pub_handle), not owned by a mover, RESIDENT, its clear known done
  *    (clear_fence 0), no pipelined page-in in flight and no read-ahead
  *    trigger pending; queues the job (the chip's submit_job never blocks:
- *    a full ring sends the job to the locked path, which waits), records
- *    its fence on each, queues the use, and lets go. Anything else - a
- *    handle it cannot resolve, one allocation not settled, a ring full - is
- *    the locked path's, which gives the documented errors.
+ *    on a full ring the reservations are let go, the engine's next
+ *    completion waited for, and everything checked again), records its
+ *    fence on each, queues the use, and lets go. Anything else - a handle
+ *    it cannot resolve, one allocation not settled - is the locked path's,
+ *    which gives the documented errors.
  *  - A vm->lock holder changes those fields only under the allocation's
  *    reservation, one at a time, and never waits for anything while holding
  *    it. Ownership (alloc_own) is taken under it, so after alloc_own no fast
@@ -89,9 +90,13 @@ static bool use_queue(struct vidmm *vm, struct vidmm_allocation *const *a, uint3
 
 void residency_drain_used_locked(struct vidmm *vm)
 {
-	struct vidmm_allocation *list = atomic_exchange_explicit(&vm->used_head, NULL,
-								 memory_order_acquire);
-	struct vidmm_allocation *rev = NULL;
+	struct vidmm_allocation *list, *rev = NULL;
+
+	/* Called on every reap, scan and locked use: an empty queue costs a
+	 * load, not a read-modify-write of a line the fast path writes. */
+	if (!atomic_load_explicit(&vm->used_head, memory_order_relaxed))
+		return;
+	list = atomic_exchange_explicit(&vm->used_head, NULL, memory_order_acquire);
 
 	/* Oldest first, as the policy's most-recent end expects. */
 	while (list) {
@@ -131,7 +136,7 @@ int fast_init(struct vidmm *vm)
 	for (unsigned i = 0; i < FAST_SHARDS; i++) {
 		struct fast_shard *s = &vm->fast[i];
 		pthread_mutex_init(&s->m, NULL);
-		s->submits = s->fallbacks = s->ring_full_waits = s->resv_acq = s->resv_contended = 0;
+		s->submits = s->ring_full_waits = s->resv_acq = s->resv_contended = 0;
 		vidmm_hist_init(&s->submit);
 		vidmm_hist_init(&s->resv_wait);
 		vidmm_hist_init(&s->resv_hold);
@@ -374,9 +379,7 @@ int submit_fast(struct vidmm *vm, const struct vidmm_job *job, uint32_t engine,
 	if (sample && sets)
 		vidmm_hist_record(&s->resv_hold, held_ns / sets);
 	s->ring_full_waits += ring_waits;
-	if (ret == -EAGAIN) {
-		s->fallbacks++;
-	} else {
+	if (ret != -EAGAIN) { /* the locked path records the calls it takes over */
 		s->submits += !ret;
 		vidmm_hist_record(&s->submit, now_ns() - t0); /* as the locked path: every call */
 	}

@@ -294,6 +294,13 @@ static void *creator_main(void *arg)
 	return NULL;
 }
 
+/* Fill the local invisible segment until a 4 MiB create must evict. */
+static void fill_until_evict(struct vt_env *e)
+{
+	while (vt_stats(e->vm).seg[e->local_invis].largest_free >= 4 * VT_MIB)
+		vt_must_create(e->vm, e->local_invis, VT_MIB, VIDMM_PRIO_LOW, 0);
+}
+
 /* Start a create that must evict, and wait until its scan is held. */
 static void start_held_scan(struct vt_env *e, struct scan_gate *g, struct creator *c,
 			    pthread_t *t)
@@ -329,12 +336,7 @@ static void submit_no_global_lock(void **state)
 		r[i] = vt_must_create(e->vm, e->local_invis, 64 * VT_KIB, VIDMM_PRIO_HIGH, 0);
 		vt_must_fill(e->vm, r[i], 100 + (uint64_t)i);
 	}
-	for (;;) {
-		struct vidmm_stats st = vt_stats(e->vm);
-		if (st.seg[e->local_invis].largest_free < 4 * VT_MIB)
-			break;
-		vt_must_create(e->vm, e->local_invis, VT_MIB, VIDMM_PRIO_LOW, 0);
-	}
+	fill_until_evict(e);
 	uint64_t fast0 = vt_stats(e->vm).fast_submits;
 
 	/* Fast path on: everything below runs while the scan holds the lock. */
@@ -365,12 +367,7 @@ static void submit_no_global_lock(void **state)
 	assert_int_equal(vidmm_debug_fast_submit(e->vm, false), 0);
 	assert_int_equal(vidmm_destroy_allocation(e->vm, c.h), 0);
 	assert_int_equal(vidmm_wait_idle(e->vm, VT_WAIT_NS), 0); /* its range free again */
-	for (;;) {
-		struct vidmm_stats st = vt_stats(e->vm);
-		if (st.seg[e->local_invis].largest_free < 4 * VT_MIB)
-			break;
-		vt_must_create(e->vm, e->local_invis, VT_MIB, VIDMM_PRIO_LOW, 0);
-	}
+	fill_until_evict(e);
 	g.hold_ns = 300 * VT_MS;
 	start_held_scan(e, &g, &c, &t);
 	t0 = vt_now_ns();
