@@ -11,9 +11,26 @@ failed: a failed program stops the script with its output, and nothing is
 written.
 
 Usage: scripts/figures.sh [--quick] [--runs N] [--out DIR] [--build DIR]
+                          [--from FILE...] [--check FILE]
 Writes DIR/figures.md (the machine line and the tables) and DIR/figures.json
 (every value of every invocation). --quick runs each program on its smallest
 settings once (a smoke run: CI's FIGURES-SUITE-RUNS), not figures to publish.
+
+--from FILE... runs nothing: it pools the invocations of earlier runs'
+figures.json files (same machine, same revision) and writes the tables from
+all of them, so that a table's [min, max] spans runs made at different times,
+which is what a user who runs the command again sees; three invocations of
+one run span only the minute they ran in.
+
+--check FILE compares this run (or the pooled --from runs) with the figures
+in FILE, a figures.json: for every ratio README states (absolute times and
+rates drift with the machine's load and are not checked), whether this run's
+median falls inside FILE's [min, max]. It writes DIR/check.md and prints a
+summary; exit status 3 when a ratio falls outside.
+
+Exit status: 0 written (and, with --check, every ratio inside), 1 a program
+failed (nothing written), 2 bad usage or a bad input file (nothing written),
+3 written, but --check found ratios outside their spread.
 """
 
 import argparse
@@ -31,6 +48,10 @@ import time
 
 class FigureError(Exception):
     pass
+
+
+class InputError(Exception):
+    """A bad --from or --check file: exit 2, nothing written."""
 
 
 def run(cmd, timeout, cwd=None, ok=(0,)):
@@ -108,8 +129,16 @@ def machine(build, swap_dir):
         btype = "?"
     try:
         rev = run(["git", "rev-parse", "--short", "HEAD"], 30)[0].strip()
+        # The last commit that changed what is measured (not prose, tests or
+        # this script), and whether the tree differs from it: runs of one
+        # code pool even when documentation was committed in between.
+        what = [".", ":(exclude)*.md", ":(exclude)docs", ":(exclude)tests",
+                ":(exclude)scripts/figures.py"]
+        code = run(["git", "log", "-1", "--format=%h", "--"] + what, 30)[0].strip() or rev
+        if run(["git", "status", "--porcelain", "-uno", "--"] + what, 30)[0].strip():
+            code += "+dirty"
     except FigureError:
-        rev = "?"
+        rev = code = "?"
     return {
         "cpu": _first("/proc/cpuinfo", "model name") or "?",
         "cpus": os.cpu_count(),
@@ -118,13 +147,16 @@ def machine(build, swap_dir):
         "disk": f"{dev} ({fs}) at {swap_dir}",
         "build": f"{build} ({btype})",
         "rev": rev,
+        "code": code,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
 
 def machine_line(m):
+    code = m.get("code", m["rev"])
+    rev = m["rev"] if code == m["rev"] else f"{m['rev']} (code of {code})"
     return (f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory']}, Linux {m['kernel']}, disk "
-            f"{m['disk']}; build {m['build']}, rev {m['rev']}; {m['date']}.")
+            f"{m['disk']}; build {m['build']}, rev {rev}; {m['date']}.")
 
 
 # ---- the programs -------------------------------------------------------------------------
@@ -595,6 +627,125 @@ def harness_table(runs):
     return table(("figure", "median [min, max] over invocations"), rows)
 
 
+# ---- the ratios, and checking one run against another ---------------------------------------
+
+
+def ratios(section, v):
+    """{name: value} of the ratios README states, from one invocation's values v
+    of section. A ratio is measured inside one run of one program, so it
+    should travel between minutes and machines; absolute times and rates
+    (ns, MB/s, us) drift with the machine's load and are not here. Ratios
+    that are 1 by definition (one thread against one thread) are left out."""
+    def pick(pred):
+        return {k: x for k, x in v.items() if isinstance(x, (int, float)) and pred(k)}
+    if section == "heap":
+        r = pick(lambda k: k.startswith("cmp ") and k.endswith(("new/ref", "old/ref")))
+        for n in ("1000", "10000", "100000"):
+            b, f = v.get(f"baseline {n} steady pair"), v.get(f"best-fit {n} steady pair")
+            if b and f:
+                r[f"original / best fit {n}"] = b / f
+        return r
+    if section == "paging":
+        return pick(lambda k: k.endswith("/memcpy"))
+    if section == "vulkan":
+        return pick(lambda k: k.endswith(("/raw", "/batch")))
+    if section == "swap":
+        return pick(lambda k: k.endswith((" ratio", " thread gain", "/ fio")))
+    if section == "scale":
+        return pick(lambda k: k.endswith((" ratio", " fast/locked"))
+                    and not k.endswith((" 1 ratio", " 1 locked ratio")))
+    if section in ("pipeline", "harness"):
+        return pick(lambda k: k.endswith(" ratio"))
+    return {}  # micro: absolute times only
+
+
+def load_doc(path):
+    """A figures.json, checked enough that a wrong file is refused by name."""
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror}")
+    except ValueError as e:
+        raise InputError(f"{path}: not a figures.json (not JSON: {e})")
+    sections = [s[0] for s in SECTIONS]
+    if not isinstance(doc, dict) or not isinstance(doc.get("machine"), dict) \
+            or not isinstance(doc.get("values"), dict):
+        raise InputError(f"{path}: not a figures.json (no 'machine' and 'values')")
+    for name, runs in doc["values"].items():
+        if name not in sections:
+            raise InputError(f"{path}: unknown section '{name}'")
+        if not isinstance(runs, list) or not runs or \
+                not all(isinstance(r, dict) for r in runs):
+            raise InputError(f"{path}: section '{name}' is not a list of invocations")
+    for key in ("cpu", "cpus", "memory", "kernel", "rev", "date"):
+        if key not in doc["machine"]:
+            raise InputError(f"{path}: the machine has no '{key}'")
+    return doc
+
+
+def pool(paths):
+    """One document from several runs' figures.json: their invocations
+    concatenated per section. Refused unless every run is of one machine,
+    one code revision and one kind (all --quick or none): the revision
+    (HEAD) may differ where only prose, tests or this script changed."""
+    docs = [load_doc(p) for p in paths]
+    first = docs[0]
+    for p, d in zip(paths[1:], docs[1:]):
+        for key in ("cpu", "cpus", "memory", "kernel", "code"):
+            if d["machine"].get(key, d["machine"]["rev"]) != \
+                    first["machine"].get(key, first["machine"]["rev"]):
+                raise InputError(f"{p}: machine '{key}' is {d['machine'].get(key)!r}, "
+                                 f"{paths[0]} has {first['machine'].get(key)!r}: "
+                                 "only runs of one machine and one code revision pool")
+        if bool(d.get("quick")) != bool(first.get("quick")):
+            raise InputError(f"{p}: a --quick run and a full run do not pool")
+    m = dict(first["machine"])
+    m["date"] = ", ".join(d["machine"]["date"] for d in docs)
+    values = {}
+    for d in docs:
+        for name, runs in d["values"].items():
+            values.setdefault(name, []).extend(runs)
+    return {"machine": m, "quick": bool(first.get("quick")),
+            "runs": max(len(r) for r in values.values()) if values else 0,
+            "pooled_from": [d["machine"]["date"] for d in docs], "values": values}
+
+
+def check(base, values, base_name):
+    """(inside, total, markdown): every ratio of base that values also has,
+    with this run's median against base's median [min, max]."""
+    rows, inside, total = [], 0, 0
+    for name, *_ in SECTIONS:
+        if name not in base["values"] or name not in values:
+            continue
+        stated, now = {}, {}
+        for r in base["values"][name]:
+            for k, x in ratios(name, r).items():
+                stated.setdefault(k, []).append(x)
+        for r in values[name]:
+            for k, x in ratios(name, r).items():
+                now.setdefault(k, []).append(x)
+        for k in stated:
+            if k not in now:
+                continue
+            lo, hi, m = min(stated[k]), max(stated[k]), statistics.median(now[k])
+            total += 1
+            if lo <= m <= hi:
+                inside += 1
+                verdict = "inside"
+            elif m > hi:
+                verdict = f"**above** by {100 * (m - hi) / hi:.1f}%" if hi else "**above**"
+            else:
+                verdict = f"**below** by {100 * (lo - m) / lo:.1f}%" if lo else "**below**"
+            rows.append((name, k, f"{statistics.median(stated[k]):.3f} [{lo:.3f}, {hi:.3f}] "
+                         f"(n={len(stated[k])})", f"{m:.3f} (n={len(now[k])})", verdict))
+    md = (f"Check of this run against {base_name} ({base['machine']['date']}, rev "
+          f"{base['machine']['rev']}): {inside} of {total} ratio medians inside the stated "
+          "[min, max].\n\n" + table(("section", "ratio", "stated median [min, max]",
+                                      "this run's median", "verdict"), rows) + "\n")
+    return inside, total, md
+
+
 SECTIONS = (
     # name, title, the command README names, runner, table
     ("heap", "Heap", "build/bench/tools/heap_bench", "ns per alloc+free pair (each invocation's "
@@ -637,7 +788,13 @@ def main(argv):
     ap.add_argument("--only", default=None, help="comma-separated sections: "
                     + ", ".join(s[0] for s in SECTIONS))
     ap.add_argument("--swap-dir", default=os.environ.get("TMPDIR") or "/tmp")
+    ap.add_argument("--from", dest="pool", nargs="+", metavar="FILE", default=None,
+                    help="run nothing: pool these runs' figures.json and write the tables")
+    ap.add_argument("--check", metavar="FILE", default=None,
+                    help="compare this run's ratios with the spreads of FILE (a figures.json)")
     a = ap.parse_args(argv)
+    if a.pool and (a.quick or a.runs is not None):
+        ap.error("--from runs nothing: --quick and --runs do not go with it")
     runs = a.runs if a.runs is not None else (1 if a.quick else 3)
     if runs < 1 or runs > 50:
         ap.error(f"--runs {runs}: between 1 and 50")
@@ -647,17 +804,22 @@ def main(argv):
             ap.error(f"--only {o}: not a section ({', '.join(s[0] for s in SECTIONS)})")
     bench = os.path.join(a.build, "bench", "vidmm-bench")
     tools = os.path.join(a.build, "bench", "tools")
-    if not os.access(bench, os.X_OK):
+    if not a.pool and not os.access(bench, os.X_OK):
         ap.error(f"--build {a.build}: no vidmm-bench in it (build first: meson compile -C {a.build})")
     if not os.path.isdir(a.swap_dir):
         ap.error(f"--swap-dir {a.swap_dir}: not a directory")
+    # Input files are read before anything runs or is written.
+    try:
+        pooled = pool(a.pool) if a.pool else None
+        base = load_doc(a.check) if a.check else None
+    except InputError as e:
+        print(f"figures.sh: {e}", file=sys.stderr)
+        return 2
     out_dir = a.out or os.path.join("results", "figures-" + time.strftime("%Y%m%d-%H%M%S"))
     os.makedirs(out_dir, exist_ok=True)
     if not os.access(out_dir, os.W_OK):
         ap.error(f"--out {out_dir}: not writable")
 
-    m = machine(a.build, a.swap_dir)
-    print(machine_line(m), flush=True)
     do = {
         "heap": (lambda: heap(tools, a.quick), heap_table),
         "paging": (lambda: paging(tools, a.quick), paging_table),
@@ -668,29 +830,53 @@ def main(argv):
         "pipeline": (lambda: pipeline(bench, a.quick, a.swap_dir), pipeline_table),
         "harness": (lambda: harness(bench, a.quick), harness_table),
     }
-    values = {}
-    # Interleaved: invocation k of every program before k + 1 of any, so a
-    # slow minute of the machine lands on every table, not on one.
-    for k in range(runs):
-        for name in only:
-            print(f"figures: {name}, invocation {k + 1} of {runs}", flush=True)
-            values.setdefault(name, []).append(do[name][0]())
-    md = [f"<!-- scripts/figures.sh{' --quick' if a.quick else ''}: {runs} invocation(s) of each "
-          f"program, interleaved -->", "", machine_line(m), ""]
+    if pooled:
+        m, quick = pooled["machine"], pooled["quick"]
+        values = {k: v for k, v in pooled["values"].items() if k in only}
+        over = lambda name: (f"{len(values[name])} invocation(s) in {len(pooled['pooled_from'])} "
+                             f"runs ({'; '.join(pooled['pooled_from'])})")
+        head = (f"<!-- scripts/figures.sh --from: {len(pooled['pooled_from'])} runs pooled, "
+                "each with its program invocations interleaved -->")
+        print(machine_line(m), flush=True)
+    else:
+        m, quick = machine(a.build, a.swap_dir), a.quick
+        print(machine_line(m), flush=True)
+        values = {}
+        # Interleaved: invocation k of every program before k + 1 of any, so a
+        # slow minute of the machine lands on every table, not on one.
+        for k in range(runs):
+            for name in only:
+                print(f"figures: {name}, invocation {k + 1} of {runs}", flush=True)
+                values.setdefault(name, []).append(do[name][0]())
+        over = lambda name: f"{len(values[name])} invocation(s)"
+        head = (f"<!-- scripts/figures.sh{' --quick' if quick else ''}: {runs} invocation(s) of "
+                "each program, interleaved -->")
+    md = [head, "", machine_line(m), ""]
     for name, title, cmd, what in SECTIONS:
         if name not in values:
             continue
-        md += [f"#### {title}: `{cmd}`", "", f"{what}; median [min, max] over {runs} "
-               f"invocation(s).", "", do[name][1](values[name]), ""]
-    doc = {"machine": m, "quick": a.quick, "runs": runs, "values": values}
+        md += [f"#### {title}: `{cmd}`", "", f"{what}; median [min, max] over {over(name)}.", "",
+               do[name][1](values[name]), ""]
+    doc = {"machine": m, "quick": quick, "runs": max(len(v) for v in values.values()) if values
+           else 0, "values": values}
+    if pooled:
+        doc["pooled_from"] = pooled["pooled_from"]
+    files = [("figures.json", json.dumps(doc, indent=1) + "\n"), ("figures.md", "\n".join(md))]
+    if base:
+        inside, total, cmd_md = check(base, values, a.check)
+        files.append(("check.md", cmd_md))
     # Whole or absent: written under temporary names, then renamed.
-    for fname, text in (("figures.json", json.dumps(doc, indent=1) + "\n"),
-                        ("figures.md", "\n".join(md))):
+    for fname, text in files:
         tmp = os.path.join(out_dir, "." + fname + ".tmp")
         with open(tmp, "w") as f:
             f.write(text)
         os.replace(tmp, os.path.join(out_dir, fname))
     print(f"figures: {os.path.join(out_dir, 'figures.md')} and figures.json written")
+    if base:
+        print(f"figures: check against {a.check}: {inside} of {total} ratio medians inside the "
+              f"stated [min, max] ({os.path.join(out_dir, 'check.md')})")
+        if inside < total:
+            return 3
     return 0
 
 
