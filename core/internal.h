@@ -429,6 +429,11 @@ static inline void vm_unlock(struct vidmm *vm)
 
 static inline int vm_cond_timedwait(struct vidmm *vm, pthread_cond_t *cv, const struct timespec *ts)
 {
+	/* A wait lets go of the lock without vm_unlock: honour a fence
+	 * waiter's reap request now, not at the next unlock, which may be a
+	 * whole wait away. */
+	if (atomic_load_explicit(&vm->reap_wanted, memory_order_relaxed))
+		residency_reap_locked(vm);
 	return lockstat_cond_timedwait(cv, &vm->lock, &vm->lockstat, ts);
 }
 
