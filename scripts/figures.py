@@ -711,10 +711,31 @@ def pool(paths):
             "pooled_from": [d["machine"]["date"] for d in docs], "values": values}
 
 
+def p_inside(n, k):
+    """Chance that the median of k new values falls inside [min, max] of n
+    earlier ones when all n + k are exchangeable (drawn alike, in any
+    order): a rank argument, no distribution assumed. For k even the median
+    is the mean of the middle two, which ranks alone do not place: the figure
+    is then a lower bound (outside needs one of the middle two outside). n = 6,
+    k = 3: 5/6."""
+    import math
+    def below_all(m):
+        # at least m of the k new values rank below every old one
+        tot = 0.0
+        for j in range(m, k + 1):
+            # exactly j new first, then an old one
+            tot += (math.perm(k, j) / math.perm(n + k, j)) * (n / (n + k - j))
+        return tot
+    # the median's rank from either end: (k + 1) / 2 for k odd; k / 2 (the
+    # nearer of the middle two) for the bound when k is even
+    m = (k + 1) // 2
+    return 1.0 - 2.0 * below_all(m)
+
+
 def check(base, values, base_name):
     """(inside, total, markdown): every ratio of base that values also has,
     with this run's median against base's median [min, max]."""
-    rows, inside, total = [], 0, 0
+    rows, inside, total, expect = [], 0, 0, 0.0
     for name, *_ in SECTIONS:
         if name not in base["values"] or name not in values:
             continue
@@ -730,6 +751,7 @@ def check(base, values, base_name):
                 continue
             lo, hi, m = min(stated[k]), max(stated[k]), statistics.median(now[k])
             total += 1
+            expect += p_inside(len(stated[k]), len(now[k]))
             if lo <= m <= hi:
                 inside += 1
                 verdict = "inside"
@@ -741,9 +763,11 @@ def check(base, values, base_name):
                          f"(n={len(stated[k])})", f"{m:.3f} (n={len(now[k])})", verdict))
     md = (f"Check of this run against {base_name} ({base['machine']['date']}, rev "
           f"{base['machine']['rev']}): {inside} of {total} ratio medians inside the stated "
-          "[min, max].\n\n" + table(("section", "ratio", "stated median [min, max]",
+          f"[min, max]; {expect:.1f} expected if the runs were exchangeable (no drift between "
+          "them: the chance that a median of k new invocations falls inside the range of n "
+          "earlier ones, by ranks alone).\n\n" + table(("section", "ratio", "stated median [min, max]",
                                       "this run's median", "verdict"), rows) + "\n")
-    return inside, total, md
+    return inside, total, expect, md
 
 
 SECTIONS = (
@@ -863,7 +887,7 @@ def main(argv):
         doc["pooled_from"] = pooled["pooled_from"]
     files = [("figures.json", json.dumps(doc, indent=1) + "\n"), ("figures.md", "\n".join(md))]
     if base:
-        inside, total, cmd_md = check(base, values, a.check)
+        inside, total, expect, cmd_md = check(base, values, a.check)
         files.append(("check.md", cmd_md))
     # Whole or absent: written under temporary names, then renamed.
     for fname, text in files:
@@ -874,7 +898,8 @@ def main(argv):
     print(f"figures: {os.path.join(out_dir, 'figures.md')} and figures.json written")
     if base:
         print(f"figures: check against {a.check}: {inside} of {total} ratio medians inside the "
-              f"stated [min, max] ({os.path.join(out_dir, 'check.md')})")
+              f"stated [min, max], {expect:.1f} expected without drift "
+              f"({os.path.join(out_dir, 'check.md')})")
         if inside < total:
             return 3
     return 0

@@ -4,7 +4,10 @@
 # its smallest settings and writes every table and the machine line; bad
 # options are refused with exit 2 and nothing written. The figures of a
 # smoke run on a loaded CI machine mean nothing: only their presence is
-# checked. Then the eviction lab (scripts/lab.sh --quick): its table and charts.
+# checked. Then --from (pooling stored runs) and --check (a run's ratios
+# against another's spreads) on the smoke run's own figures.json, and bad
+# files refused. Then the eviction lab (scripts/lab.sh --quick): its table
+# and charts.
 set -u
 src=$1
 build=$2
@@ -58,6 +61,57 @@ rows=$(grep -c '^| [^-]' "$md")
 /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert set(d['values']) == {'heap','paging','vulkan','micro','swap','scale','pipeline','harness'}, d['values'].keys()" \
 	"$tmp/q/figures.json" || fail "figures.json lacks a section"
 echo "FIGURES-SUITE-RUNS: every table written ($rows table lines)"
+
+# --from pools stored runs and --check compares them: nothing runs
+q=$tmp/q/figures.json
+out=$(./scripts/figures.sh --build "$build" --from "$q" "$q" --check "$q" --out "$tmp/pool" 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] || fail "--from Q Q --check Q: exit $rc, not 0: $out"
+grep -q "over [0-9]* invocation(s) in 2 runs" "$tmp/pool/figures.md" || fail "the pooled tables do not say they span 2 runs"
+/usr/bin/python3 -c "
+import json, sys
+q, p = (json.load(open(f)) for f in sys.argv[1:3])
+for s, runs in q['values'].items():
+    assert len(p['values'][s]) == 2 * len(runs), (s, len(p['values'][s]))
+" "$q" "$tmp/pool/figures.json" || fail "the pooled figures.json does not hold both runs' invocations"
+n=$(sed -n 's/.*: \([0-9]*\) of \([0-9]*\) ratio medians inside.*/\1 \2/p' "$tmp/pool/check.md")
+set -- $n
+[ -n "$n" ] && [ "$2" -gt 10 ] && [ "$1" -eq "$2" ] || fail "a run checked against itself: '$n' inside"
+# one ratio moved out of its spread: exit 3, and check.md names it
+/usr/bin/python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+for r in d['values']['pipeline']:
+    r['oversubscribe ratio'] *= 10
+json.dump(d, open(sys.argv[2], 'w'))
+" "$q" "$tmp/moved.json"
+out=$(./scripts/figures.sh --build "$build" --from "$tmp/moved.json" --check "$q" --out "$tmp/moved" 2>&1)
+rc=$?
+[ "$rc" -eq 3 ] || fail "a ratio 10x its spread: exit $rc, not 3: $out"
+grep -q "| pipeline | oversubscribe ratio | .* | \*\*above\*\* by" "$tmp/moved/check.md" ||
+	fail "check.md does not name the ratio above its spread"
+# bad files: exit 2, a message naming the file, nothing written
+printf 'not json' >"$tmp/bad.json"
+/usr/bin/python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+d['machine']['cpus'] = 4096
+json.dump(d, open(sys.argv[2], 'w'))
+" "$q" "$tmp/other.json"
+for bad in "--from $tmp/bad.json" "--from $q $tmp/other.json" "--from $q --check $tmp/none.json" \
+	"--from $q --quick"; do
+	out=$(./scripts/figures.sh --build "$build" --out "$tmp/bad" $bad 2>&1)
+	rc=$?
+	[ "$rc" -eq 2 ] || fail "figures.sh $bad: exit $rc, not 2: $out"
+	case $bad in
+	*bad.json) echo "$out" | grep -q "bad.json: not a figures.json" ;;
+	*other.json) echo "$out" | grep -q "other.json: machine 'cpus'" ;;
+	*none.json) echo "$out" | grep -q "none.json: No such file" ;;
+	*) echo "$out" | grep -q -- "--from" ;;
+	esac || fail "figures.sh $bad: the message does not name what is wrong: $out"
+	[ ! -e "$tmp/bad" ] || fail "figures.sh $bad: wrote $tmp/bad"
+done
+echo "FIGURES-SUITE-RUNS: --from pools runs, --check finds a ratio out of its spread"
 
 # the eviction lab's table (scripts/lab.sh): deterministic byte counts, so
 # the smoke run checks the table's shape and the lower bound under belady
