@@ -25,12 +25,15 @@ one run span only the minute they ran in.
 --check FILE compares this run (or the pooled --from runs) with the figures
 in FILE, a figures.json: for every ratio README states (absolute times and
 rates drift with the machine's load and are not checked), whether this run's
-median falls inside FILE's [min, max]. It writes DIR/check.md and prints a
-summary; exit status 3 when a ratio falls outside.
+median falls inside FILE's [min, max], beside how many would if runs did not
+drift (by ranks: a median of 3 new invocations lands outside the range of 6
+with chance 1/6). It writes DIR/check.md and prints a summary.
 
-Exit status: 0 written (and, with --check, every ratio inside), 1 a program
-failed (nothing written), 2 bad usage or a bad input file (nothing written),
-3 written, but --check found ratios outside their spread.
+Exit status: 0 written (and, with --check, no more ratios outside than a
+drift-free rerun would show, none far outside), 1 a program failed (nothing
+written), 2 bad usage or a bad input file (nothing written), 3 written, but
+--check found fewer ratios inside than a drift-free rerun would put there,
+or one far outside its spread.
 """
 
 import argparse
@@ -134,9 +137,11 @@ def machine(build, swap_dir):
         # code pool even when documentation was committed in between.
         what = [".", ":(exclude)*.md", ":(exclude)docs", ":(exclude)tests",
                 ":(exclude)scripts/figures.py"]
-        code = run(["git", "log", "-1", "--format=%h", "--"] + what, 30)[0].strip() or rev
-        if run(["git", "status", "--porcelain", "-uno", "--"] + what, 30)[0].strip():
-            code += "+dirty"
+        code = run(["git", "log", "-1", "--format=%H", "--"] + what, 30)[0].strip()[:12] or rev
+        diff = run(["git", "diff", "HEAD", "--"] + what, 60)[0]
+        if diff:  # named by its content: two different edits never pool
+            import hashlib
+            code += "+dirty-" + hashlib.sha1(diff.encode()).hexdigest()[:8]
     except FigureError:
         rev = code = "?"
     return {
@@ -154,7 +159,8 @@ def machine(build, swap_dir):
 
 def machine_line(m):
     code = m.get("code", m["rev"])
-    rev = m["rev"] if code == m["rev"] else f"{m['rev']} (code of {code})"
+    rev = m["rev"] if code.startswith(m["rev"]) and "+" not in code else \
+        f"{m['rev']} (code of {code})"
     return (f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory']}, Linux {m['kernel']}, disk "
             f"{m['disk']}; build {m['build']}, rev {rev}; {m['date']}.")
 
@@ -631,11 +637,13 @@ def harness_table(runs):
 
 
 def ratios(section, v):
-    """{name: value} of the ratios README states, from one invocation's values v
-    of section. A ratio is measured inside one run of one program, so it
-    should travel between minutes and machines; absolute times and rates
-    (ns, MB/s, us) drift with the machine's load and are not here. Ratios
-    that are 1 by definition (one thread against one thread) are left out."""
+    """{name: value} of the ratios README's tables state, from one invocation's
+    values v of section. A ratio divides two figures measured by one program
+    in one invocation (the "/ fio" ones: swap_bench and the fio run right
+    after it), so it should travel between minutes and machines better than
+    the absolute times and rates (ns, MB/s, us) it is made of, which drift
+    with the machine's load and are not here. Ratios that are 1 by
+    definition (one thread against one thread) are left out."""
     def pick(pred):
         return {k: x for k, x in v.items() if isinstance(x, (int, float)) and pred(k)}
     if section == "heap":
@@ -647,14 +655,16 @@ def ratios(section, v):
         return r
     if section == "paging":
         return pick(lambda k: k.endswith("/memcpy"))
-    if section == "vulkan":
-        return pick(lambda k: k.endswith(("/raw", "/batch")))
+    if section == "vulkan":  # the table shows window mode only
+        return pick(lambda k: k.startswith("window ") and k.endswith(("/raw", "/batch")))
     if section == "swap":
         return pick(lambda k: k.endswith((" ratio", " thread gain", "/ fio")))
     if section == "scale":
-        return pick(lambda k: k.endswith((" ratio", " fast/locked"))
+        return pick(lambda k: k.endswith((" ratio", " fast/locked", " lock/sub"))
                     and not k.endswith((" 1 ratio", " 1 locked ratio")))
-    if section in ("pipeline", "harness"):
+    if section == "pipeline":
+        return pick(lambda k: k.endswith((" ratio", " waits/page-in")))
+    if section == "harness":
         return pick(lambda k: k.endswith(" ratio"))
     return {}  # micro: absolute times only
 
@@ -681,93 +691,143 @@ def load_doc(path):
     for key in ("cpu", "cpus", "memory", "kernel", "rev", "date"):
         if key not in doc["machine"]:
             raise InputError(f"{path}: the machine has no '{key}'")
+    # files written before the machine named its code: the revision is it
+    doc["machine"].setdefault("code", doc["machine"]["rev"])
     return doc
+
+
+# What must be the same for two runs' figures to be one population.
+SAME = ("cpu", "cpus", "memory", "kernel", "disk", "build", "code")
 
 
 def pool(paths):
     """One document from several runs' figures.json: their invocations
     concatenated per section. Refused unless every run is of one machine,
-    one code revision and one kind (all --quick or none): the revision
-    (HEAD) may differ where only prose, tests or this script changed."""
+    disk, build and code revision and of one kind (all --quick or none); the
+    revision (HEAD) may differ where only prose, tests or this script
+    changed. One run given twice is refused: it would count its invocations
+    twice."""
     docs = [load_doc(p) for p in paths]
-    first = docs[0]
+    first, seen = docs[0], {}
+    for p, d in zip(paths, docs):
+        key = (d["machine"]["date"], d["machine"]["rev"])
+        if key in seen:
+            raise InputError(f"{p}: the same run as {seen[key]} ({key[0]}, rev {key[1]}): "
+                             "a run pooled twice would count its invocations twice")
+        seen[key] = p
+    def same(key, x, y):
+        if key != "code" or x is None or y is None:
+            return x == y
+        # abbreviated hashes of different lengths name one commit
+        (hx, _, dx), (hy, _, dy) = x.partition("+"), y.partition("+")
+        return dx == dy and min(len(hx), len(hy)) >= 7 and (hx.startswith(hy) or hy.startswith(hx))
+
     for p, d in zip(paths[1:], docs[1:]):
-        for key in ("cpu", "cpus", "memory", "kernel", "code"):
-            if d["machine"].get(key, d["machine"]["rev"]) != \
-                    first["machine"].get(key, first["machine"]["rev"]):
+        for key in SAME:
+            if not same(key, d["machine"].get(key), first["machine"].get(key)):
                 raise InputError(f"{p}: machine '{key}' is {d['machine'].get(key)!r}, "
                                  f"{paths[0]} has {first['machine'].get(key)!r}: "
-                                 "only runs of one machine and one code revision pool")
+                                 "only runs of one machine, build and code revision pool")
         if bool(d.get("quick")) != bool(first.get("quick")):
             raise InputError(f"{p}: a --quick run and a full run do not pool")
     m = dict(first["machine"])
     m["date"] = ", ".join(d["machine"]["date"] for d in docs)
-    values = {}
+    values, sources = {}, {}
     for d in docs:
         for name, runs in d["values"].items():
             values.setdefault(name, []).extend(runs)
+            sources.setdefault(name, []).append(d["machine"]["date"])
     return {"machine": m, "quick": bool(first.get("quick")),
-            "runs": max(len(r) for r in values.values()) if values else 0,
-            "pooled_from": [d["machine"]["date"] for d in docs], "values": values}
+            "pooled_from": [d["machine"]["date"] for d in docs], "sources": sources,
+            "values": values}
 
 
 def p_inside(n, k):
-    """Chance that the median of k new values falls inside [min, max] of n
-    earlier ones when all n + k are exchangeable (drawn alike, in any
-    order): a rank argument, no distribution assumed. For k even the median
-    is the mean of the middle two, which ranks alone do not place: the figure
-    is then a lower bound (outside needs one of the middle two outside). n = 6,
-    k = 3: 5/6."""
+    """(low, high): bounds on the chance that the median of k new values falls
+    inside [min, max] of n earlier ones when all n + k are exchangeable (drawn
+    alike: no drift between the runs) and untied. By ranks alone, no
+    distribution assumed. For k odd both are the exact chance (n = 6, k = 3:
+    5/6). For k even the median is the mean of the middle two, which ranks do
+    not place: it is outside if both middle values are, and only if one is.
+    Figures printed to two decimals tie often, and a tie with a bound counts
+    as inside, so on real output the chance runs higher than this."""
     import math
+
     def below_all(m):
         # at least m of the k new values rank below every old one
         tot = 0.0
         for j in range(m, k + 1):
-            # exactly j new first, then an old one
+            # exactly j new values first, then an old one
             tot += (math.perm(k, j) / math.perm(n + k, j)) * (n / (n + k - j))
         return tot
-    # the median's rank from either end: (k + 1) / 2 for k odd; k / 2 (the
-    # nearer of the middle two) for the bound when k is even
-    m = (k + 1) // 2
-    return 1.0 - 2.0 * below_all(m)
+
+    if k % 2:
+        p = max(0.0, 1.0 - 2.0 * below_all((k + 1) // 2))
+        return p, p
+    return max(0.0, 1.0 - 2.0 * below_all(k // 2)), max(0.0, 1.0 - 2.0 * below_all(k // 2 + 1))
 
 
-def check(base, values, base_name):
-    """(inside, total, markdown): every ratio of base that values also has,
-    with this run's median against base's median [min, max]."""
-    rows, inside, total, expect = [], 0, 0, 0.0
+def far_outside(m, lo, hi):
+    """Outside [lo, hi] by more than the spread's own width plus a tenth of
+    the nearer bound: not drift a rerun's median shows, but a change."""
+    slack = (hi - lo) + 0.1 * abs(hi if m > hi else lo)
+    return m > hi + slack or m < lo - slack
+
+
+def check(base, values, base_name, pooled_note=""):
+    """(inside, total, expected (low, high), far, markdown): every ratio of
+    base that values also has, with this run's median against base's median
+    [min, max]; ratios of base this run lacks are listed. InputError if there
+    is nothing to compare."""
+    rows, missing, inside, total, far = [], [], 0, 0, 0
+    exp_lo = exp_hi = 0.0
     for name, *_ in SECTIONS:
-        if name not in base["values"] or name not in values:
+        if name not in base["values"]:
             continue
         stated, now = {}, {}
         for r in base["values"][name]:
             for k, x in ratios(name, r).items():
                 stated.setdefault(k, []).append(x)
-        for r in values[name]:
+        for r in values.get(name, []):
             for k, x in ratios(name, r).items():
                 now.setdefault(k, []).append(x)
         for k in stated:
             if k not in now:
+                missing.append(f"{name}: {k}")
                 continue
             lo, hi, m = min(stated[k]), max(stated[k]), statistics.median(now[k])
             total += 1
-            expect += p_inside(len(stated[k]), len(now[k]))
+            pl, ph = p_inside(len(stated[k]), len(now[k]))
+            exp_lo, exp_hi = exp_lo + pl, exp_hi + ph
             if lo <= m <= hi:
                 inside += 1
                 verdict = "inside"
-            elif m > hi:
-                verdict = f"**above** by {100 * (m - hi) / hi:.1f}%" if hi else "**above**"
             else:
-                verdict = f"**below** by {100 * (lo - m) / lo:.1f}%" if lo else "**below**"
+                side, bound = ("above", hi) if m > hi else ("below", lo)
+                by = f" by {100 * abs(m - bound) / abs(bound):.1f}%" if bound else ""
+                verdict = f"**{side}**{by}"
+                if far_outside(m, lo, hi):
+                    far += 1
+                    verdict += ", **far outside**"
             rows.append((name, k, f"{statistics.median(stated[k]):.3f} [{lo:.3f}, {hi:.3f}] "
                          f"(n={len(stated[k])})", f"{m:.3f} (n={len(now[k])})", verdict))
-    md = (f"Check of this run against {base_name} ({base['machine']['date']}, rev "
-          f"{base['machine']['rev']}): {inside} of {total} ratio medians inside the stated "
-          f"[min, max]; {expect:.1f} expected if the runs were exchangeable (no drift between "
-          "them: the chance that a median of k new invocations falls inside the range of n "
-          "earlier ones, by ranks alone).\n\n" + table(("section", "ratio", "stated median [min, max]",
-                                      "this run's median", "verdict"), rows) + "\n")
-    return inside, total, expect, md
+    if not total:
+        raise InputError(f"--check {base_name}: no ratio of it is in this run "
+                         "(other sections, or no ratios in them)")
+    expected = f"{exp_lo:.1f}" if abs(exp_hi - exp_lo) < 0.05 else f"between {exp_lo:.1f} and {exp_hi:.1f}"
+    bm = base["machine"]
+    md = [f"Check of this run{pooled_note} against {base_name} ({bm['date']}; rev {bm['rev']}, "
+          f"code {bm['code']}): **{inside} of {total}** ratio medians inside the stated [min, max]; "
+          f"{expected} expected if the runs were exchangeable, that is with no drift between "
+          "them (by ranks alone: the chance that the median of k new invocations falls inside "
+          "the range of n earlier ones; ties, common in figures printed to two decimals, count "
+          f"as inside and raise it). Far outside (more than the spread's width plus 10% beyond "
+          f"it): {far}.", ""]
+    md.append(table(("section", "ratio", "stated median [min, max]", "this run's median",
+                     "verdict"), rows))
+    if missing:
+        md += ["", "In the stated file but not in this run: " + "; ".join(missing) + "."]
+    return inside, total, (exp_lo, exp_hi), far, "\n".join(md) + "\n"
 
 
 SECTIONS = (
@@ -836,13 +896,20 @@ def main(argv):
     try:
         pooled = pool(a.pool) if a.pool else None
         base = load_doc(a.check) if a.check else None
+        if base and bool(base.get("quick")) != bool(pooled["quick"] if pooled else a.quick):
+            raise InputError(f"--check {a.check}: a --quick run and a full run do not compare")
     except InputError as e:
         print(f"figures.sh: {e}", file=sys.stderr)
         return 2
     out_dir = a.out or os.path.join("results", "figures-" + time.strftime("%Y%m%d-%H%M%S"))
-    os.makedirs(out_dir, exist_ok=True)
-    if not os.access(out_dir, os.W_OK):
-        ap.error(f"--out {out_dir}: not writable")
+    parent = out_dir
+    while not os.path.isdir(parent):  # the nearest directory that exists
+        up = os.path.dirname(os.path.abspath(parent))
+        if up == os.path.abspath(parent):
+            break
+        parent = up
+    if not os.access(parent, os.W_OK) or (os.path.exists(out_dir) and not os.path.isdir(out_dir)):
+        ap.error(f"--out {out_dir}: not a writable directory")
 
     do = {
         "heap": (lambda: heap(tools, a.quick), heap_table),
@@ -857,8 +924,9 @@ def main(argv):
     if pooled:
         m, quick = pooled["machine"], pooled["quick"]
         values = {k: v for k, v in pooled["values"].items() if k in only}
-        over = lambda name: (f"{len(values[name])} invocation(s) in {len(pooled['pooled_from'])} "
-                             f"runs ({'; '.join(pooled['pooled_from'])})")
+        src = pooled["sources"]
+        over = lambda name: (f"{len(values[name])} invocation(s) in {len(src[name])} runs "
+                             f"({'; '.join(src[name])})")
         head = (f"<!-- scripts/figures.sh --from: {len(pooled['pooled_from'])} runs pooled, "
                 "each with its program invocations interleaved -->")
         print(machine_line(m), flush=True)
@@ -876,19 +944,32 @@ def main(argv):
         head = (f"<!-- scripts/figures.sh{' --quick' if quick else ''}: {runs} invocation(s) of "
                 "each program, interleaved -->")
     md = [head, "", machine_line(m), ""]
-    for name, title, cmd, what in SECTIONS:
-        if name not in values:
-            continue
-        md += [f"#### {title}: `{cmd}`", "", f"{what}; median [min, max] over {over(name)}.", "",
-               do[name][1](values[name]), ""]
-    doc = {"machine": m, "quick": quick, "runs": max(len(v) for v in values.values()) if values
-           else 0, "values": values}
-    if pooled:
-        doc["pooled_from"] = pooled["pooled_from"]
-    files = [("figures.json", json.dumps(doc, indent=1) + "\n"), ("figures.md", "\n".join(md))]
-    if base:
-        inside, total, expect, cmd_md = check(base, values, a.check)
-        files.append(("check.md", cmd_md))
+    try:
+        for name, title, cmd, what in SECTIONS:
+            if name not in values:
+                continue
+            md += [f"#### {title}: `{cmd}`", "", f"{what}; median [min, max] over {over(name)}.",
+                   "", do[name][1](values[name]), ""]
+        doc = {"machine": m, "quick": quick, "runs": {k: len(v) for k, v in values.items()},
+               "values": values}
+        if pooled:
+            doc["pooled_from"], doc["sources"] = pooled["pooled_from"], pooled["sources"]
+        files = [("figures.json", json.dumps(doc, indent=1) + "\n"), ("figures.md", "\n".join(md))]
+        if base:
+            note = f" ({len(pooled['pooled_from'])} runs pooled)" if pooled else ""
+            inside, total, (exp_lo, exp_hi), far, cmd_md = check(base, values, a.check, note)
+            files.append(("check.md", machine_line(m) + "\n\n" + cmd_md))
+    except InputError as e:
+        print(f"figures.sh: {e}", file=sys.stderr)
+        return 2
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as e:
+        if not pooled:
+            raise
+        # stored figures that do not hold what a table needs
+        print(f"figures.sh: --from {' '.join(a.pool)}: not the figures a table needs "
+              f"({type(e).__name__}: {e})", file=sys.stderr)
+        return 2
+    os.makedirs(out_dir, exist_ok=True)
     # Whole or absent: written under temporary names, then renamed.
     for fname, text in files:
         tmp = os.path.join(out_dir, "." + fname + ".tmp")
@@ -898,9 +979,11 @@ def main(argv):
     print(f"figures: {os.path.join(out_dir, 'figures.md')} and figures.json written")
     if base:
         print(f"figures: check against {a.check}: {inside} of {total} ratio medians inside the "
-              f"stated [min, max], {expect:.1f} expected without drift "
+              f"stated [min, max] ({exp_lo:.1f} expected without drift), {far} far outside "
               f"({os.path.join(out_dir, 'check.md')})")
-        if inside < total:
+        # Some ratios outside is what a rerun shows even without drift (see
+        # p_inside): the alarm is fewer inside than that, or one far outside.
+        if far or inside < int(exp_lo):
             return 3
     return 0
 

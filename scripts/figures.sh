@@ -5,9 +5,13 @@
 # the tables README pastes) and DIR/figures.json. Options go to
 # scripts/figures.py: --quick (a smoke run), --runs N, --out DIR,
 # --only heap,paging,vulkan,micro,swap,scale,pipeline,harness, --build DIR,
-# --swap-dir DIR.
+# --swap-dir DIR; --from FILE... (pool earlier runs' figures.json: runs and
+# builds nothing), --check FILE (this run's ratios against FILE's spreads).
 # Run it on an otherwise idle machine: every figure is a time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/prepare-build.sh "$@"
+case " $* " in
+*" --from "*) ;; # stored figures only: nothing to install or build
+*) . scripts/prepare-build.sh "$@" ;;
+esac
 exec /usr/bin/python3 scripts/figures.py "$@"

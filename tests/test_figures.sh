@@ -62,51 +62,64 @@ rows=$(grep -c '^| [^-]' "$md")
 	"$tmp/q/figures.json" || fail "figures.json lacks a section"
 echo "FIGURES-SUITE-RUNS: every table written ($rows table lines)"
 
-# --from pools stored runs and --check compares them: nothing runs
+# --from pools stored runs and --check compares them: nothing runs. Q2 is
+# the smoke run under another date (a second run of the same code).
 q=$tmp/q/figures.json
-out=$(./scripts/figures.sh --build "$build" --from "$q" "$q" --check "$q" --out "$tmp/pool" 2>&1)
+edit() { # edit IN OUT PYTHON: d is the document
+	/usr/bin/python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+$3
+json.dump(d, open(sys.argv[2], 'w'))
+" "$1" "$2" || fail "could not write $2"
+}
+edit "$q" "$tmp/q2.json" "d['machine']['date'] = '2000-01-01 00:00 UTC'"
+out=$(./scripts/figures.sh --build "$build" --from "$q" "$tmp/q2.json" --check "$q" --out "$tmp/pool" 2>&1)
 rc=$?
-[ "$rc" -eq 0 ] || fail "--from Q Q --check Q: exit $rc, not 0: $out"
-grep -q "over [0-9]* invocation(s) in 2 runs" "$tmp/pool/figures.md" || fail "the pooled tables do not say they span 2 runs"
+[ "$rc" -eq 0 ] || fail "--from Q Q2 --check Q: exit $rc, not 0: $out"
+grep -q "over [0-9][0-9]* invocation(s) in 2 runs" "$tmp/pool/figures.md" || fail "the pooled tables do not say they span 2 runs"
 /usr/bin/python3 -c "
 import json, sys
 q, p = (json.load(open(f)) for f in sys.argv[1:3])
 for s, runs in q['values'].items():
     assert len(p['values'][s]) == 2 * len(runs), (s, len(p['values'][s]))
 " "$q" "$tmp/pool/figures.json" || fail "the pooled figures.json does not hold both runs' invocations"
-n=$(sed -n 's/.*: \([0-9]*\) of \([0-9]*\) ratio medians inside.*/\1 \2/p' "$tmp/pool/check.md")
+n=$(sed -n 's/.*\*\*\([0-9]*\) of \([0-9]*\)\*\* ratio medians inside.*/\1 \2/p' "$tmp/pool/check.md")
 set -- $n
 [ -n "$n" ] && [ "$2" -gt 10 ] && [ "$1" -eq "$2" ] || fail "a run checked against itself: '$n' inside"
-# one ratio moved out of its spread: exit 3, and check.md names it
-/usr/bin/python3 -c "
-import json, sys
-d = json.load(open(sys.argv[1]))
+grep -q "expected if the runs were exchangeable" "$tmp/pool/check.md" || fail "check.md gives no drift-free expectation"
+grep -q -- "\(; \|between \|and \)-[0-9]" "$tmp/pool/check.md" && fail "a negative expectation in check.md"
+# one ratio moved far above its spread, another far below: exit 3, both named
+edit "$q" "$tmp/moved.json" "
+d['machine']['date'] = '2000-01-02 00:00 UTC'
 for r in d['values']['pipeline']:
-    r['oversubscribe ratio'] *= 10
-json.dump(d, open(sys.argv[2], 'w'))
-" "$q" "$tmp/moved.json"
+    r['oversubscribe ratio'] = 10 * r['oversubscribe ratio'] + 1
+for r in d['values']['harness']:
+    r['overhead ratio'] = -1.0"
 out=$(./scripts/figures.sh --build "$build" --from "$tmp/moved.json" --check "$q" --out "$tmp/moved" 2>&1)
 rc=$?
-[ "$rc" -eq 3 ] || fail "a ratio 10x its spread: exit $rc, not 3: $out"
-grep -q "| pipeline | oversubscribe ratio | .* | \*\*above\*\* by" "$tmp/moved/check.md" ||
+[ "$rc" -eq 3 ] || fail "two ratios far outside their spreads: exit $rc, not 3: $out"
+grep -q "| pipeline | oversubscribe ratio | .* | \*\*above\*\* by .*far outside" "$tmp/moved/check.md" ||
 	fail "check.md does not name the ratio above its spread"
-# bad files: exit 2, a message naming the file, nothing written
+grep -q "| harness | overhead ratio | .* | \*\*below\*\* by .*far outside" "$tmp/moved/check.md" ||
+	fail "check.md does not name the ratio below its spread"
+# bad input: exit 2, a message naming what is wrong, nothing written
 printf 'not json' >"$tmp/bad.json"
-/usr/bin/python3 -c "
-import json, sys
-d = json.load(open(sys.argv[1]))
-d['machine']['cpus'] = 4096
-json.dump(d, open(sys.argv[2], 'w'))
-" "$q" "$tmp/other.json"
-for bad in "--from $tmp/bad.json" "--from $q $tmp/other.json" "--from $q --check $tmp/none.json" \
-	"--from $q --quick"; do
+edit "$q" "$tmp/other.json" "d['machine']['cpus'] = 4096; d['machine']['date'] = 'x'"
+edit "$q" "$tmp/full.json" "d['quick'] = False"
+for bad in "--from $tmp/bad.json" "--from $q $tmp/other.json" "--from $q $q" \
+	"--from $q --check $tmp/none.json" "--from $q --check $tmp/full.json" "--from $q --quick" \
+	"--from $q --only micro --check $q"; do
 	out=$(./scripts/figures.sh --build "$build" --out "$tmp/bad" $bad 2>&1)
 	rc=$?
 	[ "$rc" -eq 2 ] || fail "figures.sh $bad: exit $rc, not 2: $out"
 	case $bad in
 	*bad.json) echo "$out" | grep -q "bad.json: not a figures.json" ;;
 	*other.json) echo "$out" | grep -q "other.json: machine 'cpus'" ;;
+	*"$q $q") echo "$out" | grep -q "the same run as" ;;
 	*none.json) echo "$out" | grep -q "none.json: No such file" ;;
+	*full.json) echo "$out" | grep -q "a --quick run and a full run do not compare" ;;
+	*micro*) echo "$out" | grep -q "no ratio of it is in this run" ;;
 	*) echo "$out" | grep -q -- "--from" ;;
 	esac || fail "figures.sh $bad: the message does not name what is wrong: $out"
 	[ ! -e "$tmp/bad" ] || fail "figures.sh $bad: wrote $tmp/bad"
