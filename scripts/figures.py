@@ -133,10 +133,10 @@ def machine(build, swap_dir):
     try:
         rev = run(["git", "rev-parse", "--short", "HEAD"], 30)[0].strip()
         # The last commit that changed what is measured (not prose, tests or
-        # this script), and whether the tree differs from it: runs of one
+        # figures.sh and figures.py), and whether the tree differs from it: runs of one
         # code pool even when documentation was committed in between.
         what = [".", ":(exclude)*.md", ":(exclude)docs", ":(exclude)tests",
-                ":(exclude)scripts/figures.py"]
+                ":(exclude)scripts/figures.*"]
         code = run(["git", "log", "-1", "--format=%H", "--"] + what, 30)[0].strip()[:12] or rev
         diff = run(["git", "diff", "HEAD", "--"] + what, 60)[0]
         if diff:  # named by its content: two different edits never pool
@@ -704,7 +704,7 @@ def pool(paths):
     """One document from several runs' figures.json: their invocations
     concatenated per section. Refused unless every run is of one machine,
     disk, build and code revision and of one kind (all --quick or none); the
-    revision (HEAD) may differ where only prose, tests or this script
+    revision (HEAD) may differ where only prose, tests or figures.sh/.py
     changed. One run given twice is refused: it would count its invocations
     twice."""
     docs = [load_doc(p) for p in paths]
