@@ -410,13 +410,36 @@ static void compare_detects_slowdown(void **state)
 	/* twice the objects per job: each job does twice the work */
 	snprintf(a, sizeof(a), "%s/base.json", dir);
 	snprintf(b, sizeof(b), "%s/slow.json", dir);
-	make(a, (const char *[]){ "oversubscribe", "--duration", "0.3", "--warmup", "0.1", "--repeat",
-				  "5", "--seed", "11", "--param", "refs=4", NULL });
-	make(b, (const char *[]){ "oversubscribe", "--duration", "0.3", "--warmup", "0.1", "--repeat",
-				  "5", "--seed", "11", "--param", "refs=8", NULL });
-	vt_run_bench(&r, (const char *[]){ "compare", a, b, "--axis", "params", NULL });
-	vt_show("refs 4 -> 8", &r);
-	verdict(&r, &reg, &imp, &unch, &inc);
+	/*
+	 * A repetition that shared the machine with other work (the
+	 * hypervisor's included) past --max-other-load is measured again
+	 * within a budget, and left out of the comparison if it still did:
+	 * on this shared VM that has left 2 of 5 repetitions with no other
+	 * process running, and compare then rightly refuses to judge. That is
+	 * the machine, not the comparison under test: measure the pair again,
+	 * and skip if the machine never lets it judge.
+	 */
+	for (int attempt = 1;; attempt++) {
+		make(a, (const char *[]){ "oversubscribe", "--duration", "0.3", "--warmup", "0.1",
+					  "--repeat", "5", "--seed", "11", "--param", "refs=4", NULL });
+		make(b, (const char *[]){ "oversubscribe", "--duration", "0.3", "--warmup", "0.1",
+					  "--repeat", "5", "--seed", "11", "--param", "refs=8", NULL });
+		vt_run_bench(&r, (const char *[]){ "compare", a, b, "--axis", "params", NULL });
+		vt_show("refs 4 -> 8", &r);
+		verdict(&r, &reg, &imp, &unch, &inc);
+		if (reg >= 1 || !strstr(r.out, "shared the machine with other work"))
+			break;
+		if (attempt == 3) {
+			printf("SKIP: the machine was busy with other work in %d attempts: the "
+			       "comparison could not be judged\n", attempt);
+			fflush(stdout);
+			vt_rmtree(dir);
+			free(dir);
+			exit(77);
+		}
+		printf("attempt %d: repetitions left out for other work on the machine; "
+		       "measuring the pair again\n", attempt);
+	}
 	assert_true(reg >= 1);
 	assert_int_equal(r.status, 1);
 	assert_non_null(line_with(r.out, "jobs/s", "regressed"));
