@@ -17,7 +17,7 @@ Writes DIR/figures.md (the machine line and the tables) and DIR/figures.json
 settings once (a smoke run: CI's FIGURES-SUITE-RUNS), not figures to publish.
 
 --from FILE... runs nothing: it pools the invocations of earlier runs'
-figures.json files (same machine, same revision) and writes the tables from
+figures.json files (one machine, build and code revision) and writes the tables from
 all of them, so that a table's [min, max] spans runs made at different times,
 which is what a user who runs the command again sees; three invocations of
 one run span only the minute they ran in.
@@ -29,8 +29,8 @@ median falls inside FILE's [min, max], beside how many would if runs did not
 drift (by ranks: a median of 3 new invocations lands outside the range of 6
 with chance 1/6). It writes DIR/check.md and prints a summary.
 
-Exit status: 0 written (and, with --check, no more ratios outside than a
-drift-free rerun would show, none far outside), 1 a program failed (nothing
+Exit status: 0 written (and, with --check, not clearly fewer ratios inside
+than a drift-free rerun would show, none far outside), 1 a program failed (nothing
 written), 2 bad usage or a bad input file (nothing written), 3 written, but
 --check found clearly fewer ratios inside than a drift-free rerun would put
 there (by two standard deviations of the count), or one far outside its
@@ -865,7 +865,11 @@ SECTIONS = (
 
 
 def main(argv):
-    ap = argparse.ArgumentParser(prog="figures.sh", description=__doc__.split("\n\n")[0])
+    doc = __doc__.split("\n\n")
+    ap = argparse.ArgumentParser(prog="figures.sh", description=doc[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="\n\n".join(p for p in doc[1:]
+                                                      if not p.startswith(("Usage:", "Owns:"))))
     ap.add_argument("--quick", action="store_true", help="smallest settings, one invocation each")
     ap.add_argument("--runs", type=int, default=None, help="invocations per program (default 3)")
     ap.add_argument("--out", default=None, help="output directory (default results/figures-DATE)")
