@@ -18,9 +18,10 @@
 /* Scalar struct vidmm_stats fields: X(name, deterministic). Not
  * deterministic: "bounces" (a page-in within 100 ms of its page-out: wall
  * time), "fast_submits" (whether a new allocation's clear was seen done
- * before its next submit depends on the engines' timing), the background reclaim counters (a thread, off in record/replay
- * runs but still not part of the calls), and the deepest swap queue seen
- * (depends on I/O completion timing). */
+ * before its next submit depends on the engines' timing), the background
+ * reclaim counters (a thread, off in record/replay runs but still not part
+ * of the calls), and the deepest swap queue seen (depends on I/O completion
+ * timing). */
 #define METRICS_STATS_FIELDS(X)                                                  \
 	X(gart_pages, true) X(gart_mapped_pages, true) X(gart_invalidations, true) \
 	X(sysmem_pages_used, true) X(sysmem_pages_budget, true)                    \

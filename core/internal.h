@@ -419,21 +419,24 @@ static inline bool vm_trylock(struct vidmm *vm)
  * quarantined ranges and frames whose late copies have finished. */
 void residency_reap_locked(struct vidmm *vm);
 
-static inline void vm_unlock(struct vidmm *vm)
+/* A fence waiter found the lock busy and left the reap to its holder: done
+ * wherever the holder lets go, by unlock or by a condvar wait (else the
+ * reap would wait for whoever unlocks next, a whole wait away). */
+static inline void vm_reap_if_wanted(struct vidmm *vm)
 {
-	/* A fence waiter found the lock busy and left the reap to us. */
 	if (atomic_load_explicit(&vm->reap_wanted, memory_order_relaxed))
 		residency_reap_locked(vm);
+}
+
+static inline void vm_unlock(struct vidmm *vm)
+{
+	vm_reap_if_wanted(vm);
 	lockstat_unlock(&vm->lock, &vm->lockstat);
 }
 
 static inline int vm_cond_timedwait(struct vidmm *vm, pthread_cond_t *cv, const struct timespec *ts)
 {
-	/* A wait lets go of the lock without vm_unlock: honour a fence
-	 * waiter's reap request now, not at the next unlock, which may be a
-	 * whole wait away. */
-	if (atomic_load_explicit(&vm->reap_wanted, memory_order_relaxed))
-		residency_reap_locked(vm);
+	vm_reap_if_wanted(vm);
 	return lockstat_cond_timedwait(cv, &vm->lock, &vm->lockstat, ts);
 }
 

@@ -39,7 +39,9 @@ spread.
 
 import argparse
 import datetime
+import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -141,7 +143,6 @@ def machine(build, swap_dir):
         code = run(["git", "log", "-1", "--format=%H", "--"] + what, 30)[0].strip()[:12] or rev
         diff = run(["git", "diff", "HEAD", "--"] + what, 60)[0]
         if diff:  # named by its content: two different edits never pool
-            import hashlib
             code += "+dirty-" + hashlib.sha1(diff.encode()).hexdigest()[:8]
     except FigureError:
         rev = code = "?"
@@ -213,8 +214,7 @@ def heap_table(runs):
     for n in ("1000", "10000", "100000"):
         def col(key):
             return [r.get(key) for r in runs]
-        ratio = [r[f"baseline {n} steady pair"] / r[f"best-fit {n} steady pair"]
-                 for r in runs if f"best-fit {n} steady pair" in r]
+        ratio = [ratios("heap", r).get(f"original / best fit {n}") for r in runs]
         rows.append((f"{int(n):,}", spread(col(f"best-fit {n} steady pair")),
                      spread(col(f"bottom-up {n} steady pair")),
                      spread(col(f"top-down {n} steady pair")),
@@ -752,8 +752,6 @@ def p_inside(n, k):
     not place: it is outside if both middle values are, and only if one is.
     Figures printed to two decimals tie often, and a tie with a bound counts
     as inside, so on real output the chance runs higher than this."""
-    import math
-
     def below_all(m):
         # at least m of the k new values rank below every old one
         tot = 0.0

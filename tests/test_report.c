@@ -121,6 +121,13 @@ static void verdict(const struct vt_result *r, int *reg, int *imp, int *unch, in
 				"inconclusive", reg, imp, unch, inc), 4);
 }
 
+/* Nothing judged, for the machine's sake: repetitions that ran beside other
+ * work were left out and too few remained for a test. */
+static bool busy_inconclusive(const struct vt_result *r, int reg, int imp, int inc)
+{
+	return !reg && !imp && inc && strstr(r->out, "shared the machine with other work");
+}
+
 /* ---- REPORT-MD-HTML ------------------------------------------------------------------ */
 
 static void report_md_html(void **state)
@@ -357,8 +364,7 @@ static void compare_same_build(void **state)
 		/* Repetitions that ran beside other work are left out, and can
 		 * leave too few for a test: inconclusive for a stated reason,
 		 * the machine's, not a false alarm of the statistics. */
-		bool machine = !reg && !imp && inc &&
-			       strstr(r.out, "shared the machine with other work");
+		bool machine = busy_inconclusive(&r, reg, imp, inc);
 		if (machine)
 			busy++;
 		else if (reg || imp || inc)
@@ -427,7 +433,7 @@ static void compare_detects_slowdown(void **state)
 		vt_run_bench(&r, (const char *[]){ "compare", a, b, "--axis", "params", NULL });
 		vt_show("refs 4 -> 8", &r);
 		verdict(&r, &reg, &imp, &unch, &inc);
-		if (reg >= 1 || !strstr(r.out, "shared the machine with other work"))
+		if (!busy_inconclusive(&r, reg, imp, inc))
 			break;
 		if (attempt == 3) {
 			printf("SKIP: the machine was busy with other work in %d attempts: the "
