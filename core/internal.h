@@ -606,6 +606,7 @@ struct readahead {
 	struct swap_iov *iov[SWAP_READAHEAD_MAX + 1];
 	uint32_t n;
 	vidmm_handle_t stop; /* the swapped allocation it stopped before (marked); 0: none */
+	bool triggered; /* the first one back carries the trigger (ra_next) */
 };
 
 /* Take into rs what a swap-in of a (owned, SWAPPED, its own read in req[0])

@@ -49,10 +49,14 @@
  *
  * A synchronous swap-in of a reader that caught up with the thread finds
  * the allocations it needs owned (moving) by the thread and waits for them
- * as for any mover: the data is read once.
+ * as for any mover: the data is read once. The thread releases each one as
+ * its read finishes (swap_read_many_each), not the window as a whole, so
+ * that reader waits for its own allocation only.
  *
  * Locking: everything runs under vm->lock but the thread's reads, which run
- * with it dropped on allocations it owns (moving), as every swap-in's do.
+ * with it dropped on allocations it owns (moving), as every swap-in's do;
+ * the store's hand-back (window_part_read) takes it between two reaps of
+ * the thread's ring, never across an I/O wait.
  * The queue is vm->ra (at most 8 windows picked and owned; a reader that
  * finds it full reads for itself), under vm->lock; the thread sleeps on
  * vm->ra.cv. vidmm_wait_idle waits for the queue to drain (vm->moved is
@@ -117,6 +121,7 @@ static void pick_from_locked(struct vidmm *vm, struct list_head *pos, uint64_t b
 
 	rs->n = 0;
 	rs->stop = 0;
+	rs->triggered = false;
 	for (; pos != &vm->swapped && rs->n < SWAP_READAHEAD_MAX && visited < 2 * SWAP_READAHEAD_MAX;
 	     pos = pos->next, visited++) {
 		struct vidmm_allocation *b = list_entry(pos, struct vidmm_allocation, cache);
@@ -174,10 +179,34 @@ static void cancel_locked(struct vidmm *vm, struct readahead *rs)
 	rs->n = 0;
 }
 
+static void finish_range_locked(struct vidmm *vm, struct readahead *rs, uint32_t from,
+				uint32_t to, bool async);
+
+struct window_read {
+	struct vidmm *vm;
+	struct readahead *rs;
+};
+
+/* The store hands a window's allocations back as their reads finish: each
+ * goes to its reader at once, not when the last of the window is read (a
+ * reader in order waited for whole 32 MiB windows), and the first one's
+ * trigger queues the next window while this one is still being read. */
+static void window_part_read(void *arg, unsigned first, unsigned count)
+{
+	struct window_read *w = arg;
+
+	vm_lock(w->vm);
+	finish_range_locked(w->vm, w->rs, first, first + count, true);
+	pthread_cond_broadcast(&w->vm->moved);
+	vm_unlock(w->vm);
+}
+
 /* The thread's side and a user's: rs leaves the queue (or was just taken
  * from its head) and is read now on the calling thread's ring. */
 static void read_window_locked(struct vidmm *vm, struct readahead *rs)
 {
+	struct window_read w = { vm, rs };
+
 	/* Started: from now on a user waits for it as for any mover. */
 	for (uint32_t i = 0; i < rs->n; i++)
 		rs->ra[i]->ra_queued = NULL;
@@ -185,10 +214,10 @@ static void read_window_locked(struct vidmm *vm, struct readahead *rs)
 	 * read-ahead); these reads are on the store's I/O events. */
 	if (rs->n) {
 		vm_unlock(vm);
-		swap_read_many(vm->swap, rs->req + 1, rs->n);
+		swap_read_many_each(vm->swap, rs->req + 1, rs->n, window_part_read, &w);
 		vm_lock(vm);
 	}
-	readahead_finish_locked(vm, rs, true);
+	rs->n = 0; /* every entry was finished as it was handed back */
 	free(rs);
 	vm->ra.done++;
 	pthread_cond_broadcast(&vm->moved);
@@ -279,11 +308,12 @@ static void enqueue_locked(struct vidmm *vm, vidmm_handle_t h)
 	pthread_cond_signal(&vm->ra.cv);
 }
 
-void readahead_finish_locked(struct vidmm *vm, struct readahead *rs, bool async)
+/* Entries [from, to) of rs are read (or failed): back in memory, or as
+ * they were. */
+static void finish_range_locked(struct vidmm *vm, struct readahead *rs, uint32_t from,
+				uint32_t to, bool async)
 {
-	bool first = true;
-
-	for (uint32_t i = 0; i < rs->n; i++) {
+	for (uint32_t i = from; i < to; i++) {
 		struct vidmm_allocation *b = rs->ra[i];
 
 		free(rs->iov[i + 1]);
@@ -298,12 +328,17 @@ void readahead_finish_locked(struct vidmm *vm, struct readahead *rs, bool async)
 				vm->st.swap_async_readaheads++;
 			/* The trigger: on the first one back, which the reader
 			 * in order uses next. */
-			if (first && rs->stop && vm->ra.running && !vm->ra.paused)
+			if (!rs->triggered && rs->stop && vm->ra.running && !vm->ra.paused)
 				b->ra_next = rs->stop;
-			first = false;
+			rs->triggered = true;
 		}
 		alloc_release_locked(vm, b);
 	}
+}
+
+void readahead_finish_locked(struct vidmm *vm, struct readahead *rs, bool async)
+{
+	finish_range_locked(vm, rs, 0, rs->n, async);
 	rs->n = 0;
 }
 

@@ -940,6 +940,9 @@ struct pipe {
 	struct xt *verify;        /* read extents complete, checksum pending */
 	unsigned inflight;        /* ops prepared or submitted, not completed */
 	int ring_err;             /* the ring itself failed */
+	unsigned handed;          /* requests handed back to done so far */
+	void (*done)(void *arg, unsigned first, unsigned count);
+	void *done_arg;
 };
 
 static bool in_region(const struct swap_ring *r, const struct iovec *v)
@@ -1015,6 +1018,7 @@ static struct xt *open_extent(struct pipe *p)
 	}
 	x->next = NULL;
 	x->req = q;
+	q->xt_live++;
 	x->ext = &q->slot->ext[p->ei++];
 	x->np = 0;
 	x->next_piece = 0;
@@ -1062,6 +1066,7 @@ static struct xt *open_extent(struct pipe *p)
 
 static void xt_release(struct swap_ring *r, struct xt *x)
 {
+	x->req->xt_live--;
 	x->next = r->xt_free;
 	r->xt_free = x;
 }
@@ -1480,15 +1485,42 @@ static int reap(struct pipe *p)
 	return (int)seen;
 }
 
-static int run_pipe(struct swap_store *s, struct swap_req *reqs, unsigned n, int dir)
+/* Whether reqs[i] has its final result: nothing of it is left to open (all
+ * its extents opened, or it failed) and every extent opened is finished. */
+static bool req_finished(const struct pipe *p, unsigned i)
 {
-	struct pipe p = { .s = s, .dir = dir, .reqs = reqs, .n = n };
+	const struct swap_req *q = &p->reqs[i];
+
+	if (q->xt_live)
+		return false;
+	if (q->result || i < p->ri)
+		return true;
+	return i == p->ri && p->ei >= q->slot->n_ext;
+}
+
+/* Hand the finished prefix back to the caller's done (swap_read_many_each). */
+static void hand_back(struct pipe *p)
+{
+	unsigned from = p->handed;
+
+	while (p->handed < p->n && req_finished(p, p->handed))
+		p->handed++;
+	if (p->handed > from)
+		p->done(p->done_arg, from, p->handed - from);
+}
+
+static int run_pipe(struct swap_store *s, struct swap_req *reqs, unsigned n, int dir,
+		    void (*done)(void *arg, unsigned first, unsigned count), void *done_arg)
+{
+	struct pipe p = { .s = s, .dir = dir, .reqs = reqs, .n = n, .done = done,
+			  .done_arg = done_arg };
 	unsigned stuck = 0;
 	int ret, first = 0;
 
 	if (!n)
 		return 0;
 	for (unsigned i = 0; i < n; i++) {
+		reqs[i].xt_live = 0;
 		reqs[i].result = validate(s, &reqs[i], dir);
 		/* A write that starts may leave the slot half old, half new. */
 		if (dir == DIR_WRITE && !reqs[i].result)
@@ -1498,6 +1530,8 @@ static int run_pipe(struct swap_store *s, struct swap_req *reqs, unsigned n, int
 	if (ret) {
 		for (unsigned i = 0; i < n; i++)
 			req_fail(&reqs[i], ret);
+		if (done)
+			done(done_arg, 0, n);
 		return ret;
 	}
 
@@ -1507,6 +1541,8 @@ static int run_pipe(struct swap_store *s, struct swap_req *reqs, unsigned n, int
 		if (ret && !p.ring_err)
 			p.ring_err = ret;
 		run_verify(&p);
+		if (p.done)
+			hand_back(&p);
 		if (!p.inflight)
 			break;
 		if (io_uring_cq_ready(&p.r->ring) == 0) {
@@ -1533,13 +1569,16 @@ static int run_pipe(struct swap_store *s, struct swap_req *reqs, unsigned n, int
 		xt_release(p.r, p.cur);
 
 	for (unsigned i = 0; i < n; i++) {
-		if (p.ring_err)
+		/* One handed back keeps its result: it was final. */
+		if (p.ring_err && i >= p.handed)
 			req_fail(&reqs[i], p.ring_err);
 		if (dir == DIR_WRITE && reqs[i].result != -EINVAL && reqs[i].slot)
 			reqs[i].slot->valid = reqs[i].result == 0;
 		if (!first && reqs[i].result)
 			first = reqs[i].result;
 	}
+	if (p.done && p.handed < n)
+		p.done(p.done_arg, p.handed, n - p.handed);
 	return first;
 }
 
@@ -1571,14 +1610,20 @@ static void corrupt_after_write(struct swap_store *s, struct swap_req *reqs, uns
 
 int swap_write_many(struct swap_store *s, struct swap_req *reqs, unsigned n)
 {
-	int ret = run_pipe(s, reqs, n, DIR_WRITE);
+	int ret = run_pipe(s, reqs, n, DIR_WRITE, NULL, NULL);
 	corrupt_after_write(s, reqs, n);
 	return ret;
 }
 
 int swap_read_many(struct swap_store *s, struct swap_req *reqs, unsigned n)
 {
-	return run_pipe(s, reqs, n, DIR_READ);
+	return run_pipe(s, reqs, n, DIR_READ, NULL, NULL);
+}
+
+int swap_read_many_each(struct swap_store *s, struct swap_req *reqs, unsigned n,
+			void (*done)(void *arg, unsigned first, unsigned count), void *arg)
+{
+	return run_pipe(s, reqs, n, DIR_READ, done, arg);
 }
 
 int swap_write(struct swap_store *s, struct swap_slot *slot,
@@ -1592,7 +1637,7 @@ int swap_read(struct swap_store *s, struct swap_slot *slot,
 	      const struct swap_iov *iov, unsigned n)
 {
 	struct swap_req q = { .slot = slot, .iov = iov, .niov = n };
-	return run_pipe(s, &q, 1, DIR_READ);
+	return run_pipe(s, &q, 1, DIR_READ, NULL, NULL);
 }
 
 /* ---- stats ---------------------------------------------------------------------------- */

@@ -110,6 +110,8 @@ struct swap_req {
 	const struct swap_iov *iov; /* total length == slot->bytes */
 	unsigned niov;
 	int result;                 /* out: 0 or a negative errno for this request */
+	unsigned xt_live;           /* the store's own: its extents opened and not
+				     * yet finished (0 between calls) */
 };
 
 struct swap_stats {
@@ -221,6 +223,20 @@ int swap_read(struct swap_store *s, struct swap_slot *slot,
  */
 int swap_write_many(struct swap_store *s, struct swap_req *reqs, unsigned n);
 int swap_read_many(struct swap_store *s, struct swap_req *reqs, unsigned n);
+
+/*
+ * swap_read_many that hands each request back as soon as it is finished
+ * instead of at the end: done(arg, first, count) is called on the calling
+ * thread for reqs[first..first+count), in request order, once each of them
+ * and every request before it has its final result (read and verified, or
+ * failed) and no I/O of theirs is outstanding; from then on the store does
+ * not touch those requests, their iovs or their buffers. Every request is
+ * handed back exactly once before the call returns. A reader of many
+ * allocations can thus use the first ones while the rest are read. done is
+ * called with no store lock held, and may take the caller's locks.
+ */
+int swap_read_many_each(struct swap_store *s, struct swap_req *reqs, unsigned n,
+			void (*done)(void *arg, unsigned first, unsigned count), void *arg);
 
 /* Copy out the counters (merged over every ring). */
 void swap_query_stats(struct swap_store *s, struct swap_stats *out);

@@ -3,7 +3,8 @@
  * test_swapstore.c - the swap store of core/swap.h on its own: data through
  * scattered buffers and back, checksums, short and failed I/O, space
  * accounting, buffered fallback, the memlock rule for registered buffers,
- * and that a killed process leaves no file behind.
+ * reads handed back as they finish, and that a killed process leaves no file
+ * behind.
  *
  * Owns: the SWAPSTORE-* cases. Must not: use the manager (the store is
  * self-contained; the lead wires it into residency), or touch other tests.
@@ -202,13 +203,13 @@ static void roundtrip(struct swap_store *s, struct vt_rng *r, char *wpool, char 
 	for (unsigned i = 0; i < nslots / 2; i++)
 		assert_int_equal(swap_write(s, &slots[i], lw.iov[i], lw.niov[i]), 0);
 	for (unsigned i = nslots / 2; i < nslots; i++)
-		reqs[i] = (struct swap_req){ &slots[i], lw.iov[i], lw.niov[i], 1 };
+		reqs[i] = (struct swap_req){ .slot = &slots[i], .iov = lw.iov[i], .niov = lw.niov[i], .result = 1 };
 	assert_int_equal(swap_write_many(s, reqs + nslots / 2, nslots - nslots / 2), 0);
 	for (unsigned i = nslots / 2; i < nslots; i++)
 		assert_int_equal(reqs[i].result, 0);
 
 	for (unsigned i = 0; i < nslots; i++)
-		reqs[i] = (struct swap_req){ &slots[i], lr.iov[i], lr.niov[i], 1 };
+		reqs[i] = (struct swap_req){ .slot = &slots[i], .iov = lr.iov[i], .niov = lr.niov[i], .result = 1 };
 	assert_int_equal(swap_read_many(s, reqs, nslots / 2), 0);
 	for (unsigned i = nslots / 2; i < nslots; i++)
 		assert_int_equal(swap_read(s, &slots[i], lr.iov[i], lr.niov[i]), 0);
@@ -332,7 +333,7 @@ static void test_roundtrip(void **state)
 		for (int i = 0; i < 3; i++) {
 			assert_int_equal(swap_slot_alloc(s, 64 * 1024, &sl[i]), 0);
 			v[i] = (struct swap_iov){ rpool + (size_t)i * 64 * 1024, 64 * 1024 };
-			q[i] = (struct swap_req){ &sl[i], &v[i], 1, 0 };
+			q[i] = (struct swap_req){ .slot = &sl[i], .iov = &v[i], .niov = 1, .result = 0 };
 		}
 		fill_random(&r, rpool, 192 * 1024);
 		memcpy(wpool, rpool, 192 * 1024);
@@ -440,7 +441,7 @@ static void test_checksum(void **state)
 	memset(rd, 0, len);
 	assert_int_equal(swap_read(s, &b, &ri, 1), 0);
 	assert_memory_equal(w, rd, len);
-	struct swap_req q[2] = { { &a, &ri, 1, 0 }, { &b, &ri, 1, 0 } };
+	struct swap_req q[2] = { { .slot = &a, .iov = &ri, .niov = 1 }, { .slot = &b, .iov = &ri, .niov = 1 } };
 	assert_int_equal(swap_read_many(s, q, 1), -EIO);
 	swap_query_stats(s, &st);
 	assert_int_equal(st.checksum_failures, 2);
@@ -461,6 +462,103 @@ static void test_checksum(void **state)
 	rmdir(dir);
 	munmap(w, len);
 	munmap(rd, len);
+}
+
+/* ---- SWAPSTORE-READ-EACH ----------------------------------------------------------- */
+
+/* What swap_read_many_each handed back, and whether each request's data was
+ * already in place when it was. */
+struct each_log {
+	struct swap_req *q;
+	const char *want; /* the written data, request i at i * blen */
+	const char *got;
+	size_t blen;
+	unsigned next;    /* requests handed back so far */
+	unsigned calls;
+	unsigned first_count;
+	unsigned bad;     /* handed back out of order, twice, or with wrong data */
+};
+
+static void each_done(void *arg, unsigned first, unsigned count)
+{
+	struct each_log *l = arg;
+
+	if (first != l->next || !count)
+		l->bad++;
+	if (!l->calls)
+		l->first_count = count;
+	l->calls++;
+	for (unsigned i = first; i < first + count; i++)
+		if (!l->q[i].result && memcmp(l->want + i * l->blen, l->got + i * l->blen, l->blen))
+			l->bad++;
+	l->next = first + count;
+}
+
+static void test_read_each(void **state)
+{
+	uint64_t seed = vt_seed("SWAPSTORE-READ-EACH");
+	enum { N = 64, BLEN = 64 * 1024 };
+	char dir[256];
+	struct vt_rng r;
+	struct swap_store *s;
+	struct swap_slot sl[N];
+	struct swap_iov wv[N], rv[N];
+	struct swap_req q[N];
+	char *w = map_pool((size_t)N * BLEN), *rd = map_pool((size_t)N * BLEN);
+
+	vt_rng_seed(&r, seed);
+	make_dir(dir, sizeof(dir));
+	/* Queue depth 4: 64 slots joined into 256 KiB I/Os are 16 I/Os, so the
+	 * first requests finish before the last are even issued. */
+	s = open_store(dir, 16 * MiB, 4, false);
+	fill_random(&r, w, (size_t)N * BLEN);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(swap_slot_alloc(s, BLEN, &sl[i]), 0);
+		wv[i] = (struct swap_iov){ w + (size_t)i * BLEN, BLEN };
+		rv[i] = (struct swap_iov){ rd + (size_t)i * BLEN, BLEN };
+		q[i] = (struct swap_req){ .slot = &sl[i], .iov = &wv[i], .niov = 1 };
+	}
+	assert_int_equal(swap_write_many(s, q, N), 0);
+
+	/* All good: each handed back once, in order, data in place, early. */
+	struct each_log l = { .q = q, .want = w, .got = rd, .blen = BLEN };
+	for (unsigned i = 0; i < N; i++)
+		q[i] = (struct swap_req){ .slot = &sl[i], .iov = &rv[i], .niov = 1 };
+	assert_int_equal(swap_read_many_each(s, q, N, each_done, &l), 0);
+	printf("all good: %u calls, the first handed back %u of %u\n", l.calls, l.first_count, N);
+	assert_int_equal(l.bad, 0);
+	assert_int_equal(l.next, N);
+	assert_true(l.calls >= 2);
+	assert_true(l.first_count < N);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(q[i].result, 0);
+	assert_memory_equal(w, rd, (size_t)N * BLEN);
+
+	/* A corrupted slot and a request of the wrong length among good ones:
+	 * each is handed back in its place with its own error; the others
+	 * keep theirs. */
+	unsigned bad_sum = 1 + (unsigned)vt_rng_below(&r, N / 2);
+	unsigned bad_len = N / 2 + (unsigned)vt_rng_below(&r, N / 2);
+	struct swap_iov short_iov = { rd + (size_t)bad_len * BLEN, BLEN / 2 };
+	corrupt(s, sl[bad_sum].ext[0].off + vt_rng_below(&r, BLEN));
+	memset(rd, 0, (size_t)N * BLEN);
+	l = (struct each_log){ .q = q, .want = w, .got = rd, .blen = BLEN };
+	for (unsigned i = 0; i < N; i++)
+		q[i] = (struct swap_req){ .slot = &sl[i], .iov = i == bad_len ? &short_iov : &rv[i],
+					  .niov = 1 };
+	assert_int_equal(swap_read_many_each(s, q, N, each_done, &l), -EIO);
+	assert_int_equal(l.bad, 0);
+	assert_int_equal(l.next, N);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(q[i].result, i == bad_sum ? -EIO : i == bad_len ? -EINVAL : 0);
+
+	for (unsigned i = 0; i < N; i++)
+		swap_slot_free(s, &sl[i]);
+	swap_close(s);
+	assert_int_equal(dir_entries(dir), 0);
+	rmdir(dir);
+	munmap(w, (size_t)N * BLEN);
+	munmap(rd, (size_t)N * BLEN);
 }
 
 /* ---- SWAPSTORE-SHORT-IO ---------------------------------------------------------- */
@@ -522,7 +620,7 @@ static void test_short_io(void **state)
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(swap_slot_alloc(s, MiB, &sl[i]), 0);
 		assert_int_equal(swap_slot_alloc(s, PAGE, &gap[i]), 0);
-		q[i] = (struct swap_req){ &sl[i], &bi[i], 1, 0 };
+		q[i] = (struct swap_req){ .slot = &sl[i], .iov = &bi[i], .niov = 1, .result = 0 };
 	}
 	swap_inject_error(s, true, -ENOSPC, 1);
 	assert_int_equal(swap_write_many(s, q, 3), -ENOSPC);
@@ -886,6 +984,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest cases[] = {
 		VT_CASE("SWAPSTORE-ROUNDTRIP", test_roundtrip),
 		VT_CASE("SWAPSTORE-CHECKSUM", test_checksum),
+		VT_CASE("SWAPSTORE-READ-EACH", test_read_each),
 		VT_CASE("SWAPSTORE-SHORT-IO", test_short_io),
 		VT_CASE("SWAPSTORE-ENOSPC", test_enospc),
 		VT_CASE("SWAPSTORE-BUFFERED", test_buffered),

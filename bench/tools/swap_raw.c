@@ -278,7 +278,7 @@ static int store_run(const struct opts *o, uint64_t alloc, char *pool,
 			unsigned n = (unsigned)(nslots - i < per ? nslots - i : per);
 			for (unsigned k = 0; k < n; k++) {
 				iov[k] = (struct swap_iov){ pool + ((i + k) * alloc) % o->pool, alloc };
-				reqs[k] = (struct swap_req){ &slots[i + k], &iov[k], 1, 0 };
+				reqs[k] = (struct swap_req){ .slot = &slots[i + k], .iov = &iov[k], .niov = 1, .result = 0 };
 			}
 			ret = pass ? swap_read_many(s, reqs, n) : swap_write_many(s, reqs, n);
 			if (ret)
