@@ -599,7 +599,7 @@ void reclaim_mark_swapped_in_locked(struct vidmm *vm, struct vidmm_allocation *a
 #define SWAP_READAHEAD_BELOW (1ull << 20)
 
 /* One read-ahead: req[0] is the caller's own read (synchronous read-ahead
- * only), req[1..n] those of ra[0..n). About 20 KiB: on the heap. */
+ * only), req[1..n] those of ra[0..n). About 25 KiB: on the heap. */
 struct readahead {
 	struct vidmm_allocation *ra[SWAP_READAHEAD_MAX];
 	struct swap_req req[SWAP_READAHEAD_MAX + 1];

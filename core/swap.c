@@ -1485,17 +1485,17 @@ static int reap(struct pipe *p)
 	return (int)seen;
 }
 
-/* Whether reqs[i] has its final result: nothing of it is left to open (all
- * its extents opened, or it failed) and every extent opened is finished. */
+/* Whether reqs[i] has its final result: nothing of it is left to open and
+ * every extent opened is finished. Nothing is left once the pipe has moved
+ * past it, or once it failed (open_extent skips a failed request on its
+ * result alone). A good request that open_extent may still look at (p->ri,
+ * even with all its extents opened) waits: once handed back, its slot may be
+ * freed. */
 static bool req_finished(const struct pipe *p, unsigned i)
 {
 	const struct swap_req *q = &p->reqs[i];
 
-	if (q->xt_live)
-		return false;
-	if (q->result || i < p->ri)
-		return true;
-	return i == p->ri && p->ei >= q->slot->n_ext;
+	return !q->xt_live && (i < p->ri || q->result);
 }
 
 /* Hand the finished prefix back to the caller's done (swap_read_many_each). */

@@ -233,7 +233,12 @@ int swap_read_many(struct swap_store *s, struct swap_req *reqs, unsigned n);
  * not touch those requests, their iovs or their buffers. Every request is
  * handed back exactly once before the call returns. A reader of many
  * allocations can thus use the first ones while the rest are read. done is
- * called with no store lock held, and may take the caller's locks.
+ * called with no store lock held, and may take the caller's locks and free
+ * the requests' slots and buffers, but must not do I/O on this store (it
+ * would reuse the calling thread's ring in the middle of this call). One
+ * exception, as for swap_read_many: if the ring fails for good with I/O in
+ * flight, what is left is handed back failed though the kernel may still be
+ * writing into it.
  */
 int swap_read_many_each(struct swap_store *s, struct swap_req *reqs, unsigned n,
 			void (*done)(void *arg, unsigned first, unsigned count), void *arg);

@@ -537,8 +537,8 @@ static void test_read_each(void **state)
 	/* A corrupted slot and a request of the wrong length among good ones:
 	 * each is handed back in its place with its own error; the others
 	 * keep theirs. */
-	unsigned bad_sum = 1 + (unsigned)vt_rng_below(&r, N / 2);
-	unsigned bad_len = N / 2 + (unsigned)vt_rng_below(&r, N / 2);
+	unsigned bad_sum = 1 + (unsigned)vt_rng_below(&r, N / 2 - 1); /* 1..31 */
+	unsigned bad_len = N / 2 + (unsigned)vt_rng_below(&r, N / 2); /* 32..63 */
 	struct swap_iov short_iov = { rd + (size_t)bad_len * BLEN, BLEN / 2 };
 	corrupt(s, sl[bad_sum].ext[0].off + vt_rng_below(&r, BLEN));
 	memset(rd, 0, (size_t)N * BLEN);
