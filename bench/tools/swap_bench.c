@@ -9,8 +9,10 @@
  * pages as the emulator's pool is (iobuf.h: from malloc'd buffers the raw
  * pass ran at half the disk's speed). Also the swap-in latency distribution
  * (per allocation and per read I/O), swap-in driven by 32 client threads at
- * once, and the disk's view of each kind of pass (requests, their size,
- * merges, depth at the device, from the block layer's counters).
+ * once, the disk's view of each kind of pass (requests, their size,
+ * merges, depth at the device, from the block layer's counters), and the
+ * CPUs each part of the stack kept busy during the swap-in passes
+ * (taskcpu.h): whether a pass waited for the disk or for a CPU.
  *
  * Owns: only its measurements. Must not: change core/ or reach into it (the
  * manager is used through vidmm.h and bench/platform.h alone). Prints ratios
@@ -68,6 +70,7 @@
 #include <liburing.h>
 
 #include "iobuf.h"
+#include "taskcpu.h"
 #include "platform.h"
 #include "drivers/emu/emu.h"
 
@@ -332,6 +335,7 @@ struct mgr {
 	vidmm_handle_t *h;
 	vidmm_handle_t big[128];
 	unsigned nbig;
+	struct taskcpu_snap cpu0, cpu1; /* around a swap-in pass */
 };
 
 struct round {
@@ -339,6 +343,7 @@ struct round {
 	double in_hist_s, in_wall_s;     /* swap-in */
 	uint64_t out_bytes, in_bytes;
 	uint64_t async_readaheads;       /* allocations the read-ahead thread read */
+	uint64_t in_cpu_ns[TASKCPU_PARTS]; /* CPU time of the swap-in pass, by part */
 };
 
 static int submit1(vidmm_t *vm, enum vidmm_job_op op, uint64_t seed, vidmm_handle_t h,
@@ -534,6 +539,7 @@ static int round_trip(struct mgr *m, struct round *r, dev_t dev, struct dview *d
 	struct dsnap d0;
 	int ret;
 
+	memset(r->in_cpu_ns, 0, sizeof(r->in_cpu_ns));
 	ret = evict_all(m);
 	if (ret)
 		return ret;
@@ -549,9 +555,12 @@ static int round_trip(struct mgr *m, struct round *r, dev_t dev, struct dview *d
 
 	i0 = hist_sum_s(m->vm, VIDMM_HIST_SWAP_IN);
 	d0 = dsnap_take(dev, false);
+	bool cpu_ok = taskcpu_snap(&m->cpu0);
 	t0 = now_s();
 	ret = touch_range(m->vm, m->h, 0, m->n);
 	r->in_wall_s = now_s() - t0;
+	if (cpu_ok && taskcpu_snap(&m->cpu1))
+		taskcpu_add(&m->cpu0, &m->cpu1, r->in_cpu_ns);
 	dview_add(din, dev, false, &d0);
 	if (ret) {
 		fprintf(stderr, "swap_bench: swap-in: %s\n", vidmm_strerror(ret));
@@ -563,6 +572,34 @@ static int round_trip(struct mgr *m, struct round *r, dev_t dev, struct dview *d
 	r->in_bytes = s1.bytes_swapped_in - s0.bytes_swapped_in;
 	r->async_readaheads = s1.swap_async_readaheads - s0.swap_async_readaheads;
 	return 0;
+}
+
+/* CPUs each part of the stack kept busy during the swap-in passes, with the
+ * read-ahead thread and without (CPU time over wall time, all rounds): says
+ * whether a pass was waiting for the disk or for a CPU. */
+static void print_pass_cpu(const struct round *on, const struct round *off, unsigned rounds)
+{
+	const struct round *rr[2] = { on, off };
+
+	printf("  CPUs busy in the swap-in passes (of %ld), by part:\n",
+	       sysconf(_SC_NPROCESSORS_ONLN));
+	for (int k = 0; k < 2; k++) {
+		double wall = 0, cpus[TASKCPU_PARTS] = { 0 }, total = 0;
+
+		for (unsigned i = 0; i < rounds; i++) {
+			wall += rr[k][i].in_wall_s;
+			for (int p = 0; p < TASKCPU_PARTS; p++)
+				cpus[p] += (double)rr[k][i].in_cpu_ns[p] / 1e9;
+		}
+		printf("    %-22s", k ? "without the thread:" : "with the thread:");
+		for (int p = 0; p < TASKCPU_PARTS; p++) {
+			cpus[p] = wall > 0 ? cpus[p] / wall : 0;
+			total += cpus[p];
+			printf(" %s %.2f%s", taskcpu_part_names[p], cpus[p],
+			       p + 1 < TASKCPU_PARTS ? "," : "");
+		}
+		printf("; total %.2f\n", total);
+	}
 }
 
 struct mt_arg {
@@ -786,6 +823,7 @@ int main(int argc, char **argv)
 			       median(gain, rounds), min_of(gain, rounds), max_of(gain, rounds));
 			printf("    (the thread read %" PRIu64 " of %" PRIu64 " allocations swapped in over "
 			       "the rounds with it)\n", nasync, (uint64_t)rounds * m.n);
+			print_pass_cpu(r, rs, rounds);
 			printf("  %-34s %8s %8.0f %8.2f  (wall)\n", "swap-in (32 threads, TOUCH jobs)", "",
 			       mrr, B / mt / 1e6 / mrr);
 			printf("    (32-thread swap-in: %.0f MB/s wall)\n", B / mt / 1e6);
