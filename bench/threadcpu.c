@@ -4,7 +4,7 @@
  * role of each thread: client threads, the emulated chip's engines, the
  * manager's own threads and I/O workers, and the harness.
  *
- * Owns: reading /proc/self/task/<tid>/{comm,stat} and the roles by thread
+ * Owns: reading /proc/self/task/<tid>/{comm,stat,schedstat} and the roles by thread
  * name. Must not: name threads (their owners do: runner.c, engine.c,
  * reclaim.c, ...) or judge the figures (the runner prints them).
  *
@@ -66,6 +66,23 @@ static bool read_task(pid_t tid, char *comm, size_t clen, unsigned long long *ti
 	return true;
 }
 
+/* The thread's time on a CPU in nanoseconds (the first field of schedstat),
+ * or 0. */
+static unsigned long long read_ns(pid_t tid)
+{
+	char path[64];
+	unsigned long long ns = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &ns) != 1)
+		ns = 0;
+	fclose(f);
+	return ns;
+}
+
 void threadcpu_snap(struct threadcpu_snap *s)
 {
 	DIR *d = opendir("/proc/self/task");
@@ -83,6 +100,7 @@ void threadcpu_snap(struct threadcpu_snap *s)
 		s->tid[s->n] = tid;
 		s->role[s->n] = role_of(comm);
 		s->ticks[s->n] = t;
+		s->ns[s->n] = read_ns(tid);
 		s->n++;
 	}
 	closedir(d);
@@ -118,4 +136,27 @@ bool threadcpu_between(const struct threadcpu_snap *a, const struct threadcpu_sn
 		out->cpus[r] /= (double)hz * seconds;
 	out->ok = true;
 	return true;
+}
+
+bool threadcpu_between_ns(const struct threadcpu_snap *a, const struct threadcpu_snap *b,
+			  double seconds, struct threadcpu *out)
+{
+	bool any = false;
+
+	memset(out, 0, sizeof(*out));
+	if (!a->ok || !b->ok || seconds <= 0)
+		return false;
+	for (unsigned i = 0; i < b->n; i++)
+		for (unsigned k = 0; k < a->n; k++)
+			if (a->tid[k] == b->tid[i]) {
+				if (a->ns[k] && b->ns[i] >= a->ns[k]) {
+					out->cpus[b->role[i]] += (double)(b->ns[i] - a->ns[k]) / 1e9;
+					any = true;
+				}
+				break;
+			}
+	for (int r = 0; r < TCPU_ROLES; r++)
+		out->cpus[r] /= seconds;
+	out->ok = any;
+	return any;
 }

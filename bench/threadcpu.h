@@ -27,6 +27,7 @@ struct threadcpu_snap {
 	pid_t tid[TCPU_MAX_THREADS];
 	unsigned char role[TCPU_MAX_THREADS];
 	unsigned long long ticks[TCPU_MAX_THREADS]; /* utime + stime, clock ticks */
+	unsigned long long ns[TCPU_MAX_THREADS];    /* time on a CPU (schedstat); 0: unknown */
 };
 
 /* CPUs used by each role, averaged over the span (1.0: one CPU throughout). */
@@ -41,5 +42,12 @@ void threadcpu_snap(struct threadcpu_snap *s);
  * total over the span (hostload.c), so that threads that ended count. */
 bool threadcpu_between(const struct threadcpu_snap *a, const struct threadcpu_snap *b,
 		       double own_ticks, double seconds, struct threadcpu *out);
+
+/* The same from the threads' nanosecond counters, for a span too short for
+ * clock ticks (a pass of tens of milliseconds counts a handful). Threads
+ * that ended inside the span are left out (TCPU_EXITED stays 0); false if
+ * the counters are not there (a kernel without schedstat). */
+bool threadcpu_between_ns(const struct threadcpu_snap *a, const struct threadcpu_snap *b,
+			  double seconds, struct threadcpu *out);
 
 #endif

@@ -217,8 +217,7 @@ static void read_window_locked(struct vidmm *vm, struct readahead *rs)
 		swap_read_many_each(vm->swap, rs->req + 1, rs->n, window_part_read, &w);
 		vm_lock(vm);
 	}
-	rs->n = 0; /* every entry was finished as it was handed back */
-	free(rs);
+	free(rs); /* every entry was finished as it was handed back */
 	vm->ra.done++;
 	pthread_cond_broadcast(&vm->moved);
 }

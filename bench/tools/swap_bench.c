@@ -12,7 +12,8 @@
  * once, the disk's view of each kind of pass (requests, their size,
  * merges, depth at the device, from the block layer's counters), and the
  * CPUs each part of the stack kept busy during the swap-in passes
- * (taskcpu.h): whether a pass waited for the disk or for a CPU.
+ * (bench/threadcpu.h, from nanosecond counters): whether a pass waited for
+ * the disk or for a CPU.
  *
  * Owns: only its measurements. Must not: change core/ or reach into it (the
  * manager is used through vidmm.h and bench/platform.h alone). Prints ratios
@@ -70,7 +71,7 @@
 #include <liburing.h>
 
 #include "iobuf.h"
-#include "taskcpu.h"
+#include "threadcpu.h"
 #include "platform.h"
 #include "drivers/emu/emu.h"
 
@@ -335,7 +336,7 @@ struct mgr {
 	vidmm_handle_t *h;
 	vidmm_handle_t big[128];
 	unsigned nbig;
-	struct taskcpu_snap cpu0, cpu1; /* around a swap-in pass */
+	struct threadcpu_snap cpu0, cpu1; /* around a swap-in pass */
 };
 
 struct round {
@@ -343,7 +344,7 @@ struct round {
 	double in_hist_s, in_wall_s;     /* swap-in */
 	uint64_t out_bytes, in_bytes;
 	uint64_t async_readaheads;       /* allocations the read-ahead thread read */
-	uint64_t in_cpu_ns[TASKCPU_PARTS]; /* CPU time of the swap-in pass, by part */
+	double in_cpu_s[TCPU_ROLES];     /* CPU seconds of the swap-in pass, by thread role */
 };
 
 static int submit1(vidmm_t *vm, enum vidmm_job_op op, uint64_t seed, vidmm_handle_t h,
@@ -539,7 +540,7 @@ static int round_trip(struct mgr *m, struct round *r, dev_t dev, struct dview *d
 	struct dsnap d0;
 	int ret;
 
-	memset(r->in_cpu_ns, 0, sizeof(r->in_cpu_ns));
+	memset(r->in_cpu_s, 0, sizeof(r->in_cpu_s));
 	ret = evict_all(m);
 	if (ret)
 		return ret;
@@ -555,12 +556,15 @@ static int round_trip(struct mgr *m, struct round *r, dev_t dev, struct dview *d
 
 	i0 = hist_sum_s(m->vm, VIDMM_HIST_SWAP_IN);
 	d0 = dsnap_take(dev, false);
-	bool cpu_ok = taskcpu_snap(&m->cpu0);
+	threadcpu_snap(&m->cpu0);
 	t0 = now_s();
 	ret = touch_range(m->vm, m->h, 0, m->n);
 	r->in_wall_s = now_s() - t0;
-	if (cpu_ok && taskcpu_snap(&m->cpu1))
-		taskcpu_add(&m->cpu0, &m->cpu1, r->in_cpu_ns);
+	threadcpu_snap(&m->cpu1);
+	struct threadcpu tc;
+	if (threadcpu_between_ns(&m->cpu0, &m->cpu1, r->in_wall_s, &tc))
+		for (int k = 0; k < TCPU_ROLES; k++)
+			r->in_cpu_s[k] = tc.cpus[k] * r->in_wall_s;
 	dview_add(din, dev, false, &d0);
 	if (ret) {
 		fprintf(stderr, "swap_bench: swap-in: %s\n", vidmm_strerror(ret));
@@ -576,29 +580,34 @@ static int round_trip(struct mgr *m, struct round *r, dev_t dev, struct dview *d
 
 /* CPUs each part of the stack kept busy during the swap-in passes, with the
  * read-ahead thread and without (CPU time over wall time, all rounds): says
- * whether a pass was waiting for the disk or for a CPU. */
+ * whether a pass was waiting for the disk or for a CPU. The client is this
+ * program's main thread (threadcpu's "harness" role); the manager's threads
+ * are the read-ahead and reclaim threads and io_uring's workers. */
 static void print_pass_cpu(const struct round *on, const struct round *off, unsigned rounds)
 {
+	static const struct {
+		enum tcpu_role role;
+		const char *name;
+	} shown[] = { { TCPU_HARNESS, "client" }, { TCPU_ENGINES, "engines" },
+		      { TCPU_MANAGER, "manager's threads" } };
 	const struct round *rr[2] = { on, off };
 
 	printf("  CPUs busy in the swap-in passes (of %ld), by part:\n",
 	       sysconf(_SC_NPROCESSORS_ONLN));
 	for (int k = 0; k < 2; k++) {
-		double wall = 0, cpus[TASKCPU_PARTS] = { 0 }, total = 0;
+		double wall = 0, cpus[TCPU_ROLES] = { 0 }, total = 0;
 
 		for (unsigned i = 0; i < rounds; i++) {
 			wall += rr[k][i].in_wall_s;
-			for (int p = 0; p < TASKCPU_PARTS; p++)
-				cpus[p] += (double)rr[k][i].in_cpu_ns[p] / 1e9;
+			for (int r = 0; r < TCPU_ROLES; r++)
+				cpus[r] += rr[k][i].in_cpu_s[r];
 		}
 		printf("    %-22s", k ? "without the thread:" : "with the thread:");
-		for (int p = 0; p < TASKCPU_PARTS; p++) {
-			cpus[p] = wall > 0 ? cpus[p] / wall : 0;
-			total += cpus[p];
-			printf(" %s %.2f%s", taskcpu_part_names[p], cpus[p],
-			       p + 1 < TASKCPU_PARTS ? "," : "");
-		}
-		printf("; total %.2f\n", total);
+		for (unsigned s = 0; s < sizeof(shown) / sizeof(shown[0]); s++)
+			printf(" %s %.2f,", shown[s].name, wall > 0 ? cpus[shown[s].role] / wall : 0);
+		for (int r = 0; r < TCPU_ROLES; r++)
+			total += wall > 0 ? cpus[r] / wall : 0;
+		printf(" total %.2f\n", total);
 	}
 }
 
