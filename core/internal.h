@@ -607,6 +607,7 @@ struct readahead {
 	uint32_t n;
 	vidmm_handle_t stop; /* the swapped allocation it stopped before (marked); 0: none */
 	bool triggered; /* the first one back carries the trigger (ra_next) */
+	struct vidmm *vm; /* while the read-ahead thread or a user reads it */
 };
 
 /* Take into rs what a swap-in of a (owned, SWAPPED, its own read in req[0])

@@ -182,10 +182,23 @@ static void cancel_locked(struct vidmm *vm, struct readahead *rs)
 static void finish_range_locked(struct vidmm *vm, struct readahead *rs, uint32_t from,
 				uint32_t to, bool async);
 
-struct window_read {
-	struct vidmm *vm;
-	struct readahead *rs;
-};
+static struct readahead *dequeue_locked(struct vidmm *vm);
+
+/* rs is read from now on: a user waits for its allocations as for any
+ * mover. */
+static void window_started_locked(struct vidmm *vm, struct readahead *rs)
+{
+	rs->vm = vm;
+	for (uint32_t i = 0; i < rs->n; i++)
+		rs->ra[i]->ra_queued = NULL;
+}
+
+static void window_done_locked(struct vidmm *vm, struct readahead *rs)
+{
+	free(rs); /* every entry was finished as it was handed back */
+	vm->ra.done++;
+	pthread_cond_broadcast(&vm->moved);
+}
 
 /* The store hands a window's allocations back as their reads finish: each
  * goes to its reader at once, not when the last of the window is read (a
@@ -193,33 +206,64 @@ struct window_read {
  * trigger queues the next window while this one is still being read. */
 static void window_part_read(void *arg, unsigned first, unsigned count)
 {
-	struct window_read *w = arg;
+	struct readahead *rs = arg;
+	struct vidmm *vm = rs->vm;
 
-	vm_lock(w->vm);
-	finish_range_locked(w->vm, w->rs, first, first + count, true);
-	pthread_cond_broadcast(&w->vm->moved);
-	vm_unlock(w->vm);
+	vm_lock(vm);
+	finish_range_locked(vm, rs, first, first + count, true);
+	pthread_cond_broadcast(&vm->moved);
+	if (first + count == rs->n)
+		window_done_locked(vm, rs);
+	vm_unlock(vm);
 }
 
-/* The thread's side and a user's: rs leaves the queue (or was just taken
- * from its head) and is read now on the calling thread's ring. */
-static void read_window_locked(struct vidmm *vm, struct readahead *rs)
+/* The thread's stream asks for its next window once this one's reads are
+ * all started: the queue's head, taken as the thread's loop would take it,
+ * so the disk reads on into it instead of draining between windows (a
+ * 64 MiB window of 2 MiB allocations is the whole queue depth: read one
+ * call per window, the disk averaged half of it). */
+static unsigned window_more(void *more_arg, struct swap_req **reqs, void **arg)
 {
-	struct window_read w = { vm, rs };
+	struct vidmm *vm = more_arg;
+	struct readahead *rs = NULL;
 
-	/* Started: from now on a user waits for it as for any mover. */
-	for (uint32_t i = 0; i < rs->n; i++)
-		rs->ra[i]->ra_queued = NULL;
-	/* No swap_in trace event: those are a caller's swap-ins (and their
-	 * read-ahead); these reads are on the store's I/O events. */
-	if (rs->n) {
-		vm_unlock(vm);
-		swap_read_many_each(vm->swap, rs->req + 1, rs->n, window_part_read, &w);
-		vm_lock(vm);
+	vm_lock(vm);
+	while (!rs && vm->ra.count && !vm->ra.stop && !vm->ra.held) {
+		rs = dequeue_locked(vm);
+		window_started_locked(vm, rs);
+		if (!rs->n) {
+			window_done_locked(vm, rs);
+			rs = NULL;
+		}
 	}
-	free(rs); /* every entry was finished as it was handed back */
-	vm->ra.done++;
-	pthread_cond_broadcast(&vm->moved);
+	vm_unlock(vm);
+	if (!rs)
+		return 0;
+	*reqs = rs->req + 1;
+	*arg = rs;
+	return rs->n;
+}
+
+/* The thread's side (stream: and the windows queued behind, as it gets to
+ * them) and a user's (just rs): rs leaves the queue (or was just taken from
+ * its head) and is read now on the calling thread's ring. */
+static void read_window_locked(struct vidmm *vm, struct readahead *rs, bool stream)
+{
+	const struct swap_stream st = { .done = window_part_read,
+					.more = stream ? window_more : NULL,
+					.more_arg = vm };
+
+	window_started_locked(vm, rs);
+	if (!rs->n) {
+		window_done_locked(vm, rs);
+		return;
+	}
+	/* No swap_in trace event: those are a caller's swap-ins (and their
+	 * read-ahead); these reads are on the store's I/O events. rs is freed
+	 * when its last allocation is handed back. */
+	vm_unlock(vm);
+	swap_read_stream(vm->swap, rs->req + 1, rs->n, rs, &st);
+	vm_lock(vm);
 }
 
 bool readahead_run_queued_locked(struct vidmm *vm, struct vidmm_allocation *a)
@@ -244,7 +288,7 @@ bool readahead_run_queued_locked(struct vidmm *vm, struct vidmm_allocation *a)
 	for (; k + 1 < vm->ra.count; k++)
 		vm->ra.q[(vm->ra.head + k) % RA_QUEUE] = vm->ra.q[(vm->ra.head + k + 1) % RA_QUEUE];
 	vm->ra.count--;
-	read_window_locked(vm, rs);
+	read_window_locked(vm, rs, false);
 	return true;
 }
 
@@ -391,7 +435,7 @@ static void *readahead_main(void *arg)
 		}
 		struct readahead *rs = dequeue_locked(vm);
 		vm->ra.busy = true;
-		read_window_locked(vm, rs);
+		read_window_locked(vm, rs, true);
 		vm->ra.busy = false;
 	}
 	/* Stopping (the manager is going): what is still queued goes back

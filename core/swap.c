@@ -927,22 +927,32 @@ void swap_slot_free(struct swap_store *s, struct swap_slot *slot)
 
 /* ---- the I/O pipeline -------------------------------------------------------------- */
 
+/* One caller's array of requests in the pipe (a stream has up to two: the
+ * one being opened and the one before it, whose last I/Os are in flight). */
+struct batch {
+	struct swap_req *reqs;
+	unsigned n;
+	unsigned handed;          /* requests handed back to done so far */
+	void *arg;                /* done's */
+};
+
 struct pipe {
 	struct swap_ring *r;
 	struct swap_store *s;
 	int dir;
-	struct swap_req *reqs;
-	unsigned n;
-	unsigned ri, ei;          /* next request / extent to open */
-	unsigned ci;              /* position in reqs[ri].iov */
+	struct batch b;           /* the batch being opened */
+	struct batch prev;        /* a stream's batch before it, not all handed back */
+	bool has_prev;
+	bool more_blocked;        /* a stream's next batch waits for prev */
+	unsigned ri, ei;          /* next request of b / extent to open */
+	unsigned ci;              /* position in b.reqs[ri].iov */
 	size_t coff;
 	struct xt *cur;           /* extent partly given to ops */
 	struct xt *verify;        /* read extents complete, checksum pending */
 	unsigned inflight;        /* ops prepared or submitted, not completed */
 	int ring_err;             /* the ring itself failed */
-	unsigned handed;          /* requests handed back to done so far */
-	void (*done)(void *arg, unsigned first, unsigned count);
-	void *done_arg;
+	int first_err;            /* of the requests handed back so far */
+	const struct swap_stream *st; /* NULL: one batch, results at the end */
 };
 
 static bool in_region(const struct swap_ring *r, const struct iovec *v)
@@ -975,6 +985,8 @@ static int validate(struct swap_store *s, struct swap_req *q, int dir)
 	return total == q->slot->bytes ? 0 : -EINVAL;
 }
 
+static bool next_batch(struct pipe *p);
+
 /* Open the next extent: its caller pieces (adjacent runs merged); a write's
  * checksum is computed when it is issued. NULL when no request has extents
  * left. */
@@ -986,9 +998,12 @@ static struct xt *open_extent(struct pipe *p)
 	uint64_t need;
 
 	for (;;) {
-		if (p->ri >= p->n)
-			return NULL;
-		q = &p->reqs[p->ri];
+		if (p->ri >= p->b.n) {
+			if (!next_batch(p))
+				return NULL;
+			continue;
+		}
+		q = &p->b.reqs[p->ri];
 		if (q->result || p->ei >= q->slot->n_ext) {
 			p->ri++;
 			p->ei = 0;
@@ -1485,53 +1500,122 @@ static int reap(struct pipe *p)
 	return (int)seen;
 }
 
-/* Whether reqs[i] has its final result: nothing of it is left to open and
- * every extent opened is finished. Nothing is left once the pipe has moved
- * past it, or once it failed (open_extent skips a failed request on its
- * result alone). A good request that open_extent may still look at (p->ri,
- * even with all its extents opened) waits: once handed back, its slot may be
- * freed. */
-static bool req_finished(const struct pipe *p, unsigned i)
+/* Whether request i of batch b has its final result: nothing of it is left
+ * to open and every extent opened is finished. Nothing is left once the pipe
+ * has moved past it (every request of a batch before the one being opened),
+ * or once it failed (open_extent skips a failed request on its result alone).
+ * A good request that open_extent may still look at (p->ri, even with all its
+ * extents opened) waits: once handed back, its slot may be freed. */
+static bool req_finished(const struct pipe *p, const struct batch *b, unsigned i)
 {
-	const struct swap_req *q = &p->reqs[i];
+	const struct swap_req *q = &b->reqs[i];
 
-	return !q->xt_live && (i < p->ri || q->result);
+	return !q->xt_live && (b != &p->b || i < p->ri || q->result);
 }
 
-/* Hand the finished prefix back to the caller's done (swap_read_many_each). */
+/* Hand b's finished prefix back to the stream's done. Nothing of b is
+ * touched after its last request is handed back: done may free the array. */
+static void hand_back_batch(struct pipe *p, struct batch *b)
+{
+	unsigned from = b->handed;
+
+	while (b->handed < b->n && req_finished(p, b, b->handed)) {
+		if (!p->first_err && b->reqs[b->handed].result)
+			p->first_err = b->reqs[b->handed].result;
+		b->handed++;
+	}
+	if (b->handed > from)
+		p->st->done(b->arg, from, b->handed - from);
+}
+
 static void hand_back(struct pipe *p)
 {
-	unsigned from = p->handed;
+	if (p->has_prev) {
+		hand_back_batch(p, &p->prev);
+		p->has_prev = p->prev.handed < p->prev.n;
+	}
+	hand_back_batch(p, &p->b);
+}
 
-	while (p->handed < p->n && req_finished(p, p->handed))
-		p->handed++;
-	if (p->handed > from)
-		p->done(p->done_arg, from, p->handed - from);
+/* A batch enters the pipe: every request checked before any I/O of it. */
+static void start_batch(struct pipe *p, struct swap_req *reqs, unsigned n, void *arg)
+{
+	p->b = (struct batch){ .reqs = reqs, .n = n, .arg = arg };
+	p->ri = 0;
+	p->ei = 0;
+	p->ci = 0;
+	p->coff = 0;
+	for (unsigned i = 0; i < n; i++) {
+		reqs[i].xt_live = 0;
+		reqs[i].result = validate(p->s, &reqs[i], p->dir);
+		/* A write that starts may leave the slot half old, half new. */
+		if (p->dir == DIR_WRITE && !reqs[i].result)
+			reqs[i].slot->valid = false;
+	}
+}
+
+/* Every request of the batch is opened and the queue has room: a stream
+ * takes its next batch now, so that the disk reads it while the last I/Os of
+ * this one complete, instead of draining the queue between batches. Only
+ * two batches are in the pipe at once: the one before must be all handed
+ * back first. */
+static bool next_batch(struct pipe *p)
+{
+	struct swap_req *reqs = NULL;
+	void *arg = NULL;
+	unsigned n;
+
+	p->more_blocked = false;
+	if (!p->st || !p->st->more || p->ring_err)
+		return false;
+	hand_back(p);
+	if (p->has_prev) {
+		p->more_blocked = true; /* asked again once it is all back */
+		return false;
+	}
+	n = p->st->more(p->st->more_arg, &reqs, &arg);
+	if (!n)
+		return false;
+	if (p->b.handed < p->b.n) {
+		p->prev = p->b;
+		p->has_prev = true;
+	}
+	start_batch(p, reqs, n, arg);
+	return true;
+}
+
+/* The end of a stream's call: what is left of b gets its final result and
+ * is handed back. */
+static void finish_batch(struct pipe *p, struct batch *b)
+{
+	if (b->handed == b->n)
+		return;
+	for (unsigned i = b->handed; i < b->n; i++) {
+		if (p->ring_err)
+			req_fail(&b->reqs[i], p->ring_err);
+		if (!p->first_err && b->reqs[i].result)
+			p->first_err = b->reqs[i].result;
+	}
+	p->st->done(b->arg, b->handed, b->n - b->handed);
+	b->handed = b->n;
 }
 
 static int run_pipe(struct swap_store *s, struct swap_req *reqs, unsigned n, int dir,
-		    void (*done)(void *arg, unsigned first, unsigned count), void *done_arg)
+		    const struct swap_stream *st, void *batch_arg)
 {
-	struct pipe p = { .s = s, .dir = dir, .reqs = reqs, .n = n, .done = done,
-			  .done_arg = done_arg };
+	struct pipe p = { .s = s, .dir = dir, .st = st };
 	unsigned stuck = 0;
 	int ret, first = 0;
 
 	if (!n)
 		return 0;
-	for (unsigned i = 0; i < n; i++) {
-		reqs[i].xt_live = 0;
-		reqs[i].result = validate(s, &reqs[i], dir);
-		/* A write that starts may leave the slot half old, half new. */
-		if (dir == DIR_WRITE && !reqs[i].result)
-			reqs[i].slot->valid = false;
-	}
+	start_batch(&p, reqs, n, batch_arg);
 	ret = ring_get(s, &p.r);
 	if (ret) {
 		for (unsigned i = 0; i < n; i++)
 			req_fail(&reqs[i], ret);
-		if (done)
-			done(done_arg, 0, n);
+		if (st)
+			st->done(batch_arg, 0, n);
 		return ret;
 	}
 
@@ -1541,10 +1625,13 @@ static int run_pipe(struct swap_store *s, struct swap_req *reqs, unsigned n, int
 		if (ret && !p.ring_err)
 			p.ring_err = ret;
 		run_verify(&p);
-		if (p.done)
+		if (p.st)
 			hand_back(&p);
-		if (!p.inflight)
-			break;
+		if (!p.inflight) {
+			if (!p.more_blocked || p.has_prev)
+				break;
+			continue; /* prev is all back now: ask for the next batch */
+		}
 		if (io_uring_cq_ready(&p.r->ring) == 0) {
 			ret = io_uring_submit_and_wait(&p.r->ring, 1);
 			if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -ETIME &&
@@ -1568,17 +1655,21 @@ static int run_pipe(struct swap_store *s, struct swap_req *reqs, unsigned n, int
 	if (p.cur && !p.cur->outstanding)
 		xt_release(p.r, p.cur);
 
-	for (unsigned i = 0; i < n; i++) {
+	if (p.st) {
 		/* One handed back keeps its result: it was final. */
-		if (p.ring_err && i >= p.handed)
+		if (p.has_prev)
+			finish_batch(&p, &p.prev);
+		finish_batch(&p, &p.b);
+		return p.first_err;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (p.ring_err)
 			req_fail(&reqs[i], p.ring_err);
 		if (dir == DIR_WRITE && reqs[i].result != -EINVAL && reqs[i].slot)
 			reqs[i].slot->valid = reqs[i].result == 0;
 		if (!first && reqs[i].result)
 			first = reqs[i].result;
 	}
-	if (p.done && p.handed < n)
-		p.done(p.done_arg, p.handed, n - p.handed);
 	return first;
 }
 
@@ -1623,7 +1714,17 @@ int swap_read_many(struct swap_store *s, struct swap_req *reqs, unsigned n)
 int swap_read_many_each(struct swap_store *s, struct swap_req *reqs, unsigned n,
 			void (*done)(void *arg, unsigned first, unsigned count), void *arg)
 {
-	return run_pipe(s, reqs, n, DIR_READ, done, arg);
+	const struct swap_stream st = { .done = done };
+
+	return run_pipe(s, reqs, n, DIR_READ, &st, arg);
+}
+
+int swap_read_stream(struct swap_store *s, struct swap_req *reqs, unsigned n, void *arg,
+		     const struct swap_stream *st)
+{
+	if (!st || !st->done)
+		return -EINVAL;
+	return run_pipe(s, reqs, n, DIR_READ, st, arg);
 }
 
 int swap_write(struct swap_store *s, struct swap_slot *slot,

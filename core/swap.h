@@ -243,6 +243,32 @@ int swap_read_many(struct swap_store *s, struct swap_req *reqs, unsigned n);
 int swap_read_many_each(struct swap_store *s, struct swap_req *reqs, unsigned n,
 			void (*done)(void *arg, unsigned first, unsigned count), void *arg);
 
+/*
+ * A stream of read batches on the calling thread's ring, with no drain
+ * between them: each batch is read as by swap_read_many_each, and once every
+ * request given so far is started and the queue has room, more(more_arg,
+ * &reqs, &arg) is asked for the next batch (its count, 0 for none now: then
+ * the call ends once what it has is read). So the queue stays full across
+ * batches, where separate calls each drain it at their end (a batch about
+ * the size of the queue then runs at half its depth on average). done(arg,
+ * first, count) gets each batch's own arg, with first counted within that
+ * batch; requests come back in order within a batch, and a batch before
+ * another has all of its requests handed back before more is asked again
+ * (at most two batches are in the pipe). more and done run with no store
+ * lock held, between two reaps, and must not do I/O on this store. The first
+ * batch is reqs[0..n) with arg; n == 0 reads nothing and asks for no more.
+ * Returns 0 when every request of every batch succeeded, else the first
+ * failed one's error (in the order they were handed back); -EINVAL without
+ * a done.
+ */
+struct swap_stream {
+	void (*done)(void *arg, unsigned first, unsigned count);
+	unsigned (*more)(void *more_arg, struct swap_req **reqs, void **arg);
+	void *more_arg;
+};
+int swap_read_stream(struct swap_store *s, struct swap_req *reqs, unsigned n, void *arg,
+		     const struct swap_stream *st);
+
 /* Copy out the counters (merged over every ring). */
 void swap_query_stats(struct swap_store *s, struct swap_stats *out);
 
