@@ -1502,15 +1502,30 @@ static int reap(struct pipe *p)
 
 /* Whether request i of batch b has its final result: nothing of it is left
  * to open and every extent opened is finished. Nothing is left once the pipe
- * has moved past it (every request of a batch before the one being opened),
- * or once it failed (open_extent skips a failed request on its result alone).
- * A good request that open_extent may still look at (p->ri, even with all its
- * extents opened) waits: once handed back, its slot may be freed. */
+ * has moved past it (every request of a batch before the one being opened).
+ * A request at p->ri, even failed or with all its extents opened, waits:
+ * open_extent still reads it, and once handed back, its slot and its very
+ * array may be freed (skip_finished moves p->ri on first). */
 static bool req_finished(const struct pipe *p, const struct batch *b, unsigned i)
 {
-	const struct swap_req *q = &b->reqs[i];
+	return !b->reqs[i].xt_live && (b != &p->b || i < p->ri);
+}
 
-	return !q->xt_live && (b != &p->b || i < p->ri || q->result);
+/* Move p->ri past requests open_extent has nothing left to open in (failed,
+ * or every extent opened), as open_extent itself would on its next call, so
+ * that they can be handed back before it is called. */
+static void skip_finished(struct pipe *p)
+{
+	while (p->ri < p->b.n) {
+		const struct swap_req *q = &p->b.reqs[p->ri];
+
+		if (!q->result && p->ei < q->slot->n_ext)
+			return;
+		p->ri++;
+		p->ei = 0;
+		p->ci = 0;
+		p->coff = 0;
+	}
 }
 
 /* Hand b's finished prefix back to the stream's done. Nothing of b is
@@ -1534,6 +1549,7 @@ static void hand_back(struct pipe *p)
 		hand_back_batch(p, &p->prev);
 		p->has_prev = p->prev.handed < p->prev.n;
 	}
+	skip_finished(p);
 	hand_back_batch(p, &p->b);
 }
 
@@ -1568,6 +1584,7 @@ static bool next_batch(struct pipe *p)
 	p->more_blocked = false;
 	if (!p->st || !p->st->more || p->ring_err)
 		return false;
+	run_verify(p); /* a checksum pending is all that may keep prev out */
 	hand_back(p);
 	if (p->has_prev) {
 		p->more_blocked = true; /* asked again once it is all back */
@@ -1627,11 +1644,12 @@ static int run_pipe(struct swap_store *s, struct swap_req *reqs, unsigned n, int
 		run_verify(&p);
 		if (p.st)
 			hand_back(&p);
-		if (!p.inflight) {
-			if (!p.more_blocked || p.has_prev)
-				break;
-			continue; /* prev is all back now: ask for the next batch */
-		}
+		/* A stream whose next batch waited for prev, all back now: ask
+		 * for it before waiting for the disk (fill will, with room). */
+		if (p.more_blocked && !p.has_prev && !p.ring_err && p.inflight < p.s->qd)
+			continue;
+		if (!p.inflight)
+			break;
 		if (io_uring_cq_ready(&p.r->ring) == 0) {
 			ret = io_uring_submit_and_wait(&p.r->ring, 1);
 			if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -ETIME &&
@@ -1716,7 +1734,7 @@ int swap_read_many_each(struct swap_store *s, struct swap_req *reqs, unsigned n,
 {
 	const struct swap_stream st = { .done = done };
 
-	return run_pipe(s, reqs, n, DIR_READ, &st, arg);
+	return run_pipe(s, reqs, n, DIR_READ, done ? &st : NULL, arg);
 }
 
 int swap_read_stream(struct swap_store *s, struct swap_req *reqs, unsigned n, void *arg,

@@ -247,19 +247,23 @@ int swap_read_many_each(struct swap_store *s, struct swap_req *reqs, unsigned n,
  * A stream of read batches on the calling thread's ring, with no drain
  * between them: each batch is read as by swap_read_many_each, and once every
  * request given so far is started and the queue has room, more(more_arg,
- * &reqs, &arg) is asked for the next batch (its count, 0 for none now: then
- * the call ends once what it has is read). So the queue stays full across
- * batches, where separate calls each drain it at their end (a batch about
- * the size of the queue then runs at half its depth on average). done(arg,
- * first, count) gets each batch's own arg, with first counted within that
- * batch; requests come back in order within a batch, and a batch before
- * another has all of its requests handed back before more is asked again
- * (at most two batches are in the pipe). more and done run with no store
- * lock held, between two reaps, and must not do I/O on this store. The first
- * batch is reqs[0..n) with arg; n == 0 reads nothing and asks for no more.
- * Returns 0 when every request of every batch succeeded, else the first
- * failed one's error (in the order they were handed back); -EINVAL without
- * a done.
+ * &reqs, &arg) is asked for the next batch (its count; 0 for none yet). So
+ * the queue stays full across batches, where separate calls each drain it
+ * at their end (a batch about the size of the queue then runs at half its
+ * depth on average). While it has none, more is asked again as I/Os
+ * complete (a caller's queue may fill meanwhile), and the call ends when
+ * nothing is in flight and more has nothing. done(arg, first, count) gets
+ * each batch's own arg, with first counted within that batch; requests come
+ * back in order within a batch (a batch's first ones may come back before
+ * the last of the batch before it), and once a batch's last request is
+ * handed back the store never touches that batch again, so done may free
+ * its array. At most two batches are in the pipe: more is not asked while
+ * the one before the current is not all back. more and done run with no
+ * store lock held, between two reaps, and must not do I/O on this store.
+ * The first batch is reqs[0..n) with arg; n == 0 reads nothing and asks for
+ * no more. Returns 0 when every request of every batch succeeded, else the
+ * first failed one's error (in the order they were handed back); -EINVAL
+ * without a done.
  */
 struct swap_stream {
 	void (*done)(void *arg, unsigned first, unsigned count);

@@ -477,6 +477,7 @@ struct each_log {
 	unsigned calls;
 	unsigned first_count;
 	unsigned bad;     /* handed back out of order, twice, or with wrong data */
+	int *res;         /* SWAPSTORE-READ-STREAM's: results as handed back */
 };
 
 static void each_done(void *arg, unsigned first, unsigned count)
@@ -563,18 +564,35 @@ static void test_read_each(void **state)
 
 /* ---- SWAPSTORE-READ-STREAM ---------------------------------------------------------- */
 
-/* A stream of NB batches of BN requests: each batch's own log, and whether
- * the batch before had requests still out when more was asked. */
-enum { STREAM_NB = 4, STREAM_BN = 16 };
+/* A stream of NB batches of BN requests (15 slots of 64 KiB: a batch ends
+ * inside a 256 KiB I/O, which the next batch's first slot joins): each
+ * batch's own log, and whether the batch before had requests still out when
+ * more was asked. */
+enum { STREAM_NB = 4, STREAM_BN = 15 };
 
 struct stream_state {
 	struct swap_req *q;                  /* STREAM_NB * STREAM_BN */
 	struct each_log log[STREAM_NB];
+	int res[STREAM_NB * STREAM_BN];      /* results, kept as handed back */
 	unsigned given;                      /* batches handed to the pipe */
 	unsigned more_calls;
 	unsigned overlapped;                 /* more answered with the last batch still out */
 	bool first_overlapped;
 };
+
+/* each_done, then the requests handed back are wrecked, as a caller that
+ * frees them would leave them: a store that still read one would crash. */
+static void stream_done(void *arg, unsigned first, unsigned count)
+{
+	struct each_log *l = arg;
+	int *res = l->res;
+
+	each_done(arg, first, count);
+	for (unsigned i = first; i < first + count; i++) {
+		res[i] = l->q[i].result;
+		l->q[i] = (struct swap_req){ .slot = NULL };
+	}
+}
 
 static unsigned stream_more(void *arg, struct swap_req **reqs, void **batch)
 {
@@ -604,9 +622,11 @@ static void test_read_stream(void **state)
 	struct swap_iov wv[N], rv[N];
 	struct swap_req q[N];
 	char *w = map_pool((size_t)N * BLEN), *rd = map_pool((size_t)N * BLEN);
-	const struct swap_stream ops = { .done = each_done, .more = stream_more };
+	const struct swap_stream ops = { .done = stream_done, .more = stream_more };
+	struct stream_state *st = calloc(1, sizeof(*st));
 
 	(void)state;
+	assert_non_null(st);
 	vt_rng_seed(&r, seed);
 	make_dir(dir, sizeof(dir));
 	s = open_store(dir, 16 * MiB, 4, false);
@@ -622,55 +642,108 @@ static void test_read_stream(void **state)
 	for (int round = 0; round < 2; round++) {
 		/* Round 1: one slot of a later batch corrupted on disk. */
 		unsigned bad = round ? STREAM_BN + (unsigned)vt_rng_below(&r, N - STREAM_BN) : N;
-		struct stream_state st = { .q = q, .given = 1 };
 		struct swap_stream o = ops;
 
 		if (round)
 			corrupt(s, sl[bad].ext[0].off + vt_rng_below(&r, BLEN));
 		memset(rd, 0, (size_t)N * BLEN);
+		memset(st, 0, sizeof(*st));
+		st->q = q;
+		st->given = 1;
 		for (unsigned i = 0; i < N; i++)
 			q[i] = (struct swap_req){ .slot = &sl[i], .iov = &rv[i], .niov = 1 };
 		for (unsigned b = 0; b < STREAM_NB; b++)
-			st.log[b] = (struct each_log){ .q = q + b * STREAM_BN,
-						       .want = w + (size_t)b * STREAM_BN * BLEN,
-						       .got = rd + (size_t)b * STREAM_BN * BLEN,
-						       .blen = BLEN };
-		o.more_arg = &st;
-		assert_int_equal(swap_read_stream(s, q, STREAM_BN, &st.log[0], &o),
+			st->log[b] = (struct each_log){ .q = q + b * STREAM_BN,
+							.want = w + (size_t)b * STREAM_BN * BLEN,
+							.got = rd + (size_t)b * STREAM_BN * BLEN,
+							.blen = BLEN, .res = st->res + b * STREAM_BN };
+		o.more_arg = st;
+		assert_int_equal(swap_read_stream(s, q, STREAM_BN, &st->log[0], &o),
 				 round ? -EIO : 0);
 		printf("round %d: %u batches, more asked %u times, %u of %u answered with the "
-		       "batch before still being read\n", round, st.given, st.more_calls,
-		       st.overlapped, STREAM_NB - 1);
+		       "batch before still being read\n", round, st->given, st->more_calls,
+		       st->overlapped, STREAM_NB - 1);
 		/* Every batch whole, in order, once each, data in place. */
-		assert_int_equal(st.given, STREAM_NB);
+		assert_int_equal(st->given, STREAM_NB);
 		for (unsigned b = 0; b < STREAM_NB; b++) {
-			assert_int_equal(st.log[b].bad, 0);
-			assert_int_equal(st.log[b].next, STREAM_BN);
+			assert_int_equal(st->log[b].bad, 0);
+			assert_int_equal(st->log[b].next, STREAM_BN);
 		}
 		for (unsigned i = 0; i < N; i++)
-			assert_int_equal(q[i].result, i == bad ? -EIO : 0);
+			assert_int_equal(st->res[i], i == bad ? -EIO : 0);
 		for (unsigned i = 0; i < N; i++)
 			if (i != bad)
 				assert_memory_equal(w + (size_t)i * BLEN, rd + (size_t)i * BLEN, BLEN);
-		/* No drain between batches: the second was taken while the last
-		 * 64 KiB of the first was still joining an I/O (the slots are
-		 * adjacent, so the two batches share it). */
-		assert_true(st.first_overlapped);
-		if (round) { /* rewrite it for the slot frees below to be plain */
+		/* No drain between batches: the second was taken while the
+		 * first's last slot was joining an I/O, which the second's first
+		 * slot then joined too. */
+		assert_true(st->first_overlapped);
+		if (round) { /* rewritten, for the next case to read it good */
 			struct swap_req wq = { .slot = &sl[bad], .iov = &wv[bad], .niov = 1 };
 			assert_int_equal(swap_write_many(s, &wq, 1), 0);
 		}
 	}
 
+	/*
+	 * A batch's last request fails after its read was issued: three
+	 * 256 KiB slots and a 2 MiB one at queue depth 4 fill the queue with
+	 * the 2 MiB read last, when the pipe stands on it (an I/O of
+	 * SWAP_IO_MAX looks no further), and that slot is corrupted. The
+	 * batch comes back whole, its last request -EIO, and the store never
+	 * reads a request handed back (stream_done wrecks each one).
+	 */
+	{
+		enum { K = 4 };
+		static const size_t len[K] = { 256 * 1024, 256 * 1024, 256 * 1024, 2 * MiB };
+		struct swap_slot ks[K];
+		struct swap_iov kw[K], kr[K];
+		struct swap_req kq[K];
+		size_t total = 0, at = 0;
+		struct swap_stream o = ops;
+
+		for (unsigned i = 0; i < K; i++)
+			total += len[i];
+		char *kwb = map_pool(total), *krb = map_pool(total);
+		fill_random(&r, kwb, total);
+		for (unsigned i = 0; i < K; i++, at += len[i - 1]) {
+			assert_int_equal(swap_slot_alloc(s, len[i], &ks[i]), 0);
+			kw[i] = (struct swap_iov){ kwb + at, len[i] };
+			kr[i] = (struct swap_iov){ krb + at, len[i] };
+			kq[i] = (struct swap_req){ .slot = &ks[i], .iov = &kw[i], .niov = 1 };
+		}
+		assert_int_equal(swap_write_many(s, kq, K), 0);
+		corrupt(s, ks[K - 1].ext[ks[K - 1].n_ext - 1].off + vt_rng_below(&r, 4096));
+		for (unsigned i = 0; i < K; i++)
+			kq[i] = (struct swap_req){ .slot = &ks[i], .iov = &kr[i], .niov = 1 };
+		memset(st, 0, sizeof(*st));
+		st->q = kq;
+		st->given = STREAM_NB; /* no more batches */
+		st->log[0] = (struct each_log){ .q = kq, .want = kwb, .got = krb, .blen = 0,
+						.res = st->res };
+		o.more_arg = st;
+		assert_int_equal(swap_read_stream(s, kq, K, &st->log[0], &o), -EIO);
+		assert_int_equal(st->log[0].bad, 0);
+		assert_int_equal(st->log[0].next, K);
+		for (unsigned i = 0; i < K; i++)
+			assert_int_equal(st->res[i], i == K - 1 ? -EIO : 0);
+		assert_memory_equal(kwb, krb, total - len[K - 1]);
+		for (unsigned i = 0; i < K; i++)
+			swap_slot_free(s, &ks[i]);
+		munmap(kwb, total);
+		munmap(krb, total);
+	}
+
 	/* An empty first batch reads nothing and asks for nothing; no done is
 	 * -EINVAL. */
-	struct stream_state st0 = { .q = q, .given = 1 };
 	struct swap_stream o0 = ops;
-	o0.more_arg = &st0;
-	assert_int_equal(swap_read_stream(s, q, 0, &st0.log[0], &o0), 0);
-	assert_int_equal(st0.more_calls, 0);
+	memset(st, 0, sizeof(*st));
+	st->q = q;
+	st->given = 1;
+	o0.more_arg = st;
+	assert_int_equal(swap_read_stream(s, q, 0, &st->log[0], &o0), 0);
+	assert_int_equal(st->more_calls, 0);
 	o0.done = NULL;
-	assert_int_equal(swap_read_stream(s, q, 1, &st0.log[0], &o0), -EINVAL);
+	assert_int_equal(swap_read_stream(s, q, 1, &st->log[0], &o0), -EINVAL);
 
 	for (unsigned i = 0; i < N; i++)
 		swap_slot_free(s, &sl[i]);
@@ -679,6 +752,7 @@ static void test_read_stream(void **state)
 	rmdir(dir);
 	munmap(w, (size_t)N * BLEN);
 	munmap(rd, (size_t)N * BLEN);
+	free(st);
 }
 
 /* ---- SWAPSTORE-SHORT-IO ---------------------------------------------------------- */
