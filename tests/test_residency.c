@@ -389,10 +389,16 @@ static void policy_table(void **state)
 	static const char *const workloads[] = { "alloc-churn", "frag", "oversubscribe",
 						 "game-frame", "ml-train", "paging", "swap",
 						 "multi-client", "shared", NULL };
+	unsigned npol = 0, nwork = 0;
 	(void)state;
 
-	for (unsigned pi = 0; vidmm_evict_policy_name(pi); pi++) {
+	while (vidmm_evict_policy_name(npol))
+		npol++;
+	while (workloads[nwork])
+		nwork++;
+	for (unsigned pi = 0; pi < npol; pi++) {
 		const char *pol = vidmm_evict_policy_name(pi);
+		int ran = 0;
 		struct vt_env_opts o = { .evict_policy = pol };
 		struct vt_env *e = vt_env_up(&o);
 		vidmm_handle_t h[N], pinned;
@@ -438,6 +444,15 @@ static void policy_table(void **state)
 		for (int w = 0; workloads[w]; w++) {
 			struct vt_result r;
 			char seed[16];
+
+			/* Under TSan, where this matrix took 3 of CI's 30 minutes,
+			 * the workloads are dealt over the policies: each workload
+			 * runs under one policy and each policy runs at least one.
+			 * The release and ASan builds run the whole matrix. */
+			if (VT_TSAN && (unsigned)w % npol != pi &&
+			    !(pi >= nwork && (unsigned)w == pi % nwork))
+				continue;
+			ran++;
 			snprintf(seed, sizeof(seed), "%u", 40 + pi);
 			vt_run_bench(&r, (const char *[]){ "run", workloads[w], "--evict-policy", pol,
 						  "--verify", "--duration", "0.2", "--allow-empty",
@@ -448,7 +463,8 @@ static void policy_table(void **state)
 				fail_msg("run %s --evict-policy %s --verify: exit %d", workloads[w], pol,
 					 r.status);
 		}
-		printf("%s: priorities and pins held; %d workloads ran clean with --verify\n", pol, 9);
+		printf("%s: priorities and pins held; %d workloads ran clean with --verify%s\n", pol,
+		       ran, VT_TSAN ? " (TSan: the workloads dealt over the policies)" : "");
 	}
 }
 

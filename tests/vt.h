@@ -34,6 +34,17 @@
 #ifndef VT_SANITIZED
 #define VT_SANITIZED 0
 #endif
+/* TSan alone: its builds run the threaded suites 3-10x slower than ASan. */
+#if defined(__SANITIZE_THREAD__)
+#define VT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define VT_TSAN 1
+#endif
+#endif
+#ifndef VT_TSAN
+#define VT_TSAN 0
+#endif
 
 #define VT_CASE(name, fn) { name, fn, NULL, NULL, NULL }
 #define VT_CASE_F(name, fn, setup, teardown) { name, fn, setup, teardown, NULL }
