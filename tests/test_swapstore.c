@@ -464,6 +464,22 @@ static void test_checksum(void **state)
 	munmap(rd, len);
 }
 
+/* n slots of blen bytes, written with random bytes from w: wv[i] and rv[i]
+ * are slot i's pieces of w and rd (read buffers for later). */
+static void write_slots(struct swap_store *s, struct vt_rng *r, unsigned n, size_t blen,
+			struct swap_slot *sl, struct swap_iov *wv, struct swap_iov *rv,
+			struct swap_req *q, char *w, char *rd)
+{
+	fill_random(r, w, (size_t)n * blen);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(swap_slot_alloc(s, blen, &sl[i]), 0);
+		wv[i] = (struct swap_iov){ w + (size_t)i * blen, blen };
+		rv[i] = (struct swap_iov){ rd + (size_t)i * blen, blen };
+		q[i] = (struct swap_req){ .slot = &sl[i], .iov = &wv[i], .niov = 1 };
+	}
+	assert_int_equal(swap_write_many(s, q, n), 0);
+}
+
 /* ---- SWAPSTORE-READ-EACH ----------------------------------------------------------- */
 
 /* What swap_read_many_each handed back, and whether each request's data was
@@ -512,14 +528,7 @@ static void test_read_each(void **state)
 	/* Queue depth 4: 64 slots joined into 256 KiB I/Os are 16 I/Os, so the
 	 * first requests finish before the last are even issued. */
 	s = open_store(dir, 16 * MiB, 4, false);
-	fill_random(&r, w, (size_t)N * BLEN);
-	for (unsigned i = 0; i < N; i++) {
-		assert_int_equal(swap_slot_alloc(s, BLEN, &sl[i]), 0);
-		wv[i] = (struct swap_iov){ w + (size_t)i * BLEN, BLEN };
-		rv[i] = (struct swap_iov){ rd + (size_t)i * BLEN, BLEN };
-		q[i] = (struct swap_req){ .slot = &sl[i], .iov = &wv[i], .niov = 1 };
-	}
-	assert_int_equal(swap_write_many(s, q, N), 0);
+	write_slots(s, &r, N, BLEN, sl, wv, rv, q, w, rd);
 
 	/* All good: each handed back once, in order, data in place, early. */
 	struct each_log l = { .q = q, .want = w, .got = rd, .blen = BLEN };
@@ -630,14 +639,7 @@ static void test_read_stream(void **state)
 	vt_rng_seed(&r, seed);
 	make_dir(dir, sizeof(dir));
 	s = open_store(dir, 16 * MiB, 4, false);
-	fill_random(&r, w, (size_t)N * BLEN);
-	for (unsigned i = 0; i < N; i++) {
-		assert_int_equal(swap_slot_alloc(s, BLEN, &sl[i]), 0);
-		wv[i] = (struct swap_iov){ w + (size_t)i * BLEN, BLEN };
-		rv[i] = (struct swap_iov){ rd + (size_t)i * BLEN, BLEN };
-		q[i] = (struct swap_req){ .slot = &sl[i], .iov = &wv[i], .niov = 1 };
-	}
-	assert_int_equal(swap_write_many(s, q, N), 0);
+	write_slots(s, &r, N, BLEN, sl, wv, rv, q, w, rd);
 
 	for (int round = 0; round < 2; round++) {
 		/* Round 1: one slot of a later batch corrupted on disk. */
