@@ -221,7 +221,7 @@ static void window_part_read(void *arg, unsigned first, unsigned count)
  * all started: the queue's head, taken as the thread's loop would take it,
  * so the disk reads on into it instead of draining between windows (a
  * 64 MiB window of 2 MiB allocations is the whole queue depth: read one
- * call per window, the disk averaged half of it). */
+ * call per window, the queue emptied at the end of each). */
 static unsigned window_more(void *more_arg, struct swap_req **reqs, void **arg)
 {
 	struct vidmm *vm = more_arg;
