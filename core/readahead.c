@@ -216,9 +216,10 @@ static void window_part_read(void *arg, unsigned first, unsigned count)
 
 	vm_lock(vm);
 	finish_range_locked(vm, rs, first, first + count, true);
-	pthread_cond_broadcast(&vm->moved);
 	if (first + count == rs->n)
-		window_done_locked(vm, rs);
+		window_done_locked(vm, rs); /* broadcasts */
+	else
+		pthread_cond_broadcast(&vm->moved);
 	vm_unlock(vm);
 }
 

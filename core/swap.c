@@ -987,6 +987,23 @@ static int validate(struct swap_store *s, struct swap_req *q, int dir)
 
 static bool next_batch(struct pipe *p);
 
+/* Move p->ri past requests with nothing left to open (failed, or every
+ * extent opened). open_extent starts with it, and the hand-back calls it
+ * first so those requests can be handed back before the next open. */
+static void skip_finished(struct pipe *p)
+{
+	while (p->ri < p->b.n) {
+		const struct swap_req *q = &p->b.reqs[p->ri];
+
+		if (!q->result && p->ei < q->slot->n_ext)
+			return;
+		p->ri++;
+		p->ei = 0;
+		p->ci = 0;
+		p->coff = 0;
+	}
+}
+
 /* Open the next extent: its caller pieces (adjacent runs merged); a write's
  * checksum is computed when it is issued. NULL when no request has extents
  * left. */
@@ -998,21 +1015,13 @@ static struct xt *open_extent(struct pipe *p)
 	uint64_t need;
 
 	for (;;) {
-		if (p->ri >= p->b.n) {
-			if (!next_batch(p))
-				return NULL;
-			continue;
-		}
-		q = &p->b.reqs[p->ri];
-		if (q->result || p->ei >= q->slot->n_ext) {
-			p->ri++;
-			p->ei = 0;
-			p->ci = 0;
-			p->coff = 0;
-			continue;
-		}
-		break;
+		skip_finished(p);
+		if (p->ri < p->b.n)
+			break;
+		if (!next_batch(p))
+			return NULL;
 	}
+	q = &p->b.reqs[p->ri];
 	/* Extents in flight: up to SWAP_MERGE_MAX / unit per op when merged, plus
 	 * those awaiting verification; kept for reuse once made. */
 	x = r->xt_free;
@@ -1022,10 +1031,6 @@ static struct xt *open_extent(struct pipe *p)
 		x = calloc(1, sizeof(*x));
 		if (!x) {
 			req_fail(q, -ENOMEM);
-			p->ri++;
-			p->ei = 0;
-			p->ci = 0;
-			p->coff = 0;
 			return open_extent(p);
 		}
 		x->all = r->xt_all;
@@ -1509,23 +1514,6 @@ static int reap(struct pipe *p)
 static bool req_finished(const struct pipe *p, const struct batch *b, unsigned i)
 {
 	return !b->reqs[i].xt_live && (b != &p->b || i < p->ri);
-}
-
-/* Move p->ri past requests open_extent has nothing left to open in (failed,
- * or every extent opened), as open_extent itself would on its next call, so
- * that they can be handed back before it is called. */
-static void skip_finished(struct pipe *p)
-{
-	while (p->ri < p->b.n) {
-		const struct swap_req *q = &p->b.reqs[p->ri];
-
-		if (!q->result && p->ei < q->slot->n_ext)
-			return;
-		p->ri++;
-		p->ei = 0;
-		p->ci = 0;
-		p->coff = 0;
-	}
 }
 
 /* Hand b's finished prefix back to the stream's done. Nothing of b is
