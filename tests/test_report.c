@@ -332,28 +332,18 @@ static void report_charts(void **state)
 
 /* ---- COMPARE-SAME-BUILD-NO-REGRESSION ------------------------------------------------ */
 
-static void compare_same_build(void **state)
+/* One measurement of the false alarms: 21 documents of the same
+ * configuration, 5 repetitions each, made one after another, and the 20
+ * comparisons of neighbours. Counts those flagged and those the machine's
+ * load left inconclusive. */
+static void same_build_round(const char *dir, int round, int *flagged, int *busy)
 {
-	(void)state;
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-	/* A false-alarm rate is a property of the measurement, and a sanitizer
-	 * build measures the sanitizer: its page-in p99 swings by tens of
-	 * percent between neighbouring documents. The release build runs it. */
-	printf("SKIP: a sanitizer build: the noise it adds is not compare's to judge (the "
-	       "release build runs this case)\n");
-	fflush(stdout);
-	exit(77);
-#endif
-	char *dir = vt_mktmpdir("test_report"), p[22][512];
+	char p[21][512];
 	struct vt_result r;
-	int flagged = 0, busy = 0;
 
-	remeasure_busy = true;
-
-	/* 21 documents of the same configuration, 5 repetitions each, made one
-	 * after another: 20 comparisons of neighbours */
+	*flagged = *busy = 0;
 	for (int i = 0; i < 21; i++) {
-		snprintf(p[i], sizeof(p[i]), "%s/s%02d.json", dir, i);
+		snprintf(p[i], sizeof(p[i]), "%s/r%d-s%02d.json", dir, round, i);
 		make(p[i], (const char *[]){ "oversubscribe", "--duration", "0.3", "--warmup", "0.1",
 					     "--repeat", "5", "--seed", "11", NULL });
 	}
@@ -366,9 +356,9 @@ static void compare_same_build(void **state)
 		 * the machine's, not a false alarm of the statistics. */
 		bool machine = busy_inconclusive(&r, reg, imp, inc);
 		if (machine)
-			busy++;
+			(*busy)++;
 		else if (reg || imp || inc)
-			flagged++;
+			(*flagged)++;
 		if (reg || imp || inc)
 			vt_show("a comparison of the same build that was not unchanged", &r);
 		assert_int_equal(r.status, reg ? 1 : 0);
@@ -377,26 +367,55 @@ static void compare_same_build(void **state)
 		if (!(reg || imp || inc))
 			assert_true(unch > 5);
 	}
-	printf("%d of 20 comparisons of the same build not unchanged, %d more inconclusive "
-	       "because the machine was busy\n", flagged, busy);
-	if (busy > 10) {
-		printf("SKIP: the machine was busy with other work for most of this test: a "
-		       "false-alarm rate cannot be measured on it\n");
-		fflush(stdout);
-		vt_rmtree(dir);
-		free(dir);
-		exit(77);
-	}
+	printf("round %d: %d of 20 comparisons of the same build not unchanged, %d more "
+	       "inconclusive because the machine was busy\n", round, *flagged, *busy);
+}
+
+static void compare_same_build(void **state)
+{
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	/* A false-alarm rate is a property of the measurement, and a sanitizer
+	 * build measures the sanitizer: its page-in p99 swings by tens of
+	 * percent between neighbouring documents. The release build runs it. */
+	printf("SKIP: a sanitizer build: the noise it adds is not compare's to judge (the "
+	       "release build runs this case)\n");
+	fflush(stdout);
+	exit(77);
+#endif
+	char *dir = vt_mktmpdir("test_report");
+	int flagged = 0, busy = 0;
+
+	remeasure_busy = true;
+
 	/*
 	 * At most 5 of 20. Documents made seconds apart on a shared VM can
 	 * differ for the machine's sake (jobs/s -27% then +21% between three
 	 * neighbours on an AMD EPYC VM, with no other process running: a
 	 * drift host_load does not see, and no test across repetitions can
-	 * tell from a change of the code). Six runs there flagged 3, 3, 1, 0,
-	 * 3 and 2 of 20; on an Intel Xeon VM 0 or 1. The bound still fails a
-	 * compare that tests correlated samples as independent, or that
-	 * ignores the noise band, which flag most comparisons.
+	 * tell from a change of the code). Runs there flagged 3, 3, 1, 0, 3,
+	 * 2, 8 and 1 of 20 (the 8 with jobs/s -20% and +28% between
+	 * neighbours); on an Intel Xeon VM 0 or 1. So a round over the bound
+	 * is measured once more, on fresh documents, and the case fails only
+	 * if that one is over it too: a drift of some seconds does not fail
+	 * CI, while a compare that tests correlated samples as independent,
+	 * or ignores the noise band, is over it every time and still fails.
 	 */
+	for (int round = 1; round <= 2; round++) {
+		same_build_round(dir, round, &flagged, &busy);
+		if (busy > 10) {
+			printf("SKIP: the machine was busy with other work for most of this test: a "
+			       "false-alarm rate cannot be measured on it\n");
+			fflush(stdout);
+			vt_rmtree(dir);
+			free(dir);
+			exit(77);
+		}
+		if (flagged <= 5)
+			break;
+		if (round == 1)
+			printf("over the bound of 5: measuring again on fresh documents\n");
+	}
 	assert_true(flagged <= 5);
 	vt_rmtree(dir);
 	free(dir);
