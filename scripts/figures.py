@@ -514,9 +514,12 @@ def harness(bench, quick):
 
 SCALE_ROW_RE = re.compile(r"^(private|shared)\s+(resident|2x local)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+"
                           r"([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\|\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+\|"
-                          r"\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\|\s+([\d.]+)", re.M)
+                          r"\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+\|\s+([\d.]+)"
+                          r"(?:\s+\|\s+(\d+)\s+([\d.]+))?", re.M)
+# The last two (the null engine's) are on resident rows only.
 SCALE_FIELDS = ("ops", "ratio", "p50 us", "p99 us", "fast %", "locked ops", "locked ratio",
-                "fast/locked", "lock/sub", "waited %", "hold mean us", "hold p99 us", "resv waited %")
+                "fast/locked", "lock/sub", "waited %", "hold mean us", "hold p99 us", "resv waited %",
+                "null ops", "null ratio")
 SCALE_INTF_RE = re.compile(r"^(resident submit|vidmm_query_stats)\s+n=(\d+)\s+p50\s+([\d.]+) us\s+"
                            r"p99\s+([\d.]+) us\s+max\s+([\d.]+) us", re.M)
 
@@ -528,7 +531,8 @@ def scale(tools, quick):
     for m in SCALE_ROW_RE.finditer(out):
         k = f"{m.group(1)} {m.group(2)} {m.group(3)}"
         for i, f in enumerate(SCALE_FIELDS):
-            v[f"{k} {f}"] = float(m.group(4 + i))
+            if m.group(4 + i) is not None:
+                v[f"{k} {f}"] = float(m.group(4 + i))
     for m in SCALE_INTF_RE.finditer(out):
         for i, f in enumerate(("n", "p50 us", "p99 us", "max us")):
             v[f"interference {m.group(1)} {f}"] = float(m.group(2 + i))
@@ -540,7 +544,7 @@ def scale(tools, quick):
 def scale_table(runs):
     cells = []
     for k in runs[0]:
-        if k.endswith(" ops") and not k.endswith(" locked ops"):
+        if k.endswith(" ops") and not k.endswith((" locked ops", " null ops")):
             cells.append(k[:-4])
     rows = []
     for cell in cells:
@@ -552,11 +556,12 @@ def scale_table(runs):
                      spread(c("locked ratio"), "{:.2f}"), spread(c("fast/locked"), "{:.2f}"),
                      spread(c("lock/sub"), "{:.2f}"), spread(c("waited %"), "{:.2f}"),
                      spread(c("hold mean us"), "{:.2f}"), spread(c("hold p99 us"), "{:,.1f}"),
-                     spread(c("resv waited %"), "{:.2f}")))
+                     spread(c("resv waited %"), "{:.2f}"),
+                     spread(c("null ops"), "{:,.0f}"), spread(c("null ratio"), "{:.2f}")))
     t = table(("set", "memory", "threads", "submits/s", "x 1 thread", "submit p50 / p99 us",
                "fast path %", "locked path submits/s", "locked x 1 thread", "fast / locked",
                "manager lock per call", "waited %", "hold mean us", "hold p99 us",
-               "reservations waited %"), rows)
+               "reservations waited %", "null engine submits/s", "null x 1 thread"), rows)
     irows = []
     for what in ("resident submit", "vidmm_query_stats"):
         c = lambda s: [r.get(f"interference {what} {s}") for r in runs]
@@ -662,7 +667,7 @@ def ratios(section, v):
         return pick(lambda k: k.endswith((" ratio", " thread gain", "/ fio")))
     if section == "scale":
         return pick(lambda k: k.endswith((" ratio", " fast/locked", " lock/sub"))
-                    and not k.endswith((" 1 ratio", " 1 locked ratio")))
+                    and not k.endswith((" 1 ratio", " 1 locked ratio", " 1 null ratio")))
     if section == "pipeline":
         return pick(lambda k: k.endswith((" ratio", " waits/page-in")))
     if section == "harness":
@@ -851,8 +856,10 @@ SECTIONS = (
     ("scale", "Scaling with clients", "build/bench/tools/scale_bench", "submits per second of "
      "TOUCH jobs (4 references) with 1..16 client threads, private or shared sets, resident or "
      "twice local memory, as the ratio to one thread in the same run, each cell with the "
-     "resident-submit fast path on and off (A B, then B A), with the manager lock's and the "
-     "reservations' statistics over each cell; then one client's calls while another thrashes"),
+     "resident-submit fast path on and off and, on resident sets, the fast path with the "
+     "emulator retiring TOUCH jobs unread (null engine; A B C, then C B A), with the manager "
+     "lock's and the reservations' statistics over each cell; then one client's calls while "
+     "another thrashes"),
     ("pipeline", "Pipelined paging", "vidmm-bench run oversubscribe|game-frame --profile default "
      "--paging sync|pipelined", "throughput, p99 (frame time for game-frame, submit latency for "
      "oversubscribe) and CPU waits per page-in (`paging_cpu_waits` / `page_ins`), each mode "

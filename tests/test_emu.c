@@ -1609,6 +1609,97 @@ static void test_wait_spins_only_on_idle_cpu(void **state)
 	fx_destroy(&f);
 }
 
+/* ---- EMU-NULL-TOUCH ---------------------------------------------------------------- */
+
+/* Submit one job on the job engine; its fence. */
+static uint64_t submit_one(struct fx *f, enum vidmm_job_op op, uint64_t seed,
+			   const struct vidmm_chip_job_ref *ref, uint64_t *result)
+{
+	struct vidmm_chip_job job;
+	uint64_t fence = 0;
+
+	memset(&job, 0, sizeof(job));
+	job.op = op;
+	job.seed = seed;
+	job.nrefs = 1;
+	job.refs[0] = *ref;
+	job.result = result;
+	assert_int_equal(ops->submit_job(f->e, f->p.copy_engines, &job, NULL, &fence), 0);
+	return fence;
+}
+
+/* emu_set_null_touch: a TOUCH retires unread, inside its submit when nothing
+ * is outstanding, through the ring (in fence order) when something is; every
+ * other job still runs. Unread is seen on the fault counters: a TOUCH of an
+ * unmapped range reads the dummy page once per page when it runs. */
+static void test_null_touch(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct vidmm_profile p = tiny();
+	struct vt_rng r;
+	const uint64_t seed = vt_seed("EMU-NULL-TOUCH");
+	const uint32_t je = p.copy_engines;
+
+	vt_rng_seed(&r, seed);
+	fx_create(&f, &p);
+	fx_gart(&f);
+	map_range(&f, 0, 64, false, &r);
+	const uint64_t A = f.pcie, U = f.pcie + 9000 * 4096;
+	const struct vidmm_chip_job_ref ra = { A, 64 * 4096, VIDMM_ACCESS_WRITE },
+					ru = { U, 4 * 4096, VIDMM_ACCESS_READ };
+	struct vidmm_chip_faults f0, f1;
+	uint64_t res = 0, fence, fill;
+
+	/* Off: a TOUCH of the unmapped range reads the dummy page, 4 times. */
+	f0 = faults(f.e);
+	fence = submit_one(&f, VIDMM_JOB_TOUCH, 0, &ru, NULL);
+	assert_int_equal(ops->fence_wait(f.e, je, fence, 10 * SEC), 0);
+	f1 = faults(f.e);
+	assert_int_equal(f1.dummy_page_accesses - f0.dummy_page_accesses, 4);
+
+	/* On, the engine idle: signalled when the submit returns, unread. */
+	emu_set_null_touch(f.e, true);
+	f0 = faults(f.e);
+	for (int i = 0; i < 100; i++) {
+		fence = submit_one(&f, VIDMM_JOB_TOUCH, 0, &ru, NULL);
+		assert_true(ops->fence_completed(f.e, je) >= fence);
+		assert_int_equal(ops->fence_error(f.e, je, fence), 0);
+	}
+	f1 = faults(f.e);
+	assert_int_equal(f1.dummy_page_accesses - f0.dummy_page_accesses, 0);
+
+	/* Other jobs still run: FILL then VERIFY finds the pattern. */
+	assert_int_equal(run_job(&f, VIDMM_JOB_FILL, seed, 1, &ra, 0), 0);
+	assert_int_equal(run_job(&f, VIDMM_JOB_VERIFY, seed, 1, &ra, 0), 0);
+	assert_int_equal(run_job(&f, VIDMM_JOB_VERIFY, seed + 1, 1, &ra, 0), 64 * 4096 / 8);
+
+	/* Behind a command still outstanding (a FILL held 200 ms), a TOUCH
+	 * waits its turn: not signalled at its submit, and signalled only
+	 * after the FILL, in fence order, still unread. */
+	assert_int_equal(emu_inject_start_delay(f.e, je, 200 * 1000000ull, 1), 0);
+	fill = submit_one(&f, VIDMM_JOB_FILL, seed + 2, &ra, &res);
+	f0 = faults(f.e);
+	fence = submit_one(&f, VIDMM_JOB_TOUCH, 0, &ru, NULL);
+	assert_true(fence > fill);
+	assert_true(ops->fence_completed(f.e, je) < fill);
+	assert_int_equal(ops->fence_wait(f.e, je, fence, 10 * SEC), 0);
+	assert_true(ops->fence_completed(f.e, je) >= fill);
+	assert_int_equal(ops->fence_error(f.e, je, fence), 0);
+	f1 = faults(f.e);
+	assert_int_equal(f1.dummy_page_accesses - f0.dummy_page_accesses, 0);
+	assert_int_equal(run_job(&f, VIDMM_JOB_VERIFY, seed + 2, 1, &ra, 0), 0);
+
+	/* Off again: read again. */
+	emu_set_null_touch(f.e, false);
+	f0 = faults(f.e);
+	fence = submit_one(&f, VIDMM_JOB_TOUCH, 0, &ru, NULL);
+	assert_int_equal(ops->fence_wait(f.e, je, fence, 10 * SEC), 0);
+	f1 = faults(f.e);
+	assert_int_equal(f1.dummy_page_accesses - f0.dummy_page_accesses, 4);
+	fx_destroy(&f);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest cases[] = {
@@ -1622,6 +1713,7 @@ int main(int argc, char **argv)
 		VT_CASE("EMU-JOB-OPS", test_job_ops),
 		VT_CASE("EMU-FAULT-INJECT", test_fault_inject),
 		VT_CASE("EMU-WAIT-SPINS-ONLY-ON-IDLE-CPU", test_wait_spins_only_on_idle_cpu),
+		VT_CASE("EMU-NULL-TOUCH", test_null_touch),
 	};
 	return VT_MAIN("emu", cases);
 }

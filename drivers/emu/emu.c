@@ -159,6 +159,11 @@ void emu_set_tlb_check(struct emu *e, bool on)
 	atomic_store_explicit(&e->tlb_check, on, memory_order_relaxed);
 }
 
+void emu_set_null_touch(struct emu *e, bool on)
+{
+	atomic_store_explicit(&e->null_touch, on, memory_order_relaxed);
+}
+
 void emu_mmu_stats(struct emu *e, struct emu_mmu_stats *out)
 {
 	out->snoop_mismatches = atomic_load_explicit(&e->snoop_mismatch, memory_order_relaxed);

@@ -134,6 +134,22 @@ void emu_set_interrupt(struct emu *e, emu_interrupt_fn fn, void *arg);
 void emu_set_tlb_check(struct emu *e, bool on);
 
 /*
+ * Null TOUCH jobs, as null_blk is to the block layer: a TOUCH job reads
+ * and writes nothing anyone can see, so the engine may retire it without
+ * reading the memory. One submitted with no pending dependency while its
+ * engine has nothing outstanding retires inside the submit (its fence has
+ * signalled when the submit returns: no engine thread wakes for it); any
+ * other goes through the ring, and the engine retires it unread. For
+ * measuring the manager's own submit path and how it scales with client
+ * threads, apart from the emulated GPU's work, which on a small machine
+ * takes the cores the clients need (scale_bench's null-engine column).
+ * Copies, fills and every other job run as always; no trace callback may
+ * be set (inline retirement has no engine thread to report it). Off by
+ * default.
+ */
+void emu_set_null_touch(struct emu *e, bool on);
+
+/*
  * Every command an engine finished, for a timeline: when it was submitted,
  * when the engine started and finished it, and how. The callback runs on the
  * engine's thread with no lock held, after the fence has signalled; it must

@@ -227,6 +227,7 @@ struct emu {
 	_Atomic uint64_t inval_gen;
 
 	_Atomic bool tlb_check;
+	_Atomic bool null_touch; /* emu_set_null_touch */
 	uint64_t wait_spin_ns;    /* set once at create: EMU_WAIT_SPIN_NS or 0 */
 	long ncpus;               /* online CPUs, at create */
 	/* Threads that want a CPU now: engines running a command, waiters

@@ -461,6 +461,9 @@ static int execute(struct emu_engine *eng, const struct emu_cmd *c)
 	case CMD_FILL:
 		return do_fill(e, &eng->tlb, c->dst, c->size, c->pattern);
 	case CMD_JOB:
+		if (c->job.op == VIDMM_JOB_TOUCH &&
+		    atomic_load_explicit(&e->null_touch, memory_order_relaxed))
+			return 0; /* retired unread (emu_set_null_touch) */
 		return do_job(e, &eng->tlb, &c->job);
 	}
 	return -EINVAL;
@@ -724,6 +727,23 @@ static uint32_t rnd_draw(struct emu_engine *eng)
 }
 
 /*
+ * A null TOUCH job (emu_set_null_touch) retires inside its submit when
+ * nothing could complete after it: no dependency kept, no fault injected,
+ * and every command before it on this engine complete (completed is
+ * issued - 1, with eng->lock held, so no other submit is in between and
+ * the engine has nothing left to store). A hung engine retires nothing.
+ */
+static bool retire_inline(struct emu *e, struct emu_engine *eng, const struct emu_cmd *c,
+			  uint32_t nkeep)
+{
+	return c->type == CMD_JOB && c->job.op == VIDMM_JOB_TOUCH && !nkeep && !c->inject_fail &&
+	       !c->delay_ns && !c->start_delay_ns && !e->trace_fn &&
+	       atomic_load_explicit(&e->null_touch, memory_order_relaxed) &&
+	       !atomic_load(&eng->hung) &&
+	       atomic_load_explicit(&eng->completed, memory_order_acquire) == c->fence - 1;
+}
+
+/*
  * Reserve a ring slot and a fence; fill() completes the command in place
  * while the lock is held, so the engine sees it whole. Never blocks: a full
  * ring is -EAGAIN (chip.h), because callers may hold their own locks.
@@ -820,6 +840,18 @@ static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
 	eng->injected[EMU_FAULT_FAIL] += c->inject_fail;
 	eng->injected[EMU_FAULT_FENCE_DELAY] += c->delay_ns != 0;
 	eng->injected[EMU_FAULT_START_DELAY] += c->start_delay_ns != 0;
+	if (retire_inline(e, eng, c, nkeep)) {
+		/* The slot is not published: the next submit reuses it. Nobody
+		 * waits for this fence yet (it is not returned), and every one
+		 * before it has signalled: no waiter to wake. */
+		atomic_fetch_add_explicit(&eng->stat_commands, 1, memory_order_relaxed);
+		atomic_store(&eng->completed, c->fence); /* seq_cst, as the engine's */
+		atomic_store_explicit(&eng->submits, eng->issued, memory_order_relaxed);
+		*fence = c->fence;
+		pthread_mutex_unlock(&eng->lock);
+		EMU_PROBE4(fence_signal, eng->id, c->fence, 0, 0);
+		return 0;
+	}
 	atomic_store_explicit(&eng->wptr, w + 1, memory_order_release);
 	atomic_store_explicit(&eng->submits, eng->issued, memory_order_relaxed);
 	*fence = c->fence;
