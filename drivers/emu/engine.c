@@ -847,9 +847,10 @@ static int submit(struct emu *e, uint32_t engine, const struct emu_cmd *proto,
 		atomic_fetch_add_explicit(&eng->stat_commands, 1, memory_order_relaxed);
 		atomic_store(&eng->completed, c->fence); /* seq_cst, as the engine's */
 		atomic_store_explicit(&eng->submits, eng->issued, memory_order_relaxed);
-		*fence = c->fence;
+		uint64_t done = c->fence; /* the slot is the next submit's once unlocked */
+		*fence = done;
 		pthread_mutex_unlock(&eng->lock);
-		EMU_PROBE4(fence_signal, eng->id, c->fence, 0, 0);
+		EMU_PROBE4(fence_signal, eng->id, done, 0, 0);
 		return 0;
 	}
 	atomic_store_explicit(&eng->wptr, w + 1, memory_order_release);
