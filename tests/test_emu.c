@@ -1266,21 +1266,38 @@ static void test_engine_async(void **state)
 
 /* ------------------------------------------------------------------------ */
 
-static uint64_t run_job(struct fx *f, enum vidmm_job_op op, uint64_t seed, uint32_t nrefs,
-			const struct vidmm_chip_job_ref *refs, int want_err)
+/* Submit one job on the job engine (the job is copied: wrecked after); its
+ * fence. */
+static uint64_t submit_refs(struct fx *f, enum vidmm_job_op op, uint64_t seed, uint32_t nrefs,
+			    const struct vidmm_chip_job_ref *refs, uint64_t *result)
 {
 	struct vidmm_chip_job job;
-	uint64_t result = 0xdeadull, fence;
-	uint32_t je = f->p.copy_engines;
+	uint64_t fence = 0;
 
 	memset(&job, 0, sizeof(job));
 	job.op = op;
 	job.seed = seed;
 	job.nrefs = nrefs;
 	memcpy(job.refs, refs, nrefs * sizeof(*refs));
-	job.result = &result;
-	assert_int_equal(ops->submit_job(f->e, je, &job, NULL, &fence), 0);
-	memset(&job, 0xff, sizeof(job)); /* the job was copied */
+	job.result = result;
+	assert_int_equal(ops->submit_job(f->e, f->p.copy_engines, &job, NULL, &fence), 0);
+	memset(&job, 0xff, sizeof(job));
+	return fence;
+}
+
+static uint64_t submit_one(struct fx *f, enum vidmm_job_op op, uint64_t seed,
+			   const struct vidmm_chip_job_ref *ref, uint64_t *result)
+{
+	return submit_refs(f, op, seed, 1, ref, result);
+}
+
+static uint64_t run_job(struct fx *f, enum vidmm_job_op op, uint64_t seed, uint32_t nrefs,
+			const struct vidmm_chip_job_ref *refs, int want_err)
+{
+	uint64_t result = 0xdeadull;
+	uint32_t je = f->p.copy_engines;
+	uint64_t fence = submit_refs(f, op, seed, nrefs, refs, &result);
+
 	assert_int_equal(ops->fence_wait(f->e, je, fence, 10 * SEC), 0);
 	assert_int_equal(ops->fence_error(f->e, je, fence), want_err);
 	return result;
@@ -1610,23 +1627,6 @@ static void test_wait_spins_only_on_idle_cpu(void **state)
 }
 
 /* ---- EMU-NULL-TOUCH ---------------------------------------------------------------- */
-
-/* Submit one job on the job engine; its fence. */
-static uint64_t submit_one(struct fx *f, enum vidmm_job_op op, uint64_t seed,
-			   const struct vidmm_chip_job_ref *ref, uint64_t *result)
-{
-	struct vidmm_chip_job job;
-	uint64_t fence = 0;
-
-	memset(&job, 0, sizeof(job));
-	job.op = op;
-	job.seed = seed;
-	job.nrefs = 1;
-	job.refs[0] = *ref;
-	job.result = result;
-	assert_int_equal(ops->submit_job(f->e, f->p.copy_engines, &job, NULL, &fence), 0);
-	return fence;
-}
 
 /* emu_set_null_touch: a TOUCH retires unread, inside its submit when nothing
  * is outstanding, through the ring (in fence order) when something is; every
