@@ -143,9 +143,10 @@ void emu_set_tlb_check(struct emu *e, bool on);
  * measuring the manager's own submit path and how it scales with client
  * threads, apart from the emulated GPU's work, which on a small machine
  * takes the cores the clients need (scale_bench's null-engine column).
- * Copies, fills and every other job run as always; no trace callback may
- * be set (inline retirement has no engine thread to report it). Off by
- * default.
+ * Copies, fills and every other job run as always. With a trace callback
+ * set nothing retires inline (there would be no engine thread to report
+ * it): every null TOUCH goes through the ring, unread, and is reported.
+ * Off by default.
  */
 void emu_set_null_touch(struct emu *e, bool on);
 
