@@ -486,6 +486,19 @@ OVERHEAD_RE = re.compile(r"median of (\d+) pair ratios ([\d.]+), (\d+)% interval
 OVERHEAD_VERDICT_RE = re.compile(r"budget 3% \(ratio >= 0.97\): (\w+)")
 
 
+def _suite_remeasured(path):
+    """How many runs the suite measured again because other work on the
+    machine took CPUs in their window (runner.c): the suite's wall time
+    grows with it, so the table states it beside the wall. None when the
+    results file does not say."""
+    try:
+        with open(path) as f:
+            runs = json.load(f)["runs"]
+        return sum(int(r["host_load"]["remeasured"]) for r in runs if r.get("host_load"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def harness(bench, quick):
     v = {}
     with tempfile.TemporaryDirectory(prefix="figures-suite.") as d:
@@ -493,12 +506,14 @@ def harness(bench, quick):
         if quick:
             args += ["--repeat", "1"]
         out, wall = run(args, 3600)
+        remeasured = _suite_remeasured(os.path.join(d, "results.json"))
     m = SUITE_RE.search(out)
     if not m:
         raise FigureError(f"vidmm-bench suite quick: no summary line in its output:\n{out[-2000:]}")
     v["suite runs"], v["suite failed"] = int(m.group(1)), int(m.group(2))
     v["suite wall s"], v["suite own wall s"] = wall, float(m.group(3))
     v["suite rss MiB"], v["micro rss MiB"] = float(m.group(4)), float(m.group(5))
+    v["suite remeasured"] = remeasured
     out, _ = run([bench, "overhead", "--rounds", "3" if quick else "11"]
                  + (["--ops", "20000"] if quick else []), 3600)
     m = OVERHEAD_RE.search(out)
@@ -630,6 +645,8 @@ def harness_table(runs):
     rows = [
         ("`vidmm-bench suite quick`: wall, the whole command", spread(c("suite wall s"), "{:.1f}") + " s"),
         ("… the suite's own clock", spread(c("suite own wall s"), "{:.1f}") + " s"),
+        ("… runs measured again because other work took CPUs (runner.c)",
+         spread(c("suite remeasured"), "{:.0f}")),
         ("… peak RSS, vidmm-bench", spread(c("suite rss MiB"), "{:.0f}") + " MiB"),
         ("… peak RSS, the vidmm-micro child", spread(c("micro rss MiB"), "{:.0f}") + " MiB"),
         ("statistics on/off (`vidmm-bench overhead`), median pair ratio",
