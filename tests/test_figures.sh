@@ -60,6 +60,10 @@ rows=$(grep -c '^| [^-]' "$md")
 [ "$rows" -ge $((3 + 6 + 12 + 2 + 12 + 7 + 5 + 6)) ] || fail "$rows table lines in figures.md: rows are missing"
 /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert set(d['values']) == {'heap','paging','vulkan','micro','swap','scale','pipeline','harness'}, d['values'].keys()" \
 	"$tmp/q/figures.json" || fail "figures.json lacks a section"
+# the harness row of re-measured runs comes from the suite's results file:
+# a count, not "unknown"
+/usr/bin/python3 -c "import json,sys; h=json.load(open(sys.argv[1]))['values']['harness']; assert h and all(isinstance(r.get('suite remeasured'), int) for r in h), h" \
+	"$tmp/q/figures.json" || fail "figures.json has no count of the suite's re-measured runs"
 echo "FIGURES-SUITE-RUNS: every table written ($rows table lines)"
 
 # --from pools stored runs and --check compares them: nothing runs. Q2 is
